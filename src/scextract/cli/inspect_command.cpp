@@ -1,0 +1,27 @@
+/// @file inspect_command.cpp
+/// @brief `scextract inspect PATH [--json]`.
+
+#include "scextract/cli/command.hpp"
+#include "scextract/io/input_summary.hpp"
+
+#include <iostream>
+
+namespace scx::cli {
+
+Command add_inspect_command(CLI::App& root, GlobalOptions&) {
+    struct Args {
+        std::string path;
+        bool json = false;
+    };
+    auto args = std::make_shared<Args>();
+    auto* app = root.add_subcommand("inspect", "describe an .h5ad, 10x or CSV input: shape, encodings, columns, keys");
+    app->add_option("path", args->path, "input file or 10x folder")->required();
+    app->add_flag("--json", args->json, "print machine-readable JSON instead of text");
+    return {app, [args](const Console&) {
+                const auto summary = summarize_input(args->path);
+                if (args->json) std::cout << summary.dump(2) << "\n";
+                else std::cout << format_input_summary(summary);
+            }};
+}
+
+} // namespace scx::cli

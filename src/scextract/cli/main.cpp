@@ -1,0 +1,67 @@
+/// @file main.cpp
+/// @brief The scextract command line: global options, subcommands, exit codes
+/// (0 ok, 1 runtime or input error, 2 usage error).
+
+#include "scextract/cli/command.hpp"
+#include "scextract/core/error.hpp"
+#include "scextract/core/parallel.hpp"
+
+#include <cstdio>
+#include <exception>
+
+#include <fmt/format.h>
+
+namespace scx::cli {
+
+void Console::info(const std::string& msg) const {
+    if (!g_.quiet) std::fprintf(stderr, "%s\n", msg.c_str());
+}
+void Console::detail(const std::string& msg) const {
+    if (g_.verbose && !g_.quiet) std::fprintf(stderr, "%s\n", msg.c_str());
+}
+void Console::warn(const std::string& msg) const {
+    if (!g_.quiet) std::fprintf(stderr, "warning: %s\n", msg.c_str());
+}
+std::unique_ptr<ProgressBar> Console::progress(const std::string& label) const {
+    return std::make_unique<ProgressBar>(label, !g_.quiet && stderr_is_tty());
+}
+int Console::threads() const { return g_.threads > 0 ? g_.threads : default_thread_count(); }
+
+} // namespace scx::cli
+
+int main(int argc, char** argv) {
+    using namespace scx::cli;
+    GlobalOptions global;
+    CLI::App app{"scextract: standalone algorithms extracted from scGPT, and the tools to build and benchmark them"};
+    app.set_version_flag("--version", std::string("scextract ") + SCX_VERSION);
+    app.require_subcommand(1);
+    app.fallthrough();
+    app.add_option("--threads", global.threads, "worker threads (default: all cores); results do not depend on it")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--seed", global.seed, "random seed for everything random")->capture_default_str();
+    auto* quiet = app.add_flag("-q,--quiet", global.quiet, "print only errors");
+    app.add_flag("-v,--verbose", global.verbose, "print more detail")->excludes(quiet);
+
+    std::vector<Command> commands;
+    commands.push_back(add_inspect_command(app, global));
+    commands.push_back(add_prepare_command(app, global));
+    commands.push_back(add_convert_command(app, global));
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2; // --help / --version exit 0, misuse 2
+    }
+    const Console console(global);
+    try {
+        for (const auto& c : commands)
+            if (c.app->parsed()) c.run(console);
+    } catch (const scx::UsageError& e) {
+        std::fprintf(stderr, "scextract: usage error: %s\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "scextract: error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,589 @@
+#include "scextract/io/h5ad_reader.hpp"
+
+#include "scextract/core/error.hpp"
+#include "scextract/io/hdf5.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include <fmt/format.h>
+
+namespace scx {
+
+namespace {
+
+using h5::Handle;
+
+std::string encoding_of(hid_t obj) { return h5::read_string_attr(obj, "encoding-type").value_or(""); }
+
+/// Reads elements of one file, collecting what it had to skip.
+class ElementReader {
+public:
+    explicit ElementReader(std::vector<std::string>* warnings) : warnings_(warnings) {}
+
+    /// Reads child @p name of @p parent; std::nullopt when the encoding is unsupported (warned).
+    std::optional<Element> read(hid_t parent, const std::string& name) {
+        if (h5::is_group(parent, name)) {
+            Handle g = h5::open_group(parent, name);
+            return read_group(g);
+        }
+        Handle d = h5::open_dataset(parent, name);
+        return read_dataset(d);
+    }
+
+    Mapping read_mapping(hid_t group) {
+        Mapping m;
+        for (const auto& child : h5::children(group)) {
+            if (auto e = read(group, child)) m.items.emplace_back(child, std::move(*e));
+        }
+        return m;
+    }
+
+    DataFrame read_dataframe(hid_t parent, const std::string& name) {
+        if (h5::is_dataset(parent, name)) {
+            Handle d = h5::open_dataset(parent, name);
+            return read_compound_dataframe(d);
+        }
+        Handle g = h5::open_group(parent, name);
+        return read_dataframe_group(g);
+    }
+
+    std::variant<NdArray, SparseArray> read_matrix(hid_t parent, const std::string& name) {
+        auto e = read(parent, name);
+        const auto what = fmt::format("{}/{}", h5::where(parent), name);
+        if (!e) throw Error(fmt::format("{}: unsupported matrix encoding", what));
+        if (auto* s = std::get_if<SparseArray>(&e->value)) return std::move(*s);
+        if (auto* a = std::get_if<NdArray>(&e->value); a && a->shape.size() == 2) return std::move(*a);
+        throw Error(fmt::format("{}: expected a 2-D array or sparse matrix", what));
+    }
+
+    void warn(std::string w) {
+        if (warnings_) warnings_->push_back(std::move(w));
+    }
+
+private:
+    std::vector<std::string>* warnings_;
+
+    std::optional<Element> read_group(hid_t g) {
+        const auto enc = encoding_of(g);
+        if (enc == "csr_matrix" || enc == "csc_matrix" || h5::has_attr(g, "h5sparse_format"))
+            return Element{read_sparse(g)};
+        if (enc == "dataframe") return Element{read_dataframe_group(g)};
+        if (enc == "categorical") return Element{read_categorical(g)};
+        if (enc == "nullable-integer" || enc == "nullable-boolean" || enc == "nullable-string-array")
+            return Element{read_nullable(g, enc)};
+        if (enc.empty() || enc == "dict" || enc == "raw" || enc == "anndata") return Element{read_mapping(g)};
+        warn(fmt::format("{}: skipped element with unsupported encoding '{}'", h5::where(g), enc));
+        return std::nullopt;
+    }
+
+    std::optional<Element> read_dataset(hid_t d) {
+        const auto enc = encoding_of(d);
+        Handle type(H5Dget_type(d));
+        const auto cls = H5Tget_class(type);
+        if (enc == "null") {
+            warn(fmt::format("{}: skipped null element", h5::where(d)));
+            return std::nullopt;
+        }
+        if (cls == H5T_STRING) return Element{h5::read_strings(d)};
+        if (cls == H5T_COMPOUND) {
+            warn(fmt::format("{}: skipped structured (record) array; scextract does not model record arrays", h5::where(d)));
+            return std::nullopt;
+        }
+        if (cls == H5T_REFERENCE) {
+            warn(fmt::format("{}: skipped array of object references", h5::where(d)));
+            return std::nullopt;
+        }
+        return Element{h5::read_ndarray(d)};
+    }
+
+    SparseArray read_sparse(hid_t g) {
+        SparseArray s;
+        const auto enc = encoding_of(g);
+        std::string format;
+        if (!enc.empty()) format = enc == "csc_matrix" ? "csc" : "csr";
+        else format = h5::read_string_attr(g, "h5sparse_format").value_or("csr");
+        if (format != "csr" && format != "csc")
+            throw Error(fmt::format("{}: unknown sparse format '{}'", h5::where(g), format));
+        s.format = format == "csc" ? SparseArray::Format::csc : SparseArray::Format::csr;
+        const auto shape = h5::read_int_array_attr(g, h5::has_attr(g, "shape") ? "shape" : "h5sparse_shape");
+        if (shape.size() != 2) throw Error(fmt::format("{}: sparse shape must have 2 entries", h5::where(g)));
+        s.n_rows = shape[0];
+        s.n_cols = shape[1];
+        for (const char* part : {"data", "indices", "indptr"})
+            if (!h5::is_dataset(g, part)) throw Error(fmt::format("{}: sparse matrix has no '{}' dataset", h5::where(g), part));
+        s.data = h5::read_ndarray(h5::open_dataset(g, "data"));
+        s.indices = h5::read_ndarray(h5::open_dataset(g, "indices"));
+        s.indptr = h5::read_ndarray(h5::open_dataset(g, "indptr"));
+        const auto major = s.format == SparseArray::Format::csr ? s.n_rows : s.n_cols;
+        if (s.indptr.size() != major + 1)
+            throw Error(fmt::format("{}: indptr has {} entries but the {} matrix of shape ({}, {}) needs {}", h5::where(g),
+                                    s.indptr.size(), format, s.n_rows, s.n_cols, major + 1));
+        if (s.indices.size() != s.data.size())
+            throw Error(fmt::format("{}: {} indices but {} values", h5::where(g), s.indices.size(), s.data.size()));
+        return s;
+    }
+
+    std::variant<StringArray, NdArray> read_categories(hid_t d) {
+        if (h5::dataset_is_string(d)) return h5::read_strings(d);
+        return h5::read_ndarray(d);
+    }
+
+    Categorical read_categorical(hid_t g) {
+        Categorical c;
+        c.codes = h5::read_ndarray(h5::open_dataset(g, "codes"));
+        if (h5::is_group(g, "categories"))
+            throw Error(fmt::format("{}: categories stored as a group are not supported", h5::where(g)));
+        c.categories = read_categories(h5::open_dataset(g, "categories"));
+        c.ordered = h5::read_bool_attr(g, "ordered").value_or(false);
+        return c;
+    }
+
+    NullableArray read_nullable(hid_t g, const std::string& enc) {
+        NullableArray n;
+        n.kind = enc == "nullable-integer"   ? NullableArray::Kind::integer
+                 : enc == "nullable-boolean" ? NullableArray::Kind::boolean
+                                             : NullableArray::Kind::string;
+        Handle values = h5::open_dataset(g, "values");
+        if (n.kind == NullableArray::Kind::string) n.strings = h5::read_strings(values);
+        else n.values = h5::read_ndarray(values);
+        const auto mask = h5::read_ndarray(h5::open_dataset(g, "mask"));
+        n.mask.resize(static_cast<std::size_t>(mask.size()));
+        for (std::int64_t i = 0; i < mask.size(); ++i) n.mask[i] = mask.at_int(i) != 0;
+        if (static_cast<std::int64_t>(n.mask.size()) != n.size())
+            throw Error(fmt::format("{}: mask has {} entries but values {}", h5::where(g), n.mask.size(), n.size()));
+        return n;
+    }
+
+    Column read_column(hid_t df, const std::string& name) {
+        const auto what = fmt::format("{}/{}", h5::where(df), name);
+        if (!h5::link_exists(df, name)) throw Error(fmt::format("{}: column listed in column-order is missing", what));
+        if (h5::is_dataset(df, name)) {
+            Handle d = h5::open_dataset(df, name);
+            if (h5::has_attr(d, "categories")) { // anndata 0.7
+                Categorical c;
+                c.codes = h5::read_ndarray(d);
+                Handle cats = h5::attr_is_reference(d, "categories")
+                                  ? h5::deref_attr(d, "categories")
+                                  : h5::open_dataset(df, "__categories/" + *h5::read_string_attr(d, "categories"));
+                c.categories = read_categories(cats);
+                c.ordered = h5::read_bool_attr(cats, "ordered").value_or(false);
+                return c;
+            }
+        }
+        auto e = read(df, name);
+        if (!e) throw Error(fmt::format("{}: unsupported column encoding", what));
+        return std::visit(
+            [&](auto&& v) -> Column {
+                using T = std::decay_t<decltype(v)>;
+                if constexpr (std::is_same_v<T, NdArray> || std::is_same_v<T, StringArray> ||
+                              std::is_same_v<T, Categorical> || std::is_same_v<T, NullableArray>)
+                    return std::move(v);
+                else throw Error(fmt::format("{}: a dataframe column must be a 1-D array", what));
+            },
+            std::move(e->value));
+    }
+
+    DataFrame read_dataframe_group(hid_t g) {
+        DataFrame df;
+        // Group without dataframe attributes: an empty frame (anndata writes those for X-less objects).
+        df.index_name = h5::read_string_attr(g, "_index").value_or(h5::is_dataset(g, "_index") ? "_index" : "index");
+        if (!h5::is_dataset(g, df.index_name))
+            throw Error(fmt::format("{}: dataframe index dataset '{}' is missing", h5::where(g), df.index_name));
+        Handle idx = h5::open_dataset(g, df.index_name);
+        if (h5::dataset_is_string(idx)) df.index = h5::read_strings(idx).values;
+        else {
+            const auto a = h5::read_ndarray(idx);
+            for (std::int64_t i = 0; i < a.size(); ++i) df.index.push_back(fmt::format("{}", a.at_int(i)));
+        }
+        std::vector<std::string> order;
+        if (h5::has_attr(g, "column-order")) {
+            Handle a(H5Aopen(g, "column-order", H5P_DEFAULT));
+            Handle t(H5Aget_type(a));
+            if (H5Tget_class(t) == H5T_STRING) order = h5::read_string_array_attr(g, "column-order");
+        } else {
+            for (const auto& c : h5::children(g))
+                if (c != df.index_name && c != "__categories") order.push_back(c);
+        }
+        for (const auto& name : order) {
+            auto col = read_column(g, name);
+            if (column_size(col) != df.n_rows())
+                throw Error(fmt::format("{}/{}: column has {} rows but the index has {}", h5::where(g), name,
+                                        column_size(col), df.n_rows()));
+            df.columns.emplace_back(name, std::move(col));
+        }
+        return df;
+    }
+
+    /// anndata <= 0.6: obs/var as one compound dataset, index in the "index" field.
+    DataFrame read_compound_dataframe(hid_t d) {
+        Handle type(H5Dget_type(d));
+        if (H5Tget_class(type) != H5T_COMPOUND)
+            throw Error(fmt::format("{}: expected a dataframe group or a compound dataset", h5::where(d)));
+        Handle space(H5Dget_space(d));
+        const auto n = static_cast<std::size_t>(H5Sget_simple_extent_npoints(space));
+        DataFrame df;
+        df.index_name = "index";
+        const int n_members = H5Tget_nmembers(type);
+        for (int i = 0; i < n_members; ++i) {
+            char* raw_name = H5Tget_member_name(type, static_cast<unsigned>(i));
+            const std::string name = raw_name;
+            H5free_memory(raw_name);
+            Handle mtype(H5Tget_member_type(type, static_cast<unsigned>(i)));
+            Column col;
+            if (H5Tget_class(mtype) == H5T_STRING) {
+                StringArray s;
+                s.shape = {static_cast<std::int64_t>(n)};
+                if (H5Tis_variable_str(mtype) > 0) {
+                    Handle str(H5Tcopy(H5T_C_S1));
+                    H5Tset_size(str, H5T_VARIABLE);
+                    Handle mem(H5Tcreate(H5T_COMPOUND, sizeof(char*)));
+                    H5Tinsert(mem, name.c_str(), 0, str);
+                    std::vector<char*> ptrs(n, nullptr);
+                    if (H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
+                        throw Error(fmt::format("{}: cannot read field '{}' ({})", h5::where(d), name, h5::error_stack()));
+                    for (auto* p : ptrs) s.values.emplace_back(p ? p : "");
+                    H5Dvlen_reclaim(mem, space, H5P_DEFAULT, ptrs.data());
+                } else {
+                    const auto len = H5Tget_size(mtype);
+                    Handle str(H5Tcopy(H5T_C_S1));
+                    H5Tset_size(str, len);
+                    H5Tset_strpad(str, H5T_STR_NULLPAD);
+                    Handle mem(H5Tcreate(H5T_COMPOUND, len));
+                    H5Tinsert(mem, name.c_str(), 0, str);
+                    std::vector<char> buf(len * n);
+                    if (H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
+                        throw Error(fmt::format("{}: cannot read field '{}' ({})", h5::where(d), name, h5::error_stack()));
+                    for (std::size_t r = 0; r < n; ++r) s.values.emplace_back(buf.data() + r * len, strnlen(buf.data() + r * len, len));
+                }
+                col = std::move(s);
+            } else {
+                DType dt;
+                {
+                    // Reuse dataset_dtype's mapping by classifying the member type directly.
+                    const auto cls = H5Tget_class(mtype);
+                    const auto size = H5Tget_size(mtype);
+                    if (cls == H5T_ENUM) dt = DType::bool_;
+                    else if (cls == H5T_FLOAT) dt = size == 4 ? DType::float32 : DType::float64;
+                    else if (cls == H5T_INTEGER) {
+                        const bool sgn = H5Tget_sign(mtype) == H5T_SGN_2;
+                        dt = size == 1 ? (sgn ? DType::int8 : DType::uint8)
+                             : size == 2 ? (sgn ? DType::int16 : DType::uint16)
+                             : size == 4 ? (sgn ? DType::int32 : DType::uint32)
+                                         : (sgn ? DType::int64 : DType::uint64);
+                    } else {
+                        warn(fmt::format("{}: skipped field '{}' of unsupported type", h5::where(d), name));
+                        continue;
+                    }
+                }
+                NdArray a = NdArray::zeros(dt, {static_cast<std::int64_t>(n)});
+                Handle mem(H5Tcreate(H5T_COMPOUND, dtype_size(dt)));
+                H5Tinsert(mem, name.c_str(), 0, h5::native_type(dt));
+                if (H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.bytes.data()) < 0)
+                    throw Error(fmt::format("{}: cannot read field '{}' ({})", h5::where(d), name, h5::error_stack()));
+                col = std::move(a);
+            }
+            if (name == "index") df.index = column_as_strings(col, h5::where(d) + " index");
+            else df.columns.emplace_back(name, std::move(col));
+        }
+        if (df.index.size() != n) throw Error(fmt::format("{}: no 'index' field", h5::where(d)));
+        return df;
+    }
+};
+
+/// anndata <= 0.6 kept categories of obs/var column COL in uns["COL_categories"].
+void attach_legacy_categories(DataFrame& df, Mapping& uns) {
+    for (auto& [name, col] : df.columns) {
+        const auto key = name + "_categories";
+        auto* cats = uns.find(key);
+        auto* codes = std::get_if<NdArray>(&col);
+        if (!cats || !codes || dtype_is_float(codes->dtype)) continue;
+        Categorical c;
+        c.codes = *codes;
+        if (auto* s = std::get_if<StringArray>(&cats->value)) c.categories = *s;
+        else if (auto* a = std::get_if<NdArray>(&cats->value)) c.categories = *a;
+        else continue;
+        col = std::move(c);
+        std::erase_if(uns.items, [&](const auto& kv) { return kv.first == key; });
+    }
+}
+
+std::int64_t matrix_rows(const std::variant<NdArray, SparseArray>& m) {
+    if (const auto* s = std::get_if<SparseArray>(&m)) return s->n_rows;
+    return std::get<NdArray>(m).shape[0];
+}
+std::int64_t matrix_cols(const std::variant<NdArray, SparseArray>& m) {
+    if (const auto* s = std::get_if<SparseArray>(&m)) return s->n_cols;
+    return std::get<NdArray>(m).shape[1];
+}
+
+std::int64_t element_rows(const Element& e) {
+    return std::visit(
+        [](const auto& v) -> std::int64_t {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, NdArray>) return v.shape.empty() ? -1 : v.shape[0];
+            else if constexpr (std::is_same_v<T, SparseArray>) return v.n_rows;
+            else if constexpr (std::is_same_v<T, DataFrame>) return v.n_rows();
+            else if constexpr (std::is_same_v<T, StringArray>) return v.shape.empty() ? -1 : v.shape[0];
+            else return -1;
+        },
+        e.value);
+}
+
+void check_axis(const Mapping& m, std::int64_t n, const std::string& file, const std::string& group, const char* axis) {
+    for (const auto& [key, e] : m.items) {
+        const auto rows = element_rows(e);
+        if (rows != n)
+            throw Error(fmt::format("{}: {}['{}'] has {} rows but there are {} {}", file, group, key, rows, n, axis));
+    }
+}
+
+} // namespace
+
+AnnData read_h5ad(const std::string& path, const H5adReadOptions& options, std::vector<std::string>* warnings) {
+    Handle f = h5::open_file_read(path);
+    ElementReader reader(warnings);
+    AnnData ad;
+    const auto root_enc = encoding_of(f);
+    const bool has_obs = h5::link_exists(f, "obs"), has_var = h5::link_exists(f, "var");
+    if (!has_obs || !has_var)
+        throw Error(fmt::format("{}: not an AnnData file (no {} element)", path, has_obs ? "var" : "obs"));
+    if (root_enc == "anndata") ad.layout = H5adLayout::modern;
+    else if (h5::is_dataset(f, "obs")) ad.layout = H5adLayout::legacy_06;
+    else ad.layout = H5adLayout::legacy_07;
+
+    ad.obs = reader.read_dataframe(f, "obs");
+    ad.var = reader.read_dataframe(f, "var");
+    ad.n_obs = ad.obs.n_rows();
+    ad.n_vars = ad.var.n_rows();
+
+    if (h5::link_exists(f, "X")) {
+        if (options.read_X) {
+            ad.X = reader.read_matrix(f, "X");
+        } else {
+            // still check the shape so a broken file is caught early
+            const auto info = inspect_h5ad_matrix(path, {});
+            if (info.n_rows != ad.n_obs || info.n_cols != ad.n_vars)
+                throw Error(fmt::format("{}: X has shape ({}, {}) but obs has {} rows and var {}", path, info.n_rows,
+                                        info.n_cols, ad.n_obs, ad.n_vars));
+        }
+    }
+    if (ad.X) {
+        if (matrix_rows(*ad.X) != ad.n_obs)
+            throw Error(fmt::format("{}: obs has {} rows but X has {}", path, ad.n_obs, matrix_rows(*ad.X)));
+        if (matrix_cols(*ad.X) != ad.n_vars)
+            throw Error(fmt::format("{}: var has {} rows but X has {} columns", path, ad.n_vars, matrix_cols(*ad.X)));
+    }
+
+    auto read_map = [&](const char* name, bool load) {
+        Mapping m;
+        if (!h5::link_exists(f, name)) return m;
+        if (!h5::is_group(f, name)) throw Error(fmt::format("{}: '{}' must be a group", path, name));
+        Handle g = h5::open_group(f, name);
+        if (load) return reader.read_mapping(g);
+        for (const auto& c : h5::children(g)) reader.warn(fmt::format("{}: {}/{} not loaded (by request)", path, name, c));
+        return m;
+    };
+    ad.obsm = read_map("obsm", true);
+    ad.varm = read_map("varm", true);
+    ad.obsp = read_map("obsp", options.read_obsp);
+    ad.varp = read_map("varp", options.read_obsp);
+    ad.layers = read_map("layers", options.read_layers);
+    ad.uns = read_map("uns", true);
+    check_axis(ad.obsm, ad.n_obs, path, "obsm", "cells");
+    check_axis(ad.varm, ad.n_vars, path, "varm", "genes");
+    check_axis(ad.obsp, ad.n_obs, path, "obsp", "cells");
+    check_axis(ad.varp, ad.n_vars, path, "varp", "genes");
+    for (const auto& [key, e] : ad.layers.items) {
+        const auto* s = std::get_if<SparseArray>(&e.value);
+        const auto* a = std::get_if<NdArray>(&e.value);
+        const auto r = s ? s->n_rows : (a && a->shape.size() == 2 ? a->shape[0] : -1);
+        const auto c = s ? s->n_cols : (a && a->shape.size() == 2 ? a->shape[1] : -1);
+        if (r != ad.n_obs || c != ad.n_vars)
+            throw Error(fmt::format("{}: layers['{}'] has shape ({}, {}) but X is ({}, {})", path, key, r, c, ad.n_obs, ad.n_vars));
+    }
+
+    if (h5::is_group(f, "raw")) {
+        Handle raw = h5::open_group(f, "raw");
+        RawData rd;
+        if (h5::link_exists(raw, "var")) rd.var = reader.read_dataframe(raw, "var");
+        if (h5::link_exists(raw, "X") && options.read_raw_X) {
+            rd.X = reader.read_matrix(raw, "X");
+            if (matrix_rows(*rd.X) != ad.n_obs)
+                throw Error(fmt::format("{}: raw.X has {} rows but obs has {}", path, matrix_rows(*rd.X), ad.n_obs));
+            if (matrix_cols(*rd.X) != rd.var.n_rows())
+                throw Error(fmt::format("{}: raw.X has {} columns but raw.var has {} rows", path, matrix_cols(*rd.X),
+                                        rd.var.n_rows()));
+        }
+        if (h5::is_group(raw, "varm")) rd.varm = reader.read_mapping(h5::open_group(raw, "varm"));
+        ad.raw = std::move(rd);
+    }
+
+    if (ad.layout == H5adLayout::legacy_06) {
+        attach_legacy_categories(ad.obs, ad.uns);
+        attach_legacy_categories(ad.var, ad.uns);
+    }
+    return ad;
+}
+
+std::string H5adMatrixLocation::path() const {
+    if (use_raw && !layer.empty()) throw UsageError("choose either a layer or raw, not both");
+    if (use_raw) return "raw/X";
+    if (!layer.empty()) return "layers/" + layer;
+    return "X";
+}
+
+namespace {
+
+struct OpenMatrix {
+    Handle file;
+    Handle object; // group (sparse) or dataset (dense)
+    H5adMatrixInfo info;
+};
+
+OpenMatrix open_matrix(const std::string& path, const H5adMatrixLocation& where) {
+    OpenMatrix m;
+    m.file = h5::open_file_read(path);
+    const auto name = where.path();
+    if (!h5::link_exists(m.file, name)) {
+        std::string hint;
+        if (!where.layer.empty() && h5::is_group(m.file, "layers")) {
+            const auto layers = h5::children(h5::open_group(m.file, "layers"));
+            hint = layers.empty() ? " (the file has no layers)" : fmt::format(" (layers present: {})", fmt::join(layers, ", "));
+        }
+        throw Error(fmt::format("{}: no {} in this file{}", path, name, hint));
+    }
+    if (h5::is_group(m.file, name)) {
+        m.object = h5::open_group(m.file, name);
+        const auto enc = encoding_of(m.object);
+        std::string format = enc == "csc_matrix" ? "csc" : enc == "csr_matrix" ? "csr" : "";
+        if (format.empty()) format = h5::read_string_attr(m.object, "h5sparse_format").value_or("");
+        if (format != "csr" && format != "csc")
+            throw Error(fmt::format("{}: {} is a group but not a sparse matrix (encoding '{}')", path, name, enc));
+        m.info.encoding = format + "_matrix";
+        const auto shape = h5::read_int_array_attr(m.object, h5::has_attr(m.object, "shape") ? "shape" : "h5sparse_shape");
+        if (shape.size() != 2) throw Error(fmt::format("{}: {} has a malformed shape attribute", path, name));
+        m.info.n_rows = shape[0];
+        m.info.n_cols = shape[1];
+        for (const char* part : {"data", "indices", "indptr"})
+            if (!h5::is_dataset(m.object, part)) throw Error(fmt::format("{}: {} has no '{}' dataset", path, name, part));
+        Handle data = h5::open_dataset(m.object, "data");
+        h5::check_filters(data);
+        h5::check_filters(h5::open_dataset(m.object, "indices"));
+        m.info.dtype = dtype_name(h5::dataset_dtype(data));
+        m.info.nnz = h5::dataset_shape(data).at(0);
+    } else {
+        m.object = h5::open_dataset(m.file, name);
+        h5::check_filters(m.object);
+        const auto shape = h5::dataset_shape(m.object);
+        if (shape.size() != 2) throw Error(fmt::format("{}: {} is not a 2-D matrix", path, name));
+        m.info.encoding = "array";
+        m.info.dtype = dtype_name(h5::dataset_dtype(m.object));
+        m.info.n_rows = shape[0];
+        m.info.n_cols = shape[1];
+    }
+    if (m.info.n_cols > std::numeric_limits<std::int32_t>::max() || m.info.n_rows > std::numeric_limits<std::int32_t>::max() - 1)
+        if (m.info.encoding == "csc_matrix" || m.info.n_cols > std::numeric_limits<std::int32_t>::max())
+            throw Error(fmt::format("{}: {} is too large for 32-bit gene indices", path, name));
+    return m;
+}
+
+/// Reads the sparse arrays of an open matrix as CSR of its major axis.
+CsrMatrix read_major(const OpenMatrix& m, const std::string& what) {
+    const bool csc = m.info.encoding == "csc_matrix";
+    CsrMatrix out;
+    out.n_rows = csc ? m.info.n_cols : m.info.n_rows;
+    out.n_cols = csc ? m.info.n_rows : m.info.n_cols;
+    Handle indptr = h5::open_dataset(m.object, "indptr");
+    if (h5::dataset_shape(indptr).at(0) != out.n_rows + 1)
+        throw Error(fmt::format("{}: indptr has {} entries, expected {}", what, h5::dataset_shape(indptr).at(0), out.n_rows + 1));
+    out.indptr.resize(static_cast<std::size_t>(out.n_rows + 1));
+    h5::read_range(indptr, 0, out.n_rows + 1, out.indptr.data());
+    const auto nnz = m.info.nnz;
+    if (h5::dataset_shape(h5::open_dataset(m.object, "indices")).at(0) != nnz)
+        throw Error(fmt::format("{}: indices and data differ in length", what));
+    out.values.resize(static_cast<std::size_t>(nnz));
+    out.indices.resize(static_cast<std::size_t>(nnz));
+    h5::read_range(h5::open_dataset(m.object, "data"), 0, nnz, out.values.data());
+    h5::read_range(h5::open_dataset(m.object, "indices"), 0, nnz, out.indices.data());
+    out.validate(what);
+    return out;
+}
+
+} // namespace
+
+H5adMatrixInfo inspect_h5ad_matrix(const std::string& path, const H5adMatrixLocation& where) {
+    return open_matrix(path, where).info;
+}
+
+CsrMatrix read_h5ad_matrix(const std::string& path, const H5adMatrixLocation& where) {
+    auto m = open_matrix(path, where);
+    const auto what = fmt::format("{}:{}", path, where.path());
+    if (m.info.encoding == "array") {
+        std::vector<float> dense(static_cast<std::size_t>(m.info.n_rows * m.info.n_cols));
+        h5::read_rows_2d(m.object, 0, m.info.n_rows, dense.data());
+        return csr_from_dense(dense, m.info.n_rows, m.info.n_cols);
+    }
+    auto major = read_major(m, what);
+    return m.info.encoding == "csc_matrix" ? transpose(major) : major;
+}
+
+struct H5adRowReader::Impl {
+    OpenMatrix m;
+    std::string what;
+    std::vector<std::int64_t> indptr; // CSR only
+    Handle data, indices;              // CSR only
+    std::optional<CsrMatrix> whole;    // CSC, loaded on first use
+};
+
+H5adRowReader::H5adRowReader(const std::string& path, const H5adMatrixLocation& where) : impl_(std::make_unique<Impl>()) {
+    impl_->m = open_matrix(path, where);
+    impl_->what = fmt::format("{}:{}", path, where.path());
+    if (impl_->m.info.encoding == "csr_matrix") {
+        Handle indptr = h5::open_dataset(impl_->m.object, "indptr");
+        const auto n = impl_->m.info.n_rows + 1;
+        if (h5::dataset_shape(indptr).at(0) != n)
+            throw Error(fmt::format("{}: indptr has {} entries, expected {}", impl_->what, h5::dataset_shape(indptr).at(0), n));
+        impl_->indptr.resize(static_cast<std::size_t>(n));
+        h5::read_range(indptr, 0, n, impl_->indptr.data());
+        if (impl_->indptr.front() != 0 || impl_->indptr.back() != impl_->m.info.nnz)
+            throw Error(fmt::format("{}: indptr does not span the {} stored values", impl_->what, impl_->m.info.nnz));
+        impl_->data = h5::open_dataset(impl_->m.object, "data");
+        impl_->indices = h5::open_dataset(impl_->m.object, "indices");
+    }
+}
+
+H5adRowReader::~H5adRowReader() = default;
+std::int64_t H5adRowReader::n_rows() const { return impl_->m.info.n_rows; }
+std::int64_t H5adRowReader::n_cols() const { return impl_->m.info.n_cols; }
+const H5adMatrixInfo& H5adRowReader::info() const { return impl_->m.info; }
+
+CsrMatrix H5adRowReader::read_rows(std::int64_t begin, std::int64_t end) {
+    auto& im = *impl_;
+    if (begin < 0 || end < begin || end > im.m.info.n_rows)
+        throw Error(fmt::format("{}: rows [{}, {}) outside 0..{}", im.what, begin, end, im.m.info.n_rows));
+    if (im.m.info.encoding == "array") {
+        std::vector<float> dense(static_cast<std::size_t>((end - begin) * im.m.info.n_cols));
+        h5::read_rows_2d(im.m.object, begin, end - begin, dense.data());
+        return csr_from_dense(dense, end - begin, im.m.info.n_cols);
+    }
+    if (im.m.info.encoding == "csc_matrix") {
+        if (!im.whole) im.whole = transpose(read_major(im.m, im.what));
+        return slice_rows(*im.whole, begin, end);
+    }
+    CsrMatrix out;
+    out.n_rows = end - begin;
+    out.n_cols = im.m.info.n_cols;
+    const auto lo = im.indptr[begin], hi = im.indptr[end];
+    if (hi < lo) throw Error(fmt::format("{}: indptr decreases within rows [{}, {})", im.what, begin, end));
+    out.indptr.resize(static_cast<std::size_t>(out.n_rows + 1));
+    for (std::int64_t r = 0; r <= out.n_rows; ++r) out.indptr[r] = im.indptr[begin + r] - lo;
+    out.values.resize(static_cast<std::size_t>(hi - lo));
+    out.indices.resize(static_cast<std::size_t>(hi - lo));
+    h5::read_range(im.data, lo, hi - lo, out.values.data());
+    h5::read_range(im.indices, lo, hi - lo, out.indices.data());
+    out.validate(fmt::format("{} rows [{}, {})", im.what, begin, end));
+    return out;
+}
+
+} // namespace scx

@@ -1,0 +1,566 @@
+#include "scextract/io/hdf5.hpp"
+
+#include "scextract/core/error.hpp"
+#include "scextract/io/lzf_filter.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+#include <fmt/format.h>
+
+namespace scx::h5 {
+
+Handle& Handle::operator=(Handle&& o) noexcept {
+    if (this != &o) {
+        reset();
+        id_ = o.id_;
+        o.id_ = H5I_INVALID_HID;
+    }
+    return *this;
+}
+
+void Handle::reset() {
+    if (id_ < 0) return;
+    switch (H5Iget_type(id_)) {
+    case H5I_FILE: H5Fclose(id_); break;
+    case H5I_GROUP: H5Gclose(id_); break;
+    case H5I_DATASET: H5Dclose(id_); break;
+    case H5I_DATATYPE: H5Tclose(id_); break;
+    case H5I_DATASPACE: H5Sclose(id_); break;
+    case H5I_ATTR: H5Aclose(id_); break;
+    case H5I_GENPROP_LST: H5Pclose(id_); break;
+    default: H5Oclose(id_); break;
+    }
+    id_ = H5I_INVALID_HID;
+}
+
+void init_hdf5() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+        register_lzf_filter();
+    });
+}
+
+namespace {
+
+herr_t collect_error(unsigned n, const H5E_error2_t* e, void* data) {
+    auto* out = static_cast<std::string*>(data);
+    if (n > 3 || !e->desc || !*e->desc) return 0; // innermost frames carry the cause
+    if (!out->empty()) *out += "; ";
+    *out += e->desc;
+    return 0;
+}
+
+template <class F> auto check(F result, const std::string& what) {
+    if (result < 0) {
+        const auto stack = error_stack();
+        throw Error(stack.empty() ? what : fmt::format("{} ({})", what, stack));
+    }
+    return result;
+}
+
+} // namespace
+
+std::string error_stack() {
+    std::string out;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, collect_error, &out);
+    H5Eclear2(H5E_DEFAULT);
+    return out;
+}
+
+namespace {
+Handle open_file(const std::string& path, unsigned flags) {
+    init_hdf5();
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw Error(fmt::format("{}: no such file", path));
+    if (std::filesystem::is_directory(path, ec)) throw Error(fmt::format("{}: is a directory, not an HDF5 file", path));
+    const htri_t is_h5 = H5Fis_hdf5(path.c_str());
+    if (is_h5 == 0) throw Error(fmt::format("{}: not an HDF5 file (no HDF5 signature)", path));
+    if (is_h5 < 0) throw Error(fmt::format("{}: cannot be read as HDF5 ({})", path, error_stack()));
+    const hid_t f = H5Fopen(path.c_str(), flags, H5P_DEFAULT);
+    if (f < 0) {
+        const auto stack = error_stack();
+        const bool truncated = stack.find("truncated") != std::string::npos || stack.find("eof") != std::string::npos;
+        throw Error(fmt::format("{}: {} ({})", path,
+                                truncated ? "the file is truncated or damaged" : "cannot open HDF5 file", stack));
+    }
+    return Handle(f);
+}
+} // namespace
+
+Handle open_file_read(const std::string& path) { return open_file(path, H5F_ACC_RDONLY); }
+Handle open_file_rw(const std::string& path) { return open_file(path, H5F_ACC_RDWR); }
+
+Handle create_file(const std::string& path) {
+    init_hdf5();
+    // Track creation order so groups list children in the order we wrote them.
+    Handle fcpl(H5Pcreate(H5P_FILE_CREATE));
+    H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    const hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    if (f < 0) throw Error(fmt::format("{}: cannot create file ({})", path, error_stack()));
+    return Handle(f);
+}
+
+std::string file_name(hid_t obj) {
+    const ssize_t n = H5Fget_name(obj, nullptr, 0);
+    if (n <= 0) return "?";
+    std::string s(static_cast<std::size_t>(n), '\0');
+    H5Fget_name(obj, s.data(), s.size() + 1);
+    return s;
+}
+
+std::string object_path(hid_t obj) {
+    const ssize_t n = H5Iget_name(obj, nullptr, 0);
+    if (n <= 0) return "/";
+    std::string s(static_cast<std::size_t>(n), '\0');
+    H5Iget_name(obj, s.data(), s.size() + 1);
+    return s;
+}
+
+std::string where(hid_t obj) { return fmt::format("{}:{}", file_name(obj), object_path(obj)); }
+
+bool link_exists(hid_t loc, const std::string& name) {
+    // H5Lexists fails on intermediate missing groups, so walk the path.
+    std::string prefix;
+    std::size_t start = 0;
+    while (start <= name.size()) {
+        const auto slash = name.find('/', start);
+        prefix = name.substr(0, slash == std::string::npos ? name.size() : slash);
+        if (!prefix.empty() && prefix != "/") {
+            const htri_t e = H5Lexists(loc, prefix.c_str(), H5P_DEFAULT);
+            if (e <= 0) {
+                H5Eclear2(H5E_DEFAULT);
+                return false;
+            }
+        }
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+    }
+    return true;
+}
+
+namespace {
+H5O_type_t object_type(hid_t loc, const std::string& name) {
+    if (!link_exists(loc, name)) return H5O_TYPE_UNKNOWN;
+    H5O_info_t info;
+    if (H5Oget_info_by_name2(loc, name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return H5O_TYPE_UNKNOWN;
+    }
+    return info.type;
+}
+} // namespace
+
+bool is_group(hid_t loc, const std::string& name) { return object_type(loc, name) == H5O_TYPE_GROUP; }
+bool is_dataset(hid_t loc, const std::string& name) { return object_type(loc, name) == H5O_TYPE_DATASET; }
+
+Handle open_group(hid_t loc, const std::string& name) {
+    const hid_t g = H5Gopen2(loc, name.c_str(), H5P_DEFAULT);
+    if (g < 0) throw Error(fmt::format("{}/{}: cannot open group ({})", where(loc), name, error_stack()));
+    return Handle(g);
+}
+
+Handle open_dataset(hid_t loc, const std::string& name) {
+    const hid_t d = H5Dopen2(loc, name.c_str(), H5P_DEFAULT);
+    if (d < 0) throw Error(fmt::format("{}/{}: cannot open dataset ({})", where(loc), name, error_stack()));
+    return Handle(d);
+}
+
+Handle create_group(hid_t loc, const std::string& name) {
+    Handle gcpl(H5Pcreate(H5P_GROUP_CREATE));
+    H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    const hid_t g = H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    if (g < 0) throw Error(fmt::format("{}/{}: cannot create group ({})", where(loc), name, error_stack()));
+    return Handle(g);
+}
+
+void unlink_if_exists(hid_t loc, const std::string& name) {
+    if (link_exists(loc, name)) check(H5Ldelete(loc, name.c_str(), H5P_DEFAULT), fmt::format("{}/{}: cannot remove", where(loc), name));
+}
+
+namespace {
+herr_t push_name(hid_t, const char* name, const H5L_info_t*, void* data) {
+    static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+    return 0;
+}
+} // namespace
+
+std::vector<std::string> children(hid_t group) {
+    std::vector<std::string> names;
+    hsize_t idx = 0;
+    if (H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, push_name, &names) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        names.clear();
+        idx = 0;
+        check(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, push_name, &names),
+              fmt::format("{}: cannot list group", where(group)));
+    }
+    return names;
+}
+
+bool has_attr(hid_t obj, const std::string& name) {
+    const htri_t e = H5Aexists(obj, name.c_str());
+    if (e < 0) H5Eclear2(H5E_DEFAULT);
+    return e > 0;
+}
+
+namespace {
+std::vector<std::string> read_string_values(hid_t obj, hid_t type, hid_t space, bool is_attr, const std::string& what) {
+    const hssize_t n = H5Sget_simple_extent_npoints(space);
+    std::vector<std::string> out;
+    if (n <= 0) return out;
+    out.reserve(static_cast<std::size_t>(n));
+    if (H5Tis_variable_str(type) > 0) {
+        Handle mem(H5Tcopy(H5T_C_S1));
+        H5Tset_size(mem, H5T_VARIABLE);
+        H5Tset_cset(mem, H5Tget_cset(type));
+        std::vector<char*> ptrs(static_cast<std::size_t>(n), nullptr);
+        const herr_t r = is_attr ? H5Aread(obj, mem, ptrs.data()) : H5Dread(obj, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data());
+        check(r, what + ": cannot read strings");
+        for (auto* p : ptrs) out.emplace_back(p ? p : "");
+        H5Dvlen_reclaim(mem, space, H5P_DEFAULT, ptrs.data());
+    } else {
+        const std::size_t len = H5Tget_size(type);
+        std::vector<char> buf(len * static_cast<std::size_t>(n));
+        Handle mem(H5Tcopy(H5T_C_S1));
+        H5Tset_size(mem, len);
+        H5Tset_strpad(mem, H5T_STR_NULLPAD);
+        const herr_t r = is_attr ? H5Aread(obj, mem, buf.data()) : H5Dread(obj, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data());
+        check(r, what + ": cannot read strings");
+        for (hssize_t i = 0; i < n; ++i) {
+            const char* p = buf.data() + static_cast<std::size_t>(i) * len;
+            out.emplace_back(p, strnlen(p, len));
+        }
+    }
+    return out;
+}
+} // namespace
+
+std::vector<std::string> read_string_array_attr(hid_t obj, const std::string& name) {
+    Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+    if (!a.valid()) throw Error(fmt::format("{}: missing attribute '{}'", where(obj), name));
+    Handle type(H5Aget_type(a));
+    Handle space(H5Aget_space(a));
+    if (H5Tget_class(type) != H5T_STRING)
+        throw Error(fmt::format("{}: attribute '{}' is not a string", where(obj), name));
+    return read_string_values(a, type, space, true, fmt::format("{} attribute '{}'", where(obj), name));
+}
+
+std::optional<std::string> read_string_attr(hid_t obj, const std::string& name) {
+    if (!has_attr(obj, name)) return std::nullopt;
+    Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+    Handle type(H5Aget_type(a));
+    if (H5Tget_class(type) != H5T_STRING) return std::nullopt;
+    auto v = read_string_array_attr(obj, name);
+    if (v.empty()) return std::string{};
+    return v.front();
+}
+
+std::vector<std::int64_t> read_int_array_attr(hid_t obj, const std::string& name) {
+    Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+    if (!a.valid()) throw Error(fmt::format("{}: missing attribute '{}'", where(obj), name));
+    Handle space(H5Aget_space(a));
+    const hssize_t n = H5Sget_simple_extent_npoints(space);
+    std::vector<std::int64_t> out(static_cast<std::size_t>(std::max<hssize_t>(n, 0)));
+    check(H5Aread(a, H5T_NATIVE_INT64, out.data()), fmt::format("{}: attribute '{}' is not an integer array", where(obj), name));
+    return out;
+}
+
+std::optional<bool> read_bool_attr(hid_t obj, const std::string& name) {
+    if (!has_attr(obj, name)) return std::nullopt;
+    Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+    Handle type(H5Aget_type(a));
+    std::int8_t v = 0;
+    Handle mem(H5Tcopy(native_type(DType::bool_)));
+    if (H5Tget_class(type) == H5T_ENUM) {
+        check(H5Aread(a, mem, &v), fmt::format("{}: cannot read attribute '{}'", where(obj), name));
+    } else {
+        std::int64_t w = 0;
+        check(H5Aread(a, H5T_NATIVE_INT64, &w), fmt::format("{}: attribute '{}' is not a bool", where(obj), name));
+        v = w != 0;
+    }
+    return v != 0;
+}
+
+bool attr_is_reference(hid_t obj, const std::string& name) {
+    if (!has_attr(obj, name)) return false;
+    Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+    Handle type(H5Aget_type(a));
+    return H5Tget_class(type) == H5T_REFERENCE;
+}
+
+Handle deref_attr(hid_t obj, const std::string& name) {
+    Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+    hobj_ref_t ref{};
+    check(H5Aread(a, H5T_STD_REF_OBJ, &ref), fmt::format("{}: cannot read reference '{}'", where(obj), name));
+    const hid_t target = H5Rdereference2(obj, H5P_DEFAULT, H5R_OBJECT, &ref);
+    if (target < 0) throw Error(fmt::format("{}: reference '{}' points nowhere ({})", where(obj), name, error_stack()));
+    return Handle(target);
+}
+
+namespace {
+Handle vlen_utf8() {
+    Handle t(H5Tcopy(H5T_C_S1));
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    return t;
+}
+
+void replace_attr(hid_t obj, const std::string& name) {
+    if (has_attr(obj, name)) H5Adelete(obj, name.c_str());
+}
+} // namespace
+
+void write_string_attr(hid_t obj, const std::string& name, const std::string& value) {
+    replace_attr(obj, name);
+    Handle t = vlen_utf8();
+    Handle space(H5Screate(H5S_SCALAR));
+    Handle a(H5Acreate2(obj, name.c_str(), t, space, H5P_DEFAULT, H5P_DEFAULT));
+    const char* p = value.c_str();
+    check(H5Awrite(a, t, &p), fmt::format("{}: cannot write attribute '{}'", where(obj), name));
+}
+
+void write_string_array_attr(hid_t obj, const std::string& name, const std::vector<std::string>& values) {
+    replace_attr(obj, name);
+    const hsize_t n = values.size();
+    Handle space(H5Screate_simple(1, &n, nullptr));
+    if (values.empty()) {
+        // h5py stores an empty list as a zero-length float64 array; anndata reads that back as []
+        Handle a(H5Acreate2(obj, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT));
+        if (!a.valid()) throw Error(fmt::format("{}: cannot write attribute '{}'", where(obj), name));
+        return;
+    }
+    Handle t = vlen_utf8();
+    Handle a(H5Acreate2(obj, name.c_str(), t, space, H5P_DEFAULT, H5P_DEFAULT));
+    std::vector<const char*> ptrs;
+    for (const auto& v : values) ptrs.push_back(v.c_str());
+    check(H5Awrite(a, t, ptrs.data()), fmt::format("{}: cannot write attribute '{}'", where(obj), name));
+}
+
+void write_int_array_attr(hid_t obj, const std::string& name, const std::vector<std::int64_t>& values) {
+    replace_attr(obj, name);
+    const hsize_t n = values.size();
+    Handle space(H5Screate_simple(1, &n, nullptr));
+    Handle a(H5Acreate2(obj, name.c_str(), H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT));
+    check(H5Awrite(a, H5T_NATIVE_INT64, values.data()), fmt::format("{}: cannot write attribute '{}'", where(obj), name));
+}
+
+void write_bool_attr(hid_t obj, const std::string& name, bool value) {
+    replace_attr(obj, name);
+    Handle t(H5Tcopy(native_type(DType::bool_)));
+    Handle space(H5Screate(H5S_SCALAR));
+    Handle a(H5Acreate2(obj, name.c_str(), t, space, H5P_DEFAULT, H5P_DEFAULT));
+    const std::int8_t v = value ? 1 : 0;
+    check(H5Awrite(a, t, &v), fmt::format("{}: cannot write attribute '{}'", where(obj), name));
+}
+
+void write_encoding(hid_t obj, const std::string& type, const std::string& version) {
+    write_string_attr(obj, "encoding-type", type);
+    write_string_attr(obj, "encoding-version", version);
+}
+
+hid_t native_type(DType t) {
+    switch (t) {
+    case DType::int8: return H5T_NATIVE_INT8;
+    case DType::int16: return H5T_NATIVE_INT16;
+    case DType::int32: return H5T_NATIVE_INT32;
+    case DType::int64: return H5T_NATIVE_INT64;
+    case DType::uint8: return H5T_NATIVE_UINT8;
+    case DType::uint16: return H5T_NATIVE_UINT16;
+    case DType::uint32: return H5T_NATIVE_UINT32;
+    case DType::uint64: return H5T_NATIVE_UINT64;
+    case DType::float32: return H5T_NATIVE_FLOAT;
+    case DType::float64: return H5T_NATIVE_DOUBLE;
+    case DType::bool_: {
+        // numpy bool as h5py stores it: enum {FALSE = 0, TRUE = 1} over int8. Built once, never closed.
+        static const hid_t bool_type = [] {
+            const hid_t e = H5Tenum_create(H5T_NATIVE_INT8);
+            std::int8_t v = 0;
+            H5Tenum_insert(e, "FALSE", &v);
+            v = 1;
+            H5Tenum_insert(e, "TRUE", &v);
+            return e;
+        }();
+        return bool_type;
+    }
+    }
+    throw Error("unknown dtype");
+}
+
+DType dataset_dtype(hid_t dset) {
+    Handle type(H5Dget_type(dset));
+    const auto cls = H5Tget_class(type);
+    const auto size = H5Tget_size(type);
+    if (cls == H5T_ENUM) {
+        Handle base(H5Tget_super(type));
+        if (H5Tget_size(base) == 1 && H5Tget_nmembers(type) == 2) return DType::bool_;
+        throw Error(fmt::format("{}: enum datasets other than bool are not supported", where(dset)));
+    }
+    if (cls == H5T_INTEGER) {
+        const bool is_signed = H5Tget_sign(type) == H5T_SGN_2;
+        switch (size) {
+        case 1: return is_signed ? DType::int8 : DType::uint8;
+        case 2: return is_signed ? DType::int16 : DType::uint16;
+        case 4: return is_signed ? DType::int32 : DType::uint32;
+        case 8: return is_signed ? DType::int64 : DType::uint64;
+        default: break;
+        }
+    }
+    if (cls == H5T_FLOAT) {
+        if (size == 4) return DType::float32;
+        if (size == 8) return DType::float64;
+        if (size == 2) throw Error(fmt::format("{}: float16 datasets are not supported; convert to float32", where(dset)));
+    }
+    if (cls == H5T_STRING) throw Error(fmt::format("{}: expected numbers but the dataset holds strings", where(dset)));
+    throw Error(fmt::format("{}: unsupported HDF5 datatype (class {}, {} bytes)", where(dset), static_cast<int>(cls), size));
+}
+
+bool dataset_is_string(hid_t dset) {
+    Handle type(H5Dget_type(dset));
+    return H5Tget_class(type) == H5T_STRING;
+}
+
+std::vector<std::int64_t> dataset_shape(hid_t dset) {
+    Handle space(H5Dget_space(dset));
+    const int rank = H5Sget_simple_extent_ndims(space);
+    if (rank < 0) throw Error(fmt::format("{}: cannot read shape", where(dset)));
+    std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+    H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+    return {dims.begin(), dims.end()};
+}
+
+void check_filters(hid_t dset) {
+    Handle plist(H5Dget_create_plist(dset));
+    const int n = H5Pget_nfilters(plist);
+    for (int i = 0; i < n; ++i) {
+        unsigned flags = 0;
+        std::size_t nelem = 0;
+        char name[256] = {0};
+        unsigned filter_config = 0;
+        const H5Z_filter_t id = H5Pget_filter2(plist, static_cast<unsigned>(i), &flags, &nelem, nullptr, sizeof name, name,
+                                               &filter_config);
+        if (H5Zfilter_avail(id) > 0) continue;
+        std::string label = name[0] ? name : "unnamed";
+                if (id == 32001) label = "blosc";
+        if (id == 32004) label = "lz4";
+        if (id == 32015) label = "zstd";
+        throw Error(fmt::format(
+            "{}: compressed with HDF5 filter {} ({}), which this HDF5 library does not provide; "
+            "re-save the file with gzip compression, e.g. in Python: anndata.read_h5ad(path).write_h5ad(out, compression='gzip')",
+            where(dset), id, label));
+    }
+}
+
+NdArray read_ndarray(hid_t dset) {
+    check_filters(dset);
+    NdArray a;
+    a.dtype = dataset_dtype(dset);
+    a.shape = dataset_shape(dset);
+    a.bytes.resize(static_cast<std::size_t>(a.size()) * dtype_size(a.dtype));
+    if (a.size() > 0)
+        check(H5Dread(dset, native_type(a.dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, a.bytes.data()),
+              fmt::format("{}: cannot read dataset", where(dset)));
+    return a;
+}
+
+StringArray read_strings(hid_t dset) {
+    check_filters(dset);
+    StringArray s;
+    s.shape = dataset_shape(dset);
+    Handle type(H5Dget_type(dset));
+    Handle space(H5Dget_space(dset));
+    s.values = read_string_values(dset, type, space, false, where(dset));
+    return s;
+}
+
+namespace {
+template <class T> hid_t mem_type_for() {
+    if constexpr (std::is_same_v<T, float>) return H5T_NATIVE_FLOAT;
+    else if constexpr (std::is_same_v<T, double>) return H5T_NATIVE_DOUBLE;
+    else if constexpr (std::is_same_v<T, std::int32_t>) return H5T_NATIVE_INT32;
+    else if constexpr (std::is_same_v<T, std::int64_t>) return H5T_NATIVE_INT64;
+    else static_assert(sizeof(T) == 0, "unsupported memory type");
+}
+} // namespace
+
+template <class T> void read_range(hid_t dset, std::int64_t offset, std::int64_t count, T* out) {
+    if (count <= 0) return;
+    Handle file_space(H5Dget_space(dset));
+    const hsize_t start = static_cast<hsize_t>(offset), n = static_cast<hsize_t>(count);
+    check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, &start, nullptr, &n, nullptr),
+          fmt::format("{}: range [{}, {}) out of bounds", where(dset), offset, offset + count));
+    Handle mem_space(H5Screate_simple(1, &n, nullptr));
+    check(H5Dread(dset, mem_type_for<T>(), mem_space, file_space, H5P_DEFAULT, out),
+          fmt::format("{}: cannot read range [{}, {})", where(dset), offset, offset + count));
+}
+
+template <class T> void read_rows_2d(hid_t dset, std::int64_t row, std::int64_t n_rows, T* out) {
+    if (n_rows <= 0) return;
+    const auto shape = dataset_shape(dset);
+    if (shape.size() != 2) throw Error(fmt::format("{}: expected a 2-D dataset", where(dset)));
+    Handle file_space(H5Dget_space(dset));
+    const hsize_t start[2] = {static_cast<hsize_t>(row), 0};
+    const hsize_t count[2] = {static_cast<hsize_t>(n_rows), static_cast<hsize_t>(shape[1])};
+    check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, count, nullptr),
+          fmt::format("{}: rows [{}, {}) out of bounds", where(dset), row, row + n_rows));
+    Handle mem_space(H5Screate_simple(2, count, nullptr));
+    check(H5Dread(dset, mem_type_for<T>(), mem_space, file_space, H5P_DEFAULT, out),
+          fmt::format("{}: cannot read rows [{}, {})", where(dset), row, row + n_rows));
+}
+
+template void read_range<float>(hid_t, std::int64_t, std::int64_t, float*);
+template void read_range<double>(hid_t, std::int64_t, std::int64_t, double*);
+template void read_range<std::int32_t>(hid_t, std::int64_t, std::int64_t, std::int32_t*);
+template void read_range<std::int64_t>(hid_t, std::int64_t, std::int64_t, std::int64_t*);
+template void read_rows_2d<float>(hid_t, std::int64_t, std::int64_t, float*);
+template void read_rows_2d<double>(hid_t, std::int64_t, std::int64_t, double*);
+
+namespace {
+Handle dataset_create_plist(const std::vector<std::int64_t>& shape, std::size_t elem_size, const WriteSettings& s) {
+    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    std::int64_t total = 1;
+    for (auto d : shape) total *= d;
+    if (s.gzip_level <= 0 || shape.empty() || total == 0) return dcpl;
+    // Chunk along the first axis, keeping whole rows, about chunk_elems elements per chunk.
+    std::int64_t row_elems = 1;
+    for (std::size_t i = 1; i < shape.size(); ++i) row_elems *= shape[i];
+    const std::int64_t target = std::max<std::int64_t>(1, s.chunk_elems * 4 / static_cast<std::int64_t>(elem_size));
+    std::vector<hsize_t> chunk(shape.begin(), shape.end());
+    chunk[0] = static_cast<hsize_t>(std::clamp<std::int64_t>(target / std::max<std::int64_t>(row_elems, 1), 1, shape[0]));
+    H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data());
+    H5Pset_deflate(dcpl, static_cast<unsigned>(s.gzip_level));
+    return dcpl;
+}
+} // namespace
+
+void write_ndarray(hid_t loc, const std::string& name, const NdArray& a, const WriteSettings& s) {
+    std::vector<hsize_t> dims(a.shape.begin(), a.shape.end());
+    Handle space(a.shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+    Handle dcpl = a.shape.empty() ? Handle(H5Pcreate(H5P_DATASET_CREATE)) : dataset_create_plist(a.shape, dtype_size(a.dtype), s);
+    // Store little-endian standard types, as h5py does on x86.
+    hid_t file_type = native_type(a.dtype);
+    Handle d(H5Dcreate2(loc, name.c_str(), file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    if (!d.valid()) throw Error(fmt::format("{}/{}: cannot create dataset ({})", where(loc), name, error_stack()));
+    if (a.size() > 0)
+        check(H5Dwrite(d, native_type(a.dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, a.bytes.data()),
+              fmt::format("{}/{}: cannot write dataset", where(loc), name));
+}
+
+void write_strings(hid_t loc, const std::string& name, const StringArray& a, const WriteSettings& s) {
+    std::vector<hsize_t> dims(a.shape.begin(), a.shape.end());
+    Handle space(a.shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+    Handle t = vlen_utf8();
+    Handle dcpl = a.shape.empty() ? Handle(H5Pcreate(H5P_DATASET_CREATE)) : dataset_create_plist(a.shape, 16, s);
+    Handle d(H5Dcreate2(loc, name.c_str(), t, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    if (!d.valid()) throw Error(fmt::format("{}/{}: cannot create dataset ({})", where(loc), name, error_stack()));
+    std::vector<const char*> ptrs;
+    ptrs.reserve(a.values.size());
+    for (const auto& v : a.values) ptrs.push_back(v.c_str());
+    if (!ptrs.empty())
+        check(H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), fmt::format("{}/{}: cannot write strings", where(loc), name));
+}
+
+} // namespace scx::h5

@@ -1,0 +1,119 @@
+#pragma once
+/// @file hdf5.hpp
+/// @brief Thin RAII and error-reporting layer over the HDF5 C library, used only inside io/.
+///
+/// Every failure becomes an scx::Error naming the file, the object path and the
+/// HDF5 error stack's own words. HDF5 calls are not thread-safe in Debian's
+/// serial build: callers serialise them and parallelise after reading.
+
+#include "scextract/io/anndata.hpp"
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace scx::h5 {
+
+/// Owns one HDF5 identifier and closes it with the matching H5?close.
+class Handle {
+public:
+    Handle() = default;
+    explicit Handle(hid_t id) : id_(id) {}
+    Handle(Handle&& o) noexcept : id_(o.id_) { o.id_ = H5I_INVALID_HID; }
+    Handle& operator=(Handle&& o) noexcept;
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+    ~Handle() { reset(); }
+    void reset();
+    [[nodiscard]] hid_t get() const { return id_; }
+    operator hid_t() const { return id_; } // NOLINT: handles pass straight into H5 calls
+    [[nodiscard]] bool valid() const { return id_ >= 0; }
+
+private:
+    hid_t id_ = H5I_INVALID_HID;
+};
+
+/// Silences HDF5 automatic stderr printing (we report errors ourselves) and registers
+/// the LZF decoder. Idempotent; every entry point calls it.
+void init_hdf5();
+/// The current HDF5 error stack as one line ("major: minor" of the innermost frames).
+std::string error_stack();
+
+/// Opens an existing file read-only, with clear errors for a missing file, a file
+/// that is not HDF5 and a truncated or damaged one.
+Handle open_file_read(const std::string& path);
+/// Opens an existing file read-write (used on a private copy, never an input).
+Handle open_file_rw(const std::string& path);
+/// Creates (truncates) a file.
+Handle create_file(const std::string& path);
+
+/// The file name of any object, for messages.
+std::string file_name(hid_t obj);
+/// The object's full path inside its file ("/obs/cell_type").
+std::string object_path(hid_t obj);
+/// "file.h5ad:/obs/cell_type"-style label for messages.
+std::string where(hid_t obj);
+
+bool link_exists(hid_t loc, const std::string& name);
+bool is_group(hid_t loc, const std::string& name);
+bool is_dataset(hid_t loc, const std::string& name);
+Handle open_group(hid_t loc, const std::string& name);
+Handle open_dataset(hid_t loc, const std::string& name);
+Handle create_group(hid_t loc, const std::string& name);
+/// Removes a link if present (space is reclaimed when the file is repacked; we
+/// only do this on copies).
+void unlink_if_exists(hid_t loc, const std::string& name);
+/// Child names of a group in creation order when tracked, otherwise name order.
+std::vector<std::string> children(hid_t group);
+
+bool has_attr(hid_t obj, const std::string& name);
+/// String attribute (variable or fixed length, scalar or 1-element array).
+std::optional<std::string> read_string_attr(hid_t obj, const std::string& name);
+std::vector<std::string> read_string_array_attr(hid_t obj, const std::string& name);
+std::vector<std::int64_t> read_int_array_attr(hid_t obj, const std::string& name);
+std::optional<bool> read_bool_attr(hid_t obj, const std::string& name);
+/// True when the attribute is an HDF5 object reference (anndata 0.7 categories).
+bool attr_is_reference(hid_t obj, const std::string& name);
+/// Opens the object an object-reference attribute points to.
+Handle deref_attr(hid_t obj, const std::string& name);
+
+void write_string_attr(hid_t obj, const std::string& name, const std::string& value);
+void write_string_array_attr(hid_t obj, const std::string& name, const std::vector<std::string>& values);
+void write_int_array_attr(hid_t obj, const std::string& name, const std::vector<std::int64_t>& values);
+void write_bool_attr(hid_t obj, const std::string& name, bool value);
+/// Writes encoding-type and encoding-version.
+void write_encoding(hid_t obj, const std::string& type, const std::string& version);
+
+/// HDF5 memory type for a dtype (bool_ is numpy's enum of int8).
+hid_t native_type(DType t);
+/// Stored dtype of a numeric dataset; throws for strings, compounds and other classes.
+DType dataset_dtype(hid_t dset);
+/// True if the dataset holds strings (variable or fixed length).
+bool dataset_is_string(hid_t dset);
+std::vector<std::int64_t> dataset_shape(hid_t dset);
+
+/// Throws an error naming the filter (e.g. LZF, id 32000) if a dataset needs a
+/// filter this HDF5 library lacks.
+void check_filters(hid_t dset);
+
+/// Reads a whole numeric dataset in its stored dtype.
+NdArray read_ndarray(hid_t dset);
+/// Reads a whole string dataset.
+StringArray read_strings(hid_t dset);
+/// Reads [offset, offset + count) of a 1-D dataset into @p out, converting to the memory type of T.
+template <class T> void read_range(hid_t dset, std::int64_t offset, std::int64_t count, T* out);
+/// Reads rows [row, row + n_rows) of a 2-D dataset into @p out (row-major), converted to T.
+template <class T> void read_rows_2d(hid_t dset, std::int64_t row, std::int64_t n_rows, T* out);
+
+/// Dataset creation settings for writing.
+struct WriteSettings {
+    int gzip_level = 4;          ///< 0 = no compression
+    std::int64_t chunk_elems = 1 << 16; ///< target elements per chunk (1-D)
+};
+void write_ndarray(hid_t loc, const std::string& name, const NdArray& a, const WriteSettings& s);
+void write_strings(hid_t loc, const std::string& name, const StringArray& a, const WriteSettings& s);
+
+} // namespace scx::h5
