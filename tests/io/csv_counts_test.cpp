@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -129,6 +130,9 @@ struct BadTable {
     std::string text;
     const char* expected; ///< fragment after "<path>: "
 };
+
+// Names the case in test output (gtest would otherwise dump the struct's raw bytes).
+void PrintTo(const BadTable& b, std::ostream* os) { *os << b.label; }
 
 class CsvCountsBadTable : public ::testing::TestWithParam<BadTable> {};
 

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -168,6 +169,9 @@ struct BadMatrix {
     std::string matrix;
     const char* expected; ///< fragment of the message, after the file name
 };
+
+// Names the case in test output (gtest would otherwise dump the struct's raw bytes).
+void PrintTo(const BadMatrix& b, std::ostream* os) { *os << b.label; }
 
 class TenxMtxBadMatrix : public ::testing::TestWithParam<BadMatrix> {};
 
@@ -366,6 +370,27 @@ TEST(TenxH5, KeepsAllFeaturesWhenAsked) {
     EXPECT_EQ(dense(d), kDenseAll);
     EXPECT_EQ(d.var_names, (std::vector<std::string>{"GeneA", "GeneB", "GeneA-2", "CD3", "GeneA-1"}));
     EXPECT_EQ(strings(d.var, "feature_types")[3], "Antibody Capture");
+}
+
+TEST(TenxH5, ReadsProbeBarcodeMatrices) {
+    TempDir tmp;
+    const auto path = write_v3_h5(tmp);
+    {
+        // Probe-based (Flex) matrices name the probe in id and the gene in gene_id.
+        Handle f(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+        Handle feat(H5Gopen2(f, "matrix/features", H5P_DEFAULT));
+        put_strings(feat, "gene_id", {"G1", "G2", "G3", "G4", "G5"});
+        Handle g(H5Gopen2(f, "matrix", H5P_DEFAULT));
+        put_numbers(g, "filtered_barcodes", std::vector<std::int8_t>{1, 0, 1}, H5T_STD_I8LE, H5T_NATIVE_INT8);
+    }
+    const auto d = scx::read_10x_h5(path.string());
+    EXPECT_EQ(strings(d.var, "gene_ids"), (std::vector<std::string>{"G1", "G2", "G3", "G5"}));
+    EXPECT_EQ(strings(d.var, "probe_ids"), (std::vector<std::string>{"ENSG1", "ENSG2", "ENSG3", "ENSG5"}));
+    ASSERT_NE(d.obs.find("filtered_barcodes"), nullptr);
+    const auto& flags = std::get<scx::NdArray>(*d.obs.find("filtered_barcodes"));
+    EXPECT_EQ(flags.dtype, scx::DType::bool_);
+    EXPECT_EQ(flags.at_int(1), 0);
+    EXPECT_EQ(flags.at_int(2), 1);
 }
 
 TEST(TenxH5, SortsUnsortedIndicesAndRefusesDuplicates) {

@@ -43,7 +43,14 @@ struct NdArray {
     /// Element i converted to int64 (floats are truncated).
     [[nodiscard]] std::int64_t at_int(std::int64_t i) const;
 
+    /// Array from values; an empty @p shape means 1-D of v.size() elements.
     template <class T> static NdArray from(const std::vector<T>& v, std::vector<std::int64_t> shape = {});
+    /// A 0-dimensional array (numeric-scalar).
+    template <class T> static NdArray scalar(T value) {
+        auto a = from(std::vector<T>{value});
+        a.shape.clear();
+        return a;
+    }
     static NdArray zeros(DType t, std::vector<std::int64_t> shape);
 };
 
