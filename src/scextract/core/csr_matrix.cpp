@@ -26,6 +26,25 @@ void CsrMatrix::validate(const std::string& what) const {
             throw Error(fmt::format("{}: column index {} at position {} is outside [0, {})", what, indices[k], k, n_cols));
 }
 
+std::optional<std::pair<std::int64_t, std::int32_t>> sort_row_indices(CsrMatrix& m) {
+    std::vector<std::pair<std::int32_t, float>> row;
+    for (std::int64_t r = 0; r < m.n_rows; ++r) {
+        const auto lo = m.indptr[r], hi = m.indptr[r + 1];
+        if (!std::is_sorted(m.indices.begin() + lo, m.indices.begin() + hi)) {
+            row.clear();
+            for (auto k = lo; k < hi; ++k) row.emplace_back(m.indices[k], m.values[k]);
+            std::sort(row.begin(), row.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+            for (auto k = lo; k < hi; ++k) {
+                m.indices[k] = row[static_cast<std::size_t>(k - lo)].first;
+                m.values[k] = row[static_cast<std::size_t>(k - lo)].second;
+            }
+        }
+        for (auto k = lo + 1; k < hi; ++k)
+            if (m.indices[k] == m.indices[k - 1]) return std::pair{r, m.indices[k]};
+    }
+    return std::nullopt;
+}
+
 CsrMatrix slice_rows(const CsrMatrix& m, std::int64_t begin, std::int64_t end) {
     if (begin < 0 || end < begin || end > m.n_rows)
         throw Error(fmt::format("row slice [{}, {}) outside a matrix of {} rows", begin, end, m.n_rows));

@@ -3,6 +3,8 @@
 /// @brief The one sparse matrix type of scextract: compressed sparse rows, cells x genes.
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <span>
 #include <string>
 #include <vector>
@@ -33,6 +35,11 @@ struct CsrMatrix {
     /// n_rows + 1 and ends at nnz, and every index lies in [0, n_cols).
     void validate(const std::string& what) const;
 };
+
+/// Sorts the column indices within each row (values follow; rows already in
+/// order, the usual case, are left alone). Returns the first (row, column) that
+/// appears twice, or std::nullopt.
+std::optional<std::pair<std::int64_t, std::int32_t>> sort_row_indices(CsrMatrix& m);
 
 /// Rows [begin, end) as a new matrix.
 CsrMatrix slice_rows(const CsrMatrix& m, std::int64_t begin, std::int64_t end);

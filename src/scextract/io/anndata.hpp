@@ -86,6 +86,13 @@ struct NullableArray {
     [[nodiscard]] std::int64_t size() const;
 };
 
+/// numpy structured ("record") array, as scanpy stores rank_genes_groups results.
+/// Each field is a column of shape {n} (or {n, k} for a sub-array field).
+struct RecordArray {
+    std::int64_t n = 0;
+    std::vector<std::pair<std::string, std::variant<NdArray, StringArray>>> fields;
+};
+
 struct Element;
 
 /// An ordered mapping ("dict" encoding): uns, obsm, layers, ...
@@ -114,7 +121,7 @@ struct DataFrame {
 
 /// Any element an AnnData file can hold.
 struct Element {
-    std::variant<NdArray, StringArray, SparseArray, Categorical, NullableArray, DataFrame, Mapping> value;
+    std::variant<NdArray, StringArray, SparseArray, Categorical, NullableArray, DataFrame, Mapping, RecordArray> value;
 };
 
 /// raw: a frozen earlier X with its own var.

@@ -1,6 +1,7 @@
 #include "scextract/io/csv_counts.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/io/text_lines.hpp"
 
 #include <zlib.h>
 
@@ -20,76 +21,6 @@ namespace scx {
 
 namespace {
 
-/// Lines of a plain or gzip-compressed text file (zlib reads both), without the
-/// line terminator ("\n" or "\r\n"). Views stay valid until the next call.
-// Same reader as in tenx_mtx.cpp; a shared io/ header would be the place for it.
-class TextLines {
-public:
-    explicit TextLines(std::string path) : path_(std::move(path)), buf_(std::size_t{1} << 20) {
-        errno = 0;
-        file_ = gzopen(path_.c_str(), "rb");
-        if (!file_)
-            throw Error(fmt::format("{}: cannot open ({})", path_, errno ? std::strerror(errno) : "out of memory"));
-        gzbuffer(file_, 1U << 18);
-    }
-    TextLines(const TextLines&) = delete;
-    TextLines& operator=(const TextLines&) = delete;
-    ~TextLines() { gzclose(file_); }
-
-    /// Next line into @p line; false at the end of the file.
-    bool next(std::string_view& line) {
-        for (;;) {
-            if (const void* nl = std::memchr(buf_.data() + pos_, '\n', end_ - pos_)) {
-                const auto stop = static_cast<std::size_t>(static_cast<const char*>(nl) - buf_.data());
-                line = view(pos_, stop);
-                pos_ = stop + 1;
-                ++line_no_;
-                return true;
-            }
-            if (eof_) {
-                if (pos_ == end_) return false;
-                line = view(pos_, end_); // last line without a newline
-                pos_ = end_;
-                ++line_no_;
-                return true;
-            }
-            refill();
-        }
-    }
-
-    [[nodiscard]] std::int64_t line_number() const { return line_no_; }
-
-private:
-    std::string_view view(std::size_t a, std::size_t b) const {
-        if (b > a && buf_[b - 1] == '\r') --b;
-        return {buf_.data() + a, b - a};
-    }
-
-    void refill() {
-        std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_); // keep the partial line
-        end_ -= pos_;
-        pos_ = 0;
-        if (end_ == buf_.size()) buf_.resize(buf_.size() * 2); // a line longer than the buffer
-        const auto want = static_cast<unsigned>(std::min<std::size_t>(buf_.size() - end_, 1U << 30));
-        const int got = gzread(file_, buf_.data() + end_, want);
-        int err = Z_OK;
-        if (got < 0) throw Error(fmt::format("{}: read failed ({})", path_, gzerror(file_, &err)));
-        if (got == 0) {
-            // zlib reports a truncated stream only through gzerror once the data runs out.
-            const char* msg = gzerror(file_, &err);
-            if (err != Z_OK) throw Error(fmt::format("{}: {} (is the gzip file truncated or damaged?)", path_, msg));
-            eof_ = true;
-        }
-        end_ += static_cast<std::size_t>(got);
-    }
-
-    std::string path_;
-    gzFile file_ = nullptr;
-    std::vector<char> buf_;
-    std::size_t pos_ = 0, end_ = 0;
-    bool eof_ = false;
-    std::int64_t line_no_ = 0;
-};
 
 /// Splits delimited lines into fields. A field may be double-quoted (as R's
 /// write.csv and pandas write them): the separator is then literal and "" is a quote.

@@ -28,7 +28,7 @@ Dataset read_h5ad_dataset(const std::string& path, const DatasetReadOptions& opt
     {
         h5::Handle f = h5::open_file_read(path);
         if (h5::is_group(f, "layers")) d.layer_names = h5::children(h5::open_group(f, "layers"));
-        d.has_raw = h5::link_exists(f, "raw/X");
+        d.has_raw = (h5::link_exists(f, "raw/X") || h5::link_exists(f, "raw.X"));
     }
     if (!options.layer.empty() && std::find(d.layer_names.begin(), d.layer_names.end(), options.layer) == d.layer_names.end())
         throw Error(fmt::format("{}: no layer '{}' (layers present: {})", path, options.layer,

@@ -86,10 +86,7 @@ private:
             return std::nullopt;
         }
         if (cls == H5T_STRING) return Element{h5::read_strings(d)};
-        if (cls == H5T_COMPOUND) {
-            warn(fmt::format("{}: skipped structured (record) array; scextract does not model record arrays", h5::where(d)));
-            return std::nullopt;
-        }
+        if (cls == H5T_COMPOUND) return Element{h5::read_compound(d)};
         if (cls == H5T_REFERENCE) {
             warn(fmt::format("{}: skipped array of object references", h5::where(d)));
             return std::nullopt;
@@ -217,76 +214,15 @@ private:
 
     /// anndata <= 0.6: obs/var as one compound dataset, index in the "index" field.
     DataFrame read_compound_dataframe(hid_t d) {
-        Handle type(H5Dget_type(d));
-        if (H5Tget_class(type) != H5T_COMPOUND)
-            throw Error(fmt::format("{}: expected a dataframe group or a compound dataset", h5::where(d)));
-        Handle space(H5Dget_space(d));
-        const auto n = static_cast<std::size_t>(H5Sget_simple_extent_npoints(space));
+        auto rec = h5::read_compound(d);
         DataFrame df;
         df.index_name = "index";
-        const int n_members = H5Tget_nmembers(type);
-        for (int i = 0; i < n_members; ++i) {
-            char* raw_name = H5Tget_member_name(type, static_cast<unsigned>(i));
-            const std::string name = raw_name;
-            H5free_memory(raw_name);
-            Handle mtype(H5Tget_member_type(type, static_cast<unsigned>(i)));
-            Column col;
-            if (H5Tget_class(mtype) == H5T_STRING) {
-                StringArray s;
-                s.shape = {static_cast<std::int64_t>(n)};
-                if (H5Tis_variable_str(mtype) > 0) {
-                    Handle str(H5Tcopy(H5T_C_S1));
-                    H5Tset_size(str, H5T_VARIABLE);
-                    Handle mem(H5Tcreate(H5T_COMPOUND, sizeof(char*)));
-                    H5Tinsert(mem, name.c_str(), 0, str);
-                    std::vector<char*> ptrs(n, nullptr);
-                    if (H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
-                        throw Error(fmt::format("{}: cannot read field '{}' ({})", h5::where(d), name, h5::error_stack()));
-                    for (auto* p : ptrs) s.values.emplace_back(p ? p : "");
-                    H5Dvlen_reclaim(mem, space, H5P_DEFAULT, ptrs.data());
-                } else {
-                    const auto len = H5Tget_size(mtype);
-                    Handle str(H5Tcopy(H5T_C_S1));
-                    H5Tset_size(str, len);
-                    H5Tset_strpad(str, H5T_STR_NULLPAD);
-                    Handle mem(H5Tcreate(H5T_COMPOUND, len));
-                    H5Tinsert(mem, name.c_str(), 0, str);
-                    std::vector<char> buf(len * n);
-                    if (H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
-                        throw Error(fmt::format("{}: cannot read field '{}' ({})", h5::where(d), name, h5::error_stack()));
-                    for (std::size_t r = 0; r < n; ++r) s.values.emplace_back(buf.data() + r * len, strnlen(buf.data() + r * len, len));
-                }
-                col = std::move(s);
-            } else {
-                DType dt;
-                {
-                    // Reuse dataset_dtype's mapping by classifying the member type directly.
-                    const auto cls = H5Tget_class(mtype);
-                    const auto size = H5Tget_size(mtype);
-                    if (cls == H5T_ENUM) dt = DType::bool_;
-                    else if (cls == H5T_FLOAT) dt = size == 4 ? DType::float32 : DType::float64;
-                    else if (cls == H5T_INTEGER) {
-                        const bool sgn = H5Tget_sign(mtype) == H5T_SGN_2;
-                        dt = size == 1 ? (sgn ? DType::int8 : DType::uint8)
-                             : size == 2 ? (sgn ? DType::int16 : DType::uint16)
-                             : size == 4 ? (sgn ? DType::int32 : DType::uint32)
-                                         : (sgn ? DType::int64 : DType::uint64);
-                    } else {
-                        warn(fmt::format("{}: skipped field '{}' of unsupported type", h5::where(d), name));
-                        continue;
-                    }
-                }
-                NdArray a = NdArray::zeros(dt, {static_cast<std::int64_t>(n)});
-                Handle mem(H5Tcreate(H5T_COMPOUND, dtype_size(dt)));
-                H5Tinsert(mem, name.c_str(), 0, h5::native_type(dt));
-                if (H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.bytes.data()) < 0)
-                    throw Error(fmt::format("{}: cannot read field '{}' ({})", h5::where(d), name, h5::error_stack()));
-                col = std::move(a);
-            }
+        for (auto& [name, field] : rec.fields) {
+            Column col = std::visit([](auto&& f) -> Column { return std::move(f); }, std::move(field));
             if (name == "index") df.index = column_as_strings(col, h5::where(d) + " index");
             else df.columns.emplace_back(name, std::move(col));
         }
-        if (df.index.size() != n) throw Error(fmt::format("{}: no 'index' field", h5::where(d)));
+        if (static_cast<std::int64_t>(df.index.size()) != rec.n) throw Error(fmt::format("{}: no 'index' field", h5::where(d)));
         return df;
     }
 };
@@ -325,6 +261,7 @@ std::int64_t element_rows(const Element& e) {
             else if constexpr (std::is_same_v<T, SparseArray>) return v.n_rows;
             else if constexpr (std::is_same_v<T, DataFrame>) return v.n_rows();
             else if constexpr (std::is_same_v<T, StringArray>) return v.shape.empty() ? -1 : v.shape[0];
+            else if constexpr (std::is_same_v<T, RecordArray>) return v.n;
             else return -1;
         },
         e.value);
@@ -378,6 +315,15 @@ AnnData read_h5ad(const std::string& path, const H5adReadOptions& options, std::
     auto read_map = [&](const char* name, bool load) {
         Mapping m;
         if (!h5::link_exists(f, name)) return m;
+        if (h5::is_dataset(f, name)) {
+            // anndata <= 0.6 stored obsm / varm as one record array, a field per key
+            Handle d = h5::open_dataset(f, name);
+            Handle t(H5Dget_type(d));
+            if (H5Tget_class(t) != H5T_COMPOUND) throw Error(fmt::format("{}: '{}' must be a group", path, name));
+            for (auto& [k, field] : h5::read_compound(d).fields)
+                std::visit([&](auto&& v) { m.items.emplace_back(k, Element{std::move(v)}); }, std::move(field));
+            return m;
+        }
         if (!h5::is_group(f, name)) throw Error(fmt::format("{}: '{}' must be a group", path, name));
         Handle g = h5::open_group(f, name);
         if (load) return reader.read_mapping(g);
@@ -403,19 +349,25 @@ AnnData read_h5ad(const std::string& path, const H5adReadOptions& options, std::
             throw Error(fmt::format("{}: layers['{}'] has shape ({}, {}) but X is ({}, {})", path, key, r, c, ad.n_obs, ad.n_vars));
     }
 
-    if (h5::is_group(f, "raw")) {
-        Handle raw = h5::open_group(f, "raw");
+    // anndata <= 0.6 wrote raw as top-level "raw.X", "raw.var", "raw.varm"
+    const bool legacy_raw = !h5::is_group(f, "raw") && h5::link_exists(f, "raw.X");
+    if (h5::is_group(f, "raw") || legacy_raw) {
+        Handle raw = legacy_raw ? h5::open_group(f, "/") : h5::open_group(f, "raw");
+        const std::string prefix = legacy_raw ? "raw." : "";
         RawData rd;
-        if (h5::link_exists(raw, "var")) rd.var = reader.read_dataframe(raw, "var");
-        if (h5::link_exists(raw, "X") && options.read_raw_X) {
-            rd.X = reader.read_matrix(raw, "X");
+        if (h5::link_exists(raw, prefix + "var")) rd.var = reader.read_dataframe(raw, prefix + "var");
+        if (h5::link_exists(raw, prefix + "X") && options.read_raw_X) {
+            rd.X = reader.read_matrix(raw, prefix + "X");
             if (matrix_rows(*rd.X) != ad.n_obs)
                 throw Error(fmt::format("{}: raw.X has {} rows but obs has {}", path, matrix_rows(*rd.X), ad.n_obs));
             if (matrix_cols(*rd.X) != rd.var.n_rows())
                 throw Error(fmt::format("{}: raw.X has {} columns but raw.var has {} rows", path, matrix_cols(*rd.X),
                                         rd.var.n_rows()));
         }
-        if (h5::is_group(raw, "varm")) rd.varm = reader.read_mapping(h5::open_group(raw, "varm"));
+        if (h5::is_group(raw, prefix + "varm")) rd.varm = reader.read_mapping(h5::open_group(raw, prefix + "varm"));
+        if (legacy_raw && h5::is_dataset(f, "raw.varm"))
+            for (auto& [k, field] : h5::read_compound(h5::open_dataset(f, "raw.varm")).fields)
+                std::visit([&](auto&& v) { rd.varm.items.emplace_back(k, Element{std::move(v)}); }, std::move(field));
         ad.raw = std::move(rd);
     }
 
@@ -444,7 +396,8 @@ struct OpenMatrix {
 OpenMatrix open_matrix(const std::string& path, const H5adMatrixLocation& where) {
     OpenMatrix m;
     m.file = h5::open_file_read(path);
-    const auto name = where.path();
+    auto name = where.path();
+    if (where.use_raw && !h5::link_exists(m.file, name) && h5::link_exists(m.file, "raw.X")) name = "raw.X"; // anndata <= 0.6
     if (!h5::link_exists(m.file, name)) {
         std::string hint;
         if (!where.layer.empty() && h5::is_group(m.file, "layers")) {

@@ -89,6 +89,12 @@ public:
         for (const auto& [col, c] : df.columns) write_column(g, col, c);
     }
 
+    void write_value(hid_t parent, const std::string& name, const RecordArray& r) {
+        h5::write_compound(parent, name, r, settings_);
+        Handle d = h5::open_dataset(parent, name);
+        h5::write_encoding(d, "rec-array", "0.2.0");
+    }
+
     void write_value(hid_t parent, const std::string& name, const Mapping& m) {
         Handle g = h5::create_group(parent, name);
         h5::write_encoding(g, "dict", "0.1.0");

@@ -563,4 +563,152 @@ void write_strings(hid_t loc, const std::string& name, const StringArray& a, con
         check(H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), fmt::format("{}/{}: cannot write strings", where(loc), name));
 }
 
+namespace {
+DType dtype_of_type(hid_t type, const std::string& what) {
+    const auto cls = H5Tget_class(type);
+    const auto size = H5Tget_size(type);
+    if (cls == H5T_ENUM) {
+        Handle base(H5Tget_super(type));
+        if (H5Tget_size(base) == 1 && H5Tget_nmembers(type) == 2) return DType::bool_;
+    } else if (cls == H5T_INTEGER) {
+        const bool sgn = H5Tget_sign(type) == H5T_SGN_2;
+        switch (size) {
+        case 1: return sgn ? DType::int8 : DType::uint8;
+        case 2: return sgn ? DType::int16 : DType::uint16;
+        case 4: return sgn ? DType::int32 : DType::uint32;
+        case 8: return sgn ? DType::int64 : DType::uint64;
+        default: break;
+        }
+    } else if (cls == H5T_FLOAT) {
+        if (size == 4) return DType::float32;
+        if (size == 8) return DType::float64;
+    }
+    throw Error(fmt::format("{}: unsupported field type (class {}, {} bytes)", what, static_cast<int>(cls), size));
+}
+} // namespace
+
+RecordArray read_compound(hid_t d) {
+    check_filters(d);
+    Handle type(H5Dget_type(d));
+    if (H5Tget_class(type) != H5T_COMPOUND) throw Error(fmt::format("{}: not a compound dataset", where(d)));
+    Handle space(H5Dget_space(d));
+    const auto n = static_cast<std::size_t>(H5Sget_simple_extent_npoints(space));
+    RecordArray rec;
+    rec.n = static_cast<std::int64_t>(n);
+    const int n_members = H5Tget_nmembers(type);
+    for (int i = 0; i < n_members; ++i) {
+        char* raw_name = H5Tget_member_name(type, static_cast<unsigned>(i));
+        const std::string name = raw_name;
+        H5free_memory(raw_name);
+        const auto what = fmt::format("{} field '{}'", where(d), name);
+        Handle mtype(H5Tget_member_type(type, static_cast<unsigned>(i)));
+        if (H5Tget_class(mtype) == H5T_STRING) {
+            StringArray strings;
+            strings.shape = {rec.n};
+            const bool vlen = H5Tis_variable_str(mtype) > 0;
+            const std::size_t len = vlen ? sizeof(char*) : H5Tget_size(mtype);
+            Handle str(H5Tcopy(H5T_C_S1));
+            H5Tset_size(str, vlen ? H5T_VARIABLE : len);
+            if (!vlen) H5Tset_strpad(str, H5T_STR_NULLPAD);
+            H5Tset_cset(str, H5Tget_cset(mtype));
+            Handle mem(H5Tcreate(H5T_COMPOUND, len));
+            H5Tinsert(mem, name.c_str(), 0, str);
+            std::vector<char> buf(len * std::max<std::size_t>(n, 1));
+            check(H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), what + ": cannot read");
+            for (std::size_t r = 0; r < n; ++r) {
+                if (vlen) {
+                    char* p = nullptr;
+                    std::memcpy(&p, buf.data() + r * len, sizeof p);
+                    strings.values.emplace_back(p ? p : "");
+                } else {
+                    const char* p = buf.data() + r * len;
+                    strings.values.emplace_back(p, strnlen(p, len));
+                }
+            }
+            if (vlen && n > 0) H5Dvlen_reclaim(mem, space, H5P_DEFAULT, buf.data());
+            rec.fields.emplace_back(name, std::move(strings));
+            continue;
+        }
+        // numeric, possibly a fixed-size sub-array (anndata 0.6 obsm fields)
+        std::vector<std::int64_t> shape{rec.n};
+        Handle base;
+        if (H5Tget_class(mtype) == H5T_ARRAY) {
+            const int rank = H5Tget_array_ndims(mtype);
+            std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+            H5Tget_array_dims2(mtype, dims.data());
+            for (auto dim : dims) shape.push_back(static_cast<std::int64_t>(dim));
+            base = Handle(H5Tget_super(mtype));
+        } else {
+            base = Handle(H5Tcopy(mtype));
+        }
+        const DType dt = dtype_of_type(base, what);
+        NdArray a = NdArray::zeros(dt, shape);
+        const std::size_t row_bytes = static_cast<std::size_t>(a.size() / std::max<std::int64_t>(rec.n, 1)) * dtype_size(dt);
+        Handle field_type;
+        if (shape.size() > 1) {
+            std::vector<hsize_t> dims(shape.begin() + 1, shape.end());
+            field_type = Handle(H5Tarray_create2(native_type(dt), static_cast<unsigned>(dims.size()), dims.data()));
+        } else {
+            field_type = Handle(H5Tcopy(native_type(dt)));
+        }
+        Handle mem(H5Tcreate(H5T_COMPOUND, std::max<std::size_t>(row_bytes, 1)));
+        H5Tinsert(mem, name.c_str(), 0, field_type);
+        if (n > 0) check(H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.bytes.data()), what + ": cannot read");
+        rec.fields.emplace_back(name, std::move(a));
+    }
+    return rec;
+}
+
+void write_compound(hid_t loc, const std::string& name, const RecordArray& r, const WriteSettings& s) {
+    // Packed layout: numeric fields in their dtype, strings as variable-length pointers.
+    std::vector<std::size_t> offsets;
+    std::size_t row = 0;
+    Handle str = vlen_utf8();
+    std::vector<Handle> field_types;
+    for (const auto& [fname, f] : r.fields) {
+        offsets.push_back(row);
+        if (const auto* a = std::get_if<NdArray>(&f)) {
+            if (a->shape.empty() || a->shape[0] != r.n)
+                throw Error(fmt::format("{}/{}: field '{}' has the wrong length", where(loc), name, fname));
+            if (a->shape.size() > 1) {
+                std::vector<hsize_t> dims(a->shape.begin() + 1, a->shape.end());
+                field_types.emplace_back(H5Tarray_create2(native_type(a->dtype), static_cast<unsigned>(dims.size()), dims.data()));
+            } else {
+                field_types.emplace_back(H5Tcopy(native_type(a->dtype)));
+            }
+        } else {
+            if (static_cast<std::int64_t>(std::get<StringArray>(f).values.size()) != r.n)
+                throw Error(fmt::format("{}/{}: field '{}' has the wrong length", where(loc), name, fname));
+            field_types.emplace_back(H5Tcopy(str));
+        }
+        row += H5Tget_size(field_types.back());
+    }
+    Handle type(H5Tcreate(H5T_COMPOUND, std::max<std::size_t>(row, 1)));
+    for (std::size_t i = 0; i < r.fields.size(); ++i) H5Tinsert(type, r.fields[i].first.c_str(), offsets[i], field_types[i]);
+    std::vector<char> buf(row * static_cast<std::size_t>(std::max<std::int64_t>(r.n, 1)));
+    for (std::size_t i = 0; i < r.fields.size(); ++i) {
+        const auto size = H5Tget_size(field_types[i]);
+        for (std::int64_t k = 0; k < r.n; ++k) {
+            char* dst = buf.data() + static_cast<std::size_t>(k) * row + offsets[i];
+            if (const auto* a = std::get_if<NdArray>(&r.fields[i].second)) {
+                std::memcpy(dst, a->bytes.data() + static_cast<std::size_t>(k) * size, size);
+            } else {
+                const char* p = std::get<StringArray>(r.fields[i].second).values[static_cast<std::size_t>(k)].c_str();
+                std::memcpy(dst, &p, sizeof p);
+            }
+        }
+    }
+    const hsize_t dim = static_cast<hsize_t>(r.n);
+    Handle space(H5Screate_simple(1, &dim, nullptr));
+    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    if (s.gzip_level > 0 && r.n > 0) {
+        const hsize_t chunk = std::min<hsize_t>(dim, 4096);
+        H5Pset_chunk(dcpl, 1, &chunk);
+        H5Pset_deflate(dcpl, static_cast<unsigned>(s.gzip_level));
+    }
+    Handle d(H5Dcreate2(loc, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    if (!d.valid()) throw Error(fmt::format("{}/{}: cannot create dataset ({})", where(loc), name, error_stack()));
+    if (r.n > 0) check(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), fmt::format("{}/{}: cannot write", where(loc), name));
+}
+
 } // namespace scx::h5

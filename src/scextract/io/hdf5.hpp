@@ -108,6 +108,10 @@ template <class T> void read_range(hid_t dset, std::int64_t offset, std::int64_t
 /// Reads rows [row, row + n_rows) of a 2-D dataset into @p out (row-major), converted to T.
 template <class T> void read_rows_2d(hid_t dset, std::int64_t row, std::int64_t n_rows, T* out);
 
+/// Reads a 1-D compound (numpy structured) dataset field by field. String
+/// fields may be fixed or variable length; numeric fields may be sub-arrays.
+RecordArray read_compound(hid_t dset);
+
 /// Dataset creation settings for writing.
 struct WriteSettings {
     int gzip_level = 4;          ///< 0 = no compression
@@ -115,5 +119,7 @@ struct WriteSettings {
 };
 void write_ndarray(hid_t loc, const std::string& name, const NdArray& a, const WriteSettings& s);
 void write_strings(hid_t loc, const std::string& name, const StringArray& a, const WriteSettings& s);
+/// Writes a compound dataset with variable-length UTF-8 string fields, as anndata's rec-array writer does.
+void write_compound(hid_t loc, const std::string& name, const RecordArray& r, const WriteSettings& s);
 
 } // namespace scx::h5

@@ -30,6 +30,10 @@ json describe_column(const std::string& name, const Column& c, const InputSummar
                 std::int64_t missing = 0;
                 for (auto m : v.mask) missing += m;
                 j["n_missing"] = missing;
+            } else if constexpr (std::is_same_v<T, RecordArray>) {
+                json fields = json::array();
+                for (const auto& [k, _] : v.fields) fields.push_back(k);
+                return {{"encoding", "rec-array"}, {"shape", {v.n}}, {"fields", fields}};
             } else if constexpr (std::is_same_v<T, Categorical>) {
                 const auto n = v.n_categories();
                 j["n_categories"] = n;
@@ -85,6 +89,10 @@ json describe_element(const Element& e) {
                 json keys = json::array();
                 for (const auto& [k, _] : v.items) keys.push_back(k);
                 return {{"encoding", "dict"}, {"keys", keys}};
+            } else if constexpr (std::is_same_v<T, RecordArray>) {
+                json fields = json::array();
+                for (const auto& [k, _] : v.fields) fields.push_back(k);
+                return {{"encoding", "rec-array"}, {"shape", {v.n}}, {"fields", fields}};
             } else if constexpr (std::is_same_v<T, Categorical>)
                 return {{"encoding", "categorical"}, {"shape", {v.codes.size()}}};
             else
@@ -139,7 +147,7 @@ json summarize_h5ad(const std::string& path, const InputSummaryOptions& o) {
     j["varp"] = varp;
     if (ad.raw) {
         json raw{{"n_vars", ad.raw->var.n_rows()}, {"var", describe_frame(ad.raw->var, o)}};
-        raw["X"] = h5::link_exists(f, "raw/X") ? describe_matrix(inspect_h5ad_matrix(path, {.layer = "", .use_raw = true})) : json(nullptr);
+        raw["X"] = (h5::link_exists(f, "raw/X") || h5::link_exists(f, "raw.X")) ? describe_matrix(inspect_h5ad_matrix(path, {.layer = "", .use_raw = true})) : json(nullptr);
         j["raw"] = raw;
     } else {
         j["raw"] = nullptr;

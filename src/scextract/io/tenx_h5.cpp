@@ -72,23 +72,8 @@ CsrMatrix read_csc_as_csr(hid_t group) {
     h5::read_range<std::int64_t>(indptr, 0, n_cells + 1, m.indptr.data());
     m.validate(h5::where(group));
 
-    std::vector<std::pair<std::int32_t, float>> row;
-    for (std::int64_t r = 0; r < m.n_rows; ++r) {
-        const auto lo = m.indptr[r], hi = m.indptr[r + 1];
-        if (!std::is_sorted(m.indices.data() + lo, m.indices.data() + hi)) {
-            row.clear();
-            for (auto k = lo; k < hi; ++k) row.emplace_back(m.indices[k], m.values[k]);
-            std::sort(row.begin(), row.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-            for (auto k = lo; k < hi; ++k) {
-                m.indices[k] = row[static_cast<std::size_t>(k - lo)].first;
-                m.values[k] = row[static_cast<std::size_t>(k - lo)].second;
-            }
-        }
-        for (auto k = lo + 1; k < hi; ++k)
-            if (m.indices[k] == m.indices[k - 1])
-                throw Error(fmt::format("{}: gene {} appears twice in cell {} (indptr range [{}, {}))", h5::where(group),
-                                        m.indices[k], r, lo, hi));
-    }
+    if (const auto dup = sort_row_indices(m))
+        throw Error(fmt::format("{}: gene {} appears twice in cell {}", h5::where(group), dup->second, dup->first));
     return m;
 }
 

@@ -1,6 +1,7 @@
 #include "scextract/io/tenx.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/io/text_lines.hpp"
 
 #include <zlib.h>
 
@@ -52,76 +53,6 @@ std::vector<std::string> make_index_unique(std::vector<std::string> names, std::
 
 namespace {
 
-/// Lines of a plain or gzip-compressed text file (zlib reads both), without the
-/// line terminator ("\n" or "\r\n"). Views stay valid until the next call.
-class TextLines {
-public:
-    explicit TextLines(std::string path) : path_(std::move(path)), buf_(std::size_t{1} << 20) {
-        errno = 0;
-        file_ = gzopen(path_.c_str(), "rb");
-        if (!file_)
-            throw Error(fmt::format("{}: cannot open ({})", path_, errno ? std::strerror(errno) : "out of memory"));
-        gzbuffer(file_, 1U << 18);
-    }
-    TextLines(const TextLines&) = delete;
-    TextLines& operator=(const TextLines&) = delete;
-    ~TextLines() { gzclose(file_); }
-
-    /// Next line into @p line; false at the end of the file.
-    bool next(std::string_view& line) {
-        for (;;) {
-            if (const void* nl = std::memchr(buf_.data() + pos_, '\n', end_ - pos_)) {
-                const auto stop = static_cast<std::size_t>(static_cast<const char*>(nl) - buf_.data());
-                line = view(pos_, stop);
-                pos_ = stop + 1;
-                ++line_no_;
-                return true;
-            }
-            if (eof_) {
-                if (pos_ == end_) return false;
-                line = view(pos_, end_); // last line without a newline
-                pos_ = end_;
-                ++line_no_;
-                return true;
-            }
-            refill();
-        }
-    }
-
-    [[nodiscard]] std::int64_t line_number() const { return line_no_; }
-    [[nodiscard]] const std::string& path() const { return path_; }
-
-private:
-    std::string_view view(std::size_t a, std::size_t b) const {
-        if (b > a && buf_[b - 1] == '\r') --b;
-        return {buf_.data() + a, b - a};
-    }
-
-    void refill() {
-        std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_); // keep the partial line
-        end_ -= pos_;
-        pos_ = 0;
-        if (end_ == buf_.size()) buf_.resize(buf_.size() * 2); // a line longer than the buffer
-        const auto want = static_cast<unsigned>(std::min<std::size_t>(buf_.size() - end_, 1U << 30));
-        const int got = gzread(file_, buf_.data() + end_, want);
-        int err = Z_OK;
-        if (got < 0) throw Error(fmt::format("{}: read failed ({})", path_, gzerror(file_, &err)));
-        if (got == 0) {
-            // zlib reports a truncated stream only through gzerror once the data runs out.
-            const char* msg = gzerror(file_, &err);
-            if (err != Z_OK) throw Error(fmt::format("{}: {} (is the gzip file truncated or damaged?)", path_, msg));
-            eof_ = true;
-        }
-        end_ += static_cast<std::size_t>(got);
-    }
-
-    std::string path_;
-    gzFile file_ = nullptr;
-    std::vector<char> buf_;
-    std::size_t pos_ = 0, end_ = 0;
-    bool eof_ = false;
-    std::int64_t line_no_ = 0;
-};
 
 bool is_blank(std::string_view s) {
     return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t'; });
@@ -309,26 +240,11 @@ CsrMatrix read_mtx_transposed(const std::string& path, std::int64_t expected_gen
     std::vector<std::int32_t>().swap(cells);
     std::vector<float>().swap(values);
 
-    std::vector<std::pair<std::int32_t, float>> row;
-    for (std::int64_t r = 0; r < m.n_rows; ++r) {
-        const auto lo = m.indptr[r], hi = m.indptr[r + 1];
-        const auto* idx = m.indices.data();
-        // Cell Ranger writes genes in order within a cell, so sorting is usually skipped.
-        if (!std::is_sorted(idx + lo, idx + hi)) {
-            row.clear();
-            for (auto k = lo; k < hi; ++k) row.emplace_back(m.indices[k], m.values[k]);
-            std::sort(row.begin(), row.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-            for (auto k = lo; k < hi; ++k) {
-                m.indices[k] = row[static_cast<std::size_t>(k - lo)].first;
-                m.values[k] = row[static_cast<std::size_t>(k - lo)].second;
-            }
-        }
-        for (auto k = lo + 1; k < hi; ++k) {
-            if (m.indices[k] != m.indices[k - 1]) continue;
-            const auto where = lines_of_entry(path, m.indices[k] + 1, r + 1);
-            throw Error(fmt::format("{}: entry (row {}, column {}) appears more than once{}", path, m.indices[k] + 1, r + 1,
-                                    where.size() == 2 ? fmt::format(" (lines {} and {})", where[0], where[1]) : ""));
-        }
+    if (const auto dup = sort_row_indices(m)) {
+        const auto [r, gene] = *dup;
+        const auto where = lines_of_entry(path, gene + 1, r + 1);
+        throw Error(fmt::format("{}: entry (row {}, column {}) appears more than once{}", path, gene + 1, r + 1,
+                                where.size() == 2 ? fmt::format(" (lines {} and {})", where[0], where[1]) : ""));
     }
     return m;
 }
