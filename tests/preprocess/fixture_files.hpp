@@ -4,6 +4,7 @@
 
 #include "scextract/core/csr_matrix.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -14,12 +15,20 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace scx::test {
 
-inline std::filesystem::path fixture_dir() { return std::filesystem::path(SCX_SOURCE_DIR) / "tests/fixtures/preprocess"; }
-inline std::filesystem::path shared_data_dir() { return std::filesystem::path(SCX_SHARED_DATA_DIR); }
+inline std::filesystem::path fixture_dir() {
+    return std::filesystem::path(SCX_SOURCE_DIR) / "tests/fixtures/preprocess";
+}
+// The shared data folder; the environment variable of the same name overrides the build-time path.
+inline std::filesystem::path shared_data_dir() {
+    const char* env = std::getenv("SCX_SHARED_DATA_DIR");
+    return std::filesystem::path(env != nullptr && *env != '\0' ? env : SCX_SHARED_DATA_DIR);
+}
 
 inline std::string read_binary(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
@@ -33,11 +42,13 @@ inline std::string read_binary(const std::filesystem::path& path) {
 // and (varint column gap, varint count) pairs; see tests/fixtures/preprocess/README.md.
 inline CsrMatrix read_counts_csr(const std::filesystem::path& path) {
     const std::string bytes = read_binary(path);
-    if (bytes.size() < 32 || bytes.compare(0, 8, "SCXCSR01") != 0) throw std::runtime_error(path.string() + ": not SCXCSR01");
+    if (bytes.size() < 32 || bytes.compare(0, 8, "SCXCSR01") != 0)
+        throw std::runtime_error(path.string() + ": not SCXCSR01");
     std::size_t pos = 8;
     const auto u64 = [&] {
         std::uint64_t v = 0;
-        for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[pos + i])) << (8 * i);
+        for (int i = 0; i < 8; ++i)
+            v |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[pos + i])) << (8 * i);
         pos += 8;
         return v;
     };
@@ -192,6 +203,16 @@ inline bool read_tenx_mtx(const std::filesystem::path& dir, TenxMatrix& out, std
         const auto dst = next[ci[k]]++;
         m.indices[dst] = gi[k];
         m.values[dst] = vv[k];
+    }
+    // Rows must be sorted by gene; MatrixMarket does not promise an order.
+    std::vector<std::pair<std::int32_t, float>> row;
+    for (std::int64_t r = 0; r < m.n_rows; ++r) {
+        const auto lo = m.indptr[r], hi = m.indptr[r + 1];
+        if (std::is_sorted(m.indices.begin() + lo, m.indices.begin() + hi)) continue;
+        row.clear();
+        for (auto k = lo; k < hi; ++k) row.emplace_back(m.indices[k], m.values[k]);
+        std::sort(row.begin(), row.end());
+        for (auto k = lo; k < hi; ++k) std::tie(m.indices[k], m.values[k]) = row[static_cast<std::size_t>(k - lo)];
     }
     if (!run_and_read("gzip -dc '" + (dir / "features.tsv.gz").string() + "' 2>/dev/null", text) || text.empty()) {
         why = "could not decompress features.tsv.gz";

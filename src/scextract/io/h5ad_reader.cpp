@@ -195,9 +195,7 @@ private:
         }
         std::vector<std::string> order;
         if (h5::has_attr(g, "column-order")) {
-            Handle a(H5Aopen(g, "column-order", H5P_DEFAULT));
-            Handle t(H5Aget_type(a));
-            if (H5Tget_class(t) == H5T_STRING) order = h5::read_string_array_attr(g, "column-order");
+            order = h5::read_string_array_attr(g, "column-order");
         } else {
             for (const auto& c : h5::children(g))
                 if (c != df.index_name && c != "__categories") order.push_back(c);

@@ -244,6 +244,8 @@ std::vector<std::string> read_string_array_attr(hid_t obj, const std::string& na
     if (!a.valid()) throw Error(fmt::format("{}: missing attribute '{}'", where(obj), name));
     Handle type(H5Aget_type(a));
     Handle space(H5Aget_space(a));
+    // h5py stores an empty list as a zero-length float64 array
+    if (H5Tget_class(type) != H5T_STRING && H5Sget_simple_extent_npoints(space) == 0) return {};
     if (H5Tget_class(type) != H5T_STRING)
         throw Error(fmt::format("{}: attribute '{}' is not a string", where(obj), name));
     return read_string_values(a, type, space, true, fmt::format("{} attribute '{}'", where(obj), name));

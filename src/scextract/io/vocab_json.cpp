@@ -1,0 +1,36 @@
+#include "scextract/io/vocab_json.hpp"
+
+#include "scextract/core/error.hpp"
+
+#include <fstream>
+#include <unordered_set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace scx {
+
+std::unordered_map<std::string, std::int64_t> read_vocab_json(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw Error(fmt::format("{}: cannot open vocabulary file", path));
+    nlohmann::json j;
+    try {
+        in >> j;
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(fmt::format("{}: not valid JSON ({})", path, e.what()));
+    }
+    if (!j.is_object()) throw Error(fmt::format("{}: expected a JSON object of gene symbol -> id", path));
+    std::unordered_map<std::string, std::int64_t> vocab;
+    std::unordered_set<std::int64_t> ids;
+    vocab.reserve(j.size());
+    for (const auto& [symbol, id] : j.items()) {
+        if (!id.is_number_integer() || id.get<std::int64_t>() < 0)
+            throw Error(fmt::format("{}: id of '{}' is not a non-negative integer", path, symbol));
+        const auto v = id.get<std::int64_t>();
+        if (!ids.insert(v).second) throw Error(fmt::format("{}: id {} is used twice (again by '{}')", path, v, symbol));
+        vocab.emplace(symbol, v);
+    }
+    return vocab;
+}
+
+} // namespace scx
