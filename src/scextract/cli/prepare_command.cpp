@@ -134,40 +134,16 @@ void write_output(const Args& a, Dataset& d, const PrepareResult& r, const nlohm
         const auto cols = var_columns(d, r);
         ad.var.index_name = d.var.index_name;
         for (auto p : r.panel) ad.var.index.push_back(d.var_names[static_cast<std::size_t>(p)]);
-        auto take = [&](const Column& c) {
-            return std::visit(
-                [&](const auto& v) -> Column {
-                    using T = std::decay_t<decltype(v)>;
-                    if constexpr (std::is_same_v<T, NdArray>) {
-                        NdArray out = NdArray::zeros(v.dtype, {static_cast<std::int64_t>(r.panel.size())});
-                        const auto w = dtype_size(v.dtype);
-                        for (std::size_t k = 0; k < r.panel.size(); ++k)
-                            std::memcpy(out.bytes.data() + k * w, v.bytes.data() + static_cast<std::size_t>(r.panel[k]) * w, w);
-                        return out;
-                    } else {
-                        throw Error("internal: unexpected column kind");
-                    }
-                },
-                c);
-        };
-        for (const auto& [name, col] : d.var.columns) {
-            std::vector<std::string> vals;
-            if (std::holds_alternative<StringArray>(col) || std::holds_alternative<Categorical>(col)) {
-                const auto all = column_as_strings(col, name);
-                for (auto p : r.panel) vals.push_back(all[static_cast<std::size_t>(p)]);
-                ad.var.set(name, StringArray{{static_cast<std::int64_t>(vals.size())}, vals});
-            } else if (std::holds_alternative<NdArray>(col)) {
-                ad.var.set(name, take(col));
-            }
-        }
-        for (const auto& [name, col] : cols) ad.var.set(name, take(col));
+        for (const auto& [name, col] : d.var.columns) ad.var.set(name, take_rows(col, r.panel));
+        for (const auto& [name, col] : cols) ad.var.set(name, take_rows(col, r.panel));
         ad.uns.set("scx_prepare", Element{provenance});
         write_h5ad(ad, a.out);
         return;
     }
     H5adAdditions add;
     add.obs_columns.emplace_back("scx_total_counts", NdArray::from(totals));
-    if (d.format == "h5ad" && !a.raw) add.var_columns = var_columns(d, r);
+    auto per_gene = var_columns(d, r);
+    if (d.format == "h5ad" && !a.raw) add.var_columns = per_gene;
     else provenance.set("note", Element{StringArray{{}, {"per-gene results describe raw.var / the input's genes"}}});
     add.uns.set("scx_prepare", Element{provenance});
     if (d.format == "h5ad") {
@@ -175,7 +151,7 @@ void write_output(const Args& a, Dataset& d, const PrepareResult& r, const nlohm
     } else {
         auto ad = dataset_to_anndata(std::move(d));
         for (auto& [k, c] : add.obs_columns) ad.obs.set(k, c);
-        for (auto& [k, c] : var_columns(d, r)) ad.var.set(k, c);
+        for (auto& [k, c] : per_gene) ad.var.set(k, c);
         ad.uns.set("scx_prepare", Element{provenance});
         write_h5ad(ad, a.out);
     }

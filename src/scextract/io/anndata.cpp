@@ -262,6 +262,48 @@ SparseArray from_csr(const CsrMatrix& m) {
     return s;
 }
 
+namespace {
+NdArray take_array_rows(const NdArray& a, const std::vector<std::int64_t>& rows) {
+    auto shape = a.shape;
+    if (shape.empty()) throw Error("take_rows: a scalar has no rows");
+    const auto row_bytes = static_cast<std::size_t>(a.size() / std::max<std::int64_t>(shape[0], 1)) * dtype_size(a.dtype);
+    shape[0] = static_cast<std::int64_t>(rows.size());
+    NdArray out = NdArray::zeros(a.dtype, shape);
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+        if (rows[k] < 0 || rows[k] >= a.shape[0]) throw Error(fmt::format("take_rows: row {} outside 0..{}", rows[k], a.shape[0]));
+        std::memcpy(out.bytes.data() + k * row_bytes, a.bytes.data() + static_cast<std::size_t>(rows[k]) * row_bytes, row_bytes);
+    }
+    return out;
+}
+StringArray take_string_rows(const StringArray& s, const std::vector<std::int64_t>& rows) {
+    StringArray out{{static_cast<std::int64_t>(rows.size())}, {}};
+    for (auto r : rows) out.values.push_back(s.values.at(static_cast<std::size_t>(r)));
+    return out;
+}
+} // namespace
+
+Column take_rows(const Column& c, const std::vector<std::int64_t>& rows) {
+    struct Visitor {
+        const std::vector<std::int64_t>& rows;
+        Column operator()(const NdArray& a) const { return take_array_rows(a, rows); }
+        Column operator()(const StringArray& s) const { return take_string_rows(s, rows); }
+        Column operator()(const Categorical& k) const {
+            Categorical out = k;
+            out.codes = take_array_rows(k.codes, rows);
+            return out;
+        }
+        Column operator()(const NullableArray& n) const {
+            NullableArray out;
+            out.kind = n.kind;
+            if (n.kind == NullableArray::Kind::string) out.strings = take_string_rows(n.strings, rows);
+            else out.values = take_array_rows(n.values, rows);
+            for (auto r : rows) out.mask.push_back(n.mask.at(static_cast<std::size_t>(r)));
+            return out;
+        }
+    };
+    return std::visit(Visitor{rows}, c);
+}
+
 std::vector<std::string> column_as_strings(const Column& c, const std::string& what) {
     if (const auto* s = std::get_if<StringArray>(&c)) return s->values;
     if (const auto* n = std::get_if<NullableArray>(&c); n && n->kind == NullableArray::Kind::string) {

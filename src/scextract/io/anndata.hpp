@@ -161,6 +161,9 @@ CsrMatrix to_csr_f32(const std::variant<NdArray, SparseArray>& m, const std::str
 /// Wraps a CSR matrix as a float32 / int32 / int64 csr_matrix element.
 SparseArray from_csr(const CsrMatrix& m);
 
+/// Rows @p rows of a column, in that order (categoricals keep their categories).
+Column take_rows(const Column& c, const std::vector<std::int64_t>& rows);
+
 /// Labels of a string or categorical column (categorical missing -> empty string).
 /// Throws if the column is neither. @p what names the column in errors.
 std::vector<std::string> column_as_strings(const Column& c, const std::string& what);

@@ -476,7 +476,8 @@ CsrMatrix read_h5ad_matrix(const std::string& path, const H5adMatrixLocation& wh
         return csr_from_dense(dense, m.info.n_rows, m.info.n_cols);
     }
     auto major = read_major(m, what);
-    return m.info.encoding == "csc_matrix" ? transpose(major) : major;
+    if (m.info.encoding == "csc_matrix") return transpose(major);
+    return major; // moved, not copied (a ?: here would copy the whole matrix)
 }
 
 struct H5adRowReader::Impl {
@@ -484,6 +485,7 @@ struct H5adRowReader::Impl {
     std::string what;
     std::vector<std::int64_t> indptr; // CSR only
     Handle data, indices;              // CSR only
+    h5::ChunkCache data_cache, indices_cache; // the chunk shared by consecutive blocks
     std::optional<CsrMatrix> whole;    // CSC, loaded on first use
 };
 
@@ -531,8 +533,8 @@ CsrMatrix H5adRowReader::read_rows(std::int64_t begin, std::int64_t end) {
     for (std::int64_t r = 0; r <= out.n_rows; ++r) out.indptr[r] = im.indptr[begin + r] - lo;
     out.values.resize(static_cast<std::size_t>(hi - lo));
     out.indices.resize(static_cast<std::size_t>(hi - lo));
-    h5::read_range(im.data, lo, hi - lo, out.values.data());
-    h5::read_range(im.indices, lo, hi - lo, out.indices.data());
+    h5::read_range(im.data, lo, hi - lo, out.values.data(), &im.data_cache);
+    h5::read_range(im.indices, lo, hi - lo, out.indices.data(), &im.indices_cache);
     out.validate(fmt::format("{} rows [{}, {})", im.what, begin, end));
     return out;
 }

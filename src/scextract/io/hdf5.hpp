@@ -103,8 +103,17 @@ void check_filters(hid_t dset);
 NdArray read_ndarray(hid_t dset);
 /// Reads a whole string dataset.
 StringArray read_strings(hid_t dset);
+/// The last inflated chunk of one dataset, kept between sequential read_range()
+/// calls so a chunk that straddles two row blocks is inflated once.
+struct ChunkCache {
+    std::int64_t chunk = -1;
+    std::vector<std::byte> bytes;
+};
+
 /// Reads [offset, offset + count) of a 1-D dataset into @p out, converting to the memory type of T.
-template <class T> void read_range(hid_t dset, std::int64_t offset, std::int64_t count, T* out);
+/// Large ranges of gzip datasets are inflated in parallel (see hdf5.cpp); @p cache, when
+/// given, must belong to this dataset alone.
+template <class T> void read_range(hid_t dset, std::int64_t offset, std::int64_t count, T* out, ChunkCache* cache = nullptr);
 /// Reads rows [row, row + n_rows) of a 2-D dataset into @p out (row-major), converted to T.
 template <class T> void read_rows_2d(hid_t dset, std::int64_t row, std::int64_t n_rows, T* out);
 

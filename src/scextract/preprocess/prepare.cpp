@@ -26,19 +26,24 @@ PrepareResult prepare_panel(const CsrMatrix& counts, const std::vector<std::stri
     r.cell_totals = normalize_total_in_place(lognorm, {.target_sum = options.target_sum, .threads = options.threads}).cell_totals;
     log1p_in_place(lognorm, options.threads);
 
-    if (vocab) r.alignment = align_genes(symbols, *vocab);
+    if (vocab) {
+        r.alignment = align_genes(symbols, *vocab);
+        if (r.alignment->positions.empty())
+            throw Error(fmt::format("{}: none of the {} genes is in the model vocabulary (check the gene symbol column)", what,
+                                    counts.n_cols));
+    }
     if (vocab && options.vocab_filter == VocabFilter::before_hvg) {
         r.hvg_candidates = r.alignment->positions;
     } else {
         r.hvg_candidates.resize(static_cast<std::size_t>(counts.n_cols));
         std::iota(r.hvg_candidates.begin(), r.hvg_candidates.end(), std::int64_t{0});
     }
-    if (r.hvg_candidates.empty())
-        throw Error(fmt::format("{}: none of the {} genes is in the model vocabulary (check the gene symbol column)", what,
-                                counts.n_cols));
 
     const auto n_select = std::min<std::int64_t>(options.n_top_genes, static_cast<std::int64_t>(r.hvg_candidates.size()));
-    HvgOptions hvg_options{.flavor = options.flavor, .n_top_genes = n_select, .threads = options.threads};
+    HvgOptions hvg_options;
+    hvg_options.flavor = options.flavor;
+    hvg_options.n_top_genes = n_select;
+    hvg_options.threads = options.threads;
     const bool all_genes = static_cast<std::int64_t>(r.hvg_candidates.size()) == counts.n_cols;
     const CsrMatrix& source = options.flavor == HvgFlavor::seurat_v3 ? counts : lognorm;
     r.hvg = all_genes ? highly_variable_genes(source, hvg_options)
@@ -51,6 +56,8 @@ PrepareResult prepare_panel(const CsrMatrix& counts, const std::vector<std::stri
             continue;
         r.panel.push_back(pos);
     }
+    if (r.panel.empty())
+        throw Error(fmt::format("{}: no highly variable gene is in the model vocabulary; try --vocab-filter before_hvg", what));
     if (options.panel_order == PanelOrder::input) std::sort(r.panel.begin(), r.panel.end());
     if (vocab)
         for (auto pos : r.panel) r.panel_vocab_ids.push_back(vocab->at(symbols[static_cast<std::size_t>(pos)]));
