@@ -1,80 +1,35 @@
 // Dense counts tables (.csv / .tsv, optionally gzipped), written by the tests themselves.
 
-#include "scextract/core/error.hpp"
 #include "scextract/io/csv_counts.hpp"
 
+#include "../support/error_of.hpp"
+#include "../support/temp_dir.hpp"
+
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <filesystem>
-#include <fstream>
-#include <functional>
 #include <ostream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace {
 
 namespace fs = std::filesystem;
 
-/// A fresh directory per test, removed afterwards.
-class TempDir {
-public:
-    TempDir() {
-        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        std::string name = std::string("scx_") + info->test_suite_name() + "_" + info->name() + "_" + std::to_string(getpid());
-        for (auto& c : name)
-            if (c == '/') c = '_';
-        path_ = fs::temp_directory_path() / name;
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    fs::path operator/(const std::string& name) const { return path_ / name; }
-
-private:
-    fs::path path_;
-};
-
-fs::path write_text(const fs::path& p, const std::string& text) {
-    std::ofstream out(p, std::ios::binary);
-    out << text;
-    return p;
-}
-
-fs::path write_gz(const fs::path& p, const std::string& text) {
-    gzFile f = gzopen(p.c_str(), "wb");
-    EXPECT_NE(f, nullptr);
-    if (f) {
-        EXPECT_EQ(gzwrite(f, text.data(), static_cast<unsigned>(text.size())), static_cast<int>(text.size()));
-        gzclose(f);
-    }
-    return p;
-}
-
-/// The message of the scx::Error @p f throws, or "" when it throws nothing.
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const scx::Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using scx::test::error_of;
+using scx::test::TempDir;
+using scx::test::write_gz_file;
+using scx::test::write_text_file;
 
 using Names = std::vector<std::string>;
 
 TEST(CsvCounts, ReadsCsvWithEmptyCornerAndQuotes) {
     TempDir tmp;
     // As R's write.csv writes it: quoted names, empty corner cell.
-    const auto path = write_text(tmp / "counts.csv", "\"\",\"CD3E\",\"MS4A1\",\"HLA-DRA, x\",\"say \"\"hi\"\"\"\n"
-                                                     "\"cell1\",0,3,1.5,0\n"
-                                                     "\"cell2\",2,0,0,1e2\n"
-                                                     "cell3,0,0,0,0\n");
+    const auto path = write_text_file(tmp / "counts.csv", "\"\",\"CD3E\",\"MS4A1\",\"HLA-DRA, x\",\"say \"\"hi\"\"\"\n"
+                                                          "\"cell1\",0,3,1.5,0\n"
+                                                          "\"cell2\",2,0,0,1e2\n"
+                                                          "cell3,0,0,0,0\n");
     const auto d = scx::read_csv_counts(path.string());
     EXPECT_EQ(d.format, "csv");
     EXPECT_EQ(d.matrix_source, "counts.csv");
@@ -91,7 +46,7 @@ TEST(CsvCounts, ReadsCsvWithEmptyCornerAndQuotes) {
 
 TEST(CsvCounts, ReadsGzippedTsvWithNamedCorner) {
     TempDir tmp;
-    const auto path = write_gz(tmp / "counts.TSV.gz", "cell\tg1\tg2\nc1\t1\t0\nc2\t0\t-4\n");
+    const auto path = write_gz_file(tmp / "counts.TSV.gz", "cell\tg1\tg2\nc1\t1\t0\nc2\t0\t-4\n");
     const auto d = scx::read_csv_counts(path.string());
     EXPECT_EQ(d.matrix_source, "counts.TSV.gz");
     EXPECT_EQ(d.var_names, (Names{"g1", "g2"}));
@@ -101,7 +56,7 @@ TEST(CsvCounts, ReadsGzippedTsvWithNamedCorner) {
 TEST(CsvCounts, AcceptsHeaderWithoutCornerCell) {
     TempDir tmp;
     // R's write.table(sep = "\t") leaves the corner out.
-    const auto path = write_text(tmp / "counts.tsv", "g1\tg2\tg3\nc1\t1\t2\t3\n");
+    const auto path = write_text_file(tmp / "counts.tsv", "g1\tg2\tg3\nc1\t1\t2\t3\n");
     const auto d = scx::read_csv_counts(path.string());
     EXPECT_EQ(d.var_names, (Names{"g1", "g2", "g3"}));
     EXPECT_EQ(scx::to_dense(d.matrix), (std::vector<float>{1, 2, 3}));
@@ -109,7 +64,7 @@ TEST(CsvCounts, AcceptsHeaderWithoutCornerCell) {
 
 TEST(CsvCounts, HandlesCrlfBlankLinesAndByteOrderMark) {
     TempDir tmp;
-    const auto path = write_text(tmp / "excel.csv", "\xEF\xBB\xBF,g1,g2\r\nc1, 1 ,+2\r\n\r\nc2,0,0\r\n\r\n");
+    const auto path = write_text_file(tmp / "excel.csv", "\xEF\xBB\xBF,g1,g2\r\nc1, 1 ,+2\r\n\r\nc2,0,0\r\n\r\n");
     const auto d = scx::read_csv_counts(path.string());
     EXPECT_EQ(d.var_names, (Names{"g1", "g2"}));
     EXPECT_EQ(d.obs_names, (Names{"c1", "c2"}));
@@ -118,7 +73,7 @@ TEST(CsvCounts, HandlesCrlfBlankLinesAndByteOrderMark) {
 
 TEST(CsvCounts, HeaderOnlyGivesNoCells) {
     TempDir tmp;
-    const auto d = scx::read_csv_counts(write_text(tmp / "empty.csv", ",g1,g2\n").string());
+    const auto d = scx::read_csv_counts(write_text_file(tmp / "empty.csv", ",g1,g2\n").string());
     EXPECT_EQ(d.matrix.n_rows, 0);
     EXPECT_EQ(d.matrix.n_cols, 2);
     EXPECT_NO_THROW(d.matrix.validate("test"));
@@ -132,13 +87,15 @@ struct BadTable {
 };
 
 // Names the case in test output (gtest would otherwise dump the struct's raw bytes).
-void PrintTo(const BadTable& b, std::ostream* os) { *os << b.label; }
+void PrintTo(const BadTable& b, std::ostream* os) {
+    *os << b.label;
+}
 
 class CsvCountsBadTable : public ::testing::TestWithParam<BadTable> {};
 
 TEST_P(CsvCountsBadTable, ErrorNamesFileLineAndColumn) {
     TempDir tmp;
-    const auto path = write_text(tmp / GetParam().name, GetParam().text);
+    const auto path = write_text_file(tmp / GetParam().name, GetParam().text);
     const auto msg = error_of([&] { scx::read_csv_counts(path.string()); });
     EXPECT_NE(msg.find(path.string() + ": " + GetParam().expected), std::string::npos) << msg;
 }
@@ -146,12 +103,14 @@ TEST_P(CsvCountsBadTable, ErrorNamesFileLineAndColumn) {
 INSTANTIATE_TEST_SUITE_P(
     CsvCounts, CsvCountsBadTable,
     ::testing::Values(
-        BadTable{"bad_number", "a.csv", ",g1,g2\nc1,1,2\nc2,3,abc\n", "line 3, column 3: 'abc' is not a number (gene 'g2')"},
+        BadTable{"bad_number", "a.csv", ",g1,g2\nc1,1,2\nc2,3,abc\n",
+                 "line 3, column 3: 'abc' is not a number (gene 'g2')"},
         BadTable{"empty_value", "a.csv", ",g1,g2\nc1,,2\n", "line 2, column 2: '' is not a number (gene 'g1')"},
         BadTable{"not_finite", "a.tsv", "\tg1\nc1\tnan\n", "line 2, column 2: 'nan' is not a finite count"},
         BadTable{"short_row", "a.csv", ",g1,g2\nc1,1,2\nc2,3\n", "line 3: 2 fields, expected 3"},
         BadTable{"long_row", "a.csv", ",g1,g2\nc1,1,2\nc2,3,4,5\n", "line 3: 4 fields, expected 3"},
-        BadTable{"header_mismatch", "a.csv", ",g1,g2,g3,g4\nc1,1,2\n", "line 2: 3 fields, but the header (line 1) has 5"},
+        BadTable{"header_mismatch", "a.csv", ",g1,g2,g3,g4\nc1,1,2\n",
+                 "line 2: 3 fields, but the header (line 1) has 5"},
         BadTable{"open_quote", "a.csv", ",g1\n\"c1,1\n", "line 2, column 1: quote is not closed"},
         BadTable{"empty_file", "a.csv", "\n\n", "empty file"},
         BadTable{"unknown_extension", "a.txt", ",g1\nc1,1\n", "cannot tell the separator"}),
@@ -168,7 +127,7 @@ TEST(CsvCounts, TruncatedGzipIsAnError) {
     TempDir tmp;
     std::string text = ",g1,g2\n";
     for (int i = 0; i < 2000; ++i) text += "cell" + std::to_string(i) + "," + std::to_string(i % 7) + ",1\n";
-    const auto path = write_gz(tmp / "big.csv.gz", text);
+    const auto path = write_gz_file(tmp / "big.csv.gz", text);
     fs::resize_file(path, fs::file_size(path) / 2);
     const auto msg = error_of([&] { scx::read_csv_counts(path.string()); });
     EXPECT_NE(msg.find(path.string()), std::string::npos) << msg;

@@ -4,6 +4,8 @@
 #include "scextract/io/h5ad_reader.hpp"
 #include "scextract/io/h5ad_writer.hpp"
 
+#include "../support/temp_dir.hpp"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -15,17 +17,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path temp_dir(const std::string& name) {
-    auto d = fs::temp_directory_path() / ("scx_test_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-}
+using test::TempDir;
 
 CsrMatrix toy_counts(std::int64_t rows, std::int64_t cols) {
     std::vector<float> dense(static_cast<std::size_t>(rows * cols));
     for (std::int64_t r = 0; r < rows; ++r)
-        for (std::int64_t c = 0; c < cols; ++c) dense[r * cols + c] = static_cast<float>((r * 7 + c * 3) % 5 == 0 ? r + c : 0);
+        for (std::int64_t c = 0; c < cols; ++c)
+            dense[r * cols + c] = static_cast<float>((r * 7 + c * 3) % 5 == 0 ? r + c : 0);
     return csr_from_dense(dense, rows, cols);
 }
 
@@ -74,7 +72,7 @@ AnnData toy(std::int64_t n_obs = 9, std::int64_t n_vars = 6) {
 }
 
 TEST(H5adRoundTrip, EveryElementKindSurvives) {
-    const auto dir = temp_dir("roundtrip");
+    const TempDir dir;
     const auto path = (dir / "toy.h5ad").string();
     const auto ad = toy();
     write_h5ad(ad, path);
@@ -106,13 +104,12 @@ TEST(H5adRoundTrip, EveryElementKindSurvives) {
     EXPECT_TRUE(std::get<NdArray>(params.find("n")->value).shape.empty());
     EXPECT_EQ(std::get<StringArray>(params.find("name")->value).values.at(0), "scextract");
     EXPECT_EQ(std::get<NdArray>(back.layers.find("ones")->value).dtype, DType::int32);
-    fs::remove_all(dir);
 }
 
 class ChunkSizes : public ::testing::TestWithParam<int> {};
 
 TEST_P(ChunkSizes, RowReaderMatchesWholeRead) {
-    const auto dir = temp_dir("rows" + std::to_string(GetParam()));
+    const TempDir dir;
     const auto path = (dir / "toy.h5ad").string();
     auto ad = toy(101, 13);
     write_h5ad(ad, path);
@@ -130,13 +127,12 @@ TEST_P(ChunkSizes, RowReaderMatchesWholeRead) {
     H5adRowReader dense(path, {.layer = "ones", .use_raw = false});
     const auto block = dense.read_rows(10, 12);
     EXPECT_EQ(block.nnz(), 2 * 13);
-    fs::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Blocks, ChunkSizes, ::testing::Values(1, 7, 64, 1000));
 
 TEST(H5adAdditions, CopyKeepsEverythingAndAddsResults) {
-    const auto dir = temp_dir("additions");
+    const TempDir dir;
     const auto in = (dir / "in.h5ad").string(), out = (dir / "out.h5ad").string();
     write_h5ad(toy(), in);
     const auto before = fs::file_size(in);
@@ -165,13 +161,12 @@ TEST(H5adAdditions, CopyKeepsEverythingAndAddsResults) {
     EXPECT_THROW(write_h5ad_with_additions(in, out2, bad), Error);
     EXPECT_FALSE(fs::exists(out2));
     std::size_t n_files = 0;
-    for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++n_files;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path())) ++n_files;
     EXPECT_EQ(n_files, 2u); // in.h5ad, out.h5ad
-    fs::remove_all(dir);
 }
 
 TEST(H5adErrors, NotHdf5AndMissingFileAreNamed) {
-    const auto dir = temp_dir("errors");
+    const TempDir dir;
     const auto text = (dir / "notes.h5ad").string();
     std::ofstream(text) << "not an hdf5 file\n";
     try {
@@ -182,17 +177,15 @@ TEST(H5adErrors, NotHdf5AndMissingFileAreNamed) {
         EXPECT_NE(std::string(e.what()).find("not an HDF5 file"), std::string::npos);
     }
     EXPECT_THROW(read_h5ad((dir / "absent.h5ad").string()), Error);
-    fs::remove_all(dir);
 }
 
 TEST(H5adErrors, FailedWriteLeavesNoFile) {
-    const auto dir = temp_dir("failwrite");
+    const TempDir dir;
     auto ad = toy();
     ad.obs.index.pop_back(); // obs no longer matches n_obs
     const auto path = (dir / "bad.h5ad").string();
     EXPECT_THROW(write_h5ad(ad, path), Error);
-    EXPECT_TRUE(fs::is_empty(dir));
-    fs::remove_all(dir);
+    EXPECT_TRUE(fs::is_empty(dir.path()));
 }
 
 } // namespace
@@ -204,7 +197,7 @@ namespace {
 // Large gzip-compressed datasets take the parallel-inflate path of the reader;
 // small row blocks take HDF5's own path. Both must give the same bits.
 TEST(H5adLargeRead, ParallelInflateMatchesPlainRead) {
-    const auto dir = temp_dir("large");
+    const TempDir dir;
     const auto path = (dir / "large.h5ad").string();
     const std::int64_t rows = 3001, cols = 400;
     std::vector<float> dense(static_cast<std::size_t>(rows * cols), 0.0f);
@@ -230,7 +223,6 @@ TEST(H5adLargeRead, ParallelInflateMatchesPlainRead) {
     EXPECT_EQ(whole.indices, stacked.indices);
     EXPECT_EQ(whole.indptr, stacked.indptr);
     EXPECT_EQ(to_dense(whole), dense);
-    fs::remove_all(dir);
 }
 
 } // namespace

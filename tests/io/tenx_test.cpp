@@ -2,9 +2,11 @@
 // tests themselves; the expected values for the small folder were checked against
 // scanpy 1.11.5's read_10x_mtx (with and without gex_only).
 
-#include "scextract/core/error.hpp"
 #include "scextract/io/hdf5.hpp"
 #include "scextract/io/tenx.hpp"
+
+#include "../support/error_of.hpp"
+#include "../support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
@@ -14,65 +16,22 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <functional>
 #include <ostream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace {
 
 namespace fs = std::filesystem;
 
-/// A fresh directory per test, removed afterwards.
-class TempDir {
-public:
-    TempDir() {
-        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        std::string name = std::string("scx_") + info->test_suite_name() + "_" + info->name() + "_" + std::to_string(getpid());
-        for (auto& c : name)
-            if (c == '/') c = '_';
-        path_ = fs::temp_directory_path() / name;
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    [[nodiscard]] const fs::path& path() const { return path_; }
-    fs::path operator/(const std::string& name) const { return path_ / name; }
+using scx::test::error_of;
+using scx::test::TempDir;
+using scx::test::write_gz_file;
+using scx::test::write_text_file;
 
-private:
-    fs::path path_;
-};
-
-void write_text(const fs::path& p, const std::string& text) {
-    fs::create_directories(p.parent_path());
-    std::ofstream out(p, std::ios::binary);
-    out << text;
+std::vector<float> dense(const scx::Dataset& d) {
+    return scx::to_dense(d.matrix);
 }
-
-void write_gz(const fs::path& p, const std::string& text) {
-    fs::create_directories(p.parent_path());
-    gzFile f = gzopen(p.c_str(), "wb");
-    ASSERT_NE(f, nullptr);
-    ASSERT_EQ(gzwrite(f, text.data(), static_cast<unsigned>(text.size())), static_cast<int>(text.size()));
-    gzclose(f);
-}
-
-/// The message of the scx::Error @p f throws, or "" when it throws nothing.
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const scx::Error& e) {
-        return e.what();
-    }
-    return "";
-}
-
-std::vector<float> dense(const scx::Dataset& d) { return scx::to_dense(d.matrix); }
 
 std::vector<std::string> strings(const scx::DataFrame& df, const std::string& column) {
     const auto* c = df.find(column);
@@ -96,10 +55,23 @@ const std::vector<float> kDenseGex = {5, 0, 2, 0, 0, 1, 0, 3, 4, 0, 0, 0};
 /// Writes a gzipped v3 folder; @p matrix replaces the whole matrix.mtx text when given.
 fs::path write_v3_folder(const TempDir& tmp, const std::string& matrix = kHeader + "5 3 7\n" + kEntries) {
     const auto dir = tmp / "filtered_feature_bc_matrix";
-    write_gz(dir / "features.tsv.gz", kFeatures);
-    write_gz(dir / "barcodes.tsv.gz", kBarcodes);
-    write_gz(dir / "matrix.mtx.gz", matrix);
+    write_gz_file(dir / "features.tsv.gz", kFeatures);
+    write_gz_file(dir / "barcodes.tsv.gz", kBarcodes);
+    write_gz_file(dir / "matrix.mtx.gz", matrix);
     return dir;
+}
+
+/// The small example as scanpy's read_10x_mtx gives it with gex_only (our default);
+/// every reader of the v3 layout must give the same.
+void expect_small_v3_gene_expression(const scx::Dataset& d) {
+    EXPECT_EQ(d.matrix.n_rows, 3);
+    EXPECT_EQ(d.matrix.n_cols, 4);
+    EXPECT_EQ(dense(d), kDenseGex);
+    EXPECT_EQ(d.obs_names, (std::vector<std::string>{"AAAC-1", "AAAG-1", "AAAT-1"}));
+    // GeneA-1 already exists, so the second GeneA becomes GeneA-2 (anndata's rule).
+    EXPECT_EQ(d.var_names, (std::vector<std::string>{"GeneA", "GeneB", "GeneA-2", "GeneA-1"}));
+    EXPECT_EQ(strings(d.var, "gene_ids"), (std::vector<std::string>{"ENSG1", "ENSG2", "ENSG3", "ENSG5"}));
+    EXPECT_EQ(strings(d.var, "feature_types"), std::vector<std::string>(4, "Gene Expression"));
 }
 
 TEST(TenxMtx, ReadsGzippedV3FolderLikeScanpy) {
@@ -107,17 +79,10 @@ TEST(TenxMtx, ReadsGzippedV3FolderLikeScanpy) {
     const auto d = scx::read_10x_mtx(write_v3_folder(tmp).string());
     EXPECT_EQ(d.format, "10x-mtx");
     EXPECT_EQ(d.matrix_source, "matrix.mtx.gz");
-    EXPECT_EQ(d.matrix.n_rows, 3);
-    EXPECT_EQ(d.matrix.n_cols, 4);
+    expect_small_v3_gene_expression(d);
     EXPECT_NO_THROW(d.matrix.validate("test"));
-    EXPECT_EQ(dense(d), kDenseGex);
-    EXPECT_EQ(d.obs_names, (std::vector<std::string>{"AAAC-1", "AAAG-1", "AAAT-1"}));
     EXPECT_EQ(d.obs.index, d.obs_names);
-    // GeneA-1 already exists, so the second GeneA becomes GeneA-2 (anndata's rule).
-    EXPECT_EQ(d.var_names, (std::vector<std::string>{"GeneA", "GeneB", "GeneA-2", "GeneA-1"}));
     EXPECT_EQ(d.var.index, d.var_names);
-    EXPECT_EQ(strings(d.var, "gene_ids"), (std::vector<std::string>{"ENSG1", "ENSG2", "ENSG3", "ENSG5"}));
-    EXPECT_EQ(strings(d.var, "feature_types"), std::vector<std::string>(4, "Gene Expression"));
 }
 
 TEST(TenxMtx, KeepsAllFeaturesWhenAskedAndSortsRows) {
@@ -135,10 +100,10 @@ TEST(TenxMtx, KeepsAllFeaturesWhenAskedAndSortsRows) {
 TEST(TenxMtx, ReadsPlainLegacyFolderWithRealValues) {
     TempDir tmp;
     const auto dir = tmp / "hg19";
-    write_text(dir / "genes.tsv", "ENSG1\tA\nENSG2\tB\r\n");
-    write_text(dir / "barcodes.tsv", "c1\nc2\nc3\n");
-    write_text(dir / "matrix.mtx", "%%MatrixMarket matrix coordinate real general\n% a comment\n%\n2 3 3\n"
-                                   "2 3 1.5e0\n1 1 0.25\n2 1 -2\n");
+    write_text_file(dir / "genes.tsv", "ENSG1\tA\nENSG2\tB\r\n");
+    write_text_file(dir / "barcodes.tsv", "c1\nc2\nc3\n");
+    write_text_file(dir / "matrix.mtx", "%%MatrixMarket matrix coordinate real general\n% a comment\n%\n2 3 3\n"
+                                        "2 3 1.5e0\n1 1 0.25\n2 1 -2\n");
     const auto d = scx::read_10x_mtx(dir.string());
     EXPECT_EQ(d.matrix_source, "matrix.mtx");
     EXPECT_EQ(dense(d), (std::vector<float>{0.25F, -2, 0, 0, 0, 1.5F}));
@@ -171,7 +136,9 @@ struct BadMatrix {
 };
 
 // Names the case in test output (gtest would otherwise dump the struct's raw bytes).
-void PrintTo(const BadMatrix& b, std::ostream* os) { *os << b.label; }
+void PrintTo(const BadMatrix& b, std::ostream* os) {
+    *os << b.label;
+}
 
 class TenxMtxBadMatrix : public ::testing::TestWithParam<BadMatrix> {};
 
@@ -187,10 +154,12 @@ INSTANTIATE_TEST_SUITE_P(
     TenxMtx, TenxMtxBadMatrix,
     ::testing::Values(
         BadMatrix{"no_header", "5 3 7\n" + kEntries, "line 1: expected a header"},
-        BadMatrix{"array_format", "%%MatrixMarket matrix array integer general\n5 3\n", "line 1: MatrixMarket format 'array'"},
+        BadMatrix{"array_format", "%%MatrixMarket matrix array integer general\n5 3\n",
+                  "line 1: MatrixMarket format 'array'"},
         BadMatrix{"symmetric", "%%MatrixMarket matrix coordinate integer symmetric\n5 3 7\n" + kEntries, "symmetry"},
         BadMatrix{"bad_size_line", kHeader + "5 3\n" + kEntries, "line 3: expected 3 sizes"},
-        BadMatrix{"row_out_of_range", kHeader + "5 3 7\n" + kEntries.substr(0, 36) + "6 3 1\n", "line 10: row 6 is outside [1, 5]"},
+        BadMatrix{"row_out_of_range", kHeader + "5 3 7\n" + kEntries.substr(0, 36) + "6 3 1\n",
+                  "line 10: row 6 is outside [1, 5]"},
         BadMatrix{"column_out_of_range", kHeader + "5 3 7\n" + kEntries.substr(0, 36) + "1 4 1\n",
                   "line 10: column 4 is outside [1, 3]"},
         BadMatrix{"zero_index", kHeader + "5 3 7\n0 1 1\n", "line 4: row 0 is outside"},
@@ -199,7 +168,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadMatrix{"bad_number", kHeader + "5 3 7\n1 1 x\n", "line 4: 'x' is not an integer"},
         BadMatrix{"real_in_integer_file", kHeader + "5 3 7\n1 1 2.5\n", "line 4: '2.5' is not an integer"},
         BadMatrix{"missing_value", kHeader + "5 3 7\n1 1\n", "line 4: expected 3 numbers"},
-        BadMatrix{"duplicate_entry", kHeader + "5 3 8\n" + kEntries + "3 1 1\n", "(row 3, column 1) appears more than once (lines 5 and 11)"},
+        BadMatrix{"duplicate_entry", kHeader + "5 3 8\n" + kEntries + "3 1 1\n",
+                  "(row 3, column 1) appears more than once (lines 5 and 11)"},
         BadMatrix{"rows_differ_from_features", kHeader + "4 3 1\n1 1 1\n", "declares 4 rows (features)"},
         BadMatrix{"columns_differ_from_barcodes", kHeader + "5 2 1\n1 1 1\n", "declares 2 columns (cells)"}),
     [](const auto& info) { return std::string(info.param.label); });
@@ -228,7 +198,7 @@ TEST(TenxMtx, MissingFilesAndFoldersAreNamed) {
 TEST(TenxMtx, BadFeatureLinesAreNamed) {
     TempDir tmp;
     const auto dir = write_v3_folder(tmp);
-    write_gz(dir / "features.tsv.gz", "ENSG1\tGeneA\tGene Expression\nENSG2\n");
+    write_gz_file(dir / "features.tsv.gz", "ENSG1\tGeneA\tGene Expression\nENSG2\n");
     const auto msg = error_of([&] { scx::read_10x_mtx(dir.string()); });
     EXPECT_NE(msg.find((dir / "features.tsv.gz").string() + ": line 2: expected at least 2"), std::string::npos) << msg;
 }
@@ -236,9 +206,9 @@ TEST(TenxMtx, BadFeatureLinesAreNamed) {
 TEST(TenxMtx, OnlyAntibodiesIsAnErrorUnlessAllFeaturesAreKept) {
     TempDir tmp;
     const auto dir = tmp / "adt";
-    write_gz(dir / "features.tsv.gz", "AB1\tCD3\tAntibody Capture\n");
-    write_gz(dir / "barcodes.tsv.gz", "c1\n");
-    write_gz(dir / "matrix.mtx.gz", kHeader + "1 1 1\n1 1 4\n");
+    write_gz_file(dir / "features.tsv.gz", "AB1\tCD3\tAntibody Capture\n");
+    write_gz_file(dir / "barcodes.tsv.gz", "c1\n");
+    write_gz_file(dir / "matrix.mtx.gz", kHeader + "1 1 1\n1 1 4\n");
     const auto msg = error_of([&] { scx::read_10x_mtx(dir.string()); });
     EXPECT_NE(msg.find("no 'Gene Expression' features (types present: Antibody Capture)"), std::string::npos) << msg;
     scx::DatasetReadOptions opt;
@@ -291,7 +261,8 @@ void put_strings(hid_t loc, const char* name, const std::vector<std::string>& va
     std::size_t len = 1;
     for (const auto& v : values) len = std::max(len, v.size());
     std::vector<char> buf(len * values.size(), '\0');
-    for (std::size_t i = 0; i < values.size(); ++i) std::copy(values[i].begin(), values[i].end(), buf.begin() + i * len);
+    for (std::size_t i = 0; i < values.size(); ++i)
+        std::copy(values[i].begin(), values[i].end(), buf.begin() + i * len);
     Handle type(H5Tcopy(H5T_C_S1));
     H5Tset_size(type, len);
     H5Tset_strpad(type, H5T_STR_NULLPAD);
@@ -301,7 +272,8 @@ void put_strings(hid_t loc, const char* name, const std::vector<std::string>& va
     ASSERT_GE(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), 0);
 }
 
-template <class T> void put_numbers(hid_t loc, const char* name, const std::vector<T>& values, hid_t file_type, hid_t mem_type) {
+template <class T>
+void put_numbers(hid_t loc, const char* name, const std::vector<T>& values, hid_t file_type, hid_t mem_type) {
     const hsize_t n = values.size();
     Handle space(H5Screate_simple(1, &n, nullptr));
     Handle d(H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
@@ -345,13 +317,7 @@ TEST(TenxH5, ReadsV3LayoutLikeTheMtxFolder) {
     const auto d = scx::read_10x_h5(write_v3_h5(tmp).string());
     EXPECT_EQ(d.format, "10x-h5");
     EXPECT_EQ(d.matrix_source, "filtered_feature_bc_matrix.h5");
-    EXPECT_EQ(d.matrix.n_rows, 3);
-    EXPECT_EQ(d.matrix.n_cols, 4);
-    EXPECT_EQ(dense(d), kDenseGex);
-    EXPECT_EQ(d.obs_names, (std::vector<std::string>{"AAAC-1", "AAAG-1", "AAAT-1"}));
-    EXPECT_EQ(d.var_names, (std::vector<std::string>{"GeneA", "GeneB", "GeneA-2", "GeneA-1"}));
-    EXPECT_EQ(strings(d.var, "gene_ids"), (std::vector<std::string>{"ENSG1", "ENSG2", "ENSG3", "ENSG5"}));
-    EXPECT_EQ(strings(d.var, "feature_types"), std::vector<std::string>(4, "Gene Expression"));
+    expect_small_v3_gene_expression(d);
     EXPECT_EQ(strings(d.var, "genome"), std::vector<std::string>(4, "GRCh38"));
     EXPECT_EQ(d.var.find("_all_tag_keys"), nullptr);
 
@@ -441,7 +407,7 @@ TEST(TenxH5, RefusesFilesThatAreNotCellRangerMatrices) {
     auto msg = error_of([&] { scx::read_10x_h5(path.string()); });
     EXPECT_NE(msg.find(path.string() + ": not a Cell Ranger HDF5 matrix"), std::string::npos) << msg;
 
-    write_text(tmp / "text.h5", "hello");
+    write_text_file(tmp / "text.h5", "hello");
     msg = error_of([&] { scx::read_10x_h5((tmp / "text.h5").string()); });
     EXPECT_NE(msg.find("text.h5"), std::string::npos) << msg;
 }

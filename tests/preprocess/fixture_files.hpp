@@ -1,6 +1,7 @@
 #pragma once
 // Test-only readers for the reference files in tests/fixtures/preprocess/ and the
-// shared 10x MatrixMarket folder. The library itself never does I/O.
+// shared 10x MatrixMarket folder, and the formatting of the numbers the tests record.
+// The library itself never does I/O.
 
 #include "scextract/core/csr_matrix.hpp"
 
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -28,6 +30,13 @@ inline std::filesystem::path fixture_dir() {
 inline std::filesystem::path shared_data_dir() {
     const char* env = std::getenv("SCX_SHARED_DATA_DIR");
     return std::filesystem::path(env != nullptr && *env != '\0' ? env : SCX_SHARED_DATA_DIR);
+}
+
+// A number in scientific notation with 4 significant digits, for RecordProperty.
+inline std::string sci(double v) {
+    std::ostringstream s;
+    s << std::scientific << std::setprecision(3) << v;
+    return s.str();
 }
 
 inline std::string read_binary(const std::filesystem::path& path) {

@@ -6,9 +6,6 @@
 
 #include <gtest/gtest.h>
 
-#include <iomanip>
-#include <sstream>
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -18,12 +15,6 @@
 
 namespace scx {
 namespace {
-
-std::string sci(double v) {
-    std::ostringstream s;
-    s << std::scientific << std::setprecision(3) << v;
-    return s.str();
-}
 
 // |a - b| <= rel * max(|a|, |b|) + abs; NaN only matches NaN.
 bool close(double a, double b, double rel, double abs = 0.0) {
@@ -131,8 +122,9 @@ void check_seurat_v3(const CsrMatrix& counts, const V3Case& c, bool full_fixture
     }
     EXPECT_LE(worst_mean, 1e-15);
     EXPECT_LE(worst_var, 1e-15);
-    ::testing::Test::RecordProperty(c.key + "_v3_max_rel_err_variances_norm", sci(worst_norm));
-    ::testing::Test::RecordProperty(c.key + "_v3_max_rel_err_means_variances", sci(std::max(worst_mean, worst_var)));
+    ::testing::Test::RecordProperty(c.key + "_v3_max_rel_err_variances_norm", test::sci(worst_norm));
+    ::testing::Test::RecordProperty(c.key + "_v3_max_rel_err_means_variances",
+                                    test::sci(std::max(worst_mean, worst_var)));
 }
 
 void check_seurat(const CsrMatrix& counts, const V3Case& c, bool full_fixture) {
@@ -163,9 +155,9 @@ void check_seurat(const CsrMatrix& counts, const V3Case& c, bool full_fixture) {
         expect_same_selection(res, ref, "hv_" + std::to_string(n), res.dispersions_norm, counts.n_cols, &differ);
         EXPECT_EQ(differ, 0) << "seurat n=" << n;
         EXPECT_EQ(static_cast<std::int64_t>(res.selected.size()), n);
-        ::testing::Test::RecordProperty(c.key + "_seurat_max_abs_err_dispersions_norm", sci(worst));
-        ::testing::Test::RecordProperty(c.key + "_seurat_max_rel_err_means", sci(worst_mean));
-        ::testing::Test::RecordProperty(c.key + "_seurat_max_rel_err_dispersions", sci(worst_disp));
+        ::testing::Test::RecordProperty(c.key + "_seurat_max_abs_err_dispersions_norm", test::sci(worst));
+        ::testing::Test::RecordProperty(c.key + "_seurat_max_rel_err_means", test::sci(worst_mean));
+        ::testing::Test::RecordProperty(c.key + "_seurat_max_rel_err_dispersions", test::sci(worst_disp));
     }
 }
 

@@ -5,20 +5,11 @@
 
 #include <gtest/gtest.h>
 
-#include <iomanip>
-#include <sstream>
-
 #include <cmath>
 #include <string>
 
 namespace scx {
 namespace {
-
-std::string sci(double v) {
-    std::ostringstream s;
-    s << std::scientific << std::setprecision(3) << v;
-    return s.str();
-}
 
 double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
     double m = 0.0;
@@ -35,7 +26,7 @@ TEST(Loess, MatchesSkmiscOnSeuratV3Regression) {
     const auto interp = run_loess(x, y, opt);
     const double err = max_abs_diff(interp.fitted, csv.doubles("fit_interpolate"));
     EXPECT_LT(err, 1e-11);
-    RecordProperty("max_abs_diff_interpolate", sci(err));
+    RecordProperty("max_abs_diff_interpolate", test::sci(err));
     EXPECT_GT(interp.n_vertices, 2);
     EXPECT_EQ(interp.n_pseudoinverse, 0);
 
@@ -43,7 +34,7 @@ TEST(Loess, MatchesSkmiscOnSeuratV3Regression) {
     const auto direct = run_loess(x, y, opt);
     const double err_direct = max_abs_diff(direct.fitted, csv.doubles("fit_direct"));
     EXPECT_LT(err_direct, 1e-11);
-    RecordProperty("max_abs_diff_direct", sci(err_direct));
+    RecordProperty("max_abs_diff_direct", test::sci(err_direct));
 }
 
 // Many tied x values exercise the k-d tree's tie rules; degrees 0, 1, 2 and three spans.
@@ -63,7 +54,7 @@ TEST(Loess, MatchesSkmiscWithTiesAndOtherDegrees) {
         const auto fit = run_loess(x, y, opt);
         const double err = max_abs_diff(fit.fitted, csv.doubles(c.column));
         EXPECT_LT(err, 1e-11) << c.column;
-        RecordProperty(std::string("max_abs_diff_") + c.column, sci(err));
+        RecordProperty(std::string("max_abs_diff_") + c.column, test::sci(err));
     }
 }
 

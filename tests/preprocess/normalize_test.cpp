@@ -5,20 +5,11 @@
 
 #include <gtest/gtest.h>
 
-#include <iomanip>
-#include <sstream>
-
 #include <cmath>
 #include <string>
 
 namespace scx {
 namespace {
-
-std::string sci(double v) {
-    std::ostringstream s;
-    s << std::scientific << std::setprecision(3) << v;
-    return s.str();
-}
 
 CsrMatrix small_counts() {
     // scanpy's normalize_total docstring example plus an all-zero cell.
@@ -120,7 +111,7 @@ TEST_P(NormalizeFixture, MatchesScanpy) {
     }
     // numpy uses the C library's log1pf (bit-identical here); an SVML build may differ by 1 ulp.
     EXPECT_LE(log_max_rel, 1e-6);
-    RecordProperty("log1p_exact_fraction", sci(double(log_exact) / double(rows.size())));
+    RecordProperty("log1p_exact_fraction", test::sci(double(log_exact) / double(rows.size())));
 }
 
 TEST_P(NormalizeFixture, StreamingAndThreadsGiveTheSameBits) {

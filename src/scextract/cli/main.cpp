@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
     commands.push_back(add_prepare_command(app, global));
     commands.push_back(add_convert_command(app, global));
 
+    for (const auto& c : commands)
+        c.app->footer("Global options --threads, --seed, --quiet and --verbose are accepted here too (see scextract --help).");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
