@@ -47,7 +47,7 @@ print(json.dumps({"seconds": s, "nnz": int(a.X.nnz), "peak_mb": resource.getrusa
 }
 
 
-def generate(path: Path, n_cells: int, n_genes: int, density: float, seed: int) -> None:
+def generate(path: Path, n_cells: int, n_genes: int, density: float, seed: int, gzip: int) -> None:
     import h5py
     import numpy as np
 
@@ -63,7 +63,9 @@ def generate(path: Path, n_cells: int, n_genes: int, density: float, seed: int) 
         x.attrs["encoding-type"] = "csr_matrix"
         x.attrs["encoding-version"] = "0.1.0"
         x.attrs["shape"] = np.array([n_cells, n_genes], dtype=np.int64)
-        kw = dict(compression="gzip", compression_opts=4, chunks=(chunk,), maxshape=(None,))
+        kw = dict(chunks=(chunk,), maxshape=(None,))
+        if gzip > 0:
+            kw.update(compression="gzip", compression_opts=gzip)
         data = x.create_dataset("data", shape=(0,), dtype=np.float32, **kw)
         indices = x.create_dataset("indices", shape=(0,), dtype=np.int32, **kw)
         indptr = np.zeros(n_cells + 1, dtype=np.int64)
@@ -81,7 +83,7 @@ def generate(path: Path, n_cells: int, n_genes: int, density: float, seed: int) 
             indices[nnz:] = c.astype(np.int32)
             nnz += r.size
         indptr_dt = np.int32 if nnz < 2**31 else np.int64
-        x.create_dataset("indptr", data=indptr.astype(indptr_dt), compression="gzip", compression_opts=4)
+        x.create_dataset("indptr", data=indptr.astype(indptr_dt), **({"compression": "gzip"} if gzip > 0 else {}))
         for name, n, prefix in (("obs", n_cells, "cell"), ("var", n_genes, "gene")):
             g = f.create_group(name)
             g.attrs["encoding-type"] = "dataframe"
@@ -112,23 +114,25 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--block", type=int, default=10_000, help="rows per block for the chunked read")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--gzip", type=int, default=4, help="gzip level of the generated file (0: uncompressed)")
     ap.add_argument("--tool", default=str(ROOT / "build" / "bench" / "h5ad_read_tool"))
     ap.add_argument("--out", default=str(ROOT / "bench" / "out"))
     ap.add_argument("--generate-only", metavar="PATH", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.generate_only:
-        generate(Path(args.generate_only), args.cells, args.genes, args.density, args.seed)
+        generate(Path(args.generate_only), args.cells, args.genes, args.density, args.seed, args.gzip)
         return 0
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"sim_{args.cells}x{args.genes}_d{args.density}_s{args.seed}.h5ad"
+    path = out / f"sim_{args.cells}x{args.genes}_d{args.density}_s{args.seed}_gz{args.gzip}.h5ad"
     if not path.exists():
         print(f"generating {path} ...", file=sys.stderr)
         t = time.perf_counter()
         # in a child process, so this driver stays small: peak RSS is inherited across fork
         subprocess.run([sys.executable, __file__, "--generate-only", str(path), "--cells", str(args.cells), "--genes",
-                        str(args.genes), "--density", str(args.density), "--seed", str(args.seed)], check=True)
+                        str(args.genes), "--density", str(args.density), "--seed", str(args.seed), "--gzip",
+                        str(args.gzip)], check=True)
         print(f"  generated in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     if not Path(args.tool).exists():
         sys.exit(f"{args.tool} not found: build it with `cmake --build build --target h5ad_read_tool`")
@@ -146,8 +150,7 @@ def main() -> int:
     peak = {k: max(r["peak_mb"] for r in v) for k, v in runs.items()}
     nnz = runs["ours-full"][0]["nnz"]
     assert all(r["nnz"] == nnz for v in runs.values() for r in v), "readers disagree on nnz"
-    import h5py
-    import anndata
+    from importlib.metadata import version
 
     result = {
         "file": path.name,
@@ -156,17 +159,17 @@ def main() -> int:
         "genes": args.genes,
         "density": args.density,
         "nnz": nnz,
-        "compression": "gzip level 4, 1-D chunks of 262144 elements",
+        "compression": (f"gzip level {args.gzip}" if args.gzip > 0 else "uncompressed") + ", 1-D chunks of 262144 elements",
         "reps": args.reps,
         "median_seconds": med,
         "peak_mb": peak,
         "ratio_ours_full_to_h5py_floor": med["ours-full"] / med["h5py-floor"],
         "ratio_anndata_to_ours_full": med["anndata"] / med["ours-full"],
-        "versions": {"h5py": h5py.__version__, "anndata": anndata.__version__, "python": platform.python_version()},
+        "versions": {"h5py": version("h5py"), "anndata": version("anndata"), "python": platform.python_version()},
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "date": time.strftime("%Y-%m-%d"),
     }
-    (out / "h5ad_read.json").write_text(json.dumps(result, indent=2))
+    (out / f"h5ad_read_gz{args.gzip}.json").write_text(json.dumps(result, indent=2))
     print(f"{path.name}: {args.cells} x {args.genes}, nnz {nnz}, {result['file_mb']} MB on disk ({result['compression']})")
     print(f"{'reader':<14}{'median s':>10}{'peak MB':>10}")
     for k in runs:

@@ -1,6 +1,7 @@
 #include "scextract/io/h5ad_reader.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/core/memory.hpp"
 #include "scextract/io/hdf5.hpp"
 
 #include <algorithm>
@@ -453,8 +454,8 @@ CsrMatrix read_major(const OpenMatrix& m, const std::string& what) {
     const auto nnz = m.info.nnz;
     if (h5::dataset_shape(h5::open_dataset(m.object, "indices")).at(0) != nnz)
         throw Error(fmt::format("{}: indices and data differ in length", what));
-    out.values.resize(static_cast<std::size_t>(nnz));
-    out.indices.resize(static_cast<std::size_t>(nnz));
+    resize_for_bulk_read(out.values, static_cast<std::size_t>(nnz));
+    resize_for_bulk_read(out.indices, static_cast<std::size_t>(nnz));
     h5::read_range(h5::open_dataset(m.object, "data"), 0, nnz, out.values.data());
     h5::read_range(h5::open_dataset(m.object, "indices"), 0, nnz, out.indices.data());
     out.validate(what);
