@@ -6,6 +6,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/io/atomic_file.hpp"
 #include "scextract/io/dataset.hpp"
+#include "scextract/io/h5ad_reader.hpp"
 #include "scextract/io/h5ad_writer.hpp"
 #include "scextract/io/vocab_json.hpp"
 #include "scextract/preprocess/prepare.hpp"
@@ -53,8 +54,8 @@ std::vector<std::string> gene_symbols(const Dataset& d, const Args& a, const Con
     return std::move(choice.symbols);
 }
 
-nlohmann::json summary_json(const Args& a, const Dataset& d, const PrepareResult& r, const std::vector<std::string>& symbols) {
-    nlohmann::json j;
+nlohmann::ordered_json summary_json(const Args& a, const Dataset& d, const PrepareResult& r, const std::vector<std::string>& symbols) {
+    nlohmann::ordered_json j;
     j["input"] = a.input;
     j["matrix"] = d.matrix_source;
     j["n_cells"] = d.matrix.n_rows;
@@ -70,7 +71,7 @@ nlohmann::json summary_json(const Args& a, const Dataset& d, const PrepareResult
         j["genes_in_vocab"] = r.alignment->positions.size();
         j["genes_not_in_vocab"] = r.alignment->unmatched.size();
     }
-    nlohmann::json panel = nlohmann::json::array();
+    nlohmann::ordered_json panel = nlohmann::ordered_json::array();
     for (auto p : r.panel) panel.push_back(symbols[static_cast<std::size_t>(p)]);
     j["panel"] = panel;
     j["panel_vocab_ids"] = r.panel_vocab_ids;
@@ -111,7 +112,7 @@ std::vector<std::pair<std::string, Column>> var_columns(const Dataset& d, const 
     return cols;
 }
 
-void write_output(const Args& a, Dataset& d, const PrepareResult& r, const nlohmann::json& summary) {
+void write_output(const Args& a, Dataset& d, const PrepareResult& r, const nlohmann::ordered_json& summary) {
     Mapping provenance;
     provenance.set("summary_json", Element{StringArray{{}, {summary.dump()}}});
     provenance.set("flavor", Element{StringArray{{}, {summary["flavor"].get<std::string>()}}});
@@ -136,6 +137,13 @@ void write_output(const Args& a, Dataset& d, const PrepareResult& r, const nlohm
         for (auto p : r.panel) ad.var.index.push_back(d.var_names[static_cast<std::size_t>(p)]);
         for (const auto& [name, col] : d.var.columns) ad.var.set(name, take_rows(col, r.panel));
         for (const auto& [name, col] : cols) ad.var.set(name, take_rows(col, r.panel));
+        if (d.format == "h5ad") {
+            // cell-aligned elements stay valid on a gene subset: keep them
+            auto meta = read_h5ad(a.input, {.read_X = false, .read_layers = false, .read_raw_X = false, .read_obsp = true});
+            ad.obsm = std::move(meta.obsm);
+            ad.obsp = std::move(meta.obsp);
+            ad.uns = std::move(meta.uns);
+        }
         ad.uns.set("scx_prepare", Element{provenance});
         write_h5ad(ad, a.out);
         return;

@@ -14,7 +14,7 @@ namespace scx {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 json describe_column(const std::string& name, const Column& c, const InputSummaryOptions& o) {
     json j{{"name", name}, {"kind", column_kind(c)}};

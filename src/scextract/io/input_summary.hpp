@@ -16,10 +16,10 @@ struct InputSummaryOptions {
 
 /// Summarises any input read_dataset() understands. For .h5ad files the large
 /// matrices are described from their storage without being loaded. The result
-/// is JSON (schema in docs/cli.md); format_input_summary() renders it as text.
-nlohmann::json summarize_input(const std::string& path, const InputSummaryOptions& options = {});
+/// is JSON with keys in a stable order (schema in docs/cli.md); format_input_summary() renders it as text.
+nlohmann::ordered_json summarize_input(const std::string& path, const InputSummaryOptions& options = {});
 
 /// Human-readable rendering of summarize_input()'s result.
-std::string format_input_summary(const nlohmann::json& summary);
+std::string format_input_summary(const nlohmann::ordered_json& summary);
 
 } // namespace scx
