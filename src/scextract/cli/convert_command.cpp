@@ -25,6 +25,8 @@ Command add_convert_command(CLI::App& root, GlobalOptions&) {
                 std::vector<std::string> warnings;
                 const auto ad = read_as_anndata(args->input, &warnings);
                 for (const auto& w : warnings) console.warn(w);
+                console.detail(fmt::format("read {} ({} cells x {} genes, {} obs and {} var columns)", args->input, ad.n_obs,
+                                           ad.n_vars, ad.obs.columns.size(), ad.var.columns.size()));
                 write_h5ad(ad, args->output, {.gzip_level = args->gzip});
                 console.info(fmt::format("wrote {} ({} cells x {} genes)", args->output, ad.n_obs, ad.n_vars));
             }};

@@ -224,6 +224,9 @@ Command add_prepare_command(CLI::App& root, GlobalOptions&) {
                     const auto& al = *r.alignment;
                     console.info(fmt::format("vocabulary {}: {} of {} genes matched ({:.1f}%)", a.vocab, al.positions.size(),
                                              al.n_genes, 100.0 * al.matched_fraction()));
+                    if (!al.unmatched.empty())
+                        console.detail(fmt::format("  all {} genes not in the vocabulary: {}", al.unmatched.size(),
+                                                   fmt::join(al.unmatched, ", ")));
                     if (!al.unmatched.empty()) {
                         std::vector<std::string> head(al.unmatched.begin(),
                                                       al.unmatched.begin() + std::min<std::size_t>(al.unmatched.size(), 10));
