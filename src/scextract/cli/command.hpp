@@ -50,5 +50,6 @@ struct Command {
 Command add_inspect_command(CLI::App& root, GlobalOptions& g);
 Command add_prepare_command(CLI::App& root, GlobalOptions& g);
 Command add_convert_command(CLI::App& root, GlobalOptions& g);
+Command add_convert_model_command(CLI::App& root, GlobalOptions& g);
 
 } // namespace scx::cli

@@ -3,6 +3,7 @@
 
 #include "scextract/cli/command.hpp"
 #include "scextract/io/input_summary.hpp"
+#include "scextract/model/scgpt_checkpoint.hpp"
 
 #include <iostream>
 
@@ -14,10 +15,19 @@ Command add_inspect_command(CLI::App& root, GlobalOptions&) {
         bool json = false;
     };
     auto args = std::make_shared<Args>();
-    auto* app = root.add_subcommand("inspect", "describe an .h5ad, 10x or CSV input: shape, encodings, columns, keys");
-    app->add_option("path", args->path, "input file or 10x folder")->required();
+    auto* app = root.add_subcommand("inspect", "describe an .h5ad, 10x or CSV input (shape, encodings, columns, keys) "
+                                               "or a model checkpoint (config, tensors, unused keys)");
+    app->add_option("path", args->path,
+                    "input file or 10x folder; or a checkpoint folder with args.json, or a .pt / .safetensors file")
+        ->required();
     app->add_flag("--json", args->json, "print machine-readable JSON instead of text");
     return {app, [args](const Console&) {
+                if (is_checkpoint_path(args->path)) {
+                    const auto summary = summarize_checkpoint(args->path);
+                    if (args->json) std::cout << summary.dump(2) << "\n";
+                    else std::cout << format_checkpoint_summary(summary);
+                    return;
+                }
                 const auto summary = summarize_input(args->path);
                 if (args->json) std::cout << summary.dump(2) << "\n";
                 else std::cout << format_input_summary(summary);

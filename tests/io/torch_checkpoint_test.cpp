@@ -1,0 +1,531 @@
+// PyTorch checkpoints read without executing them: every fixture in tests/fixtures/torch
+// (made by make_torch_fixtures.py with torch 1.13) against the values torch reported, the
+// refusals, and hand-written pickles for the corners of the restricted pickle machine.
+
+#include "scextract/io/restricted_pickle.hpp"
+#include "scextract/io/torch_checkpoint.hpp"
+
+#include "../support/error_of.hpp"
+#include "../support/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+namespace {
+
+using scx::Tensor;
+using scx::TensorDType;
+using scx::test::error_of;
+namespace fs = std::filesystem;
+
+std::string fixture(const std::string& name) { return std::string(SCX_SOURCE_DIR) + "/tests/fixtures/torch/" + name; }
+
+const nlohmann::json& expected() {
+    static const nlohmann::json j = [] {
+        std::ifstream in(fixture("expected.json"));
+        return nlohmann::json::parse(in);
+    }();
+    return j;
+}
+
+// The elements of a (possibly strided) tensor in row-major order, as doubles, read
+// straight from the storage bytes (float16 / bfloat16 through Tensor::to_float).
+std::vector<double> values_of(const Tensor& t) {
+    if (t.dtype == TensorDType::float16 || t.dtype == TensorDType::bfloat16) {
+        const auto f = t.to_float("test");
+        return {f.begin(), f.end()};
+    }
+    const auto rank = t.shape.size();
+    auto st = t.strides;
+    if (st.empty()) {
+        st.assign(rank, 1);
+        for (std::size_t i = rank; i-- > 1;) st[i - 1] = st[i] * t.shape[i];
+    }
+    const auto n = t.numel();
+    const auto esize = static_cast<std::int64_t>(scx::tensor_dtype_size(t.dtype));
+    std::vector<double> out;
+    std::vector<std::int64_t> index(rank, 0);
+    for (std::int64_t k = 0; k < n; ++k) {
+        std::int64_t e = t.storage_offset;
+        for (std::size_t i = 0; i < rank; ++i) e += index[i] * st[i];
+        EXPECT_LE((e + 1) * esize, static_cast<std::int64_t>(t.storage->size()));
+        const auto* p = t.storage->data() + e * esize;
+        auto read = [p]<typename T>(T) {
+            T v;
+            std::memcpy(&v, p, sizeof v);
+            return static_cast<double>(v);
+        };
+        switch (t.dtype) {
+        case TensorDType::float32: out.push_back(read(float{})); break;
+        case TensorDType::float64: out.push_back(read(double{})); break;
+        case TensorDType::int64: out.push_back(read(std::int64_t{})); break;
+        case TensorDType::int32: out.push_back(read(std::int32_t{})); break;
+        case TensorDType::int16: out.push_back(read(std::int16_t{})); break;
+        case TensorDType::int8: out.push_back(read(std::int8_t{})); break;
+        case TensorDType::uint8:
+        case TensorDType::bool_: out.push_back(read(std::uint8_t{})); break;
+        default: ADD_FAILURE() << "unexpected dtype"; break;
+        }
+        for (std::size_t i = rank; i-- > 0;) {
+            if (++index[i] < t.shape[i]) break;
+            index[i] = 0;
+        }
+    }
+    return out;
+}
+
+const Tensor& find(const scx::TensorMap& m, const std::string& name) {
+    for (const auto& [n, t] : m)
+        if (n == name) return t;
+    throw std::runtime_error("no tensor " + name);
+}
+
+// ------------------------------------------------------------- every loadable fixture
+
+class TorchCheckpointFiles : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TorchCheckpointFiles, MatchesWhatPyTorchSaved) {
+    const auto& file = GetParam();
+    const auto& want = expected().at("files").at(file);
+    const auto ck = scx::read_torch_checkpoint(fixture(file));
+
+    EXPECT_EQ(ck.archive_folder, want.at("folder").get<std::string>());
+    EXPECT_EQ(ck.wrapper_key, want.at("wrapper_key").get<std::string>());
+    EXPECT_EQ(ck.format_version, want.at("format_version").get<std::int64_t>());
+    EXPECT_EQ(ck.skipped, want.at("skipped").get<std::vector<std::string>>());
+
+    const auto& tensors = want.at("tensors");
+    ASSERT_EQ(ck.tensors.size(), tensors.size());
+    std::map<std::string, const std::vector<std::byte>*> by_key; // storage key -> pointer
+    std::set<const std::vector<std::byte>*> pointers;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        const auto& w = tensors[i];
+        const auto& [name, t] = ck.tensors[i];
+        SCOPED_TRACE(file + ": " + name);
+        EXPECT_EQ(name, w.at("name").get<std::string>()); // file order, names as stored
+        EXPECT_EQ(scx::tensor_dtype_name(t.dtype), w.at("dtype").get<std::string>());
+        EXPECT_EQ(t.shape, w.at("shape").get<std::vector<std::int64_t>>());
+        if (w.at("strides").is_null()) EXPECT_TRUE(t.strides.empty());
+        else EXPECT_EQ(t.strides, w.at("strides").get<std::vector<std::int64_t>>());
+        EXPECT_EQ(t.storage_offset, w.at("storage_offset").get<std::int64_t>());
+        ASSERT_TRUE(t.storage);
+        EXPECT_EQ(values_of(t), w.at("values").get<std::vector<double>>()); // exact
+        // tensors torch saved from one storage share one buffer; others do not
+        const auto key = w.at("storage").get<std::string>();
+        auto [it, fresh] = by_key.emplace(key, t.storage.get());
+        if (fresh) EXPECT_TRUE(pointers.insert(t.storage.get()).second) << "storage " << key << " is shared wrongly";
+        else EXPECT_EQ(it->second, t.storage.get()) << "storage " << key << " is not shared";
+    }
+}
+
+const std::vector<std::string> kLoadable = {"plain.pt",        "protocol4.pt",     "protocol5.pt",
+                                            "wrapped_model_state_dict.pt", "wrapped_state_dict.pt",
+                                            "module_prefix.pt", "weird.name.pt",    "renamed_folder.pt"};
+
+INSTANTIATE_TEST_SUITE_P(TorchFixtures, TorchCheckpointFiles, ::testing::ValuesIn(kLoadable),
+                         [](const auto& info) {
+                             std::string s = info.param;
+                             for (auto& c : s)
+                                 if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                             return s;
+                         });
+
+TEST(TorchCheckpoint, EveryExpectedFileIsTested) {
+    std::set<std::string> listed;
+    for (const auto& [name, _] : expected().at("files").items()) listed.insert(name);
+    EXPECT_EQ(listed, std::set<std::string>(kLoadable.begin(), kLoadable.end()));
+}
+
+// ------------------------------------------------------------- specific properties
+
+TEST(TorchCheckpoint, KeepsViewsStridesAndSharedStorages) {
+    const auto ck = scx::read_torch_checkpoint(fixture("plain.pt"));
+    const auto& view = find(ck.tensors, "view.offset"); // base[3:7] of a 10-element storage
+    EXPECT_EQ(view.storage_offset, 3);
+    EXPECT_EQ(view.shape, (std::vector<std::int64_t>{4}));
+    EXPECT_EQ(view.storage->size(), 10u * 4u);
+    EXPECT_EQ(view.to_float("view"), (std::vector<float>{1.5f, 2.0f, 2.5f, 3.0f}));
+
+    const auto& wt = find(ck.tensors, "linear.weight_t"); // w.t() of [[1,2,3],[4,5,6]]
+    EXPECT_EQ(wt.shape, (std::vector<std::int64_t>{3, 2}));
+    EXPECT_EQ(wt.strides, (std::vector<std::int64_t>{1, 3}));
+    EXPECT_EQ(wt.to_float("wt"), (std::vector<float>{1, 4, 2, 5, 3, 6}));
+
+    const auto& flat = find(ck.tensors, "shared.flat");
+    const auto& matrix = find(ck.tensors, "shared.matrix");
+    EXPECT_EQ(flat.storage.get(), matrix.storage.get());
+    EXPECT_EQ(matrix.shape, (std::vector<std::int64_t>{2, 3}));
+    EXPECT_TRUE(matrix.strides.empty()); // contiguous
+
+    const auto& counter = find(ck.tensors, "bn.num_batches_tracked");
+    EXPECT_EQ(counter.dtype, TensorDType::int64);
+    EXPECT_TRUE(counter.shape.empty());
+    EXPECT_EQ(counter.numel(), 1);
+    EXPECT_EQ(values_of(counter), (std::vector<double>{5}));
+
+    EXPECT_EQ(find(ck.tensors, "param").to_float("param"), (std::vector<float>{1, 2})); // an nn.Parameter
+    EXPECT_EQ(ck.skipped, (std::vector<std::string>{"step (int)"}));
+}
+
+TEST(TorchCheckpoint, ReportsWrapperAndKeepsPrefixes) {
+    EXPECT_EQ(scx::read_torch_checkpoint(fixture("wrapped_model_state_dict.pt")).wrapper_key, "model_state_dict");
+    const auto wrapped = scx::read_torch_checkpoint(fixture("wrapped_state_dict.pt"));
+    EXPECT_EQ(wrapped.wrapper_key, "state_dict");
+    EXPECT_EQ(wrapped.skipped, (std::vector<std::string>{"step (int)"})); // 'epoch' is the wrapper's
+    const auto prefixed = scx::read_torch_checkpoint(fixture("module_prefix.pt"));
+    EXPECT_EQ(prefixed.wrapper_key, "");
+    ASSERT_FALSE(prefixed.tensors.empty());
+    for (const auto& [name, _] : prefixed.tensors) EXPECT_TRUE(name.starts_with("module.")) << name;
+    EXPECT_EQ(prefixed.skipped, (std::vector<std::string>{"module.step (int)"}));
+}
+
+TEST(TorchCheckpoint, ArchiveFolderMayHaveAnyName) {
+    EXPECT_EQ(scx::read_torch_checkpoint(fixture("weird.name.pt")).archive_folder, "weird.name");
+    EXPECT_EQ(scx::read_torch_checkpoint(fixture("renamed_folder.pt")).archive_folder, "my folder-2");
+}
+
+// ------------------------------------------------------------- malicious files
+
+TEST(TorchCheckpoint, RefusesCodeExecutingGlobalsWithoutRunningThem) {
+    const auto& evil = expected().at("evil");
+    ASSERT_EQ(evil.size(), 5u);
+    for (const auto& e : evil) {
+        const auto file = fixture(e.at("file").get<std::string>());
+        const auto marker = e.at("marker").get<std::string>();
+        const auto global = e.at("global").get<std::string>();
+        SCOPED_TRACE(file);
+        fs::remove(marker);
+        ASSERT_FALSE(fs::exists(marker));
+        const auto msg = error_of([&] { (void)scx::read_torch_checkpoint(file); });
+        EXPECT_NE(msg.find(file + ": refusing pickle global '" + global + "'"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("checkpoints may only contain tensors"), std::string::npos) << msg;
+        EXPECT_FALSE(fs::exists(marker)) << "the payload ran: " << marker;
+    }
+}
+
+// ------------------------------------------------------------- damaged and foreign files
+
+void expect_error(const std::string& file, const std::vector<std::string>& parts) {
+    const auto path = fixture(file);
+    const auto msg = error_of([&] { (void)scx::read_torch_checkpoint(path); });
+    ASSERT_FALSE(msg.empty()) << file << " was accepted";
+    EXPECT_TRUE(msg.starts_with(path + ": ")) << msg;
+    for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
+}
+
+TEST(TorchCheckpoint, RefusesDamagedAndForeignFiles) {
+    expect_error("empty.pt", {"empty file"});
+    expect_error("random.pt", {"not a PyTorch checkpoint", "zip"});
+    expect_error("truncated.pt", {"not a readable zip archive", "truncated"});
+    expect_error("no_data_pkl.pt", {"data.pkl"});
+    expect_error("legacy.pt", {"legacy", "torch.save(torch.load(f), g)"});
+    expect_error("big_endian.pt", {"big-endian"});
+    expect_error("missing_storage.pt", {"storage '1'", "missing", "plain/data/1"});
+    expect_error("short_storage.pt", {"plain/data/0", "44 bytes", "48"});
+
+    scx::test::TempDir dir;
+    EXPECT_NE(error_of([&] { (void)scx::read_torch_checkpoint((dir / "absent.pt").string()); }).find("cannot open"),
+              std::string::npos);
+    EXPECT_NE(error_of([&] { (void)scx::read_torch_checkpoint(dir.path().string()); }).find("directory"),
+              std::string::npos);
+    const auto bare = scx::test::write_text_file(dir / "bare.pkl", std::string("\x80\x02}q\x00.", 6));
+    EXPECT_NE(error_of([&] { (void)scx::read_torch_checkpoint(bare.string()); }).find("bare Python pickle"),
+              std::string::npos);
+}
+
+// ------------------------------------------------------------- hand-written pickles
+
+// Builds pickle bytes opcode by opcode.
+struct Pickle {
+    std::string bytes = "\x80\x02";
+    Pickle& op(char c) {
+        bytes += c;
+        return *this;
+    }
+    Pickle& raw(const std::string& s) {
+        bytes += s;
+        return *this;
+    }
+    Pickle& str(const std::string& s) { // SHORT_BINUNICODE
+        bytes += '\x8c';
+        bytes += static_cast<char>(s.size());
+        bytes += s;
+        return *this;
+    }
+    Pickle& int1(int v) { // BININT1
+        bytes += 'K';
+        bytes += static_cast<char>(v);
+        return *this;
+    }
+    Pickle& global(const std::string& module, const std::string& name) {
+        bytes += 'c' + module + '\n' + name + '\n';
+        return *this;
+    }
+    Pickle& tuple_of_ints(const std::vector<int>& v) {
+        op('(');
+        for (int x : v) int1(x);
+        return op('t');
+    }
+    // _rebuild_tensor_v2(('storage', torch.<type>, key, 'cpu', numel), offset, size, stride, False, {})
+    Pickle& tensor(const std::string& type, const std::string& key, int numel, int offset, const std::vector<int>& size,
+                   const std::vector<int>& stride) {
+        global("torch._utils", "_rebuild_tensor_v2");
+        op('(');
+        op('(').str("storage").global("torch", type).str(key).str("cpu").int1(numel).op('t').op('Q');
+        int1(offset).tuple_of_ints(size).tuple_of_ints(stride).op('\x89').op('}');
+        return op('t').op('R');
+    }
+    [[nodiscard]] std::span<const std::byte> span() const {
+        return {reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()};
+    }
+};
+
+// Storages from a map of key -> bytes; counts the loads.
+struct Storages {
+    std::map<std::string, std::vector<std::byte>> data;
+    int loads = 0;
+    scx::TorchStorageLoader loader() {
+        return [this](const std::string& key, std::uint64_t nbytes) {
+            ++loads;
+            auto it = data.find(key);
+            if (it == data.end()) throw scx::Error("storage '" + key + "' is missing");
+            EXPECT_EQ(it->second.size(), nbytes);
+            return std::make_shared<const std::vector<std::byte>>(it->second);
+        };
+    }
+    void add_floats(const std::string& key, const std::vector<float>& v) {
+        std::vector<std::byte> b(v.size() * 4);
+        std::memcpy(b.data(), v.data(), b.size());
+        data[key] = std::move(b);
+    }
+};
+
+std::string parse_error(const Pickle& p, Storages& s) {
+    return error_of([&] { (void)scx::parse_torch_pickle(p.span(), s.loader(), "mem.pkl"); });
+}
+
+TEST(TorchPickle, ReadsAHandWrittenStateDict) {
+    Storages s;
+    s.add_floats("k", {0, 1, 2, 3, 4, 5});
+    Pickle p;
+    p.op('}').op('(');
+    p.str("a").tensor("FloatStorage", "k", 6, 0, {2, 3}, {3, 1});
+    p.str("b").tensor("FloatStorage", "k", 6, 1, {2}, {2}); // elements 1 and 3
+    p.str("c").tensor("float32", "k", 6, 5, {}, {});         // a torch dtype as the storage type; 0-d
+    p.str("n").int1(4);
+    p.op('u').op('.');
+    const auto ck = scx::parse_torch_pickle(p.span(), s.loader(), "mem.pkl");
+    ASSERT_EQ(ck.tensors.size(), 3u);
+    EXPECT_EQ(s.loads, 1); // one storage loaded once
+    EXPECT_EQ(ck.tensors[0].second.storage.get(), ck.tensors[1].second.storage.get());
+    EXPECT_EQ(ck.tensors[1].second.to_float("b"), (std::vector<float>{1, 3}));
+    EXPECT_EQ(ck.tensors[1].second.strides, (std::vector<std::int64_t>{2}));
+    EXPECT_EQ(ck.tensors[2].second.to_float("c"), (std::vector<float>{5}));
+    EXPECT_EQ(ck.skipped, (std::vector<std::string>{"n (int)"}));
+    EXPECT_EQ(ck.archive_folder, "");
+}
+
+TEST(TorchPickle, AcceptsGpuStoragesAndTorch2Metadata) {
+    Storages s;
+    s.add_floats("0", {7, 8});
+    Pickle p;
+    p.op('}').str("w");
+    // torch.cuda.FloatStorage (GPU saves before torch 1.13) and a 7th metadata argument (torch 2)
+    p.global("torch._utils", "_rebuild_tensor_v2").op('(');
+    p.op('(').str("storage").global("torch.cuda", "FloatStorage").str("0").str("cuda:0").int1(2).op('t').op('Q');
+    p.int1(0).tuple_of_ints({2}).tuple_of_ints({1}).op('\x89').op('}').op('}').op('t').op('R');
+    p.op('s').op('.');
+    const auto ck = scx::parse_torch_pickle(p.span(), s.loader(), "mem.pkl");
+    ASSERT_EQ(ck.tensors.size(), 1u);
+    EXPECT_EQ(ck.tensors[0].second.to_float("w"), (std::vector<float>{7, 8}));
+}
+
+TEST(TorchPickle, RefusesViewsOutsideTheirStorage) {
+    Storages s;
+    s.add_floats("k", {0, 1, 2, 3});
+    Pickle p;
+    p.op('}').str("a").tensor("FloatStorage", "k", 4, 2, {2, 2}, {2, 1}).op('s').op('.');
+    const auto msg = parse_error(p, s);
+    EXPECT_NE(msg.find("mem.pkl: tensor on storage 'k' reaches element 5 of a storage of 4 elements"), std::string::npos)
+        << msg;
+}
+
+TEST(TorchPickle, NamesAMissingStorage) {
+    Storages s;
+    Pickle p;
+    p.op('}').str("a").tensor("FloatStorage", "nope", 1, 0, {1}, {1}).op('s').op('.');
+    EXPECT_NE(parse_error(p, s).find("storage 'nope' is missing"), std::string::npos);
+}
+
+TEST(TorchPickle, RefusesGlobalsOutsideTheAllowList) {
+    Storages s;
+    for (const auto& [module, name] : std::vector<std::pair<std::string, std::string>>{
+             {"os", "system"}, {"posix", "system"}, {"builtins", "eval"}, {"builtins", "getattr"},
+             {"torch", "load"}, {"torch._utils", "_rebuild_qtensor"}, {"collections", "defaultdict"},
+             {"numpy.core.multiarray", "_reconstruct"}, {"__main__", "ScGptModel"}}) {
+        Pickle p;
+        p.global(module, name).op('.');
+        EXPECT_EQ(parse_error(p, s), "mem.pkl: refusing pickle global '" + module + "." + name +
+                                         "': checkpoints may only contain tensors");
+        // the same through STACK_GLOBAL (protocol 4)
+        Pickle q;
+        q.str(module).str(name).op('\x93').op('.');
+        EXPECT_NE(parse_error(q, s).find("'" + module + "." + name + "'"), std::string::npos);
+    }
+    Pickle complex;
+    complex.global("torch", "ComplexFloatStorage").op('.');
+    EXPECT_NE(parse_error(complex, s).find("unsupported tensor storage type 'torch.ComplexFloatStorage'"),
+              std::string::npos);
+}
+
+TEST(TorchPickle, RefusesCallsAndStateOutsideThePolicy) {
+    Storages s;
+    Pickle call_storage; // a storage class is not callable
+    call_storage.global("torch", "FloatStorage").op(')').op('R').op('.');
+    EXPECT_NE(parse_error(call_storage, s).find("refusing to call 'torch.FloatStorage'"), std::string::npos);
+
+    Pickle ordered_args; // OrderedDict(x) is refused: only OrderedDict() is needed
+    ordered_args.global("collections", "OrderedDict").op('(').op('}').op('t').op('R').op('.');
+    EXPECT_NE(parse_error(ordered_args, s).find("OrderedDict called with 1 arguments"), std::string::npos);
+
+    Pickle build_list; // BUILD on a list
+    build_list.op(']').op('}').op('b').op('.');
+    EXPECT_NE(parse_error(build_list, s).find("refusing to set the state of a pickled 'list'"), std::string::npos);
+
+    Pickle build_dict; // BUILD on a dict with more than _metadata
+    build_dict.op('}').op('}').str("__class__").int1(1).op('s').op('b').op('.');
+    EXPECT_NE(parse_error(build_dict, s).find("refusing to set the state of a pickled 'dict'"), std::string::npos);
+
+    Pickle metadata; // BUILD on a dict setting only _metadata: accepted, ignored
+    metadata.op('}').op('}').str("_metadata").op('}').op('s').op('b').op('.');
+    EXPECT_NE(parse_error(metadata, s).find("no tensors found"), std::string::npos);
+
+    Pickle bad_pid;
+    bad_pid.str("module").op('Q').op('.');
+    EXPECT_NE(parse_error(bad_pid, s).find("unexpected persistent id"), std::string::npos);
+
+    Pickle newobj;
+    newobj.op(')').op(')').op('\x81').op('.');
+    EXPECT_NE(parse_error(newobj, s).find("pickle opcode NEWOBJ (0x81) at offset 4 is not supported"),
+              std::string::npos);
+}
+
+TEST(TorchPickle, ReportsMalformedPickles) {
+    Storages s;
+    Pickle unknown;
+    unknown.op('}').op('\xff');
+    EXPECT_EQ(parse_error(unknown, s), "mem.pkl: unknown pickle opcode 0xff at offset 3");
+
+    Pickle no_stop;
+    no_stop.op('}');
+    EXPECT_NE(parse_error(no_stop, s).find("pickle ends early at offset 3 (no STOP opcode)"), std::string::npos);
+
+    Pickle cut; // BINUNICODE announcing 100 bytes, holding 2
+    cut.op('}').raw(std::string("X\x64\x00\x00\x00" "ab", 7));
+    const auto msg = parse_error(cut, s);
+    EXPECT_NE(msg.find("pickle ends early"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("BINUNICODE at offset 3"), std::string::npos) << msg;
+
+    Pickle underflow;
+    underflow.op('s').op('.');
+    EXPECT_NE(parse_error(underflow, s).find("stack underflow (SETITEM at offset 2)"), std::string::npos);
+
+    Pickle bad_memo;
+    bad_memo.op('h').op('\x07').op('.');
+    EXPECT_NE(parse_error(bad_memo, s).find("memo entry 7 was never stored"), std::string::npos);
+
+    Pickle future;
+    future.bytes = std::string("\x80\x06}.", 4);
+    EXPECT_NE(parse_error(future, s).find("pickle protocol 6 is newer than 5"), std::string::npos);
+
+    Pickle text;
+    text.raw("I1\n.");
+    EXPECT_NE(parse_error(text, s).find("INT (0x49) at offset 2 is not supported"), std::string::npos);
+
+    Pickle list_root;
+    list_root.op(']').op('.');
+    EXPECT_NE(parse_error(list_root, s).find("holds a pickled 'list', not a state dict"), std::string::npos);
+}
+
+TEST(TorchPickle, ScalarOpcodesDecodeLikePython) {
+    // {'a': -2 (LONG1), 'b': 1.5 (BINFLOAT), 'c': -70000 (BININT), 'd': 513 (BININT2), 'e': None, 'a': True}
+    Pickle p;
+    p.op('}').op('(');
+    p.str("a").raw(std::string("\x8a\x01\xfe", 3));
+    p.str("b").raw(std::string("G\x3f\xf8\x00\x00\x00\x00\x00\x00", 9));
+    p.str("c").raw(std::string("J\x90\xee\xfe\xff", 5));
+    p.str("d").raw(std::string("M\x01\x02", 3));
+    p.str("e").op('N');
+    p.str("a").op('\x88'); // the same key again replaces the value in place, as in Python
+    p.op('u').op('.');
+    struct Plain : scx::pickle::Resolver {};
+    Plain plain;
+    const auto u = scx::pickle::unpickle(p.span(), plain, "mem.pkl");
+    ASSERT_EQ(u.root->kind, scx::pickle::Value::Kind::dict);
+    ASSERT_EQ(u.root->entries.size(), 5u);
+    EXPECT_EQ(u.protocol, 2);
+    EXPECT_EQ(u.root->get("a")->kind, scx::pickle::Value::Kind::boolean);
+    EXPECT_EQ(u.root->entries[0].first->text, "a"); // kept its first position
+    EXPECT_EQ(u.root->get("b")->floating, 1.5);
+    EXPECT_EQ(u.root->get("c")->integer, -70000);
+    EXPECT_EQ(u.root->get("d")->integer, 513);
+    EXPECT_EQ(u.root->get("e")->kind, scx::pickle::Value::Kind::none);
+
+    Pickle big; // LONG1 of 8 bytes: INT64_MIN; of 9 bytes: refused
+    big.raw(std::string("\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x80.", 11));
+    EXPECT_EQ(scx::pickle::unpickle(big.span(), plain, "m").root->integer, INT64_MIN);
+    Pickle huge;
+    huge.raw(std::string("\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01.", 12));
+    EXPECT_NE(error_of([&] { (void)scx::pickle::unpickle(huge.span(), plain, "m"); }).find("does not fit in 64 bits"),
+              std::string::npos);
+}
+
+TEST(TorchPickle, DefaultResolverRefusesEverything) {
+    scx::pickle::Resolver none;
+    Pickle g;
+    g.global("collections", "OrderedDict").op('.');
+    EXPECT_EQ(error_of([&] { (void)scx::pickle::unpickle(g.span(), none, "m"); }),
+              "m: refusing pickle global 'collections.OrderedDict'");
+    Pickle pid;
+    pid.op('N').op('Q').op('.');
+    EXPECT_NE(error_of([&] { (void)scx::pickle::unpickle(pid.span(), none, "m"); }).find("persistent id"),
+              std::string::npos);
+}
+
+TEST(TorchPickle, SurvivesDeepNestingAndCycles) {
+    // 300,000 nested lists and tuples: freeing them recursively would overflow the stack
+    const int depth = 300'000;
+    Pickle deep; // outermost list created first
+    deep.bytes.append(depth, ']');
+    deep.bytes.append(depth - 1, 'a');
+    deep.op('.');
+    Pickle wrapped; // innermost tuple created first, each TUPLE1 wraps the last
+    wrapped.op(')');
+    wrapped.bytes.append(depth, '\x85');
+    wrapped.op('.');
+    scx::pickle::Resolver plain;
+    for (const auto* p : {&deep, &wrapped}) {
+        const auto u = scx::pickle::unpickle(p->span(), plain, "m");
+        ASSERT_TRUE(u.root->is_container());
+        EXPECT_EQ(u.root->items.size(), 1u);
+    }
+    // l = []; l.append(l): released without leaking (checked by the sanitizer build)
+    Pickle cycle;
+    cycle.op(']').op('q').op('\x00').op('h').op('\x00').op('a').op('.');
+    {
+        const auto u = scx::pickle::unpickle(cycle.span(), plain, "m");
+        ASSERT_EQ(u.root->items.size(), 1u);
+        EXPECT_EQ(u.root->items[0].get(), u.root.get());
+    }
+    // the same through the torch loader, which refuses the non-dict root
+    Storages s;
+    EXPECT_NE(parse_error(deep, s).find("holds a pickled 'list'"), std::string::npos);
+}
+
+} // namespace
