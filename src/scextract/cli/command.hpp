@@ -51,5 +51,6 @@ Command add_inspect_command(CLI::App& root, GlobalOptions& g);
 Command add_prepare_command(CLI::App& root, GlobalOptions& g);
 Command add_convert_command(CLI::App& root, GlobalOptions& g);
 Command add_convert_model_command(CLI::App& root, GlobalOptions& g);
+Command add_model_run_command(CLI::App& root, GlobalOptions& g);
 
 } // namespace scx::cli

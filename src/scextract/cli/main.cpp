@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
     commands.push_back(add_prepare_command(app, global));
     commands.push_back(add_convert_command(app, global));
     commands.push_back(add_convert_model_command(app, global));
+    commands.push_back(add_model_run_command(app, global));
 
     for (const auto& c : commands)
         c.app->footer("Global options --threads, --seed, --quiet and --verbose are accepted here too (see scextract --help).");
