@@ -115,3 +115,29 @@ def matrix_kind(m) -> tuple[str, str]:
     if sp.issparse(m):
         return ("csr_matrix" if m.format == "csr" else "csc_matrix", m.dtype.name)
     return ("array", np.asarray(m).dtype.name)
+
+
+def make_forward_checkpoint(dest, fixture, with_cls: bool = False):
+    """An scGPT checkpoint folder (model.safetensors, args.json, vocab.json) made from the
+    PyTorch forward fixture in @p fixture (tests/fixtures/forward/<config>/). Gene ids
+    0..n-2 are named g0, g1, ...; id n-1 is <pad>; with @p with_cls, id n-2 is <cls>."""
+    import json
+
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    meta = json.loads((fixture / "meta.json").read_text())
+    dest.mkdir()
+    weights = {p.name.removesuffix(".npy"): np.load(p).astype(np.float32) for p in (fixture / "weights").glob("*.npy")}
+    save_file(weights, str(dest / "model.safetensors"))
+    (dest / "args.json").write_text(json.dumps(
+        {"nlayers": meta["n_layers"], "nheads": meta["n_heads"], "embsize": meta["d_model"], "d_hid": meta["d_hid"]}))
+    n = weights["encoder.embedding.weight"].shape[0]
+    assert meta["pad_id"] == n - 1
+    vocab = {f"g{i}": i for i in range(n - 1)}
+    if with_cls:
+        del vocab[f"g{n - 2}"]
+        vocab["<cls>"] = n - 2
+    vocab["<pad>"] = n - 1
+    (dest / "vocab.json").write_text(json.dumps(vocab))
+    return dest

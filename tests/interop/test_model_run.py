@@ -17,27 +17,11 @@ pytest.importorskip(
 )
 np = pytest.importorskip("numpy")
 
-from safetensors.numpy import save_file  # noqa: E402
-from scx_interop import REPO, run_cli  # noqa: E402
+pytest.importorskip("safetensors")
+from scx_interop import REPO, make_forward_checkpoint, run_cli  # noqa: E402
 
 FIXTURE = REPO / "tests" / "fixtures" / "forward" / "d16_h4"
 TOL = 1e-4
-
-
-def make_checkpoint(dest):
-    """model.safetensors + args.json + vocab.json from the fixture's weights."""
-    meta = json.loads((FIXTURE / "meta.json").read_text())
-    dest.mkdir()
-    weights = {p.name.removesuffix(".npy"): np.load(p).astype(np.float32) for p in (FIXTURE / "weights").glob("*.npy")}
-    save_file(weights, str(dest / "model.safetensors"))
-    (dest / "args.json").write_text(json.dumps(
-        {"nlayers": meta["n_layers"], "nheads": meta["n_heads"], "embsize": meta["d_model"], "d_hid": meta["d_hid"]}))
-    n = weights["encoder.embedding.weight"].shape[0]
-    assert meta["pad_id"] == n - 1
-    vocab = {f"g{i}": i for i in range(n - 1)}
-    vocab["<pad>"] = n - 1
-    (dest / "vocab.json").write_text(json.dumps(vocab))
-    return dest
 
 
 def fixture_cells() -> list[dict]:
@@ -47,7 +31,7 @@ def fixture_cells() -> list[dict]:
 
 @pytest.fixture
 def checkpoint(tmp_path):
-    return make_checkpoint(tmp_path / "ckpt")
+    return make_forward_checkpoint(tmp_path / "ckpt", FIXTURE)
 
 
 def write_tokens(path, cells) -> None:

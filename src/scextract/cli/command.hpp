@@ -50,6 +50,7 @@ struct Command {
 Command add_inspect_command(CLI::App& root, GlobalOptions& g);
 Command add_prepare_command(CLI::App& root, GlobalOptions& g);
 Command add_convert_command(CLI::App& root, GlobalOptions& g);
+Command add_embed_command(CLI::App& root, GlobalOptions& g);
 Command add_convert_model_command(CLI::App& root, GlobalOptions& g);
 Command add_model_run_command(CLI::App& root, GlobalOptions& g);
 

@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
     commands.push_back(add_inspect_command(app, global));
     commands.push_back(add_prepare_command(app, global));
     commands.push_back(add_convert_command(app, global));
+    commands.push_back(add_embed_command(app, global));
     commands.push_back(add_convert_model_command(app, global));
     commands.push_back(add_model_run_command(app, global));
 

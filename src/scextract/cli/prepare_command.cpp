@@ -3,6 +3,7 @@
 /// choose a highly variable gene panel and align it to a model vocabulary.
 
 #include "scextract/cli/command.hpp"
+#include "scextract/cli/input_matrix.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/io/atomic_file.hpp"
 #include "scextract/io/dataset.hpp"
@@ -29,30 +30,6 @@ struct Args {
     std::int64_t n_top_genes = 1200;
     double target_sum = 1e4;
 };
-
-/// Where counts may be found, for the error when the chosen matrix holds none.
-std::string counts_hint(const Dataset& d, const Args& a) {
-    if (d.format != "h5ad") return "scextract needs raw counts";
-    std::vector<std::string> options;
-    if (!a.layer.empty() || a.raw) options.push_back(fmt::format("X (leave out {})", a.raw ? "--raw" : "--layer"));
-    for (const auto& l : d.layer_names)
-        if (l != a.layer) options.push_back("--layer " + l);
-    if (d.has_raw && !a.raw) options.push_back("--raw");
-    if (options.empty()) return "the file has no other layer or raw.X to take counts from";
-    return fmt::format("other matrices in this file: {}; choose the one that holds raw counts", fmt::join(options, ", "));
-}
-
-std::vector<std::string> gene_symbols(const Dataset& d, const Args& a, const Console& console) {
-    std::vector<GeneColumn> columns;
-    for (const auto& [name, col] : d.var.columns)
-        if (std::holds_alternative<StringArray>(col) || std::holds_alternative<Categorical>(col))
-            columns.push_back({name, column_as_strings(col, a.input + " var['" + name + "']")});
-    GeneSymbolOptions o;
-    o.force_column = a.gene_column;
-    auto choice = choose_gene_symbols(d.var_names, columns, o);
-    console.info(choice.explanation);
-    return std::move(choice.symbols);
-}
 
 nlohmann::ordered_json summary_json(const Args& a, const Dataset& d, const PrepareResult& r, const std::vector<std::string>& symbols) {
     nlohmann::ordered_json j;
@@ -205,7 +182,7 @@ Command add_prepare_command(CLI::App& root, GlobalOptions&) {
                 console.info(fmt::format("{}: {} cells x {} genes ({}, {})", a.input, d.matrix.n_rows, d.matrix.n_cols, d.format,
                                          d.matrix_source));
                 bar->update(1, 4);
-                const auto symbols = gene_symbols(d, a, console);
+                const auto symbols = dataset_gene_symbols(d, a.input, a.gene_column, console);
                 std::optional<GeneVocabulary> vocab;
                 if (!a.vocab.empty()) vocab = read_vocab_json(a.vocab);
                 PrepareOptions o;
@@ -216,7 +193,7 @@ Command add_prepare_command(CLI::App& root, GlobalOptions&) {
                 o.panel_order = a.panel_order == "input" ? PanelOrder::input : PanelOrder::hvg_rank;
                 o.threads = console.threads();
                 const auto r = prepare_panel(d.matrix, symbols, vocab ? &*vocab : nullptr, o,
-                                             fmt::format("{} {}", a.input, d.matrix_source), counts_hint(d, a));
+                                             fmt::format("{} {}", a.input, d.matrix_source), counts_hint(d, a.layer, a.raw));
                 bar->update(3, 4);
                 bar->finish();
                 console.info(fmt::format("values: {}", r.values.describe()));
