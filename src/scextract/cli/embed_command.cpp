@@ -90,14 +90,7 @@ Command add_embed_command(CLI::App& root, GlobalOptions& g) {
                 H5adAdditions add;
                 add.obsm.set(a.key, Element{NdArray::from(flat, {r.embedding.rows(), r.embedding.cols()})});
                 add.uns.set("scx_embed", Element{provenance});
-                if (d.format == "h5ad") {
-                    write_h5ad_with_additions(a.input, a.out, add);
-                } else {
-                    auto ad = dataset_to_anndata(std::move(d));
-                    for (auto& [k, e] : add.obsm.items) ad.obsm.set(k, e);
-                    for (auto& [k, e] : add.uns.items) ad.uns.set(k, e);
-                    write_h5ad(ad, a.out);
-                }
+                write_dataset_with_additions(a.input, std::move(d), a.out, add);
                 console.info(fmt::format("wrote {} (obsm['{}'])", a.out, a.key));
             }};
 }

@@ -127,19 +127,12 @@ void write_output(const Args& a, Dataset& d, const PrepareResult& r, const nlohm
     }
     H5adAdditions add;
     add.obs_columns.emplace_back("scx_total_counts", NdArray::from(totals));
-    auto per_gene = var_columns(d, r);
-    if (d.format == "h5ad" && !a.raw) add.var_columns = per_gene;
-    else provenance.set("note", Element{StringArray{{}, {"per-gene results describe raw.var / the input's genes"}}});
+    // per-gene results go to var unless the counts came from raw.X (raw.var describes those genes)
+    if (!a.raw) add.var_columns = var_columns(d, r);
+    if (d.format != "h5ad" || a.raw)
+        provenance.set("note", Element{StringArray{{}, {"per-gene results describe raw.var / the input's genes"}}});
     add.uns.set("scx_prepare", Element{provenance});
-    if (d.format == "h5ad") {
-        write_h5ad_with_additions(a.input, a.out, add);
-    } else {
-        auto ad = dataset_to_anndata(std::move(d));
-        for (auto& [k, c] : add.obs_columns) ad.obs.set(k, c);
-        for (auto& [k, c] : per_gene) ad.var.set(k, c);
-        ad.uns.set("scx_prepare", Element{provenance});
-        write_h5ad(ad, a.out);
-    }
+    write_dataset_with_additions(a.input, std::move(d), a.out, add);
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/io/csv_counts.hpp"
 #include "scextract/io/h5ad_reader.hpp"
+#include "scextract/io/h5ad_writer.hpp"
 #include "scextract/io/hdf5.hpp"
 #include "scextract/io/tenx.hpp"
 
@@ -87,6 +88,17 @@ AnnData dataset_to_anndata(Dataset d) {
     ad.obs = std::move(d.obs);
     ad.var = std::move(d.var);
     return ad;
+}
+
+void write_dataset_with_additions(const std::string& input, Dataset d, const std::string& output,
+                                  const H5adAdditions& additions) {
+    if (d.format == "h5ad") {
+        write_h5ad_with_additions(input, output, additions);
+        return;
+    }
+    auto ad = dataset_to_anndata(std::move(d));
+    apply_additions(ad, additions);
+    write_h5ad(ad, output);
 }
 
 AnnData read_as_anndata(const std::string& path, std::vector<std::string>* warnings) {

@@ -48,6 +48,15 @@ Dataset read_dataset(const std::string& path, const DatasetReadOptions& options 
 /// Wraps a Dataset as an AnnData object (X = the matrix as float32 CSR).
 AnnData dataset_to_anndata(Dataset d);
 
+struct H5adAdditions;
+struct H5adWriteOptions;
+
+/// Writes @p d with @p additions to @p output as .h5ad: for an .h5ad input a copy of
+/// @p input with the additions (write_h5ad_with_additions, so everything else is
+/// kept); for other formats the Dataset itself with the additions.
+void write_dataset_with_additions(const std::string& input, Dataset d, const std::string& output,
+                                  const H5adAdditions& additions);
+
 /// Reads any supported input as a whole AnnData object: an .h5ad file with all
 /// its elements, other formats through read_dataset().
 AnnData read_as_anndata(const std::string& path, std::vector<std::string>* warnings = nullptr);

@@ -127,13 +127,6 @@ void write_all(hid_t f, const AnnData& ad, ElementWriter& w) {
     }
 }
 
-void apply_additions(AnnData& ad, const H5adAdditions& add) {
-    for (const auto& [k, c] : add.obs_columns) ad.obs.set(k, c);
-    for (const auto& [k, c] : add.var_columns) ad.var.set(k, c);
-    for (const auto& [k, e] : add.obsm.items) ad.obsm.set(k, e);
-    for (const auto& [k, e] : add.uns.items) ad.uns.set(k, e);
-}
-
 /// Replaces columns of an on-disk dataframe and keeps column-order in step.
 void amend_dataframe(hid_t f, const char* name, const std::vector<std::pair<std::string, Column>>& cols, std::int64_t n,
                      ElementWriter& w) {
@@ -166,6 +159,13 @@ void amend_mapping(hid_t f, const char* name, const Mapping& m, ElementWriter& w
 }
 
 } // namespace
+
+void apply_additions(AnnData& ad, const H5adAdditions& add) {
+    for (const auto& [k, c] : add.obs_columns) ad.obs.set(k, c);
+    for (const auto& [k, c] : add.var_columns) ad.var.set(k, c);
+    for (const auto& [k, e] : add.obsm.items) ad.obsm.set(k, e);
+    for (const auto& [k, e] : add.uns.items) ad.uns.set(k, e);
+}
 
 void write_h5ad(const AnnData& ad, const std::string& path, const H5adWriteOptions& options) {
     AtomicOutput out(path);

@@ -27,6 +27,9 @@ struct H5adAdditions {
     Mapping uns;                                            ///< added or replaced top-level uns entries
 };
 
+/// Applies @p additions to an object in memory (inserting or replacing entries).
+void apply_additions(AnnData& ad, const H5adAdditions& additions);
+
 /// Writes a copy of @p input with @p additions to @p output; the input is never
 /// modified. A current-encoding input is copied byte for byte and then amended,
 /// so everything scextract does not model survives untouched; an anndata <= 0.7

@@ -394,14 +394,16 @@ hid_t native_type(DType t) {
     throw Error("unknown dtype");
 }
 
-DType dataset_dtype(hid_t dset) {
-    Handle type(H5Dget_type(dset));
+namespace {
+/// The DType of an HDF5 datatype (numpy-style enum bool included); @p what names
+/// the dataset or field in errors.
+DType dtype_of_type(hid_t type, const std::string& what) {
     const auto cls = H5Tget_class(type);
     const auto size = H5Tget_size(type);
     if (cls == H5T_ENUM) {
         Handle base(H5Tget_super(type));
         if (H5Tget_size(base) == 1 && H5Tget_nmembers(type) == 2) return DType::bool_;
-        throw Error(fmt::format("{}: enum datasets other than bool are not supported", where(dset)));
+        throw Error(fmt::format("{}: enum datasets other than bool are not supported", what));
     }
     if (cls == H5T_INTEGER) {
         const bool is_signed = H5Tget_sign(type) == H5T_SGN_2;
@@ -416,10 +418,16 @@ DType dataset_dtype(hid_t dset) {
     if (cls == H5T_FLOAT) {
         if (size == 4) return DType::float32;
         if (size == 8) return DType::float64;
-        if (size == 2) throw Error(fmt::format("{}: float16 datasets are not supported; convert to float32", where(dset)));
+        if (size == 2) throw Error(fmt::format("{}: float16 datasets are not supported; convert to float32", what));
     }
-    if (cls == H5T_STRING) throw Error(fmt::format("{}: expected numbers but the dataset holds strings", where(dset)));
-    throw Error(fmt::format("{}: unsupported HDF5 datatype (class {}, {} bytes)", where(dset), static_cast<int>(cls), size));
+    if (cls == H5T_STRING) throw Error(fmt::format("{}: expected numbers but the dataset holds strings", what));
+    throw Error(fmt::format("{}: unsupported HDF5 datatype (class {}, {} bytes)", what, static_cast<int>(cls), size));
+}
+} // namespace
+
+DType dataset_dtype(hid_t dset) {
+    Handle type(H5Dget_type(dset));
+    return dtype_of_type(type, where(dset));
 }
 
 bool dataset_is_string(hid_t dset) {
@@ -658,30 +666,6 @@ void write_strings(hid_t loc, const std::string& name, const StringArray& a, con
     if (!ptrs.empty())
         check(H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), fmt::format("{}/{}: cannot write strings", where(loc), name));
 }
-
-namespace {
-DType dtype_of_type(hid_t type, const std::string& what) {
-    const auto cls = H5Tget_class(type);
-    const auto size = H5Tget_size(type);
-    if (cls == H5T_ENUM) {
-        Handle base(H5Tget_super(type));
-        if (H5Tget_size(base) == 1 && H5Tget_nmembers(type) == 2) return DType::bool_;
-    } else if (cls == H5T_INTEGER) {
-        const bool sgn = H5Tget_sign(type) == H5T_SGN_2;
-        switch (size) {
-        case 1: return sgn ? DType::int8 : DType::uint8;
-        case 2: return sgn ? DType::int16 : DType::uint16;
-        case 4: return sgn ? DType::int32 : DType::uint32;
-        case 8: return sgn ? DType::int64 : DType::uint64;
-        default: break;
-        }
-    } else if (cls == H5T_FLOAT) {
-        if (size == 4) return DType::float32;
-        if (size == 8) return DType::float64;
-    }
-    throw Error(fmt::format("{}: unsupported field type (class {}, {} bytes)", what, static_cast<int>(cls), size));
-}
-} // namespace
 
 RecordArray read_compound(hid_t d) {
     check_filters(d);
