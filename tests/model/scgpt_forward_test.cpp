@@ -6,6 +6,7 @@
 #include "scextract/model/scgpt_forward.hpp"
 
 #include "../support/error_of.hpp"
+#include "../support/forward_fixture.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -25,8 +26,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using scx::test::error_of;
+using scx::test::StoreAll;
+using scx::test::StoredSlice;
 
-fs::path fixture_dir(const std::string& config) { return fs::path(SCX_SOURCE_DIR) / "tests/fixtures/forward" / config; }
+fs::path fixture_dir(const std::string& config) { return scx::test::forward_fixture_dir(config); }
 
 scx::VectorF vec(const fs::path& p) {
     const auto v = scx::read_npy(p).to_float();
@@ -75,51 +78,9 @@ scx::ScGptWeights load_weights(const std::string& config) {
     return w;
 }
 
-/// The fixture's padded batch, unpadded into cells.
 std::vector<scx::TokenizedCell> load_cells(const std::string& config) {
-    const auto dir = fixture_dir(config);
-    const auto ids = scx::read_npy(dir / "gene_ids.npy");
-    const auto values = scx::read_npy(dir / "values.npy");
-    const auto lengths = scx::read_npy(dir / "lengths.npy").to_int64();
-    const auto id = ids.to_int64();
-    const auto val = values.to_float();
-    const std::int64_t lmax = ids.shape.at(1);
-    std::vector<scx::TokenizedCell> cells(lengths.size());
-    for (std::size_t i = 0; i < lengths.size(); ++i) {
-        cells[i].gene_ids.assign(id.begin() + i * lmax, id.begin() + i * lmax + lengths[i]);
-        cells[i].values.assign(val.begin() + i * lmax, val.begin() + i * lmax + lengths[i]);
-    }
-    return cells;
+    return scx::test::load_forward_cells(fixture_dir(config));
 }
-
-/// One attention map as the visitor delivered it.
-struct StoredSlice {
-    std::int64_t chunk, cell, layer, head, length;
-    std::vector<float> probs;
-};
-
-/// Keeps every slice, one list per chunk (no locks needed, see AttentionVisitor).
-class StoreAll : public scx::AttentionVisitor {
-public:
-    void begin(std::int64_t n_cells, std::int64_t n_chunks) override {
-        ++begin_calls;
-        begun_cells = n_cells;
-        per_chunk.assign(n_chunks, {});
-    }
-    void visit(const scx::AttentionSlice& s) override {
-        per_chunk.at(s.chunk).push_back(
-            {s.chunk, s.cell, s.layer, s.head, s.length, std::vector<float>(s.probs, s.probs + s.length * s.length)});
-    }
-    /// All slices in chunk order.
-    std::vector<StoredSlice> all() const {
-        std::vector<StoredSlice> out;
-        for (const auto& c : per_chunk) out.insert(out.end(), c.begin(), c.end());
-        return out;
-    }
-    int begin_calls = 0;
-    std::int64_t begun_cells = -1;
-    std::vector<std::vector<StoredSlice>> per_chunk;
-};
 
 bool same_bits(const scx::RowMatrixF& a, const scx::RowMatrixF& b) {
     return a.rows() == b.rows() && a.cols() == b.cols() &&
@@ -167,64 +128,27 @@ TEST_P(ForwardFixture, MatchesPyTorch) {
     StoreAll store;
     const auto r = scx::run_scgpt_forward(w, cells, all_outputs(2, 2, &store));
 
-    const auto hidden = scx::read_npy(dir / "hidden.npy");
-    const auto hidden_ref = hidden.to_float();
-    const auto hidden64 = scx::read_npy(dir / "hidden_fp64.npy").to_double();
-    const auto unpadded = scx::read_npy(dir / "hidden_unpadded.npy").to_float();
-    const std::int64_t lmax = hidden.shape.at(1), d = hidden.shape.at(2);
+    const auto gaps = scx::test::torch_gaps(r, store.all(), cells, dir);
+    // float64 run of the same PyTorch model: how close both float32 results are to exact.
+    const auto hidden64 = scx::read_npy(dir / "hidden_fp64.npy");
+    const auto h64 = hidden64.to_double();
+    const std::int64_t lmax = hidden64.shape.at(1), d = hidden64.shape.at(2);
     ASSERT_EQ(d, w.config.d_model);
-    ASSERT_EQ(r.hidden.size(), cells.size());
-
-    double err_hidden = 0, err_fp64 = 0, err_unpadded = 0;
-    std::int64_t offset = 0;
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-        const auto len = static_cast<std::int64_t>(cells[i].gene_ids.size());
-        ASSERT_EQ(r.hidden[i].rows(), len);
-        ASSERT_EQ(r.hidden[i].cols(), d);
-        for (std::int64_t t = 0; t < len; ++t) {
-            for (std::int64_t j = 0; j < d; ++j) {
-                const double mine = r.hidden[i](t, j);
-                const std::size_t k = (i * lmax + t) * d + j;
-                err_hidden = std::max(err_hidden, std::abs(mine - hidden_ref[k]));
-                err_fp64 = std::max(err_fp64, std::abs(mine - hidden64[k]));
-                err_unpadded = std::max(err_unpadded, std::abs(mine - unpadded[(offset + t) * d + j]));
-            }
-        }
-        offset += len;
+    double err_fp64 = 0;
+    for (std::size_t i = 0; i < cells.size(); ++i)
+        for (Eigen::Index t = 0; t < r.hidden[i].rows(); ++t)
+            for (std::int64_t j = 0; j < d; ++j)
+                err_fp64 = std::max(err_fp64, std::abs(r.hidden[i](t, j) - h64[(i * lmax + t) * d + j]));
+    std::cout << GetParam() << ": max |ours - torch| hidden " << gaps.hidden << ", first " << gaps.first << ", mean "
+              << gaps.mean << ", attention " << gaps.attention << "; vs torch unpadded " << gaps.unpadded
+              << "; vs float64 " << err_fp64 << "\n";
+    for (double g : {gaps.hidden, gaps.unpadded, gaps.first, gaps.mean, gaps.attention, err_fp64}) {
+        EXPECT_GE(g, 0.0);
+        EXPECT_LT(g, 1e-4);
     }
-    const auto first_ref = scx::read_npy(dir / "first.npy").to_matrix();
-    const auto mean_ref = scx::read_npy(dir / "mean.npy").to_matrix();
-    const double err_first = (r.first - first_ref).cwiseAbs().maxCoeff();
-    const double err_mean = (r.mean - mean_ref).cwiseAbs().maxCoeff();
-
-    const auto att = scx::read_npy(dir / "attention.npy");
-    const auto att_ref = att.to_float();
-    const std::int64_t n_layers = att.shape.at(1), n_heads = att.shape.at(2);
-    ASSERT_EQ(n_layers, w.config.n_layers);
-    ASSERT_EQ(n_heads, w.config.n_heads);
-    const auto slices = store.all();
-    ASSERT_EQ(static_cast<std::int64_t>(slices.size()), static_cast<std::int64_t>(cells.size()) * n_layers * n_heads);
-    double err_att = 0;
-    for (const auto& s : slices) {
-        for (std::int64_t q = 0; q < s.length; ++q) {
-            for (std::int64_t k = 0; k < s.length; ++k) {
-                const std::size_t idx = (((s.cell * n_layers + s.layer) * n_heads + s.head) * lmax + q) * lmax + k;
-                err_att = std::max(err_att, std::abs(static_cast<double>(s.probs[q * s.length + k]) - att_ref[idx]));
-            }
-        }
-    }
-    std::cout << GetParam() << ": max |ours - torch| hidden " << err_hidden << ", first " << err_first << ", mean "
-              << err_mean << ", attention " << err_att << "; vs torch unpadded " << err_unpadded << "; vs float64 "
-              << err_fp64 << "\n";
-    EXPECT_LT(err_hidden, 1e-4);
-    EXPECT_LT(err_first, 1e-4);
-    EXPECT_LT(err_mean, 1e-4);
-    EXPECT_LT(err_att, 1e-4);
-    EXPECT_LT(err_unpadded, 1e-4);
-    EXPECT_LT(err_fp64, 1e-4);
     // What we aim for: float32 rounding noise, like torch's own distance from float64.
-    EXPECT_LT(err_hidden, 2e-5);
-    EXPECT_LT(err_att, 2e-5);
+    EXPECT_LT(gaps.hidden, 2e-5);
+    EXPECT_LT(gaps.attention, 2e-5);
 }
 
 TEST_P(ForwardFixture, AttentionRowsSumToOne) {
