@@ -90,6 +90,26 @@ def test_official_cls_is_seeded_and_normalised(tmp_path, checkpoint, counts_h5ad
     assert outs[0].uns["scx_embed"]["tokenizer"] == "official"
 
 
+def test_scgpt_avg_pool_depends_on_batching(tmp_path, checkpoint, counts_h5ad):
+    path, _, _ = counts_h5ad
+    embs = {}
+    for name, extra in (("mean", ["--pool", "mean"]),
+                        ("avg64", ["--pool", "scgpt-avg"]),
+                        ("avg1", ["--pool", "scgpt-avg", "--pool-batch-size", "1"]),
+                        ("avg64c", ["--pool", "scgpt-avg", "--padded-states", "computed"])):
+        out = tmp_path / f"{name}.h5ad"
+        r = run_cli("embed", "--model", str(checkpoint), "--input", str(path), "--out", str(out), *extra)
+        assert r.returncode == 0, r.stderr
+        embs[name] = anndata.read_h5ad(out)
+    # batches of one cell have no padding: avg-pool is the plain mean over the cell's tokens
+    np.testing.assert_allclose(embs["avg1"].obsm["X_scgpt"], embs["mean"].obsm["X_scgpt"], atol=1e-6)
+    # one batch of 12 cells of different lengths: padding enters, and the two conventions differ
+    assert np.abs(embs["avg64"].obsm["X_scgpt"] - embs["mean"].obsm["X_scgpt"]).max() > 1e-3
+    assert np.abs(embs["avg64"].obsm["X_scgpt"] - embs["avg64c"].obsm["X_scgpt"]).max() > 1e-3
+    uns = embs["avg64c"].uns["scx_embed"]
+    assert uns["pool"] == "scgpt-avg" and uns["padded_states"] == "computed" and int(uns["pool_batch_size"]) == 64
+
+
 def test_cls_with_atlas_is_a_usage_error(tmp_path, checkpoint, counts_h5ad):
     path, _, _ = counts_h5ad
     out = tmp_path / "x.h5ad"

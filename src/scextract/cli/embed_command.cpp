@@ -19,7 +19,8 @@ namespace scx::cli {
 Command add_embed_command(CLI::App& root, GlobalOptions& g) {
     struct Args {
         std::string model, input, out, layer, gene_column, key = "X_scgpt";
-        std::string pool = "mean", tokenizer = "official";
+        std::string pool = "mean", tokenizer = "official", padded_states = "zero";
+        std::int64_t pool_batch_size = 64;
         bool raw = false, l2 = false;
         std::int64_t batch_size = 8, max_tokens = 1200;
     };
@@ -32,8 +33,19 @@ Command add_embed_command(CLI::App& root, GlobalOptions& g) {
     auto* layer = app->add_option("--layer", args->layer, "take counts from this layer instead of X");
     app->add_flag("--raw", args->raw, "take counts from raw.X instead of X")->excludes(layer);
     app->add_option("--gene-column", args->gene_column, "var column with gene symbols (default: automatic)");
-    app->add_option("--pool", args->pool, "mean over a cell's real tokens, or the <cls> state")
-        ->check(CLI::IsMember({"mean", "cls"}))
+    app->add_option("--pool", args->pool,
+                    "mean over a cell's real tokens, the <cls> state, or scgpt-avg: scGPT's avg-pool compatibility mode "
+                    "(mean over every position of a padded batch, <cls> and padding included)")
+        ->check(CLI::IsMember({"mean", "cls", "scgpt-avg"}))
+        ->capture_default_str();
+    app->add_option("--pool-batch-size", args->pool_batch_size,
+                    "scgpt-avg: consecutive cells per padded batch (scGPT's eval_batch_size); the result depends on it")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app->add_option("--padded-states", args->padded_states,
+                    "scgpt-avg: padded positions hold zeros (torch's nested-tensor fast path under no_grad) or "
+                    "computed states (the standard path)")
+        ->check(CLI::IsMember({"zero", "computed"}))
         ->capture_default_str();
     app->add_option("--tokenizer", args->tokenizer,
                     "official (scGPT's <cls> + binned counts) or atlas (log1p values sorted, no <cls>)")
@@ -63,7 +75,11 @@ Command add_embed_command(CLI::App& root, GlobalOptions& g) {
                 const auto symbols = dataset_gene_symbols(d, a.input, a.gene_column, console);
                 EmbedOptions o;
                 o.tokenizer = a.tokenizer == "atlas" ? EmbedTokenizer::atlas : EmbedTokenizer::official;
-                o.pooling = a.pool == "cls" ? EmbedPooling::cls : EmbedPooling::mean;
+                o.pooling = a.pool == "cls"         ? EmbedPooling::cls
+                            : a.pool == "scgpt-avg" ? EmbedPooling::scgpt_avg
+                                                    : EmbedPooling::mean;
+                o.pool_batch_size = a.pool_batch_size;
+                o.padded_states = a.padded_states == "computed" ? PaddedStates::computed : PaddedStates::zero;
                 o.l2_normalize = a.l2;
                 o.max_tokens = a.max_tokens;
                 o.seed = g.seed;
@@ -83,6 +99,10 @@ Command add_embed_command(CLI::App& root, GlobalOptions& g) {
                 provenance.set("tokenizer", Element{StringArray{{}, {a.tokenizer}}});
                 provenance.set("pool", Element{StringArray{{}, {a.pool}}});
                 provenance.set("l2_normalize", Element{NdArray::scalar<bool>(a.l2)});
+                if (a.pool == "scgpt-avg") {
+                    provenance.set("pool_batch_size", Element{NdArray::scalar<std::int64_t>(a.pool_batch_size)});
+                    provenance.set("padded_states", Element{StringArray{{}, {a.padded_states}}});
+                }
                 provenance.set("max_tokens", Element{NdArray::scalar<std::int64_t>(a.max_tokens)});
                 provenance.set("seed", Element{NdArray::scalar<std::int64_t>(static_cast<std::int64_t>(g.seed))});
                 provenance.set("matrix", Element{StringArray{{}, {d.matrix_source}}});

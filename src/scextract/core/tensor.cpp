@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "scextract/core/tensor.hpp"
 
 #include "scextract/core/error.hpp"
@@ -45,6 +46,14 @@ bool tensor_dtype_is_float(TensorDType t) {
     return t == TensorDType::float32 || t == TensorDType::float16 || t == TensorDType::bfloat16 || t == TensorDType::float64;
 }
 
+namespace {
+std::vector<std::int64_t> contiguous_strides(const std::vector<std::int64_t>& shape) {
+    std::vector<std::int64_t> st(shape.size(), 1);
+    for (std::size_t i = shape.size(); i-- > 1;) st[i - 1] = st[i] * shape[i];
+    return st;
+}
+} // namespace
+
 std::int64_t Tensor::numel() const {
     std::int64_t n = 1;
     for (auto d : shape) n *= d;
@@ -76,16 +85,19 @@ float half_to_float(std::uint16_t h) {
 } // namespace
 
 std::vector<float> Tensor::to_float(const std::string& what) const {
+    std::vector<float> out(static_cast<std::size_t>(std::max<std::int64_t>(numel(), 0)));
+    to_float_into(out.data(), what);
+    return out;
+}
+
+void Tensor::to_float_into(float* out, const std::string& what) const {
     if (!tensor_dtype_is_float(dtype))
         throw Error(fmt::format("{}: expected a floating-point tensor, found {}", what, tensor_dtype_name(dtype)));
     if (!storage) throw Error(fmt::format("{}: tensor has no storage", what));
     const auto n = numel();
     const auto rank = shape.size();
     std::vector<std::int64_t> st = strides;
-    if (st.empty()) { // contiguous
-        st.assign(rank, 1);
-        for (std::size_t i = rank; i-- > 1;) st[i - 1] = st[i] * shape[i];
-    }
+    if (st.empty()) st = contiguous_strides(shape);
     if (st.size() != rank) throw Error(fmt::format("{}: {} strides for {} dimensions", what, st.size(), rank));
     const auto esize = static_cast<std::int64_t>(tensor_dtype_size(dtype));
     const auto capacity = static_cast<std::int64_t>(storage->size()) / esize;
@@ -93,15 +105,18 @@ std::vector<float> Tensor::to_float(const std::string& what) const {
     std::int64_t lo = storage_offset, hi = storage_offset;
     for (std::size_t i = 0; i < rank; ++i) {
         if (shape[i] < 0) throw Error(fmt::format("{}: negative dimension", what));
-        if (shape[i] == 0) return {};
+        if (shape[i] == 0) return;
         const auto span = (shape[i] - 1) * st[i];
         (span < 0 ? lo : hi) += span;
     }
     if (lo < 0 || hi >= capacity)
         throw Error(fmt::format("{}: view [{}, {}] reaches outside its storage of {} elements", what, lo, hi, capacity));
-    std::vector<float> out(static_cast<std::size_t>(n));
-    std::vector<std::int64_t> index(rank, 0);
     const auto* base = storage->data();
+    if (dtype == TensorDType::float32 && hi - lo + 1 == n && (strides.empty() || st == contiguous_strides(shape))) {
+        std::memcpy(out, base + storage_offset * esize, static_cast<std::size_t>(n) * sizeof(float));
+        return;
+    }
+    std::vector<std::int64_t> index(rank, 0);
     for (std::int64_t k = 0; k < n; ++k) {
         std::int64_t e = storage_offset;
         for (std::size_t i = 0; i < rank; ++i) e += index[i] * st[i];
@@ -133,7 +148,6 @@ std::vector<float> Tensor::to_float(const std::string& what) const {
             index[i] = 0;
         }
     }
-    return out;
 }
 
 } // namespace scx

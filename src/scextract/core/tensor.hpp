@@ -36,6 +36,8 @@ struct Tensor {
     /// float64 converted; integer types refused). Throws scx::Error naming @p what
     /// when the view reaches outside its storage or the dtype is not floating point.
     [[nodiscard]] std::vector<float> to_float(const std::string& what) const;
+    /// The same into @p out, which must hold numel() floats (no intermediate copy).
+    void to_float_into(float* out, const std::string& what) const;
 };
 
 /// Tensors by name, in the order the file lists them.

@@ -5,12 +5,33 @@
 #include "scextract/preprocess/gene_alignment.hpp"
 #include "scextract/preprocess/normalize.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include <fmt/format.h>
 
 namespace scx {
+
+RowMatrixF scgpt_avg_pool(const RowMatrixF& mean, const std::vector<std::int64_t>& lengths, const RowMatrixF* pad_state,
+                          std::int64_t batch_size) {
+    const auto n = static_cast<std::int64_t>(lengths.size());
+    if (mean.rows() != n) throw Error(fmt::format("scGPT avg-pool: {} means for {} cells", mean.rows(), n));
+    if (pad_state != nullptr && (pad_state->rows() != n || pad_state->cols() != mean.cols()))
+        throw Error("scGPT avg-pool: padding states do not match the cells");
+    if (batch_size < 1) throw Error(fmt::format("scGPT avg-pool: batch size is {}, must be >= 1", batch_size));
+    RowMatrixF out(n, mean.cols());
+    for (std::int64_t begin = 0; begin < n; begin += batch_size) {
+        const std::int64_t end = std::min(n, begin + batch_size);
+        const std::int64_t lmax = *std::max_element(lengths.begin() + begin, lengths.begin() + end);
+        for (std::int64_t i = begin; i < end; ++i) {
+            Eigen::RowVectorXd row = mean.row(i).cast<double>() * static_cast<double>(lengths[i]);
+            if (pad_state != nullptr) row += pad_state->row(i).cast<double>() * static_cast<double>(lmax - lengths[i]);
+            out.row(i) = (row / static_cast<double>(lmax)).cast<float>();
+        }
+    }
+    return out;
+}
 
 EmbedResult embed_cells(const ScGptCheckpoint& checkpoint, const CsrMatrix& counts, const std::vector<std::string>& symbols,
                         const EmbedOptions& options) {
@@ -63,10 +84,26 @@ EmbedResult embed_cells(const ScGptCheckpoint& checkpoint, const CsrMatrix& coun
     ScGptForwardOptions f;
     f.threads = options.threads;
     f.batch_size = options.batch_size;
-    f.want_mean = options.pooling == EmbedPooling::mean;
+    f.want_mean = options.pooling != EmbedPooling::cls;
     f.want_first = options.pooling == EmbedPooling::cls;
+    const bool computed_pads = options.pooling == EmbedPooling::scgpt_avg && options.padded_states == PaddedStates::computed;
+    if (computed_pads) {
+        const auto pad = checkpoint.vocab.find(checkpoint.config.pad_token);
+        if (pad == checkpoint.vocab.end())
+            throw Error(fmt::format("the vocabulary has no pad token '{}'", checkpoint.config.pad_token));
+        f.want_pad_state = true;
+        f.pad_id = pad->second;
+        f.pad_value = static_cast<float>(checkpoint.config.pad_value);
+    }
     const auto out = run_scgpt_forward(checkpoint.weights, to_run, f);
-    const RowMatrixF& pooled = options.pooling == EmbedPooling::mean ? out.mean : out.first;
+    RowMatrixF avg;
+    if (options.pooling == EmbedPooling::scgpt_avg) {
+        std::vector<std::int64_t> lengths;
+        for (const auto& c : to_run) lengths.push_back(static_cast<std::int64_t>(c.gene_ids.size()));
+        avg = scgpt_avg_pool(out.mean, lengths, computed_pads ? &out.pad_state : nullptr, options.pool_batch_size);
+    }
+    const RowMatrixF& pooled =
+        options.pooling == EmbedPooling::mean ? out.mean : (options.pooling == EmbedPooling::cls ? out.first : avg);
 
     const auto d = checkpoint.config.d_model;
     result.embedding = RowMatrixF::Constant(counts.n_rows, d, std::numeric_limits<float>::quiet_NaN());

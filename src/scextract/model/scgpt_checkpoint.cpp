@@ -190,7 +190,7 @@ ScGptCheckpoint load_scgpt_checkpoint(const std::string& dir_or_file) {
     auto l = load_parts(dir_or_file, true);
     ScGptCheckpoint c;
     c.config = l.config;
-    c.weights = scgpt_weights_from_tensors(l.raw.tensors, l.config, static_cast<std::int64_t>(l.vocab.size()),
+    c.weights = scgpt_weights_from_tensors(std::move(l.raw.tensors), l.config, static_cast<std::int64_t>(l.vocab.size()),
                                            l.paths.weights, &c.report);
     c.vocab = std::move(l.vocab);
     c.weights_file = l.paths.weights;

@@ -288,11 +288,20 @@ public:
         : w_(w), o_(o), d_(w.config.d_model), heads_(w.config.n_heads), dh_(d_ / heads_), d_hid_(w.config.d_hid),
           n_layers_(n_layers), eps_(o.layer_norm_eps), scale_(1.0F / std::sqrt(static_cast<float>(dh_))) {}
 
-    /// Final states of @p cell (index @p index in chunk @p chunk) into ws.x ([L, d]).
+    /// Final states of @p cell (index @p index in chunk @p chunk) into ws.x ([L, d]); with
+    /// want_pad_state, the padding token's state follows as row L.
     void run_cell(const TokenizedCell& cell, std::int64_t index, std::int64_t chunk, Workspace& ws) const {
         const auto len = static_cast<std::int64_t>(cell.gene_ids.size());
-        embed(cell, len, ws);
-        for (std::int64_t l = 0; l < n_layers_; ++l) layer(w_.layers[l], l, len, index, chunk, ws);
+        if (!o_.want_pad_state) {
+            embed(cell, len, ws);
+            for (std::int64_t l = 0; l < n_layers_; ++l) layer(w_.layers[l], l, len, len, index, chunk, ws);
+            return;
+        }
+        TokenizedCell with_pad = cell; // the pad token is a query only: keys stay the L real tokens
+        with_pad.gene_ids.push_back(o_.pad_id);
+        with_pad.values.push_back(o_.pad_value);
+        embed(with_pad, len + 1, ws);
+        for (std::int64_t l = 0; l < n_layers_; ++l) layer(w_.layers[l], l, len + 1, len, index, chunk, ws);
     }
 
 private:
@@ -323,8 +332,10 @@ private:
         }
     }
 
-    void layer(const ScGptLayerWeights& L, std::int64_t l, std::int64_t len, std::int64_t index, std::int64_t chunk,
-               Workspace& ws) const {
+    /// One encoder layer on @p len rows of ws.x; only the first @p n_keys rows are keys
+    /// and values (the rest are padding queries), and the visitor sees n_keys x n_keys.
+    void layer(const ScGptLayerWeights& L, std::int64_t l, std::int64_t len, std::int64_t n_keys, std::int64_t index,
+               std::int64_t chunk, Workspace& ws) const {
         const std::int64_t d = d_, d3 = 3 * d_;
         float* x = ws.x.data();
         float* qkv = ws.qkv.data();
@@ -340,19 +351,19 @@ private:
             const float* q = qkv + h * dh_;
             const float* k = qkv + d + h * dh_;
             const float* v = qkv + 2 * d + h * dh_;
-            gemm(len, len, dh_, scale_, q, d3, k, d3, true, 0.0F, probs, len);
-            softmax_rows(probs, len, len, len);
+            gemm(len, n_keys, dh_, scale_, q, d3, k, d3, true, 0.0F, probs, n_keys);
+            softmax_rows(probs, len, n_keys, n_keys);
             if (o_.visitor != nullptr) {
                 AttentionSlice s;
                 s.chunk = chunk;
                 s.cell = index;
                 s.layer = l;
                 s.head = h;
-                s.length = len;
+                s.length = n_keys;
                 s.probs = probs;
                 o_.visitor->visit(s);
             }
-            gemm(len, dh_, len, 1.0F, probs, len, v, d3, false, 0.0F, attn + h * dh_, d);
+            gemm(len, dh_, n_keys, 1.0F, probs, n_keys, v, d3, false, 0.0F, attn + h * dh_, d);
         }
         // out-projection, residual, norm1
         fill_rows(tmp, len, d, d, L.bo.data());
@@ -388,6 +399,9 @@ ScGptForwardResult run_scgpt_forward(const ScGptWeights& weights, const std::vec
     if (options.n_layers > all_layers)
         throw Error(fmt::format("scGPT forward: {} layers requested but the model has {}", options.n_layers, all_layers));
     if (!(options.layer_norm_eps >= 0.0F)) throw Error("scGPT forward: layer_norm_eps must be >= 0");
+    if (options.want_pad_state && (options.pad_id < 0 || options.pad_id >= weights.gene_embedding.rows()))
+        throw Error(fmt::format("scGPT forward: pad id {} is outside the vocabulary [0, {})", options.pad_id,
+                                weights.gene_embedding.rows()));
     check_cells(cells, weights.gene_embedding.rows(), d);
 
     ScGptForwardResult result;
@@ -395,6 +409,7 @@ ScGptForwardResult run_scgpt_forward(const ScGptWeights& weights, const std::vec
     if (options.want_hidden) result.hidden.resize(cells.size());
     if (options.want_first) result.first.setZero(n_cells, d);
     if (options.want_mean) result.mean.setZero(n_cells, d);
+    if (options.want_pad_state) result.pad_state.setZero(n_cells, d);
 
     const std::int64_t n_chunks = chunk_count(n_cells, options.batch_size);
     if (options.visitor != nullptr) options.visitor->begin(n_cells, n_chunks);
@@ -405,13 +420,14 @@ ScGptForwardResult run_scgpt_forward(const ScGptWeights& weights, const std::vec
     parallel_for(n_cells, options.batch_size, options.threads, [&](std::int64_t chunk, std::int64_t begin, std::int64_t end) {
         std::int64_t max_len = 0;
         for (std::int64_t i = begin; i < end; ++i) max_len = std::max<std::int64_t>(max_len, cells[i].gene_ids.size());
-        Workspace ws(max_len, d, weights.config.d_hid);
+        Workspace ws(max_len + (options.want_pad_state ? 1 : 0), d, weights.config.d_hid);
         for (std::int64_t i = begin; i < end; ++i) {
             const auto len = static_cast<std::int64_t>(cells[i].gene_ids.size());
             forward.run_cell(cells[i], i, chunk, ws);
             const Eigen::Map<const RowMatrixF> x(ws.x.data(), len, d);
             if (options.want_hidden) result.hidden[i] = x;
             if (options.want_first) result.first.row(i) = x.row(0);
+            if (options.want_pad_state) result.pad_state.row(i) = Eigen::Map<const Eigen::RowVectorXf>(ws.x.data() + len * d, d);
             if (options.want_mean) {
                 // token order, in double: independent of how the cells were batched
                 Eigen::VectorXd sum = Eigen::VectorXd::Zero(d);

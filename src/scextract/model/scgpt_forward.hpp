@@ -91,6 +91,13 @@ struct ScGptForwardOptions {
     float value_max = 512.0F;
     /// LayerNorm epsilon of every norm (scGPT / torch default).
     float layer_norm_eps = 1e-5F;
+    /// Also compute, per cell, the final state of one padding token (gene id pad_id,
+    /// value pad_value) that attends to the cell's real tokens but is never attended to:
+    /// what a padded batch run without nested tensors holds at every padded position
+    /// (all padded positions of a cell are equal). Real tokens are not affected.
+    bool want_pad_state = false;
+    std::int64_t pad_id = -1; ///< the vocabulary's <pad> id (needed with want_pad_state)
+    float pad_value = -2.0F;  ///< scGPT's pad_value
 };
 
 /// The requested outputs, rows in input cell order.
@@ -98,6 +105,7 @@ struct ScGptForwardResult {
     std::vector<RowMatrixF> hidden; ///< [L_i, d] per cell when want_hidden, else empty
     RowMatrixF first;               ///< [n_cells, d] when want_first, else 0 x 0
     RowMatrixF mean;                ///< [n_cells, d] when want_mean, else 0 x 0
+    RowMatrixF pad_state;           ///< [n_cells, d] when want_pad_state, else 0 x 0
     std::int64_t n_layers_run = 0;  ///< layers applied
 };
 

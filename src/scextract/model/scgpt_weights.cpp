@@ -25,10 +25,12 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
 /// Looks tensors up by their prefix-free names and remembers which were used.
 class KeyTable {
   public:
-    KeyTable(const TensorMap& tensors, const std::string& what, ScGptWeightsReport& report)
+    /// Each tensor's storage reference is dropped once it has been converted, so a
+    /// storage is freed as soon as no other unconverted tensor shares it.
+    KeyTable(TensorMap& tensors, const std::string& what, ScGptWeightsReport& report)
         : what_(what), report_(report) {
         by_name_.reserve(tensors.size());
-        for (const auto& [raw, t] : tensors) {
+        for (auto& [raw, t] : tensors) {
             std::string name = raw;
             if (name.starts_with(module_prefix)) { // DataParallel / DDP wrappers
                 name.erase(0, module_prefix.size());
@@ -41,42 +43,46 @@ class KeyTable {
     }
 
     [[nodiscard]] bool has(const std::string& key) const { return by_name_.contains(key); }
-    [[nodiscard]] const Tensor* find(const std::string& key) const {
+    [[nodiscard]] Tensor* find(const std::string& key) const {
         const auto it = by_name_.find(key);
         return it == by_name_.end() ? nullptr : it->second;
     }
     [[nodiscard]] const std::vector<std::string>& names() const { return order_; }
 
-    /// The tensor @p key as fp32 in row-major order, checked to have @p shape and finite values.
-    std::vector<float> take(const std::string& key, const std::vector<std::int64_t>& shape,
-                            const std::string& expected_note) {
+    /// The tensor @p key as fp32 in row-major order into @p out (its element count of
+    /// floats), checked to have @p shape and finite values; its storage is then released.
+    void take_into(float* out, const std::string& key, const std::vector<std::int64_t>& shape,
+                   const std::string& expected_note) {
         const auto it = by_name_.find(key);
         if (it == by_name_.end()) throw Error(fmt::format("{}: missing weight '{}'", what_, key));
-        const Tensor& t = *it->second;
+        Tensor& t = *it->second;
         if (!tensor_dtype_is_float(t.dtype))
             throw Error(fmt::format("{}: '{}' holds {} values; a weight must be floating point", what_, key,
                                     tensor_dtype_name(t.dtype)));
         if (t.shape != shape)
             throw Error(fmt::format("{}: '{}' has shape {} but the config expects {} ({})", what_, key,
                                     shape_text(t.shape), shape_text(shape), expected_note));
-        auto values = t.to_float(fmt::format("{}: '{}'", what_, key));
-        for (std::size_t i = 0; i < values.size(); ++i)
-            if (!std::isfinite(values[i]))
+        t.to_float_into(out, fmt::format("{}: '{}'", what_, key));
+        const auto n = t.numel();
+        for (std::int64_t i = 0; i < n; ++i)
+            if (!std::isfinite(out[i]))
                 throw Error(fmt::format("{}: '{}' holds {} at flat index {}; refusing non-finite weights", what_, key,
-                                        std::isnan(values[i]) ? "NaN" : "Inf", i));
+                                        std::isnan(out[i]) ? "NaN" : "Inf", i));
         used_.insert(key);
-        report_.n_parameters += static_cast<std::int64_t>(values.size());
-        return values;
+        report_.n_parameters += n;
+        t.storage.reset();
     }
 
     RowMatrixF matrix(const std::string& key, std::int64_t rows, std::int64_t cols, const std::string& note) {
-        const auto v = take(key, {rows, cols}, note);
-        return Eigen::Map<const RowMatrixF>(v.data(), rows, cols);
+        RowMatrixF m(rows, cols);
+        take_into(m.data(), key, {rows, cols}, note);
+        return m;
     }
 
     VectorF vector(const std::string& key, std::int64_t n, const std::string& note) {
-        const auto v = take(key, {n}, note);
-        return Eigen::Map<const VectorF>(v.data(), n);
+        VectorF v(n);
+        take_into(v.data(), key, {n}, note);
+        return v;
     }
 
     [[nodiscard]] std::vector<std::string> unused() const {
@@ -89,7 +95,7 @@ class KeyTable {
   private:
     const std::string& what_;
     ScGptWeightsReport& report_;
-    std::unordered_map<std::string, const Tensor*> by_name_;
+    std::unordered_map<std::string, Tensor*> by_name_;
     std::vector<std::string> order_;
     std::unordered_set<std::string> used_;
 };
@@ -111,6 +117,11 @@ std::set<std::int64_t> layer_indices(const std::vector<std::string>& names) {
 } // namespace
 
 ScGptWeights scgpt_weights_from_tensors(const TensorMap& tensors, const ScGptConfig& config, std::int64_t vocab_size,
+                                        const std::string& what, ScGptWeightsReport* report) {
+    return scgpt_weights_from_tensors(TensorMap(tensors), config, vocab_size, what, report);
+}
+
+ScGptWeights scgpt_weights_from_tensors(TensorMap&& tensors, const ScGptConfig& config, std::int64_t vocab_size,
                                         const std::string& what, ScGptWeightsReport* report) {
     if (config.input_emb_style != "continuous")
         throw Error(fmt::format("{}: input_emb_style '{}' is not supported; only scGPT's continuous value encoder "

@@ -62,4 +62,10 @@ struct ScGptWeightsReport {
 ScGptWeights scgpt_weights_from_tensors(const TensorMap& tensors, const ScGptConfig& config, std::int64_t vocab_size,
                                         const std::string& what, ScGptWeightsReport* report = nullptr);
 
+/// The same, consuming @p tensors: each storage is freed as soon as the tensors that
+/// share it are converted, so loading never holds every storage and every fp32 weight
+/// at once (the peak is the storages plus the largest weight, not twice the model).
+ScGptWeights scgpt_weights_from_tensors(TensorMap&& tensors, const ScGptConfig& config, std::int64_t vocab_size,
+                                        const std::string& what, ScGptWeightsReport* report = nullptr);
+
 } // namespace scx
