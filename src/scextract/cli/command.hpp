@@ -53,5 +53,8 @@ Command add_convert_command(CLI::App& root, GlobalOptions& g);
 Command add_embed_command(CLI::App& root, GlobalOptions& g);
 Command add_convert_model_command(CLI::App& root, GlobalOptions& g);
 Command add_model_run_command(CLI::App& root, GlobalOptions& g);
+Command add_simulate_command(CLI::App& root, GlobalOptions& g);
+Command add_make_model_command(CLI::App& root, GlobalOptions& g);
+Command add_ruler_command(CLI::App& root, GlobalOptions& g);
 
 } // namespace scx::cli

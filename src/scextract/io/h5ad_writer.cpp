@@ -1,4 +1,5 @@
 #include "scextract/io/h5ad_writer.hpp"
+#include "scextract/io/h5ad_body.hpp"
 
 #include "scextract/core/error.hpp"
 #include "scextract/io/atomic_file.hpp"
@@ -126,6 +127,15 @@ void write_all(hid_t f, const AnnData& ad, ElementWriter& w) {
         w.write_value(g, "varm", ad.raw->varm);
     }
 }
+
+} // namespace
+
+void write_h5ad_body(hid_t file, const AnnData& ad, const H5adWriteOptions& options) {
+    ElementWriter w(options);
+    write_all(file, ad, w);
+}
+
+namespace {
 
 /// Replaces columns of an on-disk dataframe and keeps column-order in step.
 void amend_dataframe(hid_t f, const char* name, const std::vector<std::pair<std::string, Column>>& cols, std::int64_t n,
