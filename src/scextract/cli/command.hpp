@@ -54,7 +54,12 @@ Command add_embed_command(CLI::App& root, GlobalOptions& g);
 Command add_convert_model_command(CLI::App& root, GlobalOptions& g);
 Command add_model_run_command(CLI::App& root, GlobalOptions& g);
 Command add_simulate_command(CLI::App& root, GlobalOptions& g);
+Command add_fit_command(CLI::App& root, GlobalOptions& g);
+Command add_apply_command(CLI::App& root, GlobalOptions& g);
+Command add_compress_command(CLI::App& root, GlobalOptions& g);
+Command add_scan_heads_command(CLI::App& root, GlobalOptions& g);
 Command add_make_model_command(CLI::App& root, GlobalOptions& g);
 Command add_ruler_command(CLI::App& root, GlobalOptions& g);
+Command add_export_command(CLI::App& root, GlobalOptions& g);
 
 } // namespace scx::cli

@@ -50,8 +50,13 @@ int main(int argc, char** argv) {
     commands.push_back(add_convert_model_command(app, global));
     commands.push_back(add_model_run_command(app, global));
     commands.push_back(add_simulate_command(app, global));
+    commands.push_back(add_fit_command(app, global));
+    commands.push_back(add_apply_command(app, global));
+    commands.push_back(add_compress_command(app, global));
+    commands.push_back(add_scan_heads_command(app, global));
     commands.push_back(add_make_model_command(app, global));
     commands.push_back(add_ruler_command(app, global));
+    commands.push_back(add_export_command(app, global));
 
     for (const auto& c : commands)
         c.app->footer("Global options --threads, --seed, --quiet and --verbose are accepted here too (see scextract --help).");

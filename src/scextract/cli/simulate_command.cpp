@@ -48,6 +48,10 @@ Command add_simulate_command(CLI::App& root, GlobalOptions& g) {
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app->add_option("--out", args->out, "output .h5ad")->required();
+    app->add_option("--cell-offset", args->sim.cell_offset,
+                    "index of the first cell: the same seed with another offset gives new cells of the same design")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
     app->add_flag("--null", args->sim.null_model,
                   "negative control: same cell types, donors and tissues, developmental structure removed");
     app->add_option("--ruler", args->ruler, "ruler JSON, or 'default' (the built-in hematopoiesis graph)")

@@ -59,6 +59,26 @@ CsrMatrix slice_rows(const CsrMatrix& m, std::int64_t begin, std::int64_t end) {
     return out;
 }
 
+CsrMatrix select_rows(const CsrMatrix& m, std::span<const std::int64_t> rows) {
+    CsrMatrix out;
+    out.n_rows = static_cast<std::int64_t>(rows.size());
+    out.n_cols = m.n_cols;
+    out.indptr.reserve(rows.size() + 1);
+    std::int64_t nnz = 0;
+    for (const auto r : rows) {
+        if (r < 0 || r >= m.n_rows) throw Error(fmt::format("select_rows: row {} outside [0, {})", r, m.n_rows));
+        nnz += m.indptr[r + 1] - m.indptr[r];
+    }
+    out.values.reserve(static_cast<std::size_t>(nnz));
+    out.indices.reserve(static_cast<std::size_t>(nnz));
+    for (const auto r : rows) {
+        out.values.insert(out.values.end(), m.values.begin() + m.indptr[r], m.values.begin() + m.indptr[r + 1]);
+        out.indices.insert(out.indices.end(), m.indices.begin() + m.indptr[r], m.indices.begin() + m.indptr[r + 1]);
+        out.indptr.push_back(static_cast<std::int64_t>(out.values.size()));
+    }
+    return out;
+}
+
 CsrMatrix select_columns(const CsrMatrix& m, std::span<const std::int64_t> cols) {
     // old column -> list of new positions (a column may be selected twice)
     std::vector<std::int64_t> first(m.n_cols + 1, 0);

@@ -44,6 +44,10 @@ std::optional<std::pair<std::int64_t, std::int32_t>> sort_row_indices(CsrMatrix&
 /// Rows [begin, end) as a new matrix.
 CsrMatrix slice_rows(const CsrMatrix& m, std::int64_t begin, std::int64_t end);
 
+/// Rows @p rows (any order, repeats allowed) as a new matrix. Throws scx::Error when one
+/// lies outside the matrix.
+CsrMatrix select_rows(const CsrMatrix& m, std::span<const std::int64_t> rows);
+
 /// Keeps the listed columns, in the listed order (column j of the result is
 /// column cols[j] of @p m). Entries within a row stay sorted by new column index.
 CsrMatrix select_columns(const CsrMatrix& m, std::span<const std::int64_t> cols);

@@ -41,8 +41,9 @@ DataFrame make_obs(const SimulationDesign& d, const std::vector<SimulatedCell>& 
     const auto n = static_cast<std::int64_t>(cells.size());
     DataFrame obs;
     obs.index.reserve(cells.size());
-    const int width = static_cast<int>(std::to_string(n).size());
-    for (std::int64_t i = 0; i < n; ++i) obs.index.push_back(fmt::format("cell_{:0{}d}", i, width));
+    const auto first = d.options.cell_offset;
+    const int width = static_cast<int>(std::to_string(first + n).size());
+    for (std::int64_t i = 0; i < n; ++i) obs.index.push_back(fmt::format("cell_{:0{}d}", first + i, width));
 
     std::vector<std::string> stage_names, branch_names;
     for (const auto& s : ruler.stages) stage_names.push_back(s.name);
@@ -97,6 +98,7 @@ Mapping make_uns(const SimulationDesign& d) {
     sim.set("generator", text("scextract simulate"));
     sim.set("version", Element{NdArray::scalar<std::int64_t>(1)});
     sim.set("seed", Element{NdArray::scalar<std::int64_t>(static_cast<std::int64_t>(o.seed))});
+    sim.set("cell_offset", Element{NdArray::scalar<std::int64_t>(o.cell_offset)});
     sim.set("null_model", Element{NdArray::scalar<bool>(o.null_model)});
     sim.set("ruler", text(d.ruler.name));
     sim.set("n_donors", Element{NdArray::scalar<std::int64_t>(o.n_donors)});

@@ -91,6 +91,7 @@ SimulationDesign design_simulation(const Ruler& ruler, const std::vector<std::st
                                    const SimulationOptions& options) {
     const auto& o = options;
     if (o.n_cells < 1) throw Error(fmt::format("simulate: --cells must be >= 1, got {}", o.n_cells));
+    if (o.cell_offset < 0) throw Error(fmt::format("simulate: --cell-offset must be >= 0, got {}", o.cell_offset));
     if (o.n_donors < 1) throw Error(fmt::format("simulate: --donors must be >= 1, got {}", o.n_donors));
     if (o.tissues.empty()) throw Error("simulate: at least one tissue is needed");
     if (!(o.nb_theta > 0) || !(o.library_size_mean > 0) || !(o.library_size_sdlog >= 0))
@@ -113,7 +114,7 @@ SimulationDesign design_simulation(const Ruler& ruler, const std::vector<std::st
     // Each non-root stage hangs off its first neighbour one hop closer to the root.
     d.parent.assign(n_stages, -1);
     for (const auto& [a, b] : ruler.edges) {
-        for (const auto [p, c] : {std::pair{a, b}, std::pair{b, a}}) {
+        for (const auto& [p, c] : {std::pair{a, b}, std::pair{b, a}}) {
             if (ruler.stages[c].depth == ruler.stages[p].depth + 1 && d.parent[c] < 0) d.parent[c] = p;
         }
     }
@@ -272,7 +273,7 @@ CsrMatrix simulate_counts(const SimulationDesign& d, std::int64_t begin, std::in
     std::vector<SimulatedCell> placed(static_cast<std::size_t>(n));
     parallel_for(n, kChunk, threads, [&](std::int64_t, std::int64_t b, std::int64_t e) {
         std::vector<double> logit(static_cast<std::size_t>(n_genes));
-        for (std::int64_t i = b; i < e; ++i) draw_cell(d, begin + i, placed[i], logit, rows[i]);
+        for (std::int64_t i = b; i < e; ++i) draw_cell(d, d.options.cell_offset + begin + i, placed[i], logit, rows[i]);
     });
     CsrMatrix m;
     m.n_rows = n;

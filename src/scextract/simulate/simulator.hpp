@@ -36,6 +36,10 @@ struct SimulationOptions {
     std::int64_t n_cells = 10000;
     std::int64_t n_donors = 8;
     std::int64_t n_genes = 2000;  ///< genes in the output (real symbols from the vocabulary)
+    /// Index of the first cell: cells are [cell_offset, cell_offset + n_cells) of the design's
+    /// stream, so the same seed with another offset gives new cells of the same design
+    /// (same genes, programs and donors), e.g. a query set for a fitted algorithm.
+    std::int64_t cell_offset = 0;
     std::uint64_t seed = 42;
     bool null_model = false;      ///< remove the developmental structure (negative control)
     std::vector<std::string> tissues = {"bone_marrow", "blood"};

@@ -1,0 +1,132 @@
+/// @file fit_command.cpp
+/// @brief `scextract fit`: features, adaptor and readouts on reference cells -> one algorithm file.
+
+#include "scextract/cli/command.hpp"
+#include "scextract/cli/feature_options.hpp"
+#include "scextract/cli/input_matrix.hpp"
+#include "scextract/core/error.hpp"
+#include "scextract/io/algorithm_file.hpp"
+#include "scextract/io/dataset.hpp"
+#include "scextract/io/operator_file.hpp"
+#include "scextract/io/ruler_json.hpp"
+#include "scextract/preprocess/count_check.hpp"
+#include "scextract/readout/algorithm_pipeline.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+namespace scx::cli {
+
+namespace {
+
+std::vector<std::string> obs_strings(const Dataset& d, const std::string& key, const std::string& input, const char* option) {
+    const Column* c = d.obs.find(key);
+    if (c == nullptr) {
+        std::vector<std::string> names;
+        for (const auto& [n, _] : d.obs.columns) names.push_back(n);
+        throw UsageError(fmt::format("{}: obs has no column '{}' ({}); obs columns: {}", input, key, option,
+                                     fmt::join(names, ", ")));
+    }
+    return column_as_strings(*c, fmt::format("{} obs['{}']", input, key));
+}
+
+} // namespace
+
+Command add_fit_command(CLI::App& root, GlobalOptions& g) {
+    struct Args {
+        std::string op, train, ruler = "default", label_key = "cell_type", donor_key = "donor", tissue_key, out, layer,
+                    gene_column, variant = "anchor";
+        bool raw = false;
+        std::int64_t k = 10, epochs = -1;
+        double alpha = 0.1;
+        FeatureArgs features;
+    };
+    auto args = std::make_shared<Args>();
+    auto* app = root.add_subcommand("fit", "fit an extracted algorithm (features, adaptor, readouts) on reference cells");
+    app->add_option("--operator", args->op, "operators from `scextract export` (.scxop)")->required();
+    app->add_option("--train", args->train, "reference cells (.h5ad, 10x, CSV) with raw counts")->required();
+    app->add_option("--ruler", args->ruler, "ruler JSON, or 'default'")->capture_default_str();
+    app->add_option("--label-key", args->label_key, "obs column with cell-type labels")->capture_default_str();
+    app->add_option("--donor-key", args->donor_key, "obs column with donors")->capture_default_str();
+    app->add_option("--tissue-key", args->tissue_key, "obs column with tissues (anchors are donor x tissue x cell type)");
+    app->add_option("--out", args->out, "algorithm file to write (.scx)")->required();
+    auto* layer = app->add_option("--layer", args->layer, "take counts from this layer instead of X");
+    app->add_flag("--raw", args->raw, "take counts from raw.X")->excludes(layer);
+    app->add_option("--gene-column", args->gene_column, "var column with gene symbols (default: automatic)");
+    app->add_option("--variant", args->variant, "adaptor: anchor, cell or hybrid")
+        ->check(CLI::IsMember({"anchor", "cell", "hybrid"}))
+        ->capture_default_str();
+    app->add_option("--k", args->k, "latent dimension")->check(CLI::PositiveNumber)->capture_default_str();
+    app->add_option("--alpha", args->alpha, "reconstruction weight")->check(CLI::NonNegativeNumber)->capture_default_str();
+    app->add_option("--epochs", args->epochs, "adaptor epochs (default: the variant's)");
+    add_feature_options(app, args->features);
+    return {app, [args, &g](const Console& console) {
+                const auto& a = *args;
+                const auto t0 = std::chrono::steady_clock::now();
+                const auto spec = feature_spec(a.features);
+                const Ruler ruler = a.ruler == "default" ? default_hematopoiesis_ruler() : read_ruler_json(a.ruler);
+                const std::string ruler_json = ruler_to_json(ruler).dump();
+                const auto ops = read_operator_file(a.op);
+                const auto features = build_feature_operator(ops, spec);
+                console.info(fmt::format("features: {} ({} genes -> {} features, {:.2f} MB)", features.description,
+                                         features.n_genes(), features.n_features(), features.size_mb()));
+                auto d = read_dataset(a.train, {.layer = a.layer, .use_raw = a.raw});
+                const auto values = inspect_values(d.matrix, {.threads = console.threads()});
+                require_counts(values, fmt::format("{} {}", a.train, d.matrix_source), counts_hint(d, a.layer, a.raw));
+                AlgorithmTrainingData data;
+                data.counts = &d.matrix;
+                data.symbols = dataset_gene_symbols(d, a.train, a.gene_column, console);
+                data.labels = obs_strings(d, a.label_key, a.train, "--label-key");
+                data.donors = obs_strings(d, a.donor_key, a.train, "--donor-key");
+                if (!a.tissue_key.empty()) data.tissues = obs_strings(d, a.tissue_key, a.train, "--tissue-key");
+                AlgorithmFitOptions o;
+                o.adaptor = adaptor_options(parse_adaptor_variant(a.variant));
+                o.adaptor.k = a.k;
+                o.adaptor.loss.weights.reconstruction = a.alpha;
+                if (a.epochs > 0) o.adaptor.epochs = a.epochs;
+                o.adaptor.seed = g.seed;
+                o.threads = console.threads();
+                auto r = fit_algorithm(features, ruler, ruler_json, data, o);
+                if (!r.missing_panel_genes.empty())
+                    console.warn(fmt::format("{} of {} panel genes are absent from {} (zero-filled)",
+                                             r.missing_panel_genes.size(), features.n_genes(), a.train));
+                if (!r.unmapped_labels.empty())
+                    console.warn(fmt::format("{} labels map to no stage of ruler '{}' and were left out: {}",
+                                             r.unmapped_labels.size(), ruler.name, fmt::join(r.unmapped_labels, "; ")));
+                console.info(fmt::format("{} of {} cells on the ruler; adaptor ({}) on {} rows, k={}, {} parameters, "
+                                         "loss {:.4g}",
+                                         r.n_on_ruler, r.n_cells, a.variant, r.adaptor_rows, a.k, r.adaptor_parameters,
+                                         r.adaptor_loss));
+                for (const auto& s : r.readouts)
+                    console.info(fmt::format("  readout {:<10} {:>5} parameters, {} training cells, {} {:.3f}", s.task,
+                                             s.parameters, s.training_rows, s.task == "depth" ? "R^2" : "accuracy",
+                                             s.training_score));
+                for (const auto& s : r.skipped_tasks) console.info("  skipped " + s);
+                nlohmann::ordered_json prov;
+                prov["software"] = std::string("scextract ") + SCX_VERSION;
+                prov["operator_file"] = a.op;
+                prov["operator"] = operator_provenance_json(ops.provenance);
+                prov["features"] = features.description;
+                prov["train"] = a.train;
+                prov["matrix"] = d.matrix_source;
+                prov["label_key"] = a.label_key;
+                prov["donor_key"] = a.donor_key;
+                prov["tissue_key"] = a.tissue_key;
+                prov["variant"] = a.variant;
+                prov["k"] = a.k;
+                prov["alpha"] = a.alpha;
+                prov["seed"] = g.seed;
+                prov["cells_on_ruler"] = r.n_on_ruler;
+                prov["adaptor_rows"] = r.adaptor_rows;
+                for (const auto& s : r.readouts) prov["readout_parameters"][s.task] = s.parameters;
+                r.algorithm.provenance_json = prov.dump();
+                write_algorithm_file(r.algorithm, a.out);
+                const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                console.info(fmt::format("wrote {} ({:.2f} MB of operator, {:.1f} s)", a.out, features.size_mb(), seconds));
+            }};
+}
+
+} // namespace scx::cli

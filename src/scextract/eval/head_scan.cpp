@@ -1,0 +1,191 @@
+#include "scextract/eval/head_scan.hpp"
+
+#include "scextract/core/error.hpp"
+#include "scextract/extract/panel_features.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+namespace scx {
+
+namespace {
+
+std::vector<double> average_ranks(const std::vector<double>& v) {
+    std::vector<std::size_t> idx(v.size());
+    std::iota(idx.begin(), idx.end(), 0);
+    std::stable_sort(idx.begin(), idx.end(), [&](auto a, auto b) { return v[a] < v[b]; });
+    std::vector<double> r(v.size());
+    for (std::size_t i = 0; i < idx.size();) {
+        std::size_t j = i;
+        while (j + 1 < idx.size() && v[idx[j + 1]] == v[idx[i]]) ++j;
+        const double rank = 0.5 * static_cast<double>(i + j) + 1.0;
+        for (std::size_t k = i; k <= j; ++k) r[idx[k]] = rank;
+        i = j + 1;
+    }
+    return r;
+}
+
+std::vector<std::int64_t> codes_of(const std::vector<std::string>& values) {
+    std::unordered_map<std::string, std::int64_t> seen;
+    std::vector<std::int64_t> out;
+    for (const auto& v : values) out.push_back(seen.emplace(v, static_cast<std::int64_t>(seen.size())).first->second);
+    return out;
+}
+
+/// Spearman of pairwise arc distances of @p z's rows with ruler distances of their stages.
+double ruler_correlation(const Eigen::MatrixXd& z, const std::vector<std::int64_t>& stage, const Eigen::MatrixXd& dist) {
+    std::vector<double> arc, ruler;
+    const Eigen::VectorXd norms = z.rowwise().norm();
+    for (Eigen::Index i = 0; i < z.rows(); ++i) {
+        for (Eigen::Index j = i + 1; j < z.rows(); ++j) {
+            const double denom = norms(i) * norms(j);
+            const double c = denom > 0 ? std::clamp(z.row(i).dot(z.row(j)) / denom, -1.0, 1.0) : 1.0;
+            arc.push_back(std::acos(c));
+            ruler.push_back(dist(stage[i], stage[j]));
+        }
+    }
+    return spearman(arc, ruler);
+}
+
+/// Residuals of @p z after least squares on an intercept and one-hot donor and tissue codes.
+Eigen::MatrixXd regress_out(const Eigen::MatrixXd& z, const std::vector<std::int64_t>& donor,
+                            const std::vector<std::int64_t>& tissue) {
+    const auto n = z.rows();
+    const auto nd = *std::max_element(donor.begin(), donor.end()) + 1;
+    const auto nt = *std::max_element(tissue.begin(), tissue.end()) + 1;
+    Eigen::MatrixXd x = Eigen::MatrixXd::Zero(n, 1 + (nd - 1) + (nt - 1)); // reference level dropped
+    for (Eigen::Index i = 0; i < n; ++i) {
+        x(i, 0) = 1.0;
+        if (donor[i] > 0) x(i, donor[i]) = 1.0;
+        if (tissue[i] > 0) x(i, nd - 1 + tissue[i]) = 1.0;
+    }
+    const Eigen::MatrixXd beta = x.completeOrthogonalDecomposition().solve(z);
+    Eigen::MatrixXd res = z - x * beta;
+    // keep the overall centre: only donor and tissue differences are removed
+    res.rowwise() += z.colwise().mean();
+    return res;
+}
+
+} // namespace
+
+double spearman(const std::vector<double>& x, const std::vector<double>& y) {
+    if (x.size() != y.size() || x.size() < 2) throw Error("spearman: needs two equally long vectors of >= 2 values");
+    const auto rx = average_ranks(x), ry = average_ranks(y);
+    const double mx = std::accumulate(rx.begin(), rx.end(), 0.0) / static_cast<double>(rx.size());
+    const double my = std::accumulate(ry.begin(), ry.end(), 0.0) / static_cast<double>(ry.size());
+    double c = 0, vx = 0, vy = 0;
+    for (std::size_t i = 0; i < rx.size(); ++i) {
+        c += (rx[i] - mx) * (ry[i] - my);
+        vx += (rx[i] - mx) * (rx[i] - mx);
+        vy += (ry[i] - my) * (ry[i] - my);
+    }
+    return vx > 0 && vy > 0 ? c / std::sqrt(vx * vy) : std::nan("");
+}
+
+HeadScanResult scan_heads(const OperatorSet& ops, const Ruler& ruler, const AlgorithmTrainingData& data,
+                          const HeadScanOptions& options) {
+    if (data.counts == nullptr) throw Error("scan-heads: no counts");
+    const auto& counts = *data.counts;
+    const auto n = counts.n_rows;
+    HeadScanResult result;
+    std::set<std::string> donor_set(data.donors.begin(), data.donors.end());
+    if (donor_set.size() < 2) throw Error("scan-heads: needs at least two donors (one to fit, one to score)");
+    std::vector<std::string> sorted(donor_set.begin(), donor_set.end());
+    std::set<std::string> test(options.test_donors.begin(), options.test_donors.end());
+    if (test.empty()) {
+        const auto k = static_cast<std::size_t>(std::ceil(0.2 * static_cast<double>(sorted.size())));
+        test.insert(sorted.end() - static_cast<std::ptrdiff_t>(k), sorted.end());
+    }
+    for (const auto& d : test)
+        if (!donor_set.contains(d)) throw Error(fmt::format("scan-heads: test donor '{}' is not in the data", d));
+    for (const auto& d : sorted) (test.contains(d) ? result.test_donors : result.train_donors).push_back(d);
+    if (result.train_donors.empty()) throw Error("scan-heads: every donor is a test donor");
+
+    const auto stage_of_cell = stages_of_labels(ruler, data.labels);
+    std::vector<std::int64_t> train_rows, test_rows;
+    for (std::int64_t i = 0; i < n; ++i) {
+        if (stage_of_cell[i] < 0) continue;
+        (test.contains(data.donors[i]) ? test_rows : train_rows).push_back(i);
+    }
+    if (train_rows.empty() || test_rows.empty()) throw Error("scan-heads: no labelled cells on one side of the donor split");
+    const auto match = match_panel(data.symbols, ops.genes);
+    const auto expr = panel_expression(counts, match, {.target_sum = options.target_sum, .threads = options.threads});
+    const auto donor_code = codes_of(data.donors);
+    const auto tissue_code = codes_of(data.tissues.empty() ? std::vector<std::string>(n) : data.tissues);
+    const auto label_code = codes_of(data.labels);
+    const auto keys_of = [&](const std::vector<std::int64_t>& rows) {
+        std::vector<std::vector<std::int64_t>> keys(3);
+        for (auto r : rows) {
+            keys[0].push_back(donor_code[r]);
+            keys[1].push_back(tissue_code[r]);
+            keys[2].push_back(label_code[r]);
+        }
+        return keys;
+    };
+    const auto stages_of = [&](const std::vector<std::int64_t>& rows) {
+        std::vector<std::int64_t> s;
+        for (auto r : rows) s.push_back(stage_of_cell[r]);
+        return s;
+    };
+    const auto take = [&](const RowMatrixF& m, const std::vector<std::int64_t>& rows) {
+        RowMatrixF out(static_cast<Eigen::Index>(rows.size()), m.cols());
+        for (std::size_t i = 0; i < rows.size(); ++i) out.row(static_cast<Eigen::Index>(i)) = m.row(rows[i]);
+        return out;
+    };
+    const RowMatrixF x_train = take(expr.x, train_rows), x_test = take(expr.x, test_rows);
+    const auto distance = ruler_distances(ruler);
+    AnchorOptions anchor_options{options.min_anchor_cells, options.threads};
+
+    const auto n_heads = ops.n_layers * ops.n_heads;
+    for (std::int64_t l = 0; l < ops.n_layers; ++l) {
+        for (std::int64_t h = 0; h < ops.n_heads; ++h) {
+            const auto op = single_head_operator(ops, l, h, options.orientation);
+            RowMatrixF f_train = op.apply(x_train, options.threads), f_test = op.apply(x_test, options.threads);
+            const auto standardizer = Standardizer::fit(f_train);
+            standardizer.apply_in_place(f_train);
+            standardizer.apply_in_place(f_test);
+            const auto train = make_anchors(f_train, stages_of(train_rows), keys_of(train_rows), anchor_options);
+            const auto held = make_anchors(f_test, stages_of(test_rows), keys_of(test_rows), anchor_options);
+            if (train.rows.rows() < 2) throw Error("scan-heads: fewer than two training anchors");
+            if (held.rows.rows() < 3) throw Error("scan-heads: the held-out donors give fewer than three anchors");
+            auto ao = options.adaptor;
+            ao.threads = options.threads;
+            const auto fit = fit_adaptor(train.rows, train.stage, distance, ao);
+            const Eigen::MatrixXd z = fit.adaptor.encode(held.rows, options.threads).cast<double>();
+            HeadScore s;
+            s.layer = l;
+            s.head = h;
+            s.adaptor_loss = fit.final_loss;
+            s.score_unadjusted = ruler_correlation(z, held.stage, distance);
+            std::vector<std::int64_t> donors, tissues;
+            for (const auto& k : held.keys) donors.push_back(k[0]), tissues.push_back(k[1]);
+            s.score = ruler_correlation(regress_out(z, codes_of([&] {
+                                                        std::vector<std::string> v;
+                                                        for (auto d : donors) v.push_back(std::to_string(d));
+                                                        return v;
+                                                    }()),
+                                                    codes_of([&] {
+                                                        std::vector<std::string> v;
+                                                        for (auto t : tissues) v.push_back(std::to_string(t));
+                                                        return v;
+                                                    }())),
+                                        held.stage, distance);
+            result.heads.push_back(s);
+            result.train_anchors = train.rows.rows();
+            result.test_anchors = held.rows.rows();
+            if (options.progress) options.progress(l * ops.n_heads + h + 1, n_heads);
+        }
+    }
+    std::stable_sort(result.heads.begin(), result.heads.end(), [](const HeadScore& a, const HeadScore& b) {
+        const double x = std::isnan(a.score) ? -2 : a.score, y = std::isnan(b.score) ? -2 : b.score;
+        return x > y;
+    });
+    return result;
+}
+
+} // namespace scx

@@ -1,0 +1,257 @@
+#include "scextract/readout/algorithm_pipeline.hpp"
+
+#include "scextract/core/error.hpp"
+#include "scextract/readout/readouts.hpp"
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+namespace scx {
+
+std::vector<BinaryTask> default_binary_tasks() {
+    return {
+        {"cd4_cd8", "CD4 T", "CD8 T", {"naive_CD4_T", "memory_CD4_T", "regulatory_T"}, {"naive_CD8_T", "memory_CD8_T"}},
+        {"mono_macro", "monocyte", "macrophage", {"classical_monocyte", "nonclassical_monocyte"}, {"macrophage"}},
+    };
+}
+
+namespace {
+
+/// Codes of @p values in first-seen order.
+std::vector<std::int64_t> codes_of(const std::vector<std::string>& values) {
+    std::unordered_map<std::string, std::int64_t> seen;
+    std::vector<std::int64_t> out;
+    out.reserve(values.size());
+    for (const auto& v : values) out.push_back(seen.emplace(v, static_cast<std::int64_t>(seen.size())).first->second);
+    return out;
+}
+
+RowMatrixF take_rows(const RowMatrixF& m, const std::vector<std::int64_t>& rows) {
+    RowMatrixF out(static_cast<Eigen::Index>(rows.size()), m.cols());
+    for (std::size_t i = 0; i < rows.size(); ++i) out.row(static_cast<Eigen::Index>(i)) = m.row(rows[i]);
+    return out;
+}
+
+AlgorithmReadout as_readout(std::string task, const LinearRegressionReadout& r) {
+    AlgorithmReadout a{std::move(task), "regression", RowMatrixF(1, r.w.size()), Eigen::VectorXf(1), {}};
+    a.W.row(0) = r.w.transpose();
+    a.b(0) = static_cast<float>(r.b);
+    return a;
+}
+
+AlgorithmReadout as_readout(std::string task, const SoftmaxReadout& r) {
+    return {std::move(task), "softmax", r.W, r.b, r.classes};
+}
+
+AlgorithmReadout as_readout(std::string task, const BinaryReadout& r) {
+    AlgorithmReadout a{std::move(task), "binary", RowMatrixF(1, r.w.size()), Eigen::VectorXf(1),
+                       {r.negative_class, r.positive_class}};
+    a.W.row(0) = r.w.transpose();
+    a.b(0) = static_cast<float>(r.b);
+    return a;
+}
+
+/// W z + b for every row.
+RowMatrixF linear(const AlgorithmReadout& r, const RowMatrixF& z) {
+    RowMatrixF out = z * r.W.transpose();
+    out.rowwise() += r.b.transpose();
+    return out;
+}
+
+double accuracy(const std::vector<std::int64_t>& predicted, const std::vector<std::int64_t>& truth) {
+    std::int64_t right = 0, n = 0;
+    for (std::size_t i = 0; i < truth.size(); ++i) {
+        if (truth[i] < 0) continue;
+        right += predicted[i] == truth[i];
+        ++n;
+    }
+    return n > 0 ? static_cast<double>(right) / static_cast<double>(n) : 0.0;
+}
+
+} // namespace
+
+AlgorithmFitResult fit_algorithm(const FeatureOperator& features, const Ruler& ruler, const std::string& ruler_json,
+                                 const AlgorithmTrainingData& data, const AlgorithmFitOptions& options) {
+    if (data.counts == nullptr) throw Error("fit: no counts");
+    const auto& counts = *data.counts;
+    const auto n = counts.n_rows;
+    if (static_cast<std::int64_t>(data.symbols.size()) != counts.n_cols)
+        throw Error(fmt::format("fit: {} gene symbols for {} genes", data.symbols.size(), counts.n_cols));
+    if (static_cast<std::int64_t>(data.labels.size()) != n || static_cast<std::int64_t>(data.donors.size()) != n ||
+        (!data.tissues.empty() && static_cast<std::int64_t>(data.tissues.size()) != n))
+        throw Error("fit: labels, donors and tissues need one entry per cell");
+
+    AlgorithmFitResult result;
+    result.n_cells = n;
+    // stages from labels
+    const auto stage_of_cell = stages_of_labels(ruler, data.labels);
+    std::vector<std::int64_t> on_ruler;
+    std::map<std::string, std::int64_t> unmapped;
+    for (std::int64_t i = 0; i < n; ++i) {
+        if (stage_of_cell[i] >= 0) on_ruler.push_back(i);
+        else ++unmapped[data.labels[i]];
+    }
+    for (const auto& [label, count] : unmapped) result.unmapped_labels.push_back(fmt::format("{} ({} cells)", label, count));
+    result.n_on_ruler = static_cast<std::int64_t>(on_ruler.size());
+    if (on_ruler.empty()) throw Error("fit: no cell-type label maps to a stage of the ruler (check --label-key and the ruler's labels)");
+
+    // features of the cells on the ruler, standardised on them
+    const auto match = match_panel(data.symbols, features.genes);
+    result.missing_panel_genes = match.missing;
+    const CsrMatrix train_counts = select_rows(counts, on_ruler);
+    const auto expr = panel_expression(train_counts, match, {.target_sum = options.target_sum, .threads = options.threads});
+    RowMatrixF f = features.apply(expr.x, options.threads);
+    const auto standardizer = Standardizer::fit(f);
+    standardizer.apply_in_place(f);
+    std::vector<std::int64_t> stage(on_ruler.size());
+    for (std::size_t i = 0; i < on_ruler.size(); ++i) stage[i] = stage_of_cell[on_ruler[i]];
+    {
+        std::vector<std::int64_t> distinct = stage;
+        std::sort(distinct.begin(), distinct.end());
+        if (std::unique(distinct.begin(), distinct.end()) - distinct.begin() < 2)
+            throw Error("fit: the training cells cover fewer than two stages of the ruler");
+    }
+    const Eigen::MatrixXd distance = ruler_distances(ruler);
+
+    // Stage 2: the adaptor on anchors or on stage-balanced cells
+    AdaptorOptions ao = options.adaptor;
+    ao.threads = options.threads;
+    AdaptorFitResult adaptor;
+    if (ao.variant == AdaptorVariant::anchor) {
+        std::vector<std::string> donors, tissues, labels;
+        for (auto i : on_ruler) {
+            donors.push_back(data.donors[i]);
+            tissues.push_back(data.tissues.empty() ? std::string() : data.tissues[i]);
+            labels.push_back(data.labels[i]);
+        }
+        const auto anchors = make_anchors(f, stage, {codes_of(donors), codes_of(tissues), codes_of(labels)},
+                                          {.min_cells = options.min_anchor_cells, .threads = options.threads});
+        if (anchors.rows.rows() < 2)
+            throw Error(fmt::format("fit: only {} donor x tissue x cell-type groups have >= {} cells; the anchor "
+                                    "adaptor needs at least 2 (use --variant cell)",
+                                    anchors.rows.rows(), options.min_anchor_cells));
+        result.adaptor_rows = anchors.rows.rows();
+        adaptor = fit_adaptor(anchors.rows, anchors.stage, distance, ao);
+    } else {
+        const auto rows = balance_stages(stage, options.max_cells_per_stage, ao.seed);
+        std::vector<std::int64_t> rs;
+        for (auto r : rows) rs.push_back(stage[r]);
+        result.adaptor_rows = static_cast<std::int64_t>(rows.size());
+        adaptor = fit_adaptor(take_rows(f, rows), rs, distance, ao);
+    }
+    result.adaptor_loss = adaptor.final_loss;
+    result.adaptor_parameters = adaptor.adaptor.parameter_count();
+
+    // Stage 3: readouts on the latent of every training cell
+    const RowMatrixF z = adaptor.adaptor.encode(f, options.threads);
+    Algorithm& a = result.algorithm;
+    a.features = features;
+    a.target_sum = options.target_sum;
+    a.feature_mean = standardizer.mean;
+    a.feature_sd = standardizer.sd;
+    a.adaptor_W = adaptor.adaptor.W;
+    a.adaptor_b = adaptor.adaptor.b;
+    a.adaptor_beta = adaptor.adaptor.beta;
+    a.ruler_json = ruler_json;
+
+    Eigen::VectorXd depth(static_cast<Eigen::Index>(stage.size()));
+    std::vector<std::int64_t> branch(stage.size());
+    std::vector<std::string> stage_names;
+    for (const auto& s : ruler.stages) stage_names.push_back(s.name);
+    for (std::size_t i = 0; i < stage.size(); ++i) {
+        depth(static_cast<Eigen::Index>(i)) = static_cast<double>(ruler.stages[stage[i]].depth);
+        const auto& b = ruler.stages[stage[i]].branch;
+        branch[i] = std::find(ruler.branches.begin(), ruler.branches.end(), b) - ruler.branches.begin();
+    }
+    const auto dr = fit_depth_readout(z, depth, {.alpha = 1.0, .threads = options.threads});
+    a.readouts.push_back(as_readout("depth", dr.readout));
+    result.readouts.push_back({"depth", dr.readout.parameter_count(), dr.n_rows, dr.r_squared});
+    LogisticOptions lo;
+    lo.threads = options.threads;
+    const auto fit_classes = [&](const std::string& task, const std::vector<std::int64_t>& y,
+                                 const std::vector<std::string>& names) {
+        std::vector<std::int64_t> distinct = y;
+        std::sort(distinct.begin(), distinct.end());
+        if (std::unique(distinct.begin(), distinct.end()) - distinct.begin() < 2) {
+            result.skipped_tasks.push_back(task + ": the training cells hold a single class");
+            return;
+        }
+        const auto r = fit_softmax_readout(z, y, names, lo);
+        a.readouts.push_back(as_readout(task, r.readout));
+        std::vector<std::int64_t> truth(y.size(), -1);
+        for (std::size_t i = 0; i < y.size(); ++i)
+            for (std::size_t c = 0; c < r.class_codes.size(); ++c)
+                if (r.class_codes[c] == y[i]) truth[i] = static_cast<std::int64_t>(c);
+        result.readouts.push_back({task, r.readout.parameter_count(), r.info.n_rows, accuracy(r.readout.predict(z), truth)});
+    };
+    fit_classes("branch", branch, ruler.branches);
+    fit_classes("stage", stage, stage_names);
+    for (const auto& task : options.binary_tasks) {
+        std::vector<std::int64_t> y(stage.size(), -1);
+        std::int64_t n0 = 0, n1 = 0;
+        for (std::size_t i = 0; i < stage.size(); ++i) {
+            const auto& name = ruler.stages[stage[i]].name;
+            if (std::find(task.negative_stages.begin(), task.negative_stages.end(), name) != task.negative_stages.end()) y[i] = 0, ++n0;
+            if (std::find(task.positive_stages.begin(), task.positive_stages.end(), name) != task.positive_stages.end()) y[i] = 1, ++n1;
+        }
+        if (n0 < options.min_binary_cells || n1 < options.min_binary_cells) {
+            result.skipped_tasks.push_back(fmt::format("{}: {} {} and {} {} training cells (need {} each)", task.name, n0,
+                                                       task.negative_class, n1, task.positive_class, options.min_binary_cells));
+            continue;
+        }
+        const auto r = fit_binary_readout(z, y, {task.negative_class, task.positive_class}, lo);
+        a.readouts.push_back(as_readout(task.name, r.readout));
+        result.readouts.push_back({task.name, r.readout.parameter_count(), r.info.n_rows, accuracy(r.readout.predict(z), y)});
+    }
+    return result;
+}
+
+AlgorithmApplyResult apply_algorithm(const Algorithm& a, const CsrMatrix& counts, const std::vector<std::string>& symbols,
+                                     const AlgorithmApplyOptions& options) {
+    if (static_cast<std::int64_t>(symbols.size()) != counts.n_cols)
+        throw Error(fmt::format("apply: {} gene symbols for {} genes", symbols.size(), counts.n_cols));
+    AlgorithmApplyResult r;
+    r.panel = match_panel(symbols, a.features.genes);
+    if (r.panel.missing_fraction() > options.max_missing_fraction)
+        throw Error(fmt::format("{} of the algorithm's {} panel genes are missing from the input ({:.0f}% > the {:.0f}% "
+                                "allowed; check the gene symbol column, or raise --max-missing)",
+                                r.panel.missing.size(), r.panel.column.size(), 100.0 * r.panel.missing_fraction(),
+                                100.0 * options.max_missing_fraction));
+    const auto expr = panel_expression(counts, r.panel, {.target_sum = a.target_sum, .threads = options.threads});
+    r.detected_fraction = expr.detected_fraction;
+    RowMatrixF f = a.features.apply(expr.x, options.threads);
+    Standardizer s{a.feature_mean, a.feature_sd};
+    s.apply_in_place(f);
+    Adaptor adaptor;
+    adaptor.W = a.adaptor_W;
+    adaptor.b = a.adaptor_b;
+    adaptor.beta = a.adaptor_beta;
+    auto enc = adaptor.encode_with_error(f, options.threads);
+    r.latent = std::move(enc.z);
+    r.reconstruction_error = std::move(enc.reconstruction_error);
+    for (const auto& ro : a.readouts) {
+        const RowMatrixF out = linear(ro, r.latent);
+        if (ro.kind == "regression") {
+            r.depth = out.col(0).cast<double>();
+        } else if (ro.kind == "softmax") {
+            auto& dst = ro.task == "branch" ? r.branch : r.stage;
+            if (ro.task != "branch" && ro.task != "stage") continue;
+            dst.resize(static_cast<std::size_t>(out.rows()));
+            for (Eigen::Index i = 0; i < out.rows(); ++i) {
+                Eigen::Index best = 0;
+                out.row(i).maxCoeff(&best); // ties: the first, as SoftmaxReadout::predict
+                dst[static_cast<std::size_t>(i)] = ro.classes.at(static_cast<std::size_t>(best));
+            }
+        } else if (ro.kind == "binary") {
+            Eigen::VectorXd p = (-out.col(0).cast<double>()).array().exp();
+            p = (1.0 + p.array()).inverse();
+            r.probabilities.emplace_back(ro.task, std::move(p));
+        }
+    }
+    return r;
+}
+
+} // namespace scx

@@ -1,0 +1,95 @@
+#pragma once
+/// @file algorithm_pipeline.hpp
+/// @brief Fitting an extracted algorithm on reference cells (features -> standardiser ->
+/// Stage 2 adaptor -> Stage 3 readouts) and applying it to new cells, with no model.
+
+#include "scextract/adapt/adaptor.hpp"
+#include "scextract/core/algorithm.hpp"
+#include "scextract/core/csr_matrix.hpp"
+#include "scextract/core/ruler.hpp"
+#include "scextract/extract/panel_features.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace scx {
+
+/// Training cells: raw counts and per-cell annotations.
+struct AlgorithmTrainingData {
+    const CsrMatrix* counts = nullptr;  ///< cells x genes, raw counts
+    std::vector<std::string> symbols;   ///< gene symbol of each column
+    std::vector<std::string> labels;    ///< cell-type label per cell (mapped to stages by the ruler)
+    std::vector<std::string> donors;    ///< donor per cell
+    std::vector<std::string> tissues;   ///< tissue per cell, or empty (one tissue)
+};
+
+/// A binary readout defined on ruler stages: cells of @p negative_stages are 0, of
+/// @p positive_stages 1. Trained only when each side has at least min_binary_cells cells.
+struct BinaryTask {
+    std::string name;
+    std::string negative_class, positive_class;
+    std::vector<std::string> negative_stages, positive_stages;
+};
+
+/// CD4 vs CD8 T cells and monocytes vs macrophages on the default hematopoiesis ruler.
+std::vector<BinaryTask> default_binary_tasks();
+
+struct AlgorithmFitOptions {
+    AdaptorOptions adaptor = adaptor_options(AdaptorVariant::anchor);
+    double target_sum = 1e4;
+    std::int64_t min_anchor_cells = 5;     ///< METHOD.md: anchors are groups of >= 5 cells
+    std::int64_t max_cells_per_stage = 500; ///< cell / hybrid variants: stage balancing
+    std::vector<BinaryTask> binary_tasks = default_binary_tasks();
+    std::int64_t min_binary_cells = 10;
+    int threads = 0;
+};
+
+/// What one readout learnt, for the report.
+struct ReadoutSummary {
+    std::string task;
+    std::int64_t parameters = 0;
+    std::int64_t training_rows = 0;
+    double training_score = 0; ///< R^2 for depth, accuracy for classifiers
+};
+
+struct AlgorithmFitResult {
+    Algorithm algorithm;
+    std::int64_t n_cells = 0;
+    std::int64_t n_on_ruler = 0;            ///< cells whose label maps to a stage (used for fitting)
+    std::vector<std::string> unmapped_labels;
+    std::vector<std::string> missing_panel_genes;
+    std::int64_t adaptor_rows = 0;          ///< anchors, or balanced cells
+    std::int64_t adaptor_parameters = 0;
+    double adaptor_loss = 0;
+    std::vector<ReadoutSummary> readouts;
+    std::vector<std::string> skipped_tasks; ///< binary tasks without enough cells, with why
+};
+
+/// Fits every part after the feature operator. Throws scx::Error when no label maps to the
+/// ruler, fewer than two stages are present, or the inputs disagree in size.
+AlgorithmFitResult fit_algorithm(const FeatureOperator& features, const Ruler& ruler, const std::string& ruler_json,
+                                 const AlgorithmTrainingData& data, const AlgorithmFitOptions& options);
+
+struct AlgorithmApplyOptions {
+    /// Refuse input missing more than this fraction of the panel (the rest are zero-filled).
+    double max_missing_fraction = 0.5;
+    int threads = 0;
+};
+
+/// Per-cell outputs of apply.
+struct AlgorithmApplyResult {
+    RowMatrixF latent;                         ///< cells x k
+    Eigen::VectorXd depth;                     ///< depth readout (the pseudotime); empty when absent
+    std::vector<std::string> branch, stage;    ///< predicted classes; empty when absent
+    std::vector<std::pair<std::string, Eigen::VectorXd>> probabilities; ///< binary task -> P(positive class)
+    Eigen::VectorXf reconstruction_error;      ///< tied autoencoder error per cell (OOD signal)
+    std::vector<float> detected_fraction;      ///< panel genes detected per cell
+    PanelMatch panel;                          ///< which panel genes the input lacked
+};
+
+/// Applies @p algorithm to raw @p counts whose columns are named by @p symbols.
+AlgorithmApplyResult apply_algorithm(const Algorithm& algorithm, const CsrMatrix& counts,
+                                     const std::vector<std::string>& symbols, const AlgorithmApplyOptions& options);
+
+} // namespace scx

@@ -1,0 +1,105 @@
+// The algorithm file: every feature-block form, the standardiser, adaptor and readouts
+// round-trip exactly, and damage or the wrong kind of file is refused with its name.
+
+#include "scextract/core/error.hpp"
+#include "scextract/io/algorithm_file.hpp"
+#include "scextract/io/scx_container.hpp"
+
+#include "../support/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+namespace {
+
+scx::RowMatrixF filled(std::int64_t r, std::int64_t c, float start) {
+    scx::RowMatrixF m(r, c);
+    for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = start + 0.25F * static_cast<float>(i);
+    return m;
+}
+
+scx::Algorithm sample() {
+    scx::Algorithm a;
+    const std::int64_t g = 4, k = 2;
+    a.features.genes = {"CD34", "GATA1", "MPO", "CD3E"};
+    a.features.description = "test";
+    scx::FeatureBlock dense{"dense", scx::FeatureBlock::Form::dense, filled(g, g, 0), {}, {}, {}};
+    scx::FeatureBlock lr{"lr", scx::FeatureBlock::Form::low_rank, {}, filled(g, 1, 1), filled(1, g, 2), {}};
+    scx::FeatureBlock sp{"sp", scx::FeatureBlock::Form::sparse_factors, {}, {}, {}, {}};
+    sp.factors.push_back({{0, 2}, {0.5F, -1.0F}, {3}, {2.0F}, 1.5F});
+    sp.factors.push_back({{1}, {1.0F}, {0, 1}, {0.25F, 0.75F}, 0.5F});
+    a.features.blocks = {dense, lr, sp};
+    const auto d = a.features.n_features();
+    a.feature_mean = Eigen::VectorXf::LinSpaced(d, -1, 1);
+    a.feature_sd = Eigen::VectorXf::Constant(d, 2.0F);
+    a.adaptor_W = filled(k, d, -3);
+    a.adaptor_b = Eigen::VectorXf::LinSpaced(d, 0, 1);
+    a.adaptor_beta = 1.25;
+    a.readouts.push_back({"depth", "regression", filled(1, k, 0), Eigen::VectorXf::Constant(1, 0.5F), {}});
+    a.readouts.push_back({"branch", "softmax", filled(3, k, 1), Eigen::VectorXf::Constant(3, -0.5F), {"a", "b", "c"}});
+    a.readouts.push_back({"cd4_cd8", "binary", filled(1, k, 2), Eigen::VectorXf::Constant(1, 0.1F), {"CD4 T", "CD8 T"}});
+    a.ruler_json = R"({"name":"r"})";
+    a.provenance_json = R"({"seed":42})";
+    return a;
+}
+
+TEST(AlgorithmFile, RoundTripsExactly) {
+    scx::test::TempDir dir;
+    const auto path = (dir.path() / "a.scx").string();
+    const auto a = sample();
+    scx::write_algorithm_file(a, path);
+    const auto b = scx::read_algorithm_file(path);
+    EXPECT_EQ(b.features.genes, a.features.genes);
+    ASSERT_EQ(b.features.blocks.size(), 3U);
+    EXPECT_EQ(b.features.blocks[0].dense, a.features.blocks[0].dense);
+    EXPECT_EQ(b.features.blocks[1].left, a.features.blocks[1].left);
+    EXPECT_EQ(b.features.blocks[1].right, a.features.blocks[1].right);
+    ASSERT_EQ(b.features.blocks[2].factors.size(), 2U);
+    EXPECT_EQ(b.features.blocks[2].factors[1].write_genes, a.features.blocks[2].factors[1].write_genes);
+    EXPECT_EQ(b.features.blocks[2].factors[0].read_weights, a.features.blocks[2].factors[0].read_weights);
+    EXPECT_EQ(b.features.blocks[2].factors[0].scale, 1.5F);
+    EXPECT_EQ(b.feature_mean, a.feature_mean);
+    EXPECT_EQ(b.feature_sd, a.feature_sd);
+    EXPECT_EQ(b.adaptor_W, a.adaptor_W);
+    EXPECT_EQ(b.adaptor_b, a.adaptor_b);
+    EXPECT_EQ(b.adaptor_beta, 1.25);
+    ASSERT_EQ(b.readouts.size(), 3U);
+    EXPECT_EQ(b.readouts[1].classes, (std::vector<std::string>{"a", "b", "c"}));
+    EXPECT_EQ(b.readouts[2].W, a.readouts[2].W);
+    EXPECT_EQ(b.readout("depth")->b(0), 0.5F);
+    // the same features from both
+    const scx::RowMatrixF x = filled(3, 4, -1);
+    EXPECT_EQ(a.features.apply(x), b.features.apply(x));
+}
+
+TEST(AlgorithmFile, RefusesDamageAndOtherKinds) {
+    scx::test::TempDir dir;
+    const auto path = (dir.path() / "a.scx").string();
+    scx::write_algorithm_file(sample(), path);
+    { // flip the last byte (inside the last array)
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekg(-1, std::ios::end);
+        char c = 0;
+        f.read(&c, 1);
+        f.seekp(-1, std::ios::end);
+        c = static_cast<char>(c ^ 0x5A);
+        f.write(&c, 1);
+    }
+    try {
+        (void)scx::read_algorithm_file(path);
+        ADD_FAILURE() << "expected a checksum error";
+    } catch (const scx::Error& e) {
+        EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+    const auto other = (dir.path() / "o.scxop").string();
+    scx::write_scx_container(other, "operator", nlohmann::ordered_json::object(), {});
+    EXPECT_THROW((void)scx::read_algorithm_file(other), scx::Error);
+    auto bad = sample();
+    bad.adaptor_b.resize(3);
+    EXPECT_THROW(scx::write_algorithm_file(bad, (dir.path() / "bad.scx").string()), scx::Error);
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "bad.scx"));
+}
+
+} // namespace
