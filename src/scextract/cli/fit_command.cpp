@@ -3,7 +3,7 @@
 
 #include "scextract/cli/command.hpp"
 #include "scextract/cli/feature_options.hpp"
-#include "scextract/cli/input_matrix.hpp"
+#include "scextract/cli/training_data.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/io/algorithm_file.hpp"
 #include "scextract/io/dataset.hpp"
@@ -20,26 +20,10 @@
 
 namespace scx::cli {
 
-namespace {
-
-std::vector<std::string> obs_strings(const Dataset& d, const std::string& key, const std::string& input, const char* option) {
-    const Column* c = d.obs.find(key);
-    if (c == nullptr) {
-        std::vector<std::string> names;
-        for (const auto& [n, _] : d.obs.columns) names.push_back(n);
-        throw UsageError(fmt::format("{}: obs has no column '{}' ({}); obs columns: {}", input, key, option,
-                                     fmt::join(names, ", ")));
-    }
-    return column_as_strings(*c, fmt::format("{} obs['{}']", input, key));
-}
-
-} // namespace
-
 Command add_fit_command(CLI::App& root, GlobalOptions& g) {
     struct Args {
-        std::string op, train, ruler = "default", label_key = "cell_type", donor_key = "donor", tissue_key, out, layer,
-                    gene_column, variant = "anchor";
-        bool raw = false;
+        std::string op, ruler = "default", out, variant = "anchor";
+        TrainingArgs training;
         std::int64_t k = 10, epochs = -1;
         double alpha = 0.1;
         FeatureArgs features;
@@ -47,15 +31,9 @@ Command add_fit_command(CLI::App& root, GlobalOptions& g) {
     auto args = std::make_shared<Args>();
     auto* app = root.add_subcommand("fit", "fit an extracted algorithm (features, adaptor, readouts) on reference cells");
     app->add_option("--operator", args->op, "operators from `scextract export` (.scxop)")->required();
-    app->add_option("--train", args->train, "reference cells (.h5ad, 10x, CSV) with raw counts")->required();
+    add_training_options(app, args->training);
     app->add_option("--ruler", args->ruler, "ruler JSON, or 'default'")->capture_default_str();
-    app->add_option("--label-key", args->label_key, "obs column with cell-type labels")->capture_default_str();
-    app->add_option("--donor-key", args->donor_key, "obs column with donors")->capture_default_str();
-    app->add_option("--tissue-key", args->tissue_key, "obs column with tissues (anchors are donor x tissue x cell type)");
     app->add_option("--out", args->out, "algorithm file to write (.scx)")->required();
-    auto* layer = app->add_option("--layer", args->layer, "take counts from this layer instead of X");
-    app->add_flag("--raw", args->raw, "take counts from raw.X")->excludes(layer);
-    app->add_option("--gene-column", args->gene_column, "var column with gene symbols (default: automatic)");
     app->add_option("--variant", args->variant, "adaptor: anchor, cell or hybrid")
         ->check(CLI::IsMember({"anchor", "cell", "hybrid"}))
         ->capture_default_str();
@@ -73,15 +51,9 @@ Command add_fit_command(CLI::App& root, GlobalOptions& g) {
                 const auto features = build_feature_operator(ops, spec);
                 console.info(fmt::format("features: {} ({} genes -> {} features, {:.2f} MB)", features.description,
                                          features.n_genes(), features.n_features(), features.size_mb()));
-                auto d = read_dataset(a.train, {.layer = a.layer, .use_raw = a.raw});
-                const auto values = inspect_values(d.matrix, {.threads = console.threads()});
-                require_counts(values, fmt::format("{} {}", a.train, d.matrix_source), counts_hint(d, a.layer, a.raw));
-                AlgorithmTrainingData data;
-                data.counts = &d.matrix;
-                data.symbols = dataset_gene_symbols(d, a.train, a.gene_column, console);
-                data.labels = obs_strings(d, a.label_key, a.train, "--label-key");
-                data.donors = obs_strings(d, a.donor_key, a.train, "--donor-key");
-                if (!a.tissue_key.empty()) data.tissues = obs_strings(d, a.tissue_key, a.train, "--tissue-key");
+                const auto input = read_training_input(a.training, console);
+                const auto& d = input->dataset;
+                const auto& data = input->data;
                 AlgorithmFitOptions o;
                 o.adaptor = adaptor_options(parse_adaptor_variant(a.variant));
                 o.adaptor.k = a.k;
@@ -92,7 +64,7 @@ Command add_fit_command(CLI::App& root, GlobalOptions& g) {
                 auto r = fit_algorithm(features, ruler, ruler_json, data, o);
                 if (!r.missing_panel_genes.empty())
                     console.warn(fmt::format("{} of {} panel genes are absent from {} (zero-filled)",
-                                             r.missing_panel_genes.size(), features.n_genes(), a.train));
+                                             r.missing_panel_genes.size(), features.n_genes(), a.training.train));
                 if (!r.unmapped_labels.empty())
                     console.warn(fmt::format("{} labels map to no stage of ruler '{}' and were left out: {}",
                                              r.unmapped_labels.size(), ruler.name, fmt::join(r.unmapped_labels, "; ")));
@@ -110,11 +82,11 @@ Command add_fit_command(CLI::App& root, GlobalOptions& g) {
                 prov["operator_file"] = a.op;
                 prov["operator"] = operator_provenance_json(ops.provenance);
                 prov["features"] = features.description;
-                prov["train"] = a.train;
+                prov["train"] = a.training.train;
                 prov["matrix"] = d.matrix_source;
-                prov["label_key"] = a.label_key;
-                prov["donor_key"] = a.donor_key;
-                prov["tissue_key"] = a.tissue_key;
+                prov["label_key"] = a.training.label_key;
+                prov["donor_key"] = a.training.donor_key;
+                prov["tissue_key"] = a.training.tissue_key;
                 prov["variant"] = a.variant;
                 prov["k"] = a.k;
                 prov["alpha"] = a.alpha;

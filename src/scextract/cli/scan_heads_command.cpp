@@ -3,14 +3,12 @@
 /// adaptor places held-out donors on the ruler.
 
 #include "scextract/cli/command.hpp"
-#include "scextract/cli/input_matrix.hpp"
+#include "scextract/cli/training_data.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/eval/head_scan.hpp"
 #include "scextract/io/atomic_file.hpp"
-#include "scextract/io/dataset.hpp"
 #include "scextract/io/operator_file.hpp"
 #include "scextract/io/ruler_json.hpp"
-#include "scextract/preprocess/count_check.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -22,25 +20,18 @@ namespace scx::cli {
 
 Command add_scan_heads_command(CLI::App& root, GlobalOptions& g) {
     struct Args {
-        std::string op, train, ruler = "default", label_key = "cell_type", donor_key = "donor", tissue_key, out, layer,
-                    gene_column, orientation = "xA";
+        std::string op, ruler = "default", out, orientation = "xA";
+        TrainingArgs training;
         std::vector<std::string> test_donors;
-        bool raw = false;
         std::int64_t epochs = 400, k = 10;
     };
     auto args = std::make_shared<Args>();
     auto* app = root.add_subcommand("scan-heads", "rank every head by a single-head adaptor scored zero-shot on held-out donors");
     app->add_option("--operator", args->op, "operators from `scextract export` (.scxop)")->required();
-    app->add_option("--train", args->train, "reference cells with raw counts")->required();
+    add_training_options(app, args->training);
     app->add_option("--ruler", args->ruler, "ruler JSON, or 'default'")->capture_default_str();
-    app->add_option("--label-key", args->label_key, "obs column with cell-type labels")->capture_default_str();
-    app->add_option("--donor-key", args->donor_key, "obs column with donors")->capture_default_str();
-    app->add_option("--tissue-key", args->tissue_key, "obs column with tissues");
     app->add_option("--test-donors", args->test_donors, "held-out donors (default: the last 20% in sorted order)")->delimiter(',');
     app->add_option("--out", args->out, "table to write (.tsv); default: stdout");
-    auto* layer = app->add_option("--layer", args->layer, "take counts from this layer instead of X");
-    app->add_flag("--raw", args->raw, "take counts from raw.X")->excludes(layer);
-    app->add_option("--gene-column", args->gene_column, "var column with gene symbols (default: automatic)");
     app->add_option("--epochs", args->epochs, "Adam steps of each head's adaptor")->check(CLI::PositiveNumber)->capture_default_str();
     app->add_option("--k", args->k, "latent dimension")->check(CLI::PositiveNumber)->capture_default_str();
     app->add_option("--orientation", args->orientation, "x A or x A^T")->check(CLI::IsMember({"xA", "xAT"}))->capture_default_str();
@@ -48,20 +39,8 @@ Command add_scan_heads_command(CLI::App& root, GlobalOptions& g) {
                 const auto& a = *args;
                 const Ruler ruler = a.ruler == "default" ? default_hematopoiesis_ruler() : read_ruler_json(a.ruler);
                 const auto ops = read_operator_file(a.op);
-                auto d = read_dataset(a.train, {.layer = a.layer, .use_raw = a.raw});
-                const auto values = inspect_values(d.matrix, {.threads = console.threads()});
-                require_counts(values, fmt::format("{} {}", a.train, d.matrix_source), counts_hint(d, a.layer, a.raw));
-                AlgorithmTrainingData data;
-                data.counts = &d.matrix;
-                data.symbols = dataset_gene_symbols(d, a.train, a.gene_column, console);
-                const auto column = [&](const std::string& key) {
-                    const Column* c = d.obs.find(key);
-                    if (c == nullptr) throw UsageError(fmt::format("{}: obs has no column '{}'", a.train, key));
-                    return column_as_strings(*c, fmt::format("{} obs['{}']", a.train, key));
-                };
-                data.labels = column(a.label_key);
-                data.donors = column(a.donor_key);
-                if (!a.tissue_key.empty()) data.tissues = column(a.tissue_key);
+                const auto input = read_training_input(a.training, console);
+                const auto& data = input->data;
                 HeadScanOptions o;
                 o.adaptor.epochs = a.epochs;
                 o.adaptor.k = a.k;
