@@ -258,3 +258,42 @@ TEST(Simulator, RefusesWhatItCannotSimulate) {
 }
 
 } // namespace
+
+namespace {
+
+std::uint64_t fnv1a(std::uint64_t h, const void* data, std::size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001B3ULL;
+    return h;
+}
+
+/// Checksum of the default simulation's first 300 cells: genes, counts and placements.
+std::uint64_t default_checksum() {
+    scx::SimulationOptions o; // every default, only the cell count small
+    o.n_cells = 300;
+    const auto d = scx::design_simulation(scx::default_hematopoiesis_ruler(), vocabulary(), o);
+    std::vector<scx::SimulatedCell> cells;
+    const auto m = scx::simulate_counts(d, 0, o.n_cells, 2, &cells);
+    std::uint64_t h = 0xCBF29CE484222325ULL;
+    for (const auto& g : d.genes) h = fnv1a(h, g.symbol.data(), g.symbol.size());
+    h = fnv1a(h, m.indptr.data(), m.indptr.size() * sizeof(std::int64_t));
+    h = fnv1a(h, m.indices.data(), m.indices.size() * sizeof(std::int32_t));
+    h = fnv1a(h, m.values.data(), m.values.size() * sizeof(float));
+    for (const auto& c : cells) {
+        h = fnv1a(h, &c.donor, sizeof c.donor);
+        h = fnv1a(h, &c.tissue, sizeof c.tissue);
+        h = fnv1a(h, &c.child, sizeof c.child);
+        h = fnv1a(h, &c.t, sizeof c.t);
+    }
+    return h;
+}
+
+} // namespace
+
+// The simulator's defaults are frozen: results measured on the test bed must not be
+// tunable by quietly changing the simulator. A deliberate change of the model updates this
+// value in the same commit, with the reason. (Computed with GCC 12 / glibc on x86-64; the
+// draws use exp, log, lgamma, sin and cos, so another libm may differ in the last bits.)
+TEST(Simulator, DefaultsAreFrozen) {
+    EXPECT_EQ(default_checksum(), 7113609123337651271ULL) << "simulator output changed";
+}
