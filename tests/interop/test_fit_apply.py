@@ -103,3 +103,39 @@ def test_head_scan_finds_the_planted_head(real):
     best = rows[1]
     print("head scan, best:", best)
     assert (best[1], best[2]) == ("2", "5"), "make-model planted head 2:5"
+
+
+def test_numpy_alone_reproduces_apply(real):
+    """The algorithm file as docs/formats.md describes it: read with the documented numpy
+    reader, features -> standardiser -> adaptor in numpy give apply's latent."""
+    import re
+
+    import scanpy as sc
+
+    out, _, run_dir = real
+    text = (Path(__file__).resolve().parents[2] / "docs" / "formats.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if b.startswith("# scx-reader"))
+    namespace = {}
+    exec(compile(block, "docs/formats.md#scx-reader", "exec"), namespace)
+    header, arrays = namespace["read_scx"](str(run_dir / "algo.scx"))
+    meta = header["metadata"]
+    test = anndata.read_h5ad(run_dir / "test.h5ad")
+    sc.pp.normalize_total(test, target_sum=meta["target_sum"])
+    sc.pp.log1p(test)
+    x = np.zeros((test.n_obs, len(meta["panel"])), dtype=np.float64)
+    pos = {g: i for i, g in enumerate(test.var_names)}
+    dense = test.X.toarray()
+    for j, g in enumerate(meta["panel"]):
+        if g in pos:
+            x[:, j] = dense[:, pos[g]]
+    blocks = []
+    for i, b in enumerate(meta["blocks"]):
+        assert b["form"] == "dense"  # the default drift operator
+        blocks.append(x @ np.asarray(arrays[f"block{i}.dense"], dtype=np.float64))
+    f = np.hstack(blocks)
+    f = (f - arrays["feature_mean"]) / arrays["feature_sd"]
+    z = (f - arrays["adaptor_b"]) @ np.asarray(arrays["adaptor_W"], dtype=np.float64).T
+    np.testing.assert_allclose(z, out.obsm["X_scx"], rtol=1e-3, atol=1e-3)
+    depth = next(i for i, r in enumerate(meta["readouts"]) if r["task"] == "depth")
+    pred = z @ np.asarray(arrays[f"readout{depth}.W"], dtype=np.float64).T + arrays[f"readout{depth}.b"]
+    np.testing.assert_allclose(pred[:, 0], out.obs["scx_depth"], rtol=1e-3, atol=1e-3)
