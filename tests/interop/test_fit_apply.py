@@ -105,21 +105,21 @@ def test_head_scan_finds_the_planted_head(real):
     assert (best[1], best[2]) == ("2", "5"), "make-model planted head 2:5"
 
 
-def test_numpy_alone_reproduces_apply(real):
-    """The algorithm file as docs/formats.md describes it: read with the documented numpy
-    reader, features -> standardiser -> adaptor in numpy give apply's latent."""
+def numpy_apply(algo: Path, cells: Path):
+    """apply's latent and depth from the algorithm file as docs/formats.md describes it: read
+    with the documented numpy reader; features (dense, low-rank or sparse-factor blocks) ->
+    standardiser -> adaptor -> depth readout, all in numpy."""
     import re
 
     import scanpy as sc
 
-    out, _, run_dir = real
     text = (Path(__file__).resolve().parents[2] / "docs" / "formats.md").read_text()
     block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if b.startswith("# scx-reader"))
     namespace = {}
     exec(compile(block, "docs/formats.md#scx-reader", "exec"), namespace)
-    header, arrays = namespace["read_scx"](str(run_dir / "algo.scx"))
+    header, arrays = namespace["read_scx"](str(algo))
     meta = header["metadata"]
-    test = anndata.read_h5ad(run_dir / "test.h5ad")
+    test = anndata.read_h5ad(cells)
     sc.pp.normalize_total(test, target_sum=meta["target_sum"])
     sc.pp.log1p(test)
     x = np.zeros((test.n_obs, len(meta["panel"])), dtype=np.float64)
@@ -128,14 +128,119 @@ def test_numpy_alone_reproduces_apply(real):
     for j, g in enumerate(meta["panel"]):
         if g in pos:
             x[:, j] = dense[:, pos[g]]
-    blocks = []
+    blocks, forms = [], []
     for i, b in enumerate(meta["blocks"]):
-        assert b["form"] == "dense"  # the default drift operator
-        blocks.append(x @ np.asarray(arrays[f"block{i}.dense"], dtype=np.float64))
+        forms.append(b["form"])
+        a = lambda name: np.asarray(arrays[f"block{i}.{name}"], dtype=np.float64)  # noqa: E731
+        if b["form"] == "dense":
+            blocks.append(x @ a("dense"))
+        elif b["form"] == "low_rank":
+            blocks.append((x @ a("left")) @ a("right"))
+        else:
+            assert b["form"] == "sparse_factors"
+            layout, scales = arrays[f"block{i}.layout"], a("scales")
+            genes, weights = arrays[f"block{i}.genes"], a("weights")
+            f = np.zeros_like(x)
+            at = 0
+            for (n_read, n_write), scale in zip(layout, scales):
+                read_genes, read_weights = genes[at : at + n_read], weights[at : at + n_read]
+                write_genes = genes[at + n_read : at + n_read + n_write]
+                write_weights = weights[at + n_read : at + n_read + n_write]
+                at += n_read + n_write
+                s = scale * (x[:, read_genes] @ read_weights)
+                f[:, write_genes] += s[:, None] * write_weights[None, :]
+            blocks.append(f)
     f = np.hstack(blocks)
     f = (f - arrays["feature_mean"]) / arrays["feature_sd"]
     z = (f - arrays["adaptor_b"]) @ np.asarray(arrays["adaptor_W"], dtype=np.float64).T
-    np.testing.assert_allclose(z, out.obsm["X_scx"], rtol=1e-3, atol=1e-3)
     depth = next(i for i, r in enumerate(meta["readouts"]) if r["task"] == "depth")
     pred = z @ np.asarray(arrays[f"readout{depth}.W"], dtype=np.float64).T + arrays[f"readout{depth}.b"]
-    np.testing.assert_allclose(pred[:, 0], out.obs["scx_depth"], rtol=1e-3, atol=1e-3)
+    return z, pred[:, 0], forms
+
+
+def test_numpy_alone_reproduces_apply(real):
+    """The default (dense drift) algorithm applied in numpy alone gives apply's latent and depth."""
+    out, _, run_dir = real
+    z, depth, forms = numpy_apply(run_dir / "algo.scx", run_dir / "test.h5ad")
+    assert set(forms) == {"dense"}  # the default drift operator
+    np.testing.assert_allclose(z, out.obsm["X_scx"], rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(depth, out.obs["scx_depth"], rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "features, form",
+    [
+        (["--features", "rank", "--rank", "16"], "low_rank"),
+        (["--features", "sparse", "--factors", "16", "--top-genes", "40"], "sparse_factors"),
+    ],
+    ids=["rank16", "sparse16"],
+)
+def test_numpy_alone_reproduces_compressed_apply(real, tmp_path, features, form):
+    """The compressed operators of `scextract compress` (rank-r SVD, hard-sparse factors) of the
+    planted head, fitted and applied: numpy alone reproduces apply from the file."""
+    _, _, run_dir = real
+    algo = tmp_path / "algo.scx"
+    ok("fit", "--operator", str(run_dir / "ops.scxop"), "--train", str(run_dir / "train.h5ad"), "--tissue-key", "tissue",
+       "--epochs", "150", "--head", "2:5", *features, "--out", str(algo))
+    ok("apply", "--algorithm", str(algo), "--input", str(run_dir / "test.h5ad"), "--out", str(tmp_path / "out.h5ad"))
+    out = anndata.read_h5ad(tmp_path / "out.h5ad")
+    z, depth, forms = numpy_apply(algo, run_dir / "test.h5ad")
+    assert forms == [form]
+    np.testing.assert_allclose(z, out.obsm["X_scx"], rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(depth, out.obs["scx_depth"], rtol=1e-3, atol=1e-3)
+
+
+def test_streamed_apply_equals_in_memory_apply(real, tmp_path):
+    """An h5ad input streams (any --chunk-size gives the same bits); a CSV input of the same
+    cells takes the in-memory path. Same outputs, and the streamed file opens in anndata with
+    the input's own columns intact."""
+    import pandas as pd
+
+    out, _, run_dir = real
+    algo, cells = run_dir / "algo.scx", run_dir / "test.h5ad"
+    small = tmp_path / "small.h5ad"
+    r = ok("apply", "--algorithm", str(algo), "--input", str(cells), "--out", str(small), "--chunk-size", "7")
+    assert "(streamed)" in r.stderr
+    huge = tmp_path / "huge.h5ad"
+    ok("apply", "--algorithm", str(algo), "--input", str(cells), "--out", str(huge), "--chunk-size", "100000000")
+    t = anndata.read_h5ad(cells)
+    assert t.n_obs > 2 * 256  # several chunks at --chunk-size 7 (rounded up to 256)
+    csv = tmp_path / "cells.csv"
+    pd.DataFrame(t.X.toarray().astype(np.int64), index=t.obs_names, columns=t.var_names).to_csv(csv)
+    mem = tmp_path / "mem.h5ad"
+    r = ok("apply", "--algorithm", str(algo), "--input", str(csv), "--out", str(mem))
+    assert "(streamed)" not in r.stderr
+    results = {name: anndata.read_h5ad(p) for name, p in (("small", small), ("huge", huge), ("memory", mem))}
+    results["default"] = out
+    scx_cols = [c for c in out.obs.columns if c.startswith("scx_")]
+    assert len(scx_cols) == 7
+    for name, a in results.items():
+        assert list(a.obs_names) == list(t.obs_names), name
+        np.testing.assert_array_equal(a.obsm["X_scx"], out.obsm["X_scx"], err_msg=name)
+        for c in scx_cols:
+            assert a.obs[c].dtype == out.obs[c].dtype, (name, c)
+            np.testing.assert_array_equal(np.asarray(a.obs[c]), np.asarray(out.obs[c]), err_msg=f"{name} {c}")
+        assert a.uns["scx"]["panel_genes"] == out.uns["scx"]["panel_genes"]
+    assert out.obs["scx_detected_fraction"].dtype == np.float32
+    assert list(out.obs["scx_stage"].cat.categories) == list(results["memory"].obs["scx_stage"].cat.categories)
+    # the streamed copies keep everything of the input
+    for name in ("small", "huge"):
+        a = results[name]
+        for c in t.obs.columns:
+            assert (a.obs[c].values == t.obs[c].values).all(), (name, c)
+        assert (a.X != t.X).nnz == 0
+
+
+def test_streamed_apply_refuses_non_counts(real, tmp_path):
+    """The count check runs block by block; a log-normalised X stops apply with no output."""
+    import scanpy as sc
+
+    _, _, run_dir = real
+    t = anndata.read_h5ad(run_dir / "test.h5ad")
+    sc.pp.normalize_total(t, target_sum=1e4)
+    sc.pp.log1p(t)
+    t.write_h5ad(tmp_path / "lognorm.h5ad")
+    r = run_cli("apply", "--algorithm", str(run_dir / "algo.scx"), "--input", str(tmp_path / "lognorm.h5ad"),
+                "--out", str(tmp_path / "x.h5ad"), "--chunk-size", "100")
+    assert r.returncode == 1 and "expected raw counts" in r.stderr, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lognorm.h5ad"]

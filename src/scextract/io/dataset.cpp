@@ -22,7 +22,11 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 Dataset read_h5ad_dataset(const std::string& path, const DatasetReadOptions& options) {
     const H5adMatrixLocation where{options.layer, options.use_raw};
-    auto ad = read_h5ad(path, {.read_X = false, .read_layers = false, .read_raw_X = false, .read_obsp = false});
+    auto ad = read_h5ad(path, {.read_X = false,
+                               .read_layers = false,
+                               .read_raw_X = false,
+                               .read_obsp = false,
+                               .read_obs = !options.metadata_only});
     Dataset d;
     d.format = "h5ad";
     d.matrix_source = where.path();
@@ -35,11 +39,17 @@ Dataset read_h5ad_dataset(const std::string& path, const DatasetReadOptions& opt
         throw Error(fmt::format("{}: no layer '{}' (layers present: {})", path, options.layer,
                                 d.layer_names.empty() ? std::string("none") : fmt::format("{}", fmt::join(d.layer_names, ", "))));
     if (options.use_raw && !d.has_raw) throw Error(fmt::format("{}: --raw was given but the file has no raw.X", path));
-    d.matrix = read_h5ad_matrix(path, where);
+    if (options.metadata_only) {
+        const auto info = inspect_h5ad_matrix(path, where);
+        d.matrix.n_rows = info.n_rows;
+        d.matrix.n_cols = info.n_cols;
+    } else {
+        d.matrix = read_h5ad_matrix(path, where);
+    }
     d.obs = std::move(ad.obs);
     d.var = options.use_raw ? std::move(ad.raw->var) : std::move(ad.var);
-    if (d.matrix.n_rows != d.obs.n_rows())
-        throw Error(fmt::format("{}: obs has {} rows but {} has {}", path, d.obs.n_rows(), d.matrix_source, d.matrix.n_rows));
+    if (d.matrix.n_rows != ad.n_obs)
+        throw Error(fmt::format("{}: obs has {} rows but {} has {}", path, ad.n_obs, d.matrix_source, d.matrix.n_rows));
     if (d.matrix.n_cols != d.var.n_rows())
         throw Error(fmt::format("{}: {} has {} genes but {} has {} rows", path, d.matrix_source, d.matrix.n_cols,
                                 options.use_raw ? "raw.var" : "var", d.var.n_rows()));

@@ -19,6 +19,10 @@ struct DatasetReadOptions {
     bool use_raw = false;
     /// 10x inputs: keep only "Gene Expression" features (scanpy's gex_only=True).
     bool gene_expression_only = true;
+    /// h5ad only: read var and the matrix's shape but not its entries, nor obs (matrix has
+    /// n_rows and n_cols and nothing else; obs and obs_names stay empty), for callers that
+    /// stream the matrix with H5adRowReader. Other formats ignore it and read everything.
+    bool metadata_only = false;
 };
 
 /// A cells x genes matrix with its names and metadata, as every reader produces it.

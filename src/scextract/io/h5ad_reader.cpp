@@ -2,6 +2,7 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/core/memory.hpp"
+#include "scextract/io/h5ad_body.hpp"
 #include "scextract/io/hdf5.hpp"
 
 #include <algorithm>
@@ -276,6 +277,32 @@ void check_axis(const Mapping& m, std::int64_t n, const std::string& file, const
 
 } // namespace
 
+namespace {
+H5adLayout layout_of(hid_t f, const std::string& root_encoding) {
+    if (root_encoding == "anndata") return H5adLayout::modern;
+    if (h5::is_dataset(f, "obs")) return H5adLayout::legacy_06;
+    return H5adLayout::legacy_07;
+}
+} // namespace
+
+H5adLayout read_h5ad_layout(const std::string& path) {
+    Handle f = h5::open_file_read(path);
+    if (!h5::link_exists(f, "obs")) throw Error(fmt::format("{}: not an AnnData file (no obs element)", path));
+    return layout_of(f, encoding_of(f));
+}
+
+std::int64_t h5ad_dataframe_rows(hid_t file, const char* name) {
+    // anndata <= 0.6 stored a dataframe as one compound dataset
+    if (h5::is_dataset(file, name)) return h5::dataset_shape(h5::open_dataset(file, name)).at(0);
+    Handle g = h5::open_group(file, name);
+    const auto index_name = h5::read_string_attr(g, "_index").value_or(h5::is_dataset(g, "_index") ? "_index" : "index");
+    if (!h5::is_dataset(g, index_name))
+        throw Error(fmt::format("{}: dataframe index dataset '{}' is missing", h5::where(g), index_name));
+    const auto shape = h5::dataset_shape(h5::open_dataset(g, index_name));
+    if (shape.size() != 1) throw Error(fmt::format("{}/{}: the index is not 1-D", h5::where(g), index_name));
+    return shape[0];
+}
+
 AnnData read_h5ad(const std::string& path, const H5adReadOptions& options, std::vector<std::string>* warnings) {
     Handle f = h5::open_file_read(path);
     ElementReader reader(warnings);
@@ -284,13 +311,11 @@ AnnData read_h5ad(const std::string& path, const H5adReadOptions& options, std::
     const bool has_obs = h5::link_exists(f, "obs"), has_var = h5::link_exists(f, "var");
     if (!has_obs || !has_var)
         throw Error(fmt::format("{}: not an AnnData file (no {} element)", path, has_obs ? "var" : "obs"));
-    if (root_enc == "anndata") ad.layout = H5adLayout::modern;
-    else if (h5::is_dataset(f, "obs")) ad.layout = H5adLayout::legacy_06;
-    else ad.layout = H5adLayout::legacy_07;
+    ad.layout = layout_of(f, root_enc);
 
-    ad.obs = reader.read_dataframe(f, "obs");
+    if (options.read_obs) ad.obs = reader.read_dataframe(f, "obs");
     ad.var = reader.read_dataframe(f, "var");
-    ad.n_obs = ad.obs.n_rows();
+    ad.n_obs = options.read_obs ? ad.obs.n_rows() : h5ad_dataframe_rows(f, "obs");
     ad.n_vars = ad.var.n_rows();
 
     if (h5::link_exists(f, "X")) {
@@ -328,7 +353,7 @@ AnnData read_h5ad(const std::string& path, const H5adReadOptions& options, std::
         if (load) return reader.read_mapping(g);
         return m; // skipped by request (the caller reads these matrices itself)
     };
-    ad.obsm = read_map("obsm", true);
+    ad.obsm = read_map("obsm", options.read_obs);
     ad.varm = read_map("varm", true);
     ad.obsp = read_map("obsp", options.read_obsp);
     ad.varp = read_map("varp", options.read_obsp);

@@ -22,6 +22,9 @@ struct H5adReadOptions {
     bool read_layers = true; ///< load every layer
     bool read_raw_X = true;  ///< load raw.X (raw.var is always read)
     bool read_obsp = true;   ///< load obsp / varp graphs
+    /// Load obs and obsm. false leaves both empty (n_obs is still set, from the length of
+    /// obs's index), so a caller that streams the cells reads nothing that grows with them.
+    bool read_obs = true;
 };
 
 /// Reads a whole h5ad file. Elements with an encoding scextract does not model
@@ -29,6 +32,10 @@ struct H5adReadOptions {
 /// @p warnings when given. Throws scx::Error naming file and element.
 AnnData read_h5ad(const std::string& path, const H5adReadOptions& options = {},
                   std::vector<std::string>* warnings = nullptr);
+
+/// Which anndata wrote @p path, from its root and obs alone (reads no data). Throws for a
+/// file that is not HDF5 or has no obs.
+H5adLayout read_h5ad_layout(const std::string& path);
 
 /// Which matrix inside an h5ad file: X, layers/NAME or raw/X.
 struct H5adMatrixLocation {

@@ -135,37 +135,65 @@ void write_h5ad_body(hid_t file, const AnnData& ad, const H5adWriteOptions& opti
     write_all(file, ad, w);
 }
 
+void write_h5ad_element(hid_t parent, const std::string& name, const Element& e, const H5adWriteOptions& options) {
+    ElementWriter w(options);
+    w.write(parent, name, e);
+}
+
+void copy_h5ad_for_amending(const std::string& input, const std::filesystem::path& temp_path) {
+    {
+        Handle f = h5::open_file_read(input);
+        if (h5::read_string_attr(f, "encoding-type").value_or("") != "anndata")
+            throw Error(fmt::format("{}: written by anndata <= 0.7; only the current encoding can be amended in a copy", input));
+    }
+    std::error_code ec;
+    std::filesystem::copy_file(input, temp_path, std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec) throw Error(fmt::format("cannot copy {} to {}: {}", input, temp_path.string(), ec.message()));
+    std::filesystem::permissions(temp_path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::add, ec);
+}
+
+Handle open_dataframe_for_columns(hid_t file, const char* name, const std::vector<std::string>& columns) {
+    Handle g = h5::open_group(file, name);
+    auto order = h5::has_attr(g, "column-order") ? h5::read_string_array_attr(g, "column-order") : std::vector<std::string>{};
+    const auto index_name = h5::read_string_attr(g, "_index").value_or("_index");
+    for (const auto& k : columns) {
+        if (k == index_name) throw Error(fmt::format("{} column '{}' clashes with the index name", name, k));
+        h5::unlink_if_exists(g, k);
+        if (std::find(order.begin(), order.end(), k) == order.end()) order.push_back(k);
+    }
+    h5::write_string_array_attr(g, "column-order", order);
+    return g;
+}
+
+void amend_h5ad_mapping(hid_t file, const char* name, const Mapping& m, const H5adWriteOptions& options) {
+    if (m.items.empty()) return;
+    if (!h5::is_group(file, name)) {
+        Handle g = h5::create_group(file, name);
+        h5::write_encoding(g, "dict", "0.1.0");
+    }
+    Handle g = h5::open_group(file, name);
+    ElementWriter w(options);
+    for (const auto& [k, e] : m.items) {
+        h5::unlink_if_exists(g, k);
+        w.write(g, k, e);
+    }
+}
+
 namespace {
 
 /// Replaces columns of an on-disk dataframe and keeps column-order in step.
 void amend_dataframe(hid_t f, const char* name, const std::vector<std::pair<std::string, Column>>& cols, std::int64_t n,
                      ElementWriter& w) {
     if (cols.empty()) return;
-    Handle g = h5::open_group(f, name);
-    auto order = h5::has_attr(g, "column-order") ? h5::read_string_array_attr(g, "column-order") : std::vector<std::string>{};
-    const auto index_name = h5::read_string_attr(g, "_index").value_or("_index");
+    std::vector<std::string> names;
     for (const auto& [k, c] : cols) {
-        if (k == index_name) throw Error(fmt::format("{} column '{}' clashes with the index name", name, k));
         if (column_size(c) != n)
             throw Error(fmt::format("new {} column '{}' has {} rows but the file has {}", name, k, column_size(c), n));
-        h5::unlink_if_exists(g, k);
-        w.write_column(g, k, c);
-        if (std::find(order.begin(), order.end(), k) == order.end()) order.push_back(k);
+        names.push_back(k);
     }
-    h5::write_string_array_attr(g, "column-order", order);
-}
-
-void amend_mapping(hid_t f, const char* name, const Mapping& m, ElementWriter& w) {
-    if (m.items.empty()) return;
-    if (!h5::is_group(f, name)) {
-        Handle g = h5::create_group(f, name);
-        h5::write_encoding(g, "dict", "0.1.0");
-    }
-    Handle g = h5::open_group(f, name);
-    for (const auto& [k, e] : m.items) {
-        h5::unlink_if_exists(g, k);
-        w.write(g, k, e);
-    }
+    Handle g = open_dataframe_for_columns(f, name, names);
+    for (const auto& [k, c] : cols) w.write_column(g, k, c);
 }
 
 } // namespace
@@ -215,11 +243,11 @@ void write_h5ad_with_additions(const std::string& input, const std::string& outp
         n_vars = meta.n_vars;
     }
     AtomicOutput out(output);
-    std::error_code ec;
-    std::filesystem::copy_file(input, out.temp_path(), std::filesystem::copy_options::overwrite_existing, ec);
-    if (ec) throw Error(fmt::format("{}: cannot copy {}: {}", output, input, ec.message()));
-    std::filesystem::permissions(out.temp_path(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
-                                 std::filesystem::perm_options::add, ec);
+    try {
+        copy_h5ad_for_amending(input, out.temp_path());
+    } catch (const Error& e) {
+        throw Error(fmt::format("{}: {}", output, e.what()));
+    }
     {
         Handle f = h5::open_file_rw(out.temp_path().string());
         ElementWriter w(options);
@@ -231,8 +259,8 @@ void write_h5ad_with_additions(const std::string& input, const std::string& outp
                 const auto rows = a && !a->shape.empty() ? a->shape[0] : -1;
                 if (rows != n_obs) throw Error(fmt::format("new obsm['{}'] has {} rows but the file has {}", k, rows, n_obs));
             }
-            amend_mapping(f, "obsm", additions.obsm, w);
-            amend_mapping(f, "uns", additions.uns, w);
+            amend_h5ad_mapping(f, "obsm", additions.obsm, options);
+            amend_h5ad_mapping(f, "uns", additions.uns, options);
         } catch (const Error& e) {
             throw Error(fmt::format("{}: {}", output, e.what()));
         }

@@ -622,6 +622,25 @@ template void read_range<std::int64_t>(hid_t, std::int64_t, std::int64_t, std::i
 template void read_rows_2d<float>(hid_t, std::int64_t, std::int64_t, float*);
 template void read_rows_2d<double>(hid_t, std::int64_t, std::int64_t, double*);
 
+template <class T> void write_rows(hid_t dset, std::int64_t row, std::int64_t n_rows, const T* data) {
+    if (n_rows <= 0) return;
+    const auto shape = dataset_shape(dset);
+    if (shape.empty()) throw Error(fmt::format("{}: cannot write rows of a scalar", where(dset)));
+    std::vector<hsize_t> start(shape.size(), 0), count(shape.begin(), shape.end());
+    start[0] = static_cast<hsize_t>(row);
+    count[0] = static_cast<hsize_t>(n_rows);
+    Handle file_space(H5Dget_space(dset));
+    check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+          fmt::format("{}: rows [{}, {}) out of bounds", where(dset), row, row + n_rows));
+    Handle mem_space(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr));
+    check(H5Dwrite(dset, mem_type_for<T>(), mem_space, file_space, H5P_DEFAULT, data),
+          fmt::format("{}: cannot write rows [{}, {})", where(dset), row, row + n_rows));
+}
+
+template void write_rows<float>(hid_t, std::int64_t, std::int64_t, const float*);
+template void write_rows<double>(hid_t, std::int64_t, std::int64_t, const double*);
+template void write_rows<std::int32_t>(hid_t, std::int64_t, std::int64_t, const std::int32_t*);
+
 namespace {
 Handle dataset_create_plist(const std::vector<std::int64_t>& shape, std::size_t elem_size, const WriteSettings& s) {
     Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
@@ -640,14 +659,20 @@ Handle dataset_create_plist(const std::vector<std::int64_t>& shape, std::size_t 
 }
 } // namespace
 
-void write_ndarray(hid_t loc, const std::string& name, const NdArray& a, const WriteSettings& s) {
-    std::vector<hsize_t> dims(a.shape.begin(), a.shape.end());
-    Handle space(a.shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
-    Handle dcpl = a.shape.empty() ? Handle(H5Pcreate(H5P_DATASET_CREATE)) : dataset_create_plist(a.shape, dtype_size(a.dtype), s);
+Handle create_ndarray_dataset(hid_t loc, const std::string& name, DType dtype, const std::vector<std::int64_t>& shape,
+                              const WriteSettings& s) {
+    std::vector<hsize_t> dims(shape.begin(), shape.end());
+    Handle space(shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+    Handle dcpl = shape.empty() ? Handle(H5Pcreate(H5P_DATASET_CREATE)) : dataset_create_plist(shape, dtype_size(dtype), s);
     // Store little-endian standard types, as h5py does on x86.
-    hid_t file_type = native_type(a.dtype);
+    hid_t file_type = native_type(dtype);
     Handle d(H5Dcreate2(loc, name.c_str(), file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
     if (!d.valid()) throw Error(fmt::format("{}/{}: cannot create dataset ({})", where(loc), name, error_stack()));
+    return d;
+}
+
+void write_ndarray(hid_t loc, const std::string& name, const NdArray& a, const WriteSettings& s) {
+    Handle d = create_ndarray_dataset(loc, name, a.dtype, a.shape, s);
     if (a.size() > 0)
         check(H5Dwrite(d, native_type(a.dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, a.bytes.data()),
               fmt::format("{}/{}: cannot write dataset", where(loc), name));

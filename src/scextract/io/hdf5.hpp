@@ -127,6 +127,13 @@ struct WriteSettings {
     std::int64_t chunk_elems = 1 << 16; ///< target elements per chunk (1-D)
 };
 void write_ndarray(hid_t loc, const std::string& name, const NdArray& a, const WriteSettings& s);
+/// Creates a numeric dataset of @p shape with write_ndarray()'s chunking and compression but
+/// writes nothing: the rows arrive later through write_rows() (streamed outputs).
+Handle create_ndarray_dataset(hid_t loc, const std::string& name, DType dtype, const std::vector<std::int64_t>& shape,
+                              const WriteSettings& s);
+/// Writes rows [row, row + n_rows) along the first axis of an N-D dataset from @p data
+/// (C order, the remaining axes whole), converting from the memory type of T.
+template <class T> void write_rows(hid_t dset, std::int64_t row, std::int64_t n_rows, const T* data);
 void write_strings(hid_t loc, const std::string& name, const StringArray& a, const WriteSettings& s);
 /// Writes a compound dataset with variable-length UTF-8 string fields, as anndata's rec-array writer does.
 void write_compound(hid_t loc, const std::string& name, const RecordArray& r, const WriteSettings& s);

@@ -1,9 +1,11 @@
 #include "scextract/readout/algorithm_pipeline.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/core/parallel.hpp"
 #include "scextract/readout/readouts.hpp"
 
 #include <algorithm>
+#include <future>
 #include <map>
 #include <unordered_map>
 
@@ -209,49 +211,138 @@ AlgorithmFitResult fit_algorithm(const FeatureOperator& features, const Ruler& r
     return result;
 }
 
-AlgorithmApplyResult apply_algorithm(const Algorithm& a, const CsrMatrix& counts, const std::vector<std::string>& symbols,
-                                     const AlgorithmApplyOptions& options) {
-    if (static_cast<std::int64_t>(symbols.size()) != counts.n_cols)
-        throw Error(fmt::format("apply: {} gene symbols for {} genes", symbols.size(), counts.n_cols));
-    AlgorithmApplyResult r;
-    r.panel = match_panel(symbols, a.features.genes);
-    if (r.panel.missing_fraction() > options.max_missing_fraction)
+PanelMatch match_algorithm_panel(const Algorithm& a, const std::vector<std::string>& symbols,
+                                 const AlgorithmApplyOptions& options) {
+    auto panel = match_panel(symbols, a.features.genes);
+    if (panel.missing_fraction() > options.max_missing_fraction)
         throw Error(fmt::format("{} of the algorithm's {} panel genes are missing from the input ({:.0f}% > the {:.0f}% "
                                 "allowed; check the gene symbol column, or raise --max-missing)",
-                                r.panel.missing.size(), r.panel.column.size(), 100.0 * r.panel.missing_fraction(),
+                                panel.missing.size(), panel.column.size(), 100.0 * panel.missing_fraction(),
                                 100.0 * options.max_missing_fraction));
-    const auto expr = panel_expression(counts, r.panel, {.target_sum = a.target_sum, .threads = options.threads});
-    r.detected_fraction = expr.detected_fraction;
-    RowMatrixF f = a.features.apply(expr.x, options.threads);
-    Standardizer s{a.feature_mean, a.feature_sd};
-    s.apply_in_place(f);
+    return panel;
+}
+
+namespace {
+
+/// The algorithm unpacked once for applying.
+struct ApplyPlan {
+    const Algorithm& algorithm;
+    PanelMatch panel;
+    Standardizer standardizer;
+    Adaptor adaptor;
+};
+
+/// Outputs for @p rows cells, with the fields the algorithm's readouts fill.
+AlgorithmApplyResult allocate_outputs(const Algorithm& a, std::int64_t rows) {
+    AlgorithmApplyResult r;
+    r.latent.resize(rows, a.latent_dim());
+    r.reconstruction_error.resize(rows);
+    r.detected_fraction.resize(static_cast<std::size_t>(rows));
+    for (const auto& ro : a.readouts) {
+        if (ro.kind == "regression") r.depth.resize(rows);
+        else if (ro.kind == "softmax" && ro.task == "branch") r.branch.resize(static_cast<std::size_t>(rows));
+        else if (ro.kind == "softmax" && ro.task == "stage") r.stage.resize(static_cast<std::size_t>(rows));
+        else if (ro.kind == "binary") r.probabilities.emplace_back(ro.task, Eigen::VectorXd(rows));
+    }
+    return r;
+}
+
+/// Every stage for rows [begin, end) of @p counts into the same rows of @p out. The caller
+/// passes fixed blocks of kApplyRowBlock rows, so the products see the same operands whatever
+/// the chunking; everything runs on the calling thread.
+void apply_rows(const ApplyPlan& p, const CsrMatrix& counts, std::int64_t begin, std::int64_t end, AlgorithmApplyResult& out) {
+    const auto& a = p.algorithm;
+    const auto n = end - begin;
+    const auto expr = panel_expression(slice_rows(counts, begin, end), p.panel, {.target_sum = a.target_sum, .threads = 1});
+    RowMatrixF f = a.features.apply(expr.x, 1);
+    p.standardizer.apply_in_place(f);
+    const auto enc = p.adaptor.encode_with_error(f, 1);
+    out.latent.middleRows(begin, n) = enc.z;
+    out.reconstruction_error.segment(begin, n) = enc.reconstruction_error;
+    std::copy(expr.detected_fraction.begin(), expr.detected_fraction.end(), out.detected_fraction.begin() + begin);
+    std::size_t binary = 0;
+    for (const auto& ro : a.readouts) {
+        if (ro.kind == "softmax" && ro.task != "branch" && ro.task != "stage") continue;
+        const RowMatrixF o = linear(ro, enc.z);
+        if (ro.kind == "regression") {
+            out.depth.segment(begin, n) = o.col(0).cast<double>();
+        } else if (ro.kind == "softmax") {
+            auto& dst = ro.task == "branch" ? out.branch : out.stage;
+            for (Eigen::Index i = 0; i < n; ++i) {
+                Eigen::Index best = 0;
+                o.row(i).maxCoeff(&best); // ties: the first, as SoftmaxReadout::predict
+                dst[static_cast<std::size_t>(begin + i)] = ro.classes.at(static_cast<std::size_t>(best));
+            }
+        } else if (ro.kind == "binary") {
+            Eigen::VectorXd e = (-o.col(0).cast<double>()).array().exp();
+            out.probabilities[binary++].second.segment(begin, n) = (1.0 + e.array()).inverse();
+        }
+    }
+}
+
+/// Copies a chunk's outputs into rows [first_row, ...) of @p all (shaped by allocate_outputs()).
+void place_rows(AlgorithmApplyResult& chunk, std::int64_t first_row, AlgorithmApplyResult& all) {
+    const auto n = chunk.latent.rows();
+    all.latent.middleRows(first_row, n) = chunk.latent;
+    all.reconstruction_error.segment(first_row, n) = chunk.reconstruction_error;
+    std::copy(chunk.detected_fraction.begin(), chunk.detected_fraction.end(), all.detected_fraction.begin() + first_row);
+    if (all.depth.size() > 0) all.depth.segment(first_row, n) = chunk.depth;
+    std::move(chunk.branch.begin(), chunk.branch.end(), all.branch.begin() + first_row);
+    std::move(chunk.stage.begin(), chunk.stage.end(), all.stage.begin() + first_row);
+    for (std::size_t t = 0; t < all.probabilities.size(); ++t)
+        all.probabilities[t].second.segment(first_row, n) = chunk.probabilities[t].second;
+}
+
+} // namespace
+
+PanelMatch apply_algorithm_streamed(const Algorithm& a, RowBlockReader& counts, const std::vector<std::string>& symbols,
+                                    const AlgorithmApplyOptions& options, const AlgorithmApplySink& sink) {
+    if (static_cast<std::int64_t>(symbols.size()) != counts.n_cols())
+        throw Error(fmt::format("apply: {} gene symbols for {} genes", symbols.size(), counts.n_cols()));
+    if (options.chunk_rows < 1) throw Error(fmt::format("apply: chunk size {} (need at least 1 cell)", options.chunk_rows));
     Adaptor adaptor;
     adaptor.W = a.adaptor_W;
     adaptor.b = a.adaptor_b;
     adaptor.beta = a.adaptor_beta;
-    auto enc = adaptor.encode_with_error(f, options.threads);
-    r.latent = std::move(enc.z);
-    r.reconstruction_error = std::move(enc.reconstruction_error);
-    for (const auto& ro : a.readouts) {
-        const RowMatrixF out = linear(ro, r.latent);
-        if (ro.kind == "regression") {
-            r.depth = out.col(0).cast<double>();
-        } else if (ro.kind == "softmax") {
-            auto& dst = ro.task == "branch" ? r.branch : r.stage;
-            if (ro.task != "branch" && ro.task != "stage") continue;
-            dst.resize(static_cast<std::size_t>(out.rows()));
-            for (Eigen::Index i = 0; i < out.rows(); ++i) {
-                Eigen::Index best = 0;
-                out.row(i).maxCoeff(&best); // ties: the first, as SoftmaxReadout::predict
-                dst[static_cast<std::size_t>(i)] = ro.classes.at(static_cast<std::size_t>(best));
-            }
-        } else if (ro.kind == "binary") {
-            Eigen::VectorXd p = (-out.col(0).cast<double>()).array().exp();
-            p = (1.0 + p.array()).inverse();
-            r.probabilities.emplace_back(ro.task, std::move(p));
-        }
+    const ApplyPlan plan{a, match_algorithm_panel(a, symbols, options), Standardizer{a.feature_mean, a.feature_sd}, adaptor};
+
+    const auto n = counts.n_rows();
+    // chunks start on multiples of the row block (clamped to n first, so the rounding cannot overflow)
+    const auto wanted = std::min(options.chunk_rows, std::max<std::int64_t>(n, 1));
+    const auto chunk = chunk_count(wanted, kApplyRowBlock) * kApplyRowBlock;
+    const auto read = [&](std::int64_t begin) {
+        const auto end = std::min(n, begin + chunk);
+        CsrMatrix block = counts.read_rows(begin, end);
+        if (block.n_rows != end - begin || block.n_cols != counts.n_cols())
+            throw Error(fmt::format("apply: the reader gave {} x {} for rows [{}, {})", block.n_rows, block.n_cols, begin, end));
+        return block;
+    };
+    CsrMatrix current = n > 0 ? read(0) : CsrMatrix{};
+    for (std::int64_t begin = 0; begin < n; begin += chunk) {
+        const auto end = std::min(n, begin + chunk);
+        // read ahead while this chunk is computed; joined before the sink runs, so reader and
+        // sink (both HDF5 in the CLI) never run at once
+        std::future<CsrMatrix> next;
+        if (end < n) next = std::async(std::launch::async, read, end);
+        if (options.check_block) options.check_block(current, begin);
+        auto out = allocate_outputs(a, end - begin);
+        parallel_for(end - begin, kApplyRowBlock, options.threads,
+                     [&](std::int64_t, std::int64_t b, std::int64_t e) { apply_rows(plan, current, b, e, out); });
+        CsrMatrix following = next.valid() ? next.get() : CsrMatrix{};
+        sink(begin, out);
+        if (options.progress) options.progress(end, n);
+        current = std::move(following);
     }
-    return r;
+    return plan.panel;
+}
+
+AlgorithmApplyResult apply_algorithm(const Algorithm& a, const CsrMatrix& counts, const std::vector<std::string>& symbols,
+                                     const AlgorithmApplyOptions& options) {
+    InMemoryRowReader reader(counts);
+    AlgorithmApplyResult all = allocate_outputs(a, counts.n_rows);
+    all.panel = apply_algorithm_streamed(a, reader, symbols, options,
+                                         [&](std::int64_t first_row, AlgorithmApplyResult& chunk) { place_rows(chunk, first_row, all); });
+    return all;
 }
 
 } // namespace scx

@@ -6,10 +6,13 @@
 #include "scextract/adapt/adaptor.hpp"
 #include "scextract/core/algorithm.hpp"
 #include "scextract/core/csr_matrix.hpp"
+#include "scextract/core/progress.hpp"
+#include "scextract/core/row_block_reader.hpp"
 #include "scextract/core/ruler.hpp"
 #include "scextract/extract/panel_features.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -71,10 +74,23 @@ struct AlgorithmFitResult {
 AlgorithmFitResult fit_algorithm(const FeatureOperator& features, const Ruler& ruler, const std::string& ruler_json,
                                  const AlgorithmTrainingData& data, const AlgorithmFitOptions& options);
 
+/// Rows per block of apply's arithmetic (the feature operator's row block). Streamed chunks
+/// start on multiples of it, so every row meets the same products whatever the chunk size.
+inline constexpr std::int64_t kApplyRowBlock = 256;
+
 struct AlgorithmApplyOptions {
     /// Refuse input missing more than this fraction of the panel (the rest are zero-filled).
     double max_missing_fraction = 0.5;
+    /// Cells per chunk of the streamed apply, rounded up to a multiple of kApplyRowBlock.
+    /// Memory grows with it (one chunk of counts, the next one read ahead, and the chunk's
+    /// outputs), never with the number of cells; results do not depend on it.
+    std::int64_t chunk_rows = 20000;
     int threads = 0;
+    /// Called with each chunk of raw counts and its first row before the chunk is used, e.g. a
+    /// count check (preprocess/count_check.hpp) per block; may throw to stop. May be empty.
+    std::function<void(const CsrMatrix& counts, std::int64_t first_row)> check_block;
+    /// Called with (cells done, cells total) after each chunk. May be empty.
+    ProgressCallback progress;
 };
 
 /// Per-cell outputs of apply.
@@ -85,10 +101,30 @@ struct AlgorithmApplyResult {
     std::vector<std::pair<std::string, Eigen::VectorXd>> probabilities; ///< binary task -> P(positive class)
     Eigen::VectorXf reconstruction_error;      ///< tied autoencoder error per cell (OOD signal)
     std::vector<float> detected_fraction;      ///< panel genes detected per cell
-    PanelMatch panel;                          ///< which panel genes the input lacked
+    PanelMatch panel;                          ///< which panel genes the input lacked (empty in streamed chunks)
 };
 
-/// Applies @p algorithm to raw @p counts whose columns are named by @p symbols.
+/// Where the algorithm's panel genes sit among @p symbols. Throws scx::Error when more than
+/// options.max_missing_fraction of the panel is missing.
+PanelMatch match_algorithm_panel(const Algorithm& algorithm, const std::vector<std::string>& symbols,
+                                 const AlgorithmApplyOptions& options);
+
+/// Receives the outputs of cells [first_row, first_row + chunk.latent.rows()), in row order.
+/// The chunk may be moved from.
+using AlgorithmApplySink = std::function<void(std::int64_t first_row, AlgorithmApplyResult& chunk)>;
+
+/// Applies @p algorithm to raw counts streamed from @p counts (columns named by @p symbols),
+/// options.chunk_rows cells at a time, handing each chunk's outputs to @p sink. The next chunk
+/// is read while this one is computed; the reader and the sink are never called at the same
+/// time, so both may use HDF5. Peak memory depends on the chunk size, not on the number of
+/// cells, and the outputs are the same bits for every chunk size and thread count.
+/// Returns the panel match.
+PanelMatch apply_algorithm_streamed(const Algorithm& algorithm, RowBlockReader& counts,
+                                    const std::vector<std::string>& symbols, const AlgorithmApplyOptions& options,
+                                    const AlgorithmApplySink& sink);
+
+/// Applies @p algorithm to raw @p counts whose columns are named by @p symbols: the streamed
+/// apply over the matrix in memory, with the chunks gathered (same bits).
 AlgorithmApplyResult apply_algorithm(const Algorithm& algorithm, const CsrMatrix& counts,
                                      const std::vector<std::string>& symbols, const AlgorithmApplyOptions& options);
 
