@@ -1,6 +1,7 @@
 #include "scextract/eval/head_scan.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/eval/statistics.hpp"
 #include "scextract/extract/panel_features.hpp"
 
 #include <algorithm>
@@ -14,21 +15,6 @@
 namespace scx {
 
 namespace {
-
-std::vector<double> average_ranks(const std::vector<double>& v) {
-    std::vector<std::size_t> idx(v.size());
-    std::iota(idx.begin(), idx.end(), 0);
-    std::stable_sort(idx.begin(), idx.end(), [&](auto a, auto b) { return v[a] < v[b]; });
-    std::vector<double> r(v.size());
-    for (std::size_t i = 0; i < idx.size();) {
-        std::size_t j = i;
-        while (j + 1 < idx.size() && v[idx[j + 1]] == v[idx[i]]) ++j;
-        const double rank = 0.5 * static_cast<double>(i + j) + 1.0;
-        for (std::size_t k = i; k <= j; ++k) r[idx[k]] = rank;
-        i = j + 1;
-    }
-    return r;
-}
 
 std::vector<std::int64_t> codes_of(const std::vector<std::string>& values) {
     std::unordered_map<std::string, std::int64_t> seen;
@@ -72,20 +58,6 @@ Eigen::MatrixXd regress_out(const Eigen::MatrixXd& z, const std::vector<std::int
 }
 
 } // namespace
-
-double spearman(const std::vector<double>& x, const std::vector<double>& y) {
-    if (x.size() != y.size() || x.size() < 2) throw Error("spearman: needs two equally long vectors of >= 2 values");
-    const auto rx = average_ranks(x), ry = average_ranks(y);
-    const double mx = std::accumulate(rx.begin(), rx.end(), 0.0) / static_cast<double>(rx.size());
-    const double my = std::accumulate(ry.begin(), ry.end(), 0.0) / static_cast<double>(ry.size());
-    double c = 0, vx = 0, vy = 0;
-    for (std::size_t i = 0; i < rx.size(); ++i) {
-        c += (rx[i] - mx) * (ry[i] - my);
-        vx += (rx[i] - mx) * (rx[i] - mx);
-        vy += (ry[i] - my) * (ry[i] - my);
-    }
-    return vx > 0 && vy > 0 ? c / std::sqrt(vx * vy) : std::nan("");
-}
 
 HeadScanResult scan_heads(const OperatorSet& ops, const Ruler& ruler, const AlgorithmTrainingData& data,
                           const HeadScanOptions& options) {

@@ -8,6 +8,7 @@
 #include "scextract/core/operator_set.hpp"
 #include "scextract/core/progress.hpp"
 #include "scextract/core/ruler.hpp"
+#include "scextract/eval/statistics.hpp" // spearman, used by the scan and its callers
 #include "scextract/extract/compress.hpp"
 #include "scextract/readout/algorithm_pipeline.hpp"
 
@@ -53,8 +54,5 @@ struct HeadScanResult {
 /// held-out donors give fewer than three anchors, or no label maps to the ruler.
 HeadScanResult scan_heads(const OperatorSet& ops, const Ruler& ruler, const AlgorithmTrainingData& data,
                           const HeadScanOptions& options);
-
-/// Spearman's rank correlation with average ranks for ties (scipy.stats.spearmanr).
-double spearman(const std::vector<double>& x, const std::vector<double>& y);
 
 } // namespace scx
