@@ -1,6 +1,8 @@
 // Applying an algorithm streamed in chunks: the same bits as the whole-matrix apply for every
 // chunk size and thread count, the same numbers as the stages run one after another, chunks
-// in row order, and the reader never running while the sink does.
+// in row order, and the reader never running while the sink does. Algorithms without a dense
+// block go through the folded plan (readout/apply_plan.hpp): the same properties, and the
+// exact path's numbers up to rounding.
 
 #include "scextract/core/error.hpp"
 #include "scextract/core/random.hpp"
@@ -52,8 +54,9 @@ CsrMatrix counts(Rng& rng) {
     return m;
 }
 
-/// An algorithm with a dense, a low-rank and a sparse-factor block and every readout kind.
-Algorithm algorithm(Rng& rng) {
+/// An algorithm with a dense (unless @p folded), a low-rank and a sparse-factor block and
+/// every readout kind.
+Algorithm algorithm(Rng& rng, bool folded = false) {
     Algorithm a;
     for (std::int64_t i = 0; i < kPanel - 2; ++i) a.features.genes.push_back("g" + std::to_string(2 * i));
     a.features.genes.push_back("absent1");
@@ -64,7 +67,8 @@ Algorithm algorithm(Rng& rng) {
     FeatureBlock sparse{"sparse", FeatureBlock::Form::sparse_factors, {}, {}, {}, {}};
     for (int f = 0; f < 4; ++f)
         sparse.factors.push_back({{f, f + 3, f + 7}, {0.5F, -1.0F, 0.25F}, {f + 1, f + 10}, {1.0F, -0.5F}, 1.5F + f});
-    a.features.blocks = {dense, low, sparse};
+    if (folded) a.features.blocks = {low, sparse};
+    else a.features.blocks = {dense, low, sparse};
     const auto d = a.features.n_features();
     a.feature_mean = random_matrix(d, 1, rng, 1.0F).col(0);
     a.feature_sd = (random_matrix(d, 1, rng, 1.0F).array().abs() + 0.5F).matrix().col(0);
@@ -132,17 +136,18 @@ struct Gather {
 };
 
 struct Data {
+    explicit Data(bool folded = false) : a(algorithm(rng, folded)) {}
     Rng rng{7};
-    Algorithm a = algorithm(rng);
+    Algorithm a;
     CsrMatrix x = counts(rng);
     std::vector<std::string> symbols = data_symbols();
 };
 
-class StreamedApply : public ::testing::TestWithParam<std::tuple<std::int64_t, int>> {};
+class StreamedApply : public ::testing::TestWithParam<std::tuple<std::int64_t, int, bool>> {};
 
 TEST_P(StreamedApply, SameBitsAsTheWholeMatrix) {
-    const auto [chunk, threads] = GetParam();
-    Data d;
+    const auto [chunk, threads, folded] = GetParam();
+    Data d(folded);
     AlgorithmApplyOptions one_thread;
     one_thread.threads = 1;
     const auto whole = apply_algorithm(d.a, d.x, d.symbols, one_thread);
@@ -181,7 +186,40 @@ TEST_P(StreamedApply, SameBitsAsTheWholeMatrix) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ChunksAndThreads, StreamedApply,
-                         ::testing::Combine(::testing::Values<std::int64_t>(1, 7, 300, kCells, 1 << 30), ::testing::Values(1, 2)));
+                         ::testing::Combine(::testing::Values<std::int64_t>(1, 7, 300, kCells, 1 << 30), ::testing::Values(1, 2),
+                                            ::testing::Bool()));
+
+/// Largest |a - b| over the scale of b (its largest |value|, at least 1e-3).
+template <class A, class B> double relative_gap(const A& a, const B& b) {
+    const auto ad = a.template cast<double>(), bd = b.template cast<double>();
+    return (ad - bd).cwiseAbs().maxCoeff() / std::max(1e-3, bd.cwiseAbs().maxCoeff());
+}
+
+TEST(FoldedPlan, MatchesTheExactFeaturesUpToRounding) {
+    Data d(true);
+    AlgorithmApplyOptions exact;
+    exact.exact_features = true;
+    exact.threads = 1;
+    AlgorithmApplyOptions folded;
+    folded.threads = 2;
+    folded.chunk_rows = 300;
+    const auto e = apply_algorithm(d.a, d.x, d.symbols, exact);
+    const auto f = apply_algorithm(d.a, d.x, d.symbols, folded);
+    // not the same computation: a folded result equal to the bit would mean the plan was not used
+    EXPECT_FALSE(same_bits(e.latent, f.latent));
+    EXPECT_LT(relative_gap(f.latent, e.latent), 1e-5);
+    EXPECT_LT(relative_gap(f.depth, e.depth), 1e-5);
+    EXPECT_LT(relative_gap(f.reconstruction_error, e.reconstruction_error), 1e-5);
+    for (std::size_t t = 0; t < e.probabilities.size(); ++t)
+        EXPECT_LT(relative_gap(f.probabilities[t].second, e.probabilities[t].second), 1e-5);
+    EXPECT_EQ(f.detected_fraction, e.detected_fraction);
+    // classes may flip only on near-ties
+    std::int64_t agree = 0;
+    for (std::int64_t i = 0; i < kCells; ++i) agree += (f.branch[i] == e.branch[i]) + (f.stage[i] == e.stage[i]);
+    EXPECT_GE(agree, 2 * kCells - 2);
+    // a cell with no counts sits at the constant part of the plan
+    EXPECT_LT(relative_gap(f.latent.row(5), e.latent.row(5)), 1e-5);
+}
 
 TEST(Apply, MatchesTheStagesRunInTurn) {
     Data d;

@@ -111,6 +111,7 @@ void warn_missing(const PanelMatch& panel, const std::string& input, const Conso
 struct Args {
     std::string algorithm, input, out, layer, gene_column;
     bool raw = false;
+    bool exact_features = false;
     double max_missing = 0.5;
     std::int64_t chunk_size = 20000;
 };
@@ -199,6 +200,9 @@ Command add_apply_command(CLI::App& root, GlobalOptions& g) {
                     "the results do not change")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))
         ->capture_default_str();
+    app->add_flag("--exact-features", args->exact_features,
+                  "form every cell's features as fit does, instead of the folded plan low-rank and sparse-factor "
+                  "algorithms use by default (same results up to rounding, several times slower)");
     return {app, [args, &g](const Console& console) {
                 (void)g;
                 const auto& a = *args;
@@ -209,6 +213,7 @@ Command add_apply_command(CLI::App& root, GlobalOptions& g) {
                 o.max_missing_fraction = a.max_missing;
                 o.threads = console.threads();
                 o.chunk_rows = a.chunk_size;
+                o.exact_features = a.exact_features;
                 // anndata >= 0.8 files stream; other inputs have no row-block reader (or, for
                 // anndata <= 0.7, no layout a copy can be amended in), so they load whole
                 const bool stream = detect_input_format(a.input) == InputFormat::h5ad &&

@@ -26,38 +26,82 @@ PanelMatch match_panel(const std::vector<std::string>& data_symbols, const std::
     return m;
 }
 
-PanelExpression panel_expression(const CsrMatrix& counts, const PanelMatch& match, const PanelExpressionOptions& options) {
+std::vector<std::int64_t> panel_position_of_columns(const PanelMatch& match, std::int64_t n_cols) {
     for (auto c : match.column)
-        if (c >= counts.n_cols) throw Error(fmt::format("panel column {} outside the data's {} genes", c, counts.n_cols));
-    // dataset column -> panel position (the panel may not name a column twice)
-    std::vector<std::int64_t> panel_of(static_cast<std::size_t>(counts.n_cols), -1);
+        if (c >= n_cols) throw Error(fmt::format("panel column {} outside the data's {} genes", c, n_cols));
+    // the panel may not name a column twice
+    std::vector<std::int64_t> panel_of(static_cast<std::size_t>(n_cols), -1);
     for (std::size_t i = 0; i < match.column.size(); ++i)
         if (match.column[i] >= 0) panel_of[match.column[i]] = static_cast<std::int64_t>(i);
+    return panel_of;
+}
+
+namespace {
+
+/// Calls @p emit(panel position, value) for each non-zero panel value of row @p r, with
+/// scanpy's arithmetic (preprocess/normalize): factor = float(total) / target, v / factor,
+/// then log1p, all in float. Returns the number emitted.
+template <class Emit>
+std::int64_t panel_row(const CsrMatrix& counts, std::int64_t r, const std::vector<std::int64_t>& panel_of, float target,
+                       Emit&& emit) {
+    const auto vals = counts.row_values(r);
+    const auto idx = counts.row_indices(r);
+    float factor = cell_total(vals) / target;
+    if (factor == 0.0F) factor = 1.0F;
+    std::int64_t detected = 0;
+    for (std::size_t k = 0; k < vals.size(); ++k) {
+        const auto p = panel_of[idx[k]];
+        if (p < 0) continue;
+        const float v = std::log1p(vals[k] / factor);
+        if (v == 0.0F) continue;
+        emit(p, v);
+        ++detected;
+    }
+    return detected;
+}
+
+void check_target(double target_sum) {
+    if (!std::isfinite(target_sum) || target_sum <= 0.0)
+        throw Error(fmt::format("normalize_total: target_sum must be a positive finite number, got {}", target_sum));
+}
+
+} // namespace
+
+SparsePanelExpression sparse_panel_expression(const CsrMatrix& counts, std::int64_t begin, std::int64_t end,
+                                              const std::vector<std::int64_t>& panel_of, std::int64_t panel_size,
+                                              double target_sum) {
+    check_target(target_sum);
+    if (static_cast<std::int64_t>(panel_of.size()) != counts.n_cols)
+        throw Error(fmt::format("panel lookup for {} genes, the data has {}", panel_of.size(), counts.n_cols));
+    const float target = static_cast<float>(target_sum);
+    SparsePanelExpression out;
+    out.indptr.reserve(static_cast<std::size_t>(end - begin + 1));
+    out.detected_fraction.reserve(static_cast<std::size_t>(end - begin));
+    for (std::int64_t r = begin; r < end; ++r) {
+        const auto detected = panel_row(counts, r, panel_of, target, [&](std::int64_t p, float v) {
+            out.position.push_back(static_cast<std::int32_t>(p));
+            out.value.push_back(v);
+        });
+        out.indptr.push_back(static_cast<std::int64_t>(out.position.size()));
+        out.detected_fraction.push_back(panel_size > 0 ? static_cast<float>(detected) / static_cast<float>(panel_size) : 0.0F);
+    }
+    return out;
+}
+
+PanelExpression panel_expression(const CsrMatrix& counts, const PanelMatch& match, const PanelExpressionOptions& options) {
+    check_target(options.target_sum);
+    const auto panel_of = panel_position_of_columns(match, counts.n_cols);
     const auto g = static_cast<Eigen::Index>(match.column.size());
+    const float target = static_cast<float>(options.target_sum);
     PanelExpression out;
     out.x = RowMatrixF::Zero(counts.n_rows, g);
     out.detected_fraction.assign(static_cast<std::size_t>(counts.n_rows), 0.0F);
-    // scanpy's own arithmetic (preprocess/normalize), one block of rows at a time
-    constexpr std::int64_t kBlock = 4096;
-    for (std::int64_t begin = 0; begin < counts.n_rows; begin += kBlock) {
-        const auto end = std::min(counts.n_rows, begin + kBlock);
-        CsrMatrix block = slice_rows(counts, begin, end);
-        log_normalize_rows_in_place(block, options.target_sum, options.threads);
-        parallel_for(end - begin, 256, options.threads, [&](std::int64_t, std::int64_t b, std::int64_t e) {
-            for (std::int64_t r = b; r < e; ++r) {
-                const auto vals = block.row_values(r);
-                const auto idx = block.row_indices(r);
-                std::int64_t detected = 0;
-                for (std::size_t k = 0; k < vals.size(); ++k) {
-                    const auto p = panel_of[idx[k]];
-                    if (p < 0 || vals[k] == 0.0F) continue;
-                    out.x(begin + r, p) = vals[k];
-                    ++detected;
-                }
-                out.detected_fraction[begin + r] = g > 0 ? static_cast<float>(detected) / static_cast<float>(g) : 0.0F;
-            }
-        });
-    }
+    parallel_for(counts.n_rows, 256, options.threads, [&](std::int64_t, std::int64_t b, std::int64_t e) {
+        for (std::int64_t r = b; r < e; ++r) {
+            const auto detected = panel_row(counts, r, panel_of, target, [&](std::int64_t p, float v) { out.x(r, p) = v; });
+            out.detected_fraction[r] = g > 0 ? static_cast<float>(detected) / static_cast<float>(g) : 0.0F;
+        }
+    });
     return out;
 }
 

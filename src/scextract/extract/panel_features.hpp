@@ -39,6 +39,27 @@ struct PanelExpression {
 /// Panel expression of raw @p counts (cells x dataset genes).
 PanelExpression panel_expression(const CsrMatrix& counts, const PanelMatch& match, const PanelExpressionOptions& options = {});
 
+/// Dataset column -> panel position (-1 off the panel) for data of @p n_cols genes: built
+/// once per dataset so per-cell work touches only the cell's stored values. Throws
+/// scx::Error when a matched column lies outside the data.
+std::vector<std::int64_t> panel_position_of_columns(const PanelMatch& match, std::int64_t n_cols);
+
+/// The non-zero panel expression of some cells, sparse over the panel.
+struct SparsePanelExpression {
+    std::vector<std::int64_t> indptr{0};  ///< per cell, into position / value
+    std::vector<std::int32_t> position;    ///< panel position, in the data's column order
+    std::vector<float> value;              ///< log1p(normalised), never 0
+    std::vector<float> detected_fraction;  ///< as PanelExpression
+};
+
+/// Panel expression of rows [begin, end) of raw @p counts, sparse, on the calling thread.
+/// The same float operations per panel value as panel_expression() (same bits): the total
+/// sums all stored counts, and log1p is taken only of the panel's values.
+/// @param panel_of panel_position_of_columns() of the match; @p panel_size its panel's genes
+SparsePanelExpression sparse_panel_expression(const CsrMatrix& counts, std::int64_t begin, std::int64_t end,
+                                              const std::vector<std::int64_t>& panel_of, std::int64_t panel_size,
+                                              double target_sum);
+
 /// Per-feature mean and standard deviation (population, ddof 0) of the training
 /// features; constant features get sd 1 so they map to 0.
 struct Standardizer {

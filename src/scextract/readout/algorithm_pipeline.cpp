@@ -2,11 +2,13 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
+#include "scextract/readout/apply_plan.hpp"
 #include "scextract/readout/readouts.hpp"
 
 #include <algorithm>
 #include <future>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -228,8 +230,10 @@ namespace {
 struct ApplyPlan {
     const Algorithm& algorithm;
     PanelMatch panel;
+    std::vector<std::int64_t> panel_of; ///< dataset column -> panel position
     Standardizer standardizer;
     Adaptor adaptor;
+    std::optional<FoldedApplyPlan> folded; ///< set unless exact features are asked for or a block is dense
 };
 
 /// Outputs for @p rows cells, with the fields the algorithm's readouts fill.
@@ -253,10 +257,19 @@ AlgorithmApplyResult allocate_outputs(const Algorithm& a, std::int64_t rows) {
 void apply_rows(const ApplyPlan& p, const CsrMatrix& counts, std::int64_t begin, std::int64_t end, AlgorithmApplyResult& out) {
     const auto& a = p.algorithm;
     const auto n = end - begin;
-    const auto expr = panel_expression(slice_rows(counts, begin, end), p.panel, {.target_sum = a.target_sum, .threads = 1});
-    RowMatrixF f = a.features.apply(expr.x, 1);
-    p.standardizer.apply_in_place(f);
-    const auto enc = p.adaptor.encode_with_error(f, 1);
+    const auto g = static_cast<std::int64_t>(p.panel.column.size());
+    const auto expr = sparse_panel_expression(counts, begin, end, p.panel_of, g, a.target_sum);
+    AdaptorEncoding enc;
+    if (p.folded) {
+        folded_encode(*p.folded, expr, enc.z, enc.reconstruction_error);
+    } else {
+        RowMatrixF x = RowMatrixF::Zero(n, g);
+        for (std::int64_t i = 0; i < n; ++i)
+            for (auto e = expr.indptr[i]; e < expr.indptr[i + 1]; ++e) x(i, expr.position[e]) = expr.value[e];
+        RowMatrixF f = a.features.apply(x, 1);
+        p.standardizer.apply_in_place(f);
+        enc = p.adaptor.encode_with_error(f, 1);
+    }
     out.latent.middleRows(begin, n) = enc.z;
     out.reconstruction_error.segment(begin, n) = enc.reconstruction_error;
     std::copy(expr.detected_fraction.begin(), expr.detected_fraction.end(), out.detected_fraction.begin() + begin);
@@ -304,7 +317,12 @@ PanelMatch apply_algorithm_streamed(const Algorithm& a, RowBlockReader& counts, 
     adaptor.W = a.adaptor_W;
     adaptor.b = a.adaptor_b;
     adaptor.beta = a.adaptor_beta;
-    const ApplyPlan plan{a, match_algorithm_panel(a, symbols, options), Standardizer{a.feature_mean, a.feature_sd}, adaptor};
+    auto panel = match_algorithm_panel(a, symbols, options);
+    auto panel_of = panel_position_of_columns(panel, counts.n_cols());
+    std::optional<FoldedApplyPlan> folded;
+    if (!options.exact_features) folded = make_folded_apply_plan(a);
+    const ApplyPlan plan{a, std::move(panel), std::move(panel_of), Standardizer{a.feature_mean, a.feature_sd}, adaptor,
+                         std::move(folded)};
 
     const auto n = counts.n_rows();
     // chunks start on multiples of the row block (clamped to n first, so the rounding cannot overflow)

@@ -86,6 +86,11 @@ struct AlgorithmApplyOptions {
     /// outputs), never with the number of cells; results do not depend on it.
     std::int64_t chunk_rows = 20000;
     int threads = 0;
+    /// Form every cell's D features and run the adaptor on them, as fit does. By default an
+    /// algorithm whose blocks are all low rank or sparse factors is applied through its folded
+    /// plan (readout/apply_plan.hpp), which equals this in exact arithmetic and differs only
+    /// by rounding; algorithms with a dense block always take this path.
+    bool exact_features = false;
     /// Called with each chunk of raw counts and its first row before the chunk is used, e.g. a
     /// count check (preprocess/count_check.hpp) per block; may throw to stop. May be empty.
     std::function<void(const CsrMatrix& counts, std::int64_t first_row)> check_block;
