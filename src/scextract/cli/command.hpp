@@ -61,5 +61,7 @@ Command add_scan_heads_command(CLI::App& root, GlobalOptions& g);
 Command add_make_model_command(CLI::App& root, GlobalOptions& g);
 Command add_ruler_command(CLI::App& root, GlobalOptions& g);
 Command add_export_command(CLI::App& root, GlobalOptions& g);
+Command add_report_command(CLI::App& root, GlobalOptions& g);
+Command add_bench_command(CLI::App& root, GlobalOptions& g);
 
 } // namespace scx::cli

@@ -15,23 +15,6 @@
 
 namespace scx::cli {
 
-namespace {
-
-/// Vocabulary symbols in id order (a fixed order, so the seed alone fixes the genes).
-std::vector<std::string> vocabulary_symbols(const std::string& path) {
-    const auto vocab = read_vocab_json(path);
-    std::vector<std::pair<std::int64_t, std::string>> by_id;
-    by_id.reserve(vocab.size());
-    for (const auto& [symbol, id] : vocab) by_id.emplace_back(id, symbol);
-    std::sort(by_id.begin(), by_id.end());
-    std::vector<std::string> out;
-    out.reserve(by_id.size());
-    for (auto& [_, s] : by_id) out.push_back(std::move(s));
-    return out;
-}
-
-} // namespace
-
 Command add_simulate_command(CLI::App& root, GlobalOptions& g) {
     struct Args {
         std::string out, ruler = "default", vocab = std::string(SCX_DATA_DIR) + "/scgpt_whole_human_vocab.json";
@@ -82,7 +65,7 @@ Command add_simulate_command(CLI::App& root, GlobalOptions& g) {
                 SimulationOptions o = a.sim;
                 o.seed = g.seed;
                 o.tissues = a.tissues;
-                const auto design = design_simulation(ruler, vocabulary_symbols(a.vocab), o);
+                const auto design = design_simulation(ruler, read_vocab_symbols_by_id(a.vocab), o);
                 console.info(fmt::format("simulating {} cells x {} genes, {} donors, {} tissues on ruler '{}' ({} stages){}",
                                          o.n_cells, design.genes.size(), o.n_donors, o.tissues.size(), ruler.name,
                                          ruler.stages.size(), o.null_model ? ", null model" : ""));

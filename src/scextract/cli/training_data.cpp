@@ -8,8 +8,6 @@
 
 namespace scx::cli {
 
-namespace {
-
 std::vector<std::string> obs_strings(const Dataset& d, const std::string& key, const std::string& input, const char* option) {
     const Column* c = d.obs.find(key);
     if (c == nullptr) {
@@ -20,8 +18,6 @@ std::vector<std::string> obs_strings(const Dataset& d, const std::string& key, c
     }
     return column_as_strings(*c, fmt::format("{} obs['{}']", input, key));
 }
-
-} // namespace
 
 void add_training_options(CLI::App* app, TrainingArgs& a) {
     app->add_option("--train", a.train, "reference cells (.h5ad, 10x, CSV) with raw counts")->required();

@@ -16,6 +16,10 @@ struct TrainingArgs {
     bool raw = false;
 };
 
+/// obs[@p key] of @p d as strings; a usage error naming @p option and listing the obs
+/// columns when the column is absent.
+std::vector<std::string> obs_strings(const Dataset& d, const std::string& key, const std::string& input, const char* option);
+
 /// Adds --train, --label-key, --donor-key, --tissue-key, --layer, --raw, --gene-column.
 void add_training_options(CLI::App* app, TrainingArgs& args);
 

@@ -2,6 +2,7 @@
 
 #include "scextract/core/error.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <unordered_set>
 
@@ -31,6 +32,18 @@ std::unordered_map<std::string, std::int64_t> read_vocab_json(const std::string&
         vocab.emplace(symbol, v);
     }
     return vocab;
+}
+
+std::vector<std::string> read_vocab_symbols_by_id(const std::string& path) {
+    const auto vocab = read_vocab_json(path);
+    std::vector<std::pair<std::int64_t, std::string>> by_id;
+    by_id.reserve(vocab.size());
+    for (const auto& [symbol, id] : vocab) by_id.emplace_back(id, symbol);
+    std::sort(by_id.begin(), by_id.end());
+    std::vector<std::string> out;
+    out.reserve(by_id.size());
+    for (auto& [_, s] : by_id) out.push_back(std::move(s));
+    return out;
 }
 
 } // namespace scx

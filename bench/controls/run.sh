@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The controls of the extraction issue (docs/benchmarks.md, "Controls"): stages 1-3 amount
+# to an affine map of the panel expression, so the same Stage 2/3 pipeline is run on the
+# same donor-holdout splits with
+#   - the planted model's operator (the extracted algorithm),
+#   - the identity operator (A = I),
+#   - a random operator with the planted operator's singular values,
+#   - the attention atlas of an unplanted random model,
+# and compared with paired Wilcoxon tests and Benjamini-Hochberg (scextract bench).
+#
+#   bench/controls/run.sh [WORKDIR]      (env: CELLS, DONORS, SPLITS, FEATURES, SCX_BIN)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+S=${SCX_BIN:-build/scextract}
+W=${1:-bench/out/controls}
+CELLS=${CELLS:-16000}
+DONORS=${DONORS:-24}
+SPLITS=${SPLITS:-12}
+FEATURES=${FEATURES:-drift}
+mkdir -p "$W"
+W=$(cd "$W" && pwd)
+
+[ -f "$W/sim.h5ad" ] || $S simulate --cells "$CELLS" --donors "$DONORS" --genes 1000 --out "$W/sim.h5ad"
+[ -f "$W/planted/best_model.pt" ] || $S make-model --out "$W/planted" --size tiny --plant "$W/sim.h5ad" --force
+[ -f "$W/unplanted/best_model.pt" ] || $S make-model --out "$W/unplanted" --size tiny --force
+for m in planted unplanted; do
+  [ -f "$W/$m.scxop" ] || $S export --model "$W/$m" --reference "$W/sim.h5ad" --panel 400 --mode atlas \
+    --cells 300 --out "$W/$m.scxop"
+done
+$S scan-heads --operator "$W/planted.scxop" --train "$W/sim.h5ad" --tissue-key tissue --out "$W/head_scan.tsv"
+head -4 "$W/head_scan.tsv"
+
+data="{\"path\": \"$W/sim.h5ad\", \"tissue_key\": \"tissue\"}"
+cat > "$W/controls.json" <<JSON
+{
+  "data": $data,
+  "panel": {"from_operator": "$W/planted.scxop"},
+  "splits": {"n": $SPLITS, "test_donors": 4, "seed": 42},
+  "reference": "planted",
+  "methods": [
+    {"type": "algorithm", "name": "planted", "operator": "$W/planted.scxop", "features": "$FEATURES"},
+    {"type": "algorithm", "name": "identity", "operator": "identity"},
+    {"type": "algorithm", "name": "matched_spectrum", "operator": "$W/planted.scxop", "features": "$FEATURES",
+     "control": "matched_spectrum"},
+    {"type": "algorithm", "name": "unplanted", "operator": "$W/unplanted.scxop", "features": "$FEATURES"}
+  ]
+}
+JSON
+cat > "$W/unplanted_vs_identity.json" <<JSON
+{
+  "data": $data,
+  "panel": {"from_operator": "$W/planted.scxop"},
+  "splits": {"n": $SPLITS, "test_donors": 4, "seed": 42},
+  "reference": "unplanted",
+  "methods": [
+    {"type": "algorithm", "name": "unplanted", "operator": "$W/unplanted.scxop", "features": "$FEATURES"},
+    {"type": "algorithm", "name": "identity", "operator": "identity"}
+  ]
+}
+JSON
+$S bench --config "$W/controls.json" --out "$W/controls"
+$S bench --config "$W/unplanted_vs_identity.json" --out "$W/unplanted_vs_identity"
+echo "--- planted vs controls: depth_spearman"
+grep -E "^(reference|planted.*depth_spearman)" "$W/controls/comparisons.tsv" | cut -f2-13
+echo "--- unplanted vs identity: depth_spearman"
+grep -E "^(reference|unplanted.*depth_spearman)" "$W/unplanted_vs_identity/comparisons.tsv" | cut -f2-13
