@@ -63,5 +63,6 @@ Command add_ruler_command(CLI::App& root, GlobalOptions& g);
 Command add_export_command(CLI::App& root, GlobalOptions& g);
 Command add_report_command(CLI::App& root, GlobalOptions& g);
 Command add_bench_command(CLI::App& root, GlobalOptions& g);
+Command add_validate_command(CLI::App& root, GlobalOptions& g);
 
 } // namespace scx::cli

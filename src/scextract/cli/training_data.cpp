@@ -19,8 +19,8 @@ std::vector<std::string> obs_strings(const Dataset& d, const std::string& key, c
     return column_as_strings(*c, fmt::format("{} obs['{}']", input, key));
 }
 
-void add_training_options(CLI::App* app, TrainingArgs& a) {
-    app->add_option("--train", a.train, "reference cells (.h5ad, 10x, CSV) with raw counts")->required();
+void add_training_options(CLI::App* app, TrainingArgs& a, const std::string& input_option) {
+    app->add_option(input_option, a.train, "reference cells (.h5ad, 10x, CSV) with raw counts")->required();
     app->add_option("--label-key", a.label_key, "obs column with cell-type labels")->capture_default_str();
     app->add_option("--donor-key", a.donor_key, "obs column with donors")->capture_default_str();
     app->add_option("--tissue-key", a.tissue_key, "obs column with tissues (anchors are donor x tissue x cell type)");

@@ -20,8 +20,9 @@ struct TrainingArgs {
 /// columns when the column is absent.
 std::vector<std::string> obs_strings(const Dataset& d, const std::string& key, const std::string& input, const char* option);
 
-/// Adds --train, --label-key, --donor-key, --tissue-key, --layer, --raw, --gene-column.
-void add_training_options(CLI::App* app, TrainingArgs& args);
+/// Adds --train (or @p input_option), --label-key, --donor-key, --tissue-key, --layer, --raw,
+/// --gene-column.
+void add_training_options(CLI::App* app, TrainingArgs& args, const std::string& input_option = "--train");
 
 /// The dataset and the per-cell annotations; data.counts points into dataset.
 struct TrainingInput {

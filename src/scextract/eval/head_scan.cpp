@@ -1,6 +1,7 @@
 #include "scextract/eval/head_scan.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/eval/ruler_correlation.hpp"
 #include "scextract/eval/statistics.hpp"
 #include "scextract/extract/panel_features.hpp"
 
@@ -23,38 +24,12 @@ std::vector<std::int64_t> codes_of(const std::vector<std::string>& values) {
     return out;
 }
 
-/// Spearman of pairwise arc distances of @p z's rows with ruler distances of their stages.
-double ruler_correlation(const Eigen::MatrixXd& z, const std::vector<std::int64_t>& stage, const Eigen::MatrixXd& dist) {
-    std::vector<double> arc, ruler;
-    const Eigen::VectorXd norms = z.rowwise().norm();
-    for (Eigen::Index i = 0; i < z.rows(); ++i) {
-        for (Eigen::Index j = i + 1; j < z.rows(); ++j) {
-            const double denom = norms(i) * norms(j);
-            const double c = denom > 0 ? std::clamp(z.row(i).dot(z.row(j)) / denom, -1.0, 1.0) : 1.0;
-            arc.push_back(std::acos(c));
-            ruler.push_back(dist(stage[i], stage[j]));
-        }
-    }
-    return spearman(arc, ruler);
-}
-
-/// Residuals of @p z after least squares on an intercept and one-hot donor and tissue codes.
-Eigen::MatrixXd regress_out(const Eigen::MatrixXd& z, const std::vector<std::int64_t>& donor,
-                            const std::vector<std::int64_t>& tissue) {
-    const auto n = z.rows();
-    const auto nd = *std::max_element(donor.begin(), donor.end()) + 1;
-    const auto nt = *std::max_element(tissue.begin(), tissue.end()) + 1;
-    Eigen::MatrixXd x = Eigen::MatrixXd::Zero(n, 1 + (nd - 1) + (nt - 1)); // reference level dropped
-    for (Eigen::Index i = 0; i < n; ++i) {
-        x(i, 0) = 1.0;
-        if (donor[i] > 0) x(i, donor[i]) = 1.0;
-        if (tissue[i] > 0) x(i, nd - 1 + tissue[i]) = 1.0;
-    }
-    const Eigen::MatrixXd beta = x.completeOrthogonalDecomposition().solve(z);
-    Eigen::MatrixXd res = z - x * beta;
-    // keep the overall centre: only donor and tissue differences are removed
-    res.rowwise() += z.colwise().mean();
-    return res;
+/// Codes 0, 1, ... in order of first appearance (the dense codes regress_out_groups() needs).
+std::vector<std::int64_t> dense_codes(const std::vector<std::int64_t>& values) {
+    std::unordered_map<std::int64_t, std::int64_t> seen;
+    std::vector<std::int64_t> out;
+    for (const auto v : values) out.push_back(seen.emplace(v, static_cast<std::int64_t>(seen.size())).first->second);
+    return out;
 }
 
 } // namespace
@@ -136,17 +111,7 @@ HeadScanResult scan_heads(const OperatorSet& ops, const Ruler& ruler, const Algo
             s.score_unadjusted = ruler_correlation(z, held.stage, distance);
             std::vector<std::int64_t> donors, tissues;
             for (const auto& k : held.keys) donors.push_back(k[0]), tissues.push_back(k[1]);
-            s.score = ruler_correlation(regress_out(z, codes_of([&] {
-                                                        std::vector<std::string> v;
-                                                        for (auto d : donors) v.push_back(std::to_string(d));
-                                                        return v;
-                                                    }()),
-                                                    codes_of([&] {
-                                                        std::vector<std::string> v;
-                                                        for (auto t : tissues) v.push_back(std::to_string(t));
-                                                        return v;
-                                                    }())),
-                                        held.stage, distance);
+            s.score = ruler_correlation(regress_out_groups(z, dense_codes(donors), dense_codes(tissues)), held.stage, distance);
             result.heads.push_back(s);
             result.train_anchors = train.rows.rows();
             result.test_anchors = held.rows.rows();

@@ -87,6 +87,11 @@ private:
 
 } // namespace
 
+std::int64_t simulation_gene_pool_size(const std::vector<std::string>& vocabulary) {
+    Rng unused(0);
+    return static_cast<std::int64_t>(GenePicker(vocabulary, unused).pool_size());
+}
+
 SimulationDesign design_simulation(const Ruler& ruler, const std::vector<std::string>& vocabulary,
                                    const SimulationOptions& options) {
     const auto& o = options;

@@ -91,6 +91,10 @@ struct SimulationDesign {
 SimulationDesign design_simulation(const Ruler& ruler, const std::vector<std::string>& vocabulary,
                                    const SimulationOptions& options);
 
+/// How many genes of @p vocabulary design_simulation() can draw (the most n_genes can be):
+/// distinct plain gene symbols, special tokens such as "<pad>" left out.
+std::int64_t simulation_gene_pool_size(const std::vector<std::string>& vocabulary);
+
 /// Where a cell sits and what it is (one row of obs).
 struct SimulatedCell {
     std::int64_t donor = 0, tissue = 0;
