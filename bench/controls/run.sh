@@ -20,44 +20,38 @@ FEATURES=${FEATURES:-drift}
 mkdir -p "$W"
 W=$(cd "$W" && pwd)
 
-[ -f "$W/sim.h5ad" ] || $S simulate --cells "$CELLS" --donors "$DONORS" --genes 1000 --out "$W/sim.h5ad"
-[ -f "$W/planted/best_model.pt" ] || $S make-model --out "$W/planted" --size tiny --plant "$W/sim.h5ad" --force
+source bench/planted_bed.sh
+planted_bed "$W" "$CELLS" "$DONORS"
 [ -f "$W/unplanted/best_model.pt" ] || $S make-model --out "$W/unplanted" --size tiny --force
-for m in planted unplanted; do
-  [ -f "$W/$m.scxop" ] || $S export --model "$W/$m" --reference "$W/sim.h5ad" --panel 400 --mode atlas \
-    --cells 300 --out "$W/$m.scxop"
-done
+[ -f "$W/unplanted.scxop" ] || $S export --model "$W/unplanted" --reference "$W/sim.h5ad" --panel 400 --mode atlas \
+  --cells 300 --out "$W/unplanted.scxop"
 $S scan-heads --operator "$W/planted.scxop" --train "$W/sim.h5ad" --tissue-key tissue --out "$W/head_scan.tsv"
 head -4 "$W/head_scan.tsv"
 
-data="{\"path\": \"$W/sim.h5ad\", \"tissue_key\": \"tissue\"}"
-cat > "$W/controls.json" <<JSON
+# bench_config NAME REFERENCE METHOD_JSON...: a config over the same data, panel and splits
+bench_config() {
+  local name=$1 reference=$2
+  shift 2
+  local methods
+  methods=$(printf '    %s,\n' "$@")
+  cat > "$W/$name.json" <<JSON
 {
-  "data": $data,
+  "data": {"path": "$W/sim.h5ad", "tissue_key": "tissue"},
   "panel": {"from_operator": "$W/planted.scxop"},
   "splits": {"n": $SPLITS, "test_donors": 4, "seed": 42},
-  "reference": "planted",
+  "reference": "$reference",
   "methods": [
-    {"type": "algorithm", "name": "planted", "operator": "$W/planted.scxop", "features": "$FEATURES"},
-    {"type": "algorithm", "name": "identity", "operator": "identity"},
-    {"type": "algorithm", "name": "matched_spectrum", "operator": "$W/planted.scxop", "features": "$FEATURES",
-     "control": "matched_spectrum"},
-    {"type": "algorithm", "name": "unplanted", "operator": "$W/unplanted.scxop", "features": "$FEATURES"}
+${methods%,*}
   ]
 }
 JSON
-cat > "$W/unplanted_vs_identity.json" <<JSON
-{
-  "data": $data,
-  "panel": {"from_operator": "$W/planted.scxop"},
-  "splits": {"n": $SPLITS, "test_donors": 4, "seed": 42},
-  "reference": "unplanted",
-  "methods": [
-    {"type": "algorithm", "name": "unplanted", "operator": "$W/unplanted.scxop", "features": "$FEATURES"},
-    {"type": "algorithm", "name": "identity", "operator": "identity"}
-  ]
 }
-JSON
+planted="{\"type\": \"algorithm\", \"name\": \"planted\", \"operator\": \"$W/planted.scxop\", \"features\": \"$FEATURES\"}"
+identity='{"type": "algorithm", "name": "identity", "operator": "identity"}'
+matched="{\"type\": \"algorithm\", \"name\": \"matched_spectrum\", \"operator\": \"$W/planted.scxop\", \"features\": \"$FEATURES\", \"control\": \"matched_spectrum\"}"
+unplanted="{\"type\": \"algorithm\", \"name\": \"unplanted\", \"operator\": \"$W/unplanted.scxop\", \"features\": \"$FEATURES\"}"
+bench_config controls planted "$planted" "$identity" "$matched" "$unplanted"
+bench_config unplanted_vs_identity unplanted "$unplanted" "$identity"
 $S bench --config "$W/controls.json" --out "$W/controls"
 $S bench --config "$W/unplanted_vs_identity.json" --out "$W/unplanted_vs_identity"
 echo "--- planted vs controls: depth_spearman"
