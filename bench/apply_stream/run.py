@@ -9,7 +9,7 @@ Builds once (cached in --workdir, default bench/out/apply_stream/):
   datasets   `scextract simulate --cells N --genes G` for each N of --cells (new cells: the
              --cell-offset is past the reference), gzip X as simulate writes it
 Then, for each size and --reps times, interleaved, each in a fresh process:
-  read    build-extract/bench/h5ad_read_tool chunked: H5adRowReader over X, the same chunk of
+  read    BUILD/bench/h5ad_read_tool chunked: H5adRowReader over X, the same chunk of
           rows apply uses (--chunk-size rounded up to a multiple of 256), nothing else
   apply   scextract apply --chunk-size C: read + count check + features + adaptor + readouts,
           written into a copy of the input (the byte copy of the file is part of its time)
@@ -18,6 +18,7 @@ and prints median seconds, cells/s, peak RSS of the child (os.wait4) and apply/r
 
   .venv/bin/python bench/apply_stream/run.py [--cells 250000 500000 1000000] [--reps 3]
   .venv/bin/python bench/apply_stream/run.py --cells 20000 100000 --reps 2   # a quick run
+  .venv/bin/python bench/apply_stream/run.py --build build-apply --cells 20000   # another build's binaries
 """
 from __future__ import annotations
 
@@ -103,14 +104,20 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=0, help="--threads for both (0: scextract's default, all cores)")
     ap.add_argument("--workdir", default=str(ROOT / "bench" / "out" / "apply_stream"),
                     help="datasets and the algorithm are cached here and reused")
-    ap.add_argument("--scextract", default=str(ROOT / "build-extract" / "scextract"))
-    ap.add_argument("--read-tool", default=str(ROOT / "build-extract" / "bench" / "h5ad_read_tool"))
+    ap.add_argument("--build", default=os.environ.get("SCX_BUILD", "build-extract"),
+                    help="build directory (relative to the repository, or absolute) holding scextract and "
+                         "bench/h5ad_read_tool (default: $SCX_BUILD, else build-extract)")
+    ap.add_argument("--scextract", help="scextract executable (default: BUILD/scextract)")
+    ap.add_argument("--read-tool", help="the read tool (default: BUILD/bench/h5ad_read_tool)")
     ap.add_argument("--keep-outputs", action="store_true", help="keep apply's output files")
     ap.add_argument("--prepare-only", action="store_true", help="build the algorithm and the datasets, time nothing")
     args = ap.parse_args()
+    build = ROOT / args.build
+    args.scextract = args.scextract or str(build / "scextract")
+    args.read_tool = args.read_tool or str(build / "bench" / "h5ad_read_tool")
     for exe in (args.scextract, args.read_tool):
         if not Path(exe).exists():
-            sys.exit(f"{exe} not found: build it (cmake --build build-extract --target scextract h5ad_read_tool)")
+            sys.exit(f"{exe} not found: build it (cmake --build {args.build} --target scextract h5ad_read_tool)")
 
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)

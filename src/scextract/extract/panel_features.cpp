@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -38,21 +39,46 @@ std::vector<std::int64_t> panel_position_of_columns(const PanelMatch& match, std
 
 namespace {
 
-/// Calls @p emit(panel position, value) for each non-zero panel value of row @p r, with
-/// scanpy's arithmetic (preprocess/normalize): factor = float(total) / target, v / factor,
-/// then log1p, all in float. Returns the number emitted.
+/// log1p(c / factor) for one row, with scanpy's arithmetic (preprocess/normalize): factor =
+/// float(total) / target, c / factor, then log1p, all in float. The row's small whole counts
+/// are each computed once (the same float operations as for any other value, so the same bits).
+class RowLog1p {
+public:
+    RowLog1p(std::span<const float> vals, float target) : factor_(cell_total(vals) / target) {
+        if (factor_ == 0.0F) factor_ = 1.0F;
+    }
+    float operator()(float c) {
+        if (c >= 0.0F && c < static_cast<float>(kMemo) && static_cast<float>(static_cast<int>(c)) == c) {
+            const int i = static_cast<int>(c);
+            if (!(known_ >> i & 1U)) {
+                memo_[i] = std::log1p(c / factor_);
+                known_ |= std::uint64_t{1} << i;
+            }
+            return memo_[i];
+        }
+        return std::log1p(c / factor_);
+    }
+
+private:
+    static constexpr int kMemo = 64;
+    float factor_;
+    std::uint64_t known_ = 0;
+    float memo_[kMemo];
+};
+
+/// Calls @p emit(panel position, value) for each non-zero panel value of row @p r (RowLog1p's
+/// arithmetic). Returns the number emitted.
 template <class Emit>
 std::int64_t panel_row(const CsrMatrix& counts, std::int64_t r, const std::vector<std::int64_t>& panel_of, float target,
                        Emit&& emit) {
     const auto vals = counts.row_values(r);
     const auto idx = counts.row_indices(r);
-    float factor = cell_total(vals) / target;
-    if (factor == 0.0F) factor = 1.0F;
+    RowLog1p log1p_of(vals, target);
     std::int64_t detected = 0;
     for (std::size_t k = 0; k < vals.size(); ++k) {
         const auto p = panel_of[idx[k]];
         if (p < 0) continue;
-        const float v = std::log1p(vals[k] / factor);
+        const float v = log1p_of(vals[k]);
         if (v == 0.0F) continue;
         emit(p, v);
         ++detected;
@@ -77,14 +103,41 @@ SparsePanelExpression sparse_panel_expression(const CsrMatrix& counts, std::int6
     SparsePanelExpression out;
     out.indptr.reserve(static_cast<std::size_t>(end - begin + 1));
     out.detected_fraction.reserve(static_cast<std::size_t>(end - begin));
+    // at most one panel value per stored value: sized once, trimmed at the end
+    const auto stored = static_cast<std::size_t>(counts.indptr[end] - counts.indptr[begin]);
+    out.position.resize(stored);
+    out.value.resize(stored);
+    std::int32_t* position = out.position.data();
+    float* value = out.value.data();
+    std::size_t w = 0;
     for (std::int64_t r = begin; r < end; ++r) {
-        const auto detected = panel_row(counts, r, panel_of, target, [&](std::int64_t p, float v) {
-            out.position.push_back(static_cast<std::int32_t>(p));
-            out.value.push_back(v);
-        });
-        out.indptr.push_back(static_cast<std::int64_t>(out.position.size()));
+        const auto vals = counts.row_values(r);
+        const auto idx = counts.row_indices(r);
+        // the row's panel values, kept in order without a branch on membership (the slot
+        // written for an off-panel value is overwritten by the next one)
+        const std::size_t row0 = w;
+        for (std::size_t k = 0; k < vals.size(); ++k) {
+            const auto p = panel_of[idx[k]];
+            position[w] = static_cast<std::int32_t>(p);
+            value[w] = vals[k];
+            w += static_cast<std::size_t>(p >= 0);
+        }
+        // then their log1p, dropping zeros the same way
+        RowLog1p log1p_of(vals, target);
+        const std::size_t panel_end = w;
+        w = row0;
+        for (std::size_t t = row0; t < panel_end; ++t) {
+            const float v = log1p_of(value[t]);
+            position[w] = position[t];
+            value[w] = v;
+            w += static_cast<std::size_t>(v != 0.0F);
+        }
+        const auto detected = static_cast<std::int64_t>(w - row0);
+        out.indptr.push_back(static_cast<std::int64_t>(w));
         out.detected_fraction.push_back(panel_size > 0 ? static_cast<float>(detected) / static_cast<float>(panel_size) : 0.0F);
     }
+    out.position.resize(w);
+    out.value.resize(w);
     return out;
 }
 

@@ -556,8 +556,9 @@ CsrMatrix H5adRowReader::read_rows(std::int64_t begin, std::int64_t end) {
     if (hi < lo) throw Error(fmt::format("{}: indptr decreases within rows [{}, {})", im.what, begin, end));
     out.indptr.resize(static_cast<std::size_t>(out.n_rows + 1));
     for (std::int64_t r = 0; r <= out.n_rows; ++r) out.indptr[r] = im.indptr[begin + r] - lo;
-    out.values.resize(static_cast<std::size_t>(hi - lo));
-    out.indices.resize(static_cast<std::size_t>(hi - lo));
+    // a fresh block per call: huge pages make faulting it in cheap (core/memory.hpp)
+    resize_for_bulk_read(out.values, static_cast<std::size_t>(hi - lo));
+    resize_for_bulk_read(out.indices, static_cast<std::size_t>(hi - lo));
     h5::read_range(im.data, lo, hi - lo, out.values.data(), &im.data_cache);
     h5::read_range(im.indices, lo, hi - lo, out.indices.data(), &im.indices_cache);
     out.validate(fmt::format("{} rows [{}, {})", im.what, begin, end));

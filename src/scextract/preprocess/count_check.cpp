@@ -41,7 +41,8 @@ struct Tally {
 
 void tally_rows(const CsrMatrix& x, std::int64_t begin, std::int64_t end, Tally& t) {
     for (std::int64_t r = begin; r < end; ++r) {
-        double sum = 0.0, expm1_sum = 0.0;
+        double sum = 0.0;
+        const auto non_integer_before = t.n_non_integer;
         for (float f : x.row_values(r)) {
             const double v = f;
             ++t.n_stored;
@@ -55,11 +56,17 @@ void tally_rows(const CsrMatrix& x, std::int64_t begin, std::int64_t end, Tally&
             t.min_value = std::min(t.min_value, v);
             t.max_value = std::max(t.max_value, v);
             sum += v;
-            expm1_sum += std::expm1(v);
         }
         if (sum > 0.0) {
             t.row_sum_min = std::min(t.row_sum_min, sum);
             t.row_sum_max = std::max(t.row_sum_max, sum);
+        }
+        // expm1 sums only tell log-normalised rows apart, and a row of integers is not one:
+        // skipping them keeps the per-block check of `apply` cheap on counts.
+        if (sum > 0.0 && t.n_non_integer > non_integer_before) {
+            double expm1_sum = 0.0;
+            for (float f : x.row_values(r))
+                if (std::isfinite(f)) expm1_sum += std::expm1(static_cast<double>(f));
             t.expm1_sum_min = std::min(t.expm1_sum_min, expm1_sum);
             t.expm1_sum_max = std::max(t.expm1_sum_max, expm1_sum);
         }
@@ -94,8 +101,9 @@ MatrixValueReport finish(const Tally& t, std::int64_t n_rows, std::int64_t n_col
     if (t.row_sum_max > 0.0) {
         r.row_sum_min = t.row_sum_min;
         r.row_sum_max = t.row_sum_max;
-        r.expm1_row_sum_min = t.expm1_sum_min;
-        r.expm1_row_sum_max = t.expm1_sum_max;
+        const bool any_expm1 = t.expm1_sum_min <= t.expm1_sum_max;
+        r.expm1_row_sum_min = any_expm1 ? t.expm1_sum_min : 0.0;
+        r.expm1_row_sum_max = any_expm1 ? t.expm1_sum_max : 0.0;
         // A single cell says nothing about constancy.
         const bool several = n_rows > 1;
         r.row_sums_constant = several && constant(r.row_sum_min, r.row_sum_max, opt.constant_sum_tolerance);

@@ -55,6 +55,7 @@ struct MatrixValueReport {
     /// and of expm1(values). Constant sums of expm1 are the fingerprint of
     /// log1p(normalize_total(x)) over all genes; constant plain sums of normalize_total alone.
     double row_sum_min = 0.0, row_sum_max = 0.0;
+    /// Over the rows holding a non-integer value (0 when none): only those can be log data.
     double expm1_row_sum_min = 0.0, expm1_row_sum_max = 0.0;
     bool row_sums_constant = false;
     bool expm1_row_sums_constant = false;
