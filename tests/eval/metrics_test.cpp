@@ -3,6 +3,7 @@
 
 #include "../support/error_of.hpp"
 #include "../support/json_fixture.hpp"
+#include "../support/numeric_close.hpp"
 
 #include <gtest/gtest.h>
 
@@ -24,26 +25,13 @@ const json& reference() {
     return ref;
 }
 
-std::vector<double> doubles(const json& j) {
-    std::vector<double> v;
-    for (const auto& x : j) {
-        if (x.is_null()) v.push_back(std::numeric_limits<double>::quiet_NaN());
-        else if (x.is_string()) v.push_back(x.get<std::string>() == "inf" ? INFINITY : std::nan(""));
-        else v.push_back(x.get<double>());
-    }
-    return v;
-}
+std::vector<double> doubles(const json& j) { return test::json_doubles(j); }
 
 std::vector<std::int64_t> codes(const json& j) {
     return j.get<std::vector<std::int64_t>>();
 }
 
-// |a - b| <= tol * max(|b|, 1); NaN matches NaN, infinity matches itself.
-::testing::AssertionResult close(double a, double b) {
-    if ((std::isnan(a) && std::isnan(b)) || a == b) return ::testing::AssertionSuccess();
-    if (std::abs(a - b) <= kTol * std::max(std::abs(b), 1.0)) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << a << " vs expected " << b;
-}
+::testing::AssertionResult close(double a, double b) { return test::numerically_close(a, b, kTol); }
 
 void expect_all_close(const std::vector<double>& a, const std::vector<double>& b) {
     ASSERT_EQ(a.size(), b.size());

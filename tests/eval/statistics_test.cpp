@@ -3,6 +3,7 @@
 
 #include "../support/error_of.hpp"
 #include "../support/json_fixture.hpp"
+#include "../support/numeric_close.hpp"
 
 #include <gtest/gtest.h>
 
@@ -23,22 +24,13 @@ const json& reference() {
     return ref;
 }
 
-std::vector<double> doubles(const json& j) {
-    std::vector<double> v;
-    for (const auto& x : j) v.push_back(x.is_null() ? std::numeric_limits<double>::quiet_NaN() : x.get<double>());
-    return v;
-}
+std::vector<double> doubles(const json& j) { return test::json_doubles(j); }
 
 double number_or_nan(const json& j) {
     return j.is_null() ? std::numeric_limits<double>::quiet_NaN() : j.get<double>();
 }
 
-// |a - b| <= tol * max(|b|, 1): absolute below 1, relative above; NaN matches NaN.
-::testing::AssertionResult close(double a, double b, double tol = kTol) {
-    if (std::isnan(a) && std::isnan(b)) return ::testing::AssertionSuccess();
-    if (std::abs(a - b) <= tol * std::max(std::abs(b), 1.0)) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << a << " vs expected " << b << " (diff " << a - b << ")";
-}
+::testing::AssertionResult close(double a, double b, double tol = kTol) { return test::numerically_close(a, b, tol); }
 
 Alternative alternative_of(const std::string& s) {
     if (s == "greater") return Alternative::greater;

@@ -6,7 +6,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
+#include <limits>
+#include <vector>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -33,6 +37,20 @@ inline RowMatrixD json_matrix(const nlohmann::json& j) {
 inline Eigen::VectorXd json_vector(const nlohmann::json& j) {
     Eigen::VectorXd v(static_cast<Eigen::Index>(j.size()));
     for (Eigen::Index i = 0; i < v.size(); ++i) v[i] = j.at(i).get<double>();
+    return v;
+}
+
+/// A number list with gaps: null and the strings "nan" / "inf" / "-inf" (how the fixture
+/// scripts write values JSON has no number for) become NaN / +-infinity.
+inline std::vector<double> json_doubles(const nlohmann::json& j) {
+    std::vector<double> v;
+    for (const auto& x : j) {
+        if (x.is_null()) v.push_back(std::numeric_limits<double>::quiet_NaN());
+        else if (x.is_string()) {
+            const auto s = x.get<std::string>();
+            v.push_back(s == "inf" ? INFINITY : s == "-inf" ? -INFINITY : std::numeric_limits<double>::quiet_NaN());
+        } else v.push_back(x.get<double>());
+    }
     return v;
 }
 
