@@ -149,7 +149,7 @@ Command add_bench_command(CLI::App& root, GlobalOptions& g) {
                 prov.donor_key = config.data.donor_key;
                 prov.tissue_key = config.data.simulate ? std::optional<std::string>("tissue") : config.data.tissue_key;
                 const auto results = bench_results_json(result, cells, prov);
-                const std::string html = render_bench_report_html(nlohmann::json::parse(results.dump()), a.out + "/results.json");
+                const std::string html = render_bench_report_html(nlohmann::json(results), a.out + "/results.json");
 
                 const std::filesystem::path out(a.out);
                 std::filesystem::create_directories(out);

@@ -1,5 +1,6 @@
 #include "scextract/eval/bench_cells.hpp"
 
+#include "scextract/core/category_codes.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/preprocess/hvg.hpp"
 
@@ -11,23 +12,6 @@
 #include <fmt/format.h>
 
 namespace scx {
-
-namespace {
-
-/// Codes into the sorted distinct values of @p values.
-std::vector<std::int64_t> sorted_codes(const std::vector<std::string>& values, std::vector<std::string>& names) {
-    names = values;
-    std::sort(names.begin(), names.end());
-    names.erase(std::unique(names.begin(), names.end()), names.end());
-    std::map<std::string, std::int64_t> index;
-    for (std::size_t i = 0; i < names.size(); ++i) index.emplace(names[i], static_cast<std::int64_t>(i));
-    std::vector<std::int64_t> codes;
-    codes.reserve(values.size());
-    for (const auto& v : values) codes.push_back(index.at(v));
-    return codes;
-}
-
-} // namespace
 
 BenchCells make_bench_cells(const CsrMatrix& counts, std::vector<std::string> symbols, const Ruler& ruler,
                             std::string ruler_json, std::vector<std::string> labels,
@@ -62,14 +46,14 @@ BenchCells make_bench_cells(const CsrMatrix& counts, std::vector<std::string> sy
     }
     if (mapped == 0) throw Error("bench: no cell label maps to a stage of the ruler");
 
-    c.donor = sorted_codes(donors, c.donor_names);
+    c.donor = codes_in_sorted_order(donors, &c.donor_names);
     if (c.donor_names.size() < 2)
         throw Error(fmt::format("bench: donor-holdout splits need at least two donors, found {}", c.donor_names.size()));
     if (tissues.empty()) {
         c.tissue_names = {""};
         c.tissue.assign(static_cast<std::size_t>(n), 0);
     } else {
-        c.tissue = sorted_codes(tissues, c.tissue_names);
+        c.tissue = codes_in_sorted_order(tissues, &c.tissue_names);
     }
 
     for (const auto& task : options.binary_tasks) {

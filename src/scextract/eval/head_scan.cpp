@@ -1,5 +1,6 @@
 #include "scextract/eval/head_scan.hpp"
 
+#include "scextract/core/category_codes.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/eval/ruler_correlation.hpp"
 #include "scextract/eval/statistics.hpp"
@@ -14,25 +15,6 @@
 #include <fmt/format.h>
 
 namespace scx {
-
-namespace {
-
-std::vector<std::int64_t> codes_of(const std::vector<std::string>& values) {
-    std::unordered_map<std::string, std::int64_t> seen;
-    std::vector<std::int64_t> out;
-    for (const auto& v : values) out.push_back(seen.emplace(v, static_cast<std::int64_t>(seen.size())).first->second);
-    return out;
-}
-
-/// Codes 0, 1, ... in order of first appearance (the dense codes regress_out_groups() needs).
-std::vector<std::int64_t> dense_codes(const std::vector<std::int64_t>& values) {
-    std::unordered_map<std::int64_t, std::int64_t> seen;
-    std::vector<std::int64_t> out;
-    for (const auto v : values) out.push_back(seen.emplace(v, static_cast<std::int64_t>(seen.size())).first->second);
-    return out;
-}
-
-} // namespace
 
 HeadScanResult scan_heads(const OperatorSet& ops, const Ruler& ruler, const AlgorithmTrainingData& data,
                           const HeadScanOptions& options) {
@@ -62,9 +44,9 @@ HeadScanResult scan_heads(const OperatorSet& ops, const Ruler& ruler, const Algo
     if (train_rows.empty() || test_rows.empty()) throw Error("scan-heads: no labelled cells on one side of the donor split");
     const auto match = match_panel(data.symbols, ops.genes);
     const auto expr = panel_expression(counts, match, {.target_sum = options.target_sum, .threads = options.threads});
-    const auto donor_code = codes_of(data.donors);
-    const auto tissue_code = codes_of(data.tissues.empty() ? std::vector<std::string>(n) : data.tissues);
-    const auto label_code = codes_of(data.labels);
+    const auto donor_code = codes_in_order_seen(data.donors);
+    const auto tissue_code = codes_in_order_seen(data.tissues.empty() ? std::vector<std::string>(n) : data.tissues);
+    const auto label_code = codes_in_order_seen(data.labels);
     const auto keys_of = [&](const std::vector<std::int64_t>& rows) {
         std::vector<std::vector<std::int64_t>> keys(3);
         for (auto r : rows) {
@@ -111,7 +93,7 @@ HeadScanResult scan_heads(const OperatorSet& ops, const Ruler& ruler, const Algo
             s.score_unadjusted = ruler_correlation(z, held.stage, distance);
             std::vector<std::int64_t> donors, tissues;
             for (const auto& k : held.keys) donors.push_back(k[0]), tissues.push_back(k[1]);
-            s.score = ruler_correlation(regress_out_groups(z, dense_codes(donors), dense_codes(tissues)), held.stage, distance);
+            s.score = ruler_correlation(regress_out_groups(z, codes_in_order_seen(donors), codes_in_order_seen(tissues)), held.stage, distance);
             result.heads.push_back(s);
             result.train_anchors = train.rows.rows();
             result.test_anchors = held.rows.rows();

@@ -1,5 +1,6 @@
 #include "scextract/eval/manifold_inputs.hpp"
 
+#include "scextract/core/category_codes.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/extract/panel_features.hpp"
 
@@ -9,22 +10,6 @@
 #include <fmt/format.h>
 
 namespace scx {
-
-namespace {
-
-/// Codes into the sorted distinct values.
-std::vector<std::int64_t> sorted_codes(const std::vector<std::string>& values) {
-    std::map<std::string, std::int64_t> code;
-    for (const auto& v : values) code.emplace(v, 0);
-    std::int64_t next = 0;
-    for (auto& [_, c] : code) c = next++;
-    std::vector<std::int64_t> out;
-    out.reserve(values.size());
-    for (const auto& v : values) out.push_back(code.at(v));
-    return out;
-}
-
-} // namespace
 
 ManifoldData manifold_data(const FeatureOperator& features, double target_sum, const AlgorithmTrainingData& data,
                            const Ruler& ruler, int threads, std::int64_t* unmapped_cells) {
@@ -51,9 +36,9 @@ ManifoldData manifold_data(const FeatureOperator& features, double target_sum, c
         labels.push_back(data.labels[i]);
         m.stage.push_back(stage[i]);
     }
-    m.donor = sorted_codes(donors);
-    m.tissue = sorted_codes(tissues);
-    m.label = sorted_codes(labels);
+    m.donor = codes_in_sorted_order(donors);
+    m.tissue = codes_in_sorted_order(tissues);
+    m.label = codes_in_sorted_order(labels);
     const auto match = match_panel(data.symbols, features.genes);
     const CsrMatrix cells = static_cast<std::int64_t>(on.size()) == n ? counts : select_rows(counts, on);
     const auto expr = panel_expression(cells, match, {.target_sum = target_sum, .threads = threads});

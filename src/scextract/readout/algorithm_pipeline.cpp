@@ -1,5 +1,6 @@
 #include "scextract/readout/algorithm_pipeline.hpp"
 
+#include "scextract/core/category_codes.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
 #include "scextract/readout/apply_plan.hpp"
@@ -23,15 +24,6 @@ std::vector<BinaryTask> default_binary_tasks() {
 }
 
 namespace {
-
-/// Codes of @p values in first-seen order.
-std::vector<std::int64_t> codes_of(const std::vector<std::string>& values) {
-    std::unordered_map<std::string, std::int64_t> seen;
-    std::vector<std::int64_t> out;
-    out.reserve(values.size());
-    for (const auto& v : values) out.push_back(seen.emplace(v, static_cast<std::int64_t>(seen.size())).first->second);
-    return out;
-}
 
 RowMatrixF take_rows(const RowMatrixF& m, const std::vector<std::int64_t>& rows) {
     RowMatrixF out(static_cast<Eigen::Index>(rows.size()), m.cols());
@@ -131,7 +123,7 @@ AlgorithmFitResult fit_algorithm(const FeatureOperator& features, const Ruler& r
             tissues.push_back(data.tissues.empty() ? std::string() : data.tissues[i]);
             labels.push_back(data.labels[i]);
         }
-        const auto anchors = make_anchors(f, stage, {codes_of(donors), codes_of(tissues), codes_of(labels)},
+        const auto anchors = make_anchors(f, stage, {codes_in_order_seen(donors), codes_in_order_seen(tissues), codes_in_order_seen(labels)},
                                           {.min_cells = options.min_anchor_cells, .threads = options.threads});
         if (anchors.rows.rows() < 2)
             throw Error(fmt::format("fit: only {} donor x tissue x cell-type groups have >= {} cells; the anchor "
