@@ -136,7 +136,8 @@ Command add_bench_command(CLI::App& root, GlobalOptions& g) {
                 options.threads = console.threads();
                 auto bar = console.progress("bench");
                 options.progress = bar->callback();
-                options.log = [&console](const std::string& line) { console.detail(line); };
+                // one line per method x split: long runs show where they are, on a terminal or in a log
+                options.log = [&console](const std::string& line) { console.info(line); };
                 const auto result = run_bench(cells, methods, options);
                 bar->finish();
 
