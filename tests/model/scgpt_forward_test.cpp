@@ -6,6 +6,7 @@
 #include "scextract/model/scgpt_forward.hpp"
 
 #include "../support/error_of.hpp"
+#include "../support/fixture_weights.hpp"
 #include "../support/forward_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -31,52 +32,7 @@ using scx::test::StoredSlice;
 
 fs::path fixture_dir(const std::string& config) { return scx::test::forward_fixture_dir(config); }
 
-scx::VectorF vec(const fs::path& p) {
-    const auto v = scx::read_npy(p).to_float();
-    return Eigen::Map<const scx::VectorF>(v.data(), static_cast<Eigen::Index>(v.size()));
-}
-
-scx::RowMatrixF mat(const fs::path& p) { return scx::read_npy(p).to_matrix(); }
-
-/// The fixture's weights, loaded directly from one .npy per scGPT state-dict key.
-scx::ScGptWeights load_weights(const std::string& config) {
-    const auto dir = fixture_dir(config);
-    std::ifstream in(dir / "meta.json");
-    const auto meta = nlohmann::json::parse(in);
-    scx::ScGptWeights w;
-    w.config.n_layers = meta["n_layers"];
-    w.config.n_heads = meta["n_heads"];
-    w.config.d_model = meta["d_model"];
-    w.config.d_hid = meta["d_hid"];
-    const auto wd = dir / "weights";
-    w.gene_embedding = mat(wd / "encoder.embedding.weight.npy");
-    w.enc_norm_w = vec(wd / "encoder.enc_norm.weight.npy");
-    w.enc_norm_b = vec(wd / "encoder.enc_norm.bias.npy");
-    w.value_W1 = mat(wd / "value_encoder.linear1.weight.npy");
-    w.value_b1 = vec(wd / "value_encoder.linear1.bias.npy");
-    w.value_W2 = mat(wd / "value_encoder.linear2.weight.npy");
-    w.value_b2 = vec(wd / "value_encoder.linear2.bias.npy");
-    w.value_norm_w = vec(wd / "value_encoder.norm.weight.npy");
-    w.value_norm_b = vec(wd / "value_encoder.norm.bias.npy");
-    for (std::int64_t l = 0; l < w.config.n_layers; ++l) {
-        const std::string p = "transformer_encoder.layers." + std::to_string(l) + ".";
-        scx::ScGptLayerWeights L;
-        L.Wqkv = mat(wd / (p + "self_attn.Wqkv.weight.npy"));
-        L.bqkv = vec(wd / (p + "self_attn.Wqkv.bias.npy"));
-        L.Wo = mat(wd / (p + "self_attn.out_proj.weight.npy"));
-        L.bo = vec(wd / (p + "self_attn.out_proj.bias.npy"));
-        L.W1 = mat(wd / (p + "linear1.weight.npy"));
-        L.b1 = vec(wd / (p + "linear1.bias.npy"));
-        L.W2 = mat(wd / (p + "linear2.weight.npy"));
-        L.b2 = vec(wd / (p + "linear2.bias.npy"));
-        L.norm1_w = vec(wd / (p + "norm1.weight.npy"));
-        L.norm1_b = vec(wd / (p + "norm1.bias.npy"));
-        L.norm2_w = vec(wd / (p + "norm2.weight.npy"));
-        L.norm2_b = vec(wd / (p + "norm2.bias.npy"));
-        w.layers.push_back(std::move(L));
-    }
-    return w;
-}
+scx::ScGptWeights load_weights(const std::string& config) { return scx::test::load_fixture_weights(config); }
 
 std::vector<scx::TokenizedCell> load_cells(const std::string& config) {
     return scx::test::load_forward_cells(fixture_dir(config));
