@@ -405,6 +405,15 @@ ManifoldValidationResult validate_manifold(const ManifoldData& data, const Ruler
     for (const auto k : options.dimensions) {
         if (k < 1 || k >= r.features) throw Error(fmt::format("validate: sweep dimension {} is not in [1, {})", k, r.features));
         DimensionSweepRow row{.k = k};
+        if (!frozen && k == options.adaptor.k) {
+            // the main fit already is this fit (same anchors, seed and steps): reuse, do not refit
+            row.ruler_correlation = r.ruler_correlation;
+            row.trustworthiness = r.trustworthiness;
+            row.geodesic_correlation = r.geodesic_correlation;
+            row.random_holdout = r.gates.front().score;
+            r.sweep.push_back(row);
+            continue;
+        }
         const auto a = fit_on(p, anchors, k, threads);
         const auto sk = in_sample(p, a, anchors, subsample, threads);
         row.ruler_correlation = sk.ruler;
