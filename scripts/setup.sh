@@ -3,7 +3,7 @@
 # and creates the Python venv used by interop tests and reference-fixture scripts.
 # Idempotent: re-running only does what is missing.
 #
-#   scripts/setup.sh            # packages + build (Release) + venv
+#   scripts/setup.sh            # packages + build (Release) + venv (for the python-labelled checks)
 #   SCX_NO_VENV=1 scripts/setup.sh   # skip the Python venv
 #   SCX_BUILD_TYPE=Debug SCX_SANITIZE=ON scripts/setup.sh
 set -euo pipefail

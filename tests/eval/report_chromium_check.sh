@@ -29,6 +29,12 @@ if [ -z "$browser" ]; then
   exit 77
 fi
 
+# The DOM and screenshot checks below use python3's standard library only (no venv).
+if ! command -v python3 >/dev/null 2>&1; then
+  echo "SKIP: python3 (standard library) is needed to check Chromium's DOM and screenshot" >&2
+  exit 77
+fi
+
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -f "$out/report.html" "$out/dom.html" "$out/report.png"
