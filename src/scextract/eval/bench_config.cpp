@@ -3,6 +3,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/eval/algorithm_method.hpp"
 #include "scextract/eval/celltypist_method.hpp"
+#include "scextract/eval/dpt_method.hpp"
 #include "scextract/eval/pca_method.hpp"
 #include "scextract/eval/raw_expression_method.hpp"
 #include "scextract/extract/compress.hpp"
@@ -71,7 +72,8 @@ private:
     std::set<std::string> seen_;
 };
 
-const std::set<std::string> kMethodTypes = {"algorithm", "raw", "pca", "svd", "celltypist"};
+const std::set<std::string> kMethodTypes = {"algorithm", "raw", "pca", "svd", "celltypist", "dpt"};
+constexpr const char* kMethodTypeList = "one of algorithm, raw, pca, svd, celltypist, dpt";
 
 } // namespace
 
@@ -152,10 +154,10 @@ BenchConfig read_bench_config(const std::string& path) {
         BenchMethodSpec m;
         m.params = methods[i];
         if (!m.params.contains("type") || !m.params["type"].is_string())
-            throw Error(fmt::format("{}: {}: 'type' is required (one of algorithm, raw, pca, svd, celltypist)", path, where));
+            throw Error(fmt::format("{}: {}: 'type' is required ({})", path, where, kMethodTypeList));
         m.type = m.params["type"].get<std::string>();
         if (!kMethodTypes.contains(m.type))
-            throw Error(fmt::format("{}: {}: unknown method type '{}' (one of algorithm, raw, pca, svd, celltypist)", path, where, m.type));
+            throw Error(fmt::format("{}: {}: unknown method type '{}' ({})", path, where, m.type, kMethodTypeList));
         m.name = m.params.value("name", m.type);
         m.params.erase("type");
         m.params.erase("name");
@@ -236,6 +238,22 @@ std::vector<std::unique_ptr<BenchMethod>> make_bench_methods(const BenchConfig& 
             o.celltypist.C = r.number("C", o.celltypist.C);
             r.finish();
             out.push_back(std::make_unique<CellTypistMethod>(o));
+        } else if (spec.type == "dpt") {
+            DptMethodOptions o;
+            o.name = spec.name;
+            auto& d = o.dpt;
+            d.n_pcs = r.integer("n_pcs", d.n_pcs);
+            d.knn.n_neighbors = r.integer("n_neighbors", d.knn.n_neighbors);
+            d.diffmap.n_components = r.integer("n_comps", d.diffmap.n_components);
+            d.dpt.n_dcs = r.integer("n_dcs", d.dpt.n_dcs);
+            o.min_cells = r.integer("min_cells", o.min_cells);
+            const auto kernel = r.string("method", "umap");
+            if (kernel != "umap" && kernel != "gauss") r.fail("'method' must be umap or gauss");
+            d.kernel = kernel == "umap" ? ConnectivityKernel::umap : ConnectivityKernel::gauss;
+            if (d.n_pcs < 2 || d.knn.n_neighbors < 2 || d.diffmap.n_components < 3 || d.dpt.n_dcs < 1)
+                r.fail("'n_pcs' and 'n_neighbors' must be at least 2, 'n_comps' at least 3, 'n_dcs' at least 1");
+            r.finish();
+            out.push_back(std::make_unique<DptMethod>(o));
         }
     }
     return out;

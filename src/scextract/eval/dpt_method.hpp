@@ -1,0 +1,49 @@
+#pragma once
+/// @file dpt_method.hpp
+/// @brief The DPT baseline: scanpy's diffusion pseudotime (eval/diffusion_pseudotime.hpp) run
+/// on each held-out donor's test cells, as a user would run scanpy on one donor, rooted at
+/// the most progenitor-like cell by label. An unsupervised pseudotime: no readouts, so no
+/// branch, stage or binary-task endpoints.
+
+#include "scextract/eval/bench_method.hpp"
+#include "scextract/eval/diffusion_pseudotime.hpp"
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace scx {
+
+/// Options of DptMethod.
+struct DptMethodOptions {
+    std::string name;        ///< name in tables; empty: "dpt"
+    ScanpyDptOptions dpt;    ///< scanpy's defaults (PCA-50, 15 neighbours, umap, 15 DCs, n_dcs 10)
+    /// A donor with fewer test cells gets no pseudotime (NaN): scanpy needs more cells than
+    /// neighbours, and a diffusion map of a handful of cells says little.
+    std::int64_t min_cells = 30;
+};
+
+/// The root rule. Among @p rows (one donor's cells) with a ruler stage, the cells at the
+/// smallest ruler depth present are the most progenitor-like (HSCs where the donor has any,
+/// else the earliest stage it has); the root is their medoid in @p expression (rows aligned
+/// with @p rows): the cell with the smallest summed euclidean distance to the others, the
+/// first such on ties. Returns an index into @p rows, or -1 when no row has a stage.
+std::int64_t dpt_root_cell(const BenchCells& cells, std::span<const std::int64_t> rows, const RowMatrixF& expression);
+
+/// DPT per held-out donor on the shared panel's log1p expression.
+class DptMethod final : public BenchMethod {
+public:
+    explicit DptMethod(DptMethodOptions options = {});
+    /// name "dpt", unsupervised pseudotime, 0 trainable parameters.
+    [[nodiscard]] MethodInfo info() const override;
+    /// Ignores @p train. Cells outside the root's graph component (scanpy: +inf) get 2, after
+    /// every reachable cell (pseudotimes are scaled to [0, 1]) and tied, as scipy's spearmanr
+    /// ranks +inf.
+    MethodPrediction run_split(const BenchCells& cells, std::span<const std::int64_t> train,
+                               std::span<const std::int64_t> test, int threads) override;
+
+private:
+    DptMethodOptions options_;
+};
+
+} // namespace scx
