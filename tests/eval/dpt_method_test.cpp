@@ -1,4 +1,5 @@
 #include "scextract/eval/dpt_method.hpp"
+#include "scextract/eval/per_donor_pseudotime.hpp"
 
 #include "scextract/eval/statistics.hpp"
 
@@ -16,7 +17,7 @@ TEST(DptMethod, RootIsTheMedoidOfTheEarliestStage) {
     const auto tc = test::make_baseline_test_cells();
     const auto& cells = tc->cells;
     const auto x = bench_panel_expression(cells, tc->test);
-    const auto root = dpt_root_cell(cells, tc->test, x);
+    const auto root = pseudotime_root_cell(cells, tc->test, x);
     ASSERT_GE(root, 0);
     double earliest = INFINITY;
     std::vector<std::int64_t> candidates;
@@ -38,13 +39,13 @@ TEST(DptMethod, RootIsTheMedoidOfTheEarliestStage) {
     for (const auto r : tc->test)
         if (cells.depth[static_cast<std::size_t>(r)] > earliest) later.push_back(r);
     const auto xl = bench_panel_expression(cells, later);
-    const auto later_root = dpt_root_cell(cells, later, xl);
+    const auto later_root = pseudotime_root_cell(cells, later, xl);
     ASSERT_GE(later_root, 0);
     EXPECT_GT(cells.depth[static_cast<std::size_t>(later[static_cast<std::size_t>(later_root)])], earliest);
     std::vector<std::int64_t> unmapped;
     for (const auto r : tc->test)
         if (cells.stage[static_cast<std::size_t>(r)] < 0) unmapped.push_back(r);
-    if (!unmapped.empty()) EXPECT_EQ(dpt_root_cell(cells, unmapped, bench_panel_expression(cells, unmapped)), -1);
+    if (!unmapped.empty()) EXPECT_EQ(pseudotime_root_cell(cells, unmapped, bench_panel_expression(cells, unmapped)), -1);
 }
 
 TEST(DptMethod, PseudotimePerHeldOutDonorFollowsDepth) {

@@ -4,6 +4,7 @@
 #include "scextract/eval/algorithm_method.hpp"
 #include "scextract/eval/celltypist_method.hpp"
 #include "scextract/eval/dpt_method.hpp"
+#include "scextract/eval/palantir_method.hpp"
 #include "scextract/eval/pca_method.hpp"
 #include "scextract/eval/raw_expression_method.hpp"
 #include "scextract/extract/compress.hpp"
@@ -72,8 +73,8 @@ private:
     std::set<std::string> seen_;
 };
 
-const std::set<std::string> kMethodTypes = {"algorithm", "raw", "pca", "svd", "celltypist", "dpt"};
-constexpr const char* kMethodTypeList = "one of algorithm, raw, pca, svd, celltypist, dpt";
+const std::set<std::string> kMethodTypes = {"algorithm", "raw", "pca", "svd", "celltypist", "dpt", "palantir"};
+constexpr const char* kMethodTypeList = "one of algorithm, raw, pca, svd, celltypist, dpt, palantir";
 
 } // namespace
 
@@ -254,6 +255,22 @@ std::vector<std::unique_ptr<BenchMethod>> make_bench_methods(const BenchConfig& 
                 r.fail("'n_pcs' and 'n_neighbors' must be at least 2, 'n_comps' at least 3, 'n_dcs' at least 1");
             r.finish();
             out.push_back(std::make_unique<DptMethod>(o));
+        } else if (spec.type == "palantir") {
+            PalantirMethodOptions o;
+            o.name = spec.name;
+            auto& pl = o.palantir;
+            pl.n_pcs = r.integer("n_pcs", pl.n_pcs);
+            pl.kernel_knn = r.integer("knn", pl.kernel_knn);
+            pl.pseudotime.knn = pl.kernel_knn;
+            pl.n_components = r.integer("n_components", pl.n_components);
+            pl.num_waypoints = r.integer("num_waypoints", pl.num_waypoints);
+            pl.pseudotime.max_iterations = r.integer("max_iterations", pl.pseudotime.max_iterations);
+            pl.seed = static_cast<std::uint64_t>(r.integer("seed", static_cast<std::int64_t>(pl.seed)));
+            o.min_cells = r.integer("min_cells", o.min_cells);
+            if (pl.n_pcs < 2 || pl.kernel_knn < 4 || pl.n_components < 3 || pl.num_waypoints < 3 || pl.pseudotime.max_iterations < 1)
+                r.fail("'n_pcs' must be at least 2, 'knn' 4, 'n_components' and 'num_waypoints' 3, 'max_iterations' 1");
+            r.finish();
+            out.push_back(std::make_unique<PalantirMethod>(o));
         }
     }
     return out;

@@ -42,21 +42,23 @@ Eigen::VectorXd diffusion_pseudotime(const DiffusionMapResult& map, std::int64_t
     return row;
 }
 
-ScanpyDptResult scanpy_dpt(const RowMatrixF& x, std::int64_t root, const ScanpyDptOptions& options) {
+RowMatrixF scanpy_pca_representation(const RowMatrixF& x, std::int64_t n_pcs, int threads) {
     const std::int64_t n = x.rows(), g = x.cols();
+    if (g <= n_pcs) return x; // scanpy's _choose_representation: small X is used directly
+    PcaProjectionOptions po;
+    po.n_components = std::min({n_pcs, n - 1, g - 1});
+    po.center = true;
+    po.threads = threads;
+    return fit_pca_projection(x, po).scores;
+}
+
+ScanpyDptResult scanpy_dpt(const RowMatrixF& x, std::int64_t root, const ScanpyDptOptions& options) {
+    const std::int64_t n = x.rows();
     if (n <= options.knn.n_neighbors)
         throw Error(fmt::format("DPT: {} cells, more than n_neighbors = {} needed", n, options.knn.n_neighbors));
     if (root < 0 || root >= n) throw Error(fmt::format("DPT: root cell {} is not among the {} cells", root, n));
     ScanpyDptResult r;
-    if (g <= options.n_pcs) {
-        r.representation = x; // scanpy's _choose_representation: small X is used directly
-    } else {
-        PcaProjectionOptions po;
-        po.n_components = std::min({options.n_pcs, n - 1, g - 1});
-        po.center = true;
-        po.threads = options.threads;
-        r.representation = fit_pca_projection(x, po).scores;
-    }
+    r.representation = scanpy_pca_representation(x, options.n_pcs, options.threads);
     KnnSearchOptions ko = options.knn;
     ko.threads = options.threads;
     r.knn = find_nearest_neighbors(r.representation, ko);

@@ -50,6 +50,11 @@ struct ScanpyDptResult {
     Eigen::VectorXd pseudotime;  ///< per cell, in [0, 1]; +inf outside the root's component
 };
 
+/// What scanpy's pp.neighbors finds neighbours in after pp.pca: the first
+/// min(@p n_pcs, cells - 1, genes - 1) centred PCA scores (exact, double), or @p x itself when
+/// it has at most @p n_pcs genes (scanpy's _choose_representation).
+RowMatrixF scanpy_pca_representation(const RowMatrixF& x, std::int64_t n_pcs, int threads = 0);
+
 /// scanpy's DPT workflow on @p x (cells x genes, e.g. log1p expression), rooted at @p root.
 /// PCA is centred, exact and in double (scanpy's arpack solver converges to the same
 /// subspace). Deterministic and independent of the thread count. Throws scx::Error for fewer

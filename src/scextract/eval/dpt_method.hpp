@@ -2,7 +2,7 @@
 /// @file dpt_method.hpp
 /// @brief The DPT baseline: scanpy's diffusion pseudotime (eval/diffusion_pseudotime.hpp) run
 /// on each held-out donor's test cells, as a user would run scanpy on one donor, rooted at
-/// the most progenitor-like cell by label. An unsupervised pseudotime: no readouts, so no
+/// the most progenitor-like cell by label (eval/per_donor_pseudotime.hpp). An unsupervised pseudotime: no readouts, so no
 /// branch, stage or binary-task endpoints.
 
 #include "scextract/eval/bench_method.hpp"
@@ -23,22 +23,14 @@ struct DptMethodOptions {
     std::int64_t min_cells = 30;
 };
 
-/// The root rule. Among @p rows (one donor's cells) with a ruler stage, the cells at the
-/// smallest ruler depth present are the most progenitor-like (HSCs where the donor has any,
-/// else the earliest stage it has); the root is their medoid in @p expression (rows aligned
-/// with @p rows): the cell with the smallest summed euclidean distance to the others, the
-/// first such on ties. Returns an index into @p rows, or -1 when no row has a stage.
-std::int64_t dpt_root_cell(const BenchCells& cells, std::span<const std::int64_t> rows, const RowMatrixF& expression);
-
 /// DPT per held-out donor on the shared panel's log1p expression.
 class DptMethod final : public BenchMethod {
 public:
     explicit DptMethod(DptMethodOptions options = {});
     /// name "dpt", unsupervised pseudotime, 0 trainable parameters.
     [[nodiscard]] MethodInfo info() const override;
-    /// Ignores @p train. Cells outside the root's graph component (scanpy: +inf) get 2, after
-    /// every reachable cell (pseudotimes are scaled to [0, 1]) and tied, as scipy's spearmanr
-    /// ranks +inf.
+    /// Ignores @p train; see per_donor_pseudotime() for donors without a pseudotime and for
+    /// cells outside the root's graph component (scanpy: +inf).
     MethodPrediction run_split(const BenchCells& cells, std::span<const std::int64_t> train,
                                std::span<const std::int64_t> test, int threads) override;
 
