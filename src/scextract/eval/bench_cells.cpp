@@ -91,4 +91,21 @@ RowMatrixF bench_panel_expression(const BenchCells& cells, std::span<const std::
     return panel_expression(sub, cells.panel_match, {.target_sum = 1e4, .threads = threads}).x;
 }
 
+RowMatrixF bench_panel_counts(const BenchCells& cells, std::span<const std::int64_t> rows) {
+    const auto& m = *cells.counts;
+    std::vector<std::int64_t> panel_of(static_cast<std::size_t>(m.n_cols), -1); // data column -> panel gene
+    for (std::size_t i = 0; i < cells.panel_match.column.size(); ++i)
+        if (cells.panel_match.column[i] >= 0) panel_of[static_cast<std::size_t>(cells.panel_match.column[i])] = static_cast<std::int64_t>(i);
+    RowMatrixF out = RowMatrixF::Zero(static_cast<Eigen::Index>(rows.size()), static_cast<Eigen::Index>(cells.panel_match.column.size()));
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        const auto idx = m.row_indices(rows[r]);
+        const auto val = m.row_values(rows[r]);
+        for (std::size_t k = 0; k < idx.size(); ++k) {
+            const auto g = panel_of[static_cast<std::size_t>(idx[k])];
+            if (g >= 0) out(static_cast<Eigen::Index>(r), g) = val[k];
+        }
+    }
+    return out;
+}
+
 } // namespace scx

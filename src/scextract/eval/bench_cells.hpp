@@ -76,4 +76,8 @@ BenchCells make_bench_cells(const CsrMatrix& counts, std::vector<std::string> sy
 /// over all genes first, as in fit and apply).
 RowMatrixF bench_panel_expression(const BenchCells& cells, std::span<const std::int64_t> rows, int threads = 0);
 
+/// Raw counts of @p rows over the shared panel (cells x panel genes, dense; genes absent from
+/// the data are zero), for count models such as scVI.
+RowMatrixF bench_panel_counts(const BenchCells& cells, std::span<const std::int64_t> rows);
+
 } // namespace scx

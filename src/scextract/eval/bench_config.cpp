@@ -4,7 +4,9 @@
 #include "scextract/eval/algorithm_method.hpp"
 #include "scextract/eval/celltypist_method.hpp"
 #include "scextract/eval/dpt_method.hpp"
+#include "scextract/eval/mlp_probe_method.hpp"
 #include "scextract/eval/palantir_method.hpp"
+#include "scextract/eval/scvi_method.hpp"
 #include "scextract/eval/pca_method.hpp"
 #include "scextract/eval/raw_expression_method.hpp"
 #include "scextract/extract/compress.hpp"
@@ -73,8 +75,8 @@ private:
     std::set<std::string> seen_;
 };
 
-const std::set<std::string> kMethodTypes = {"algorithm", "raw", "pca", "svd", "celltypist", "dpt", "palantir"};
-constexpr const char* kMethodTypeList = "one of algorithm, raw, pca, svd, celltypist, dpt, palantir";
+const std::set<std::string> kMethodTypes = {"algorithm", "raw", "pca", "svd", "celltypist", "dpt", "palantir", "mlp_probe", "scvi"};
+constexpr const char* kMethodTypeList = "one of algorithm, raw, pca, svd, celltypist, dpt, palantir, mlp_probe, scvi";
 
 } // namespace
 
@@ -271,6 +273,44 @@ std::vector<std::unique_ptr<BenchMethod>> make_bench_methods(const BenchConfig& 
                 r.fail("'n_pcs' must be at least 2, 'knn' 4, 'n_components' and 'num_waypoints' 3, 'max_iterations' 1");
             r.finish();
             out.push_back(std::make_unique<PalantirMethod>(o));
+        } else if (spec.type == "mlp_probe") {
+            MlpProbeMethodOptions o;
+            o.name = spec.name;
+            o.model = r.string("model", "");
+            if (o.model.empty()) r.fail("'model' is required: an scGPT checkpoint directory");
+            o.model = bench_config_path(config, o.model);
+            if (r.has("hidden")) {
+                const auto& h = r.at("hidden");
+                if (!h.is_array() || h.size() != 2 || !h[0].is_number_integer() || !h[1].is_number_integer())
+                    r.fail("'hidden' must be two positive widths (a 3-layer probe)");
+                o.probe.hidden = h.get<std::vector<std::int64_t>>();
+            }
+            o.probe.epochs = r.integer("epochs", o.probe.epochs);
+            o.probe.batch_size = r.integer("batch_size", o.probe.batch_size);
+            o.probe.learning_rate = r.number("learning_rate", o.probe.learning_rate);
+            o.probe.seed = static_cast<std::uint64_t>(r.integer("seed", static_cast<std::int64_t>(o.probe.seed)));
+            o.embed.max_tokens = r.integer("max_tokens", o.embed.max_tokens);
+            if (o.probe.hidden.size() != 2 || o.probe.hidden[0] < 1 || o.probe.hidden[1] < 1)
+                r.fail("'hidden' must be two positive widths (a 3-layer probe)");
+            if (o.probe.epochs < 1 || o.probe.batch_size < 1 || !(o.probe.learning_rate > 0.0) || o.embed.max_tokens < 2)
+                r.fail("'epochs', 'batch_size' and 'learning_rate' must be positive, 'max_tokens' at least 2");
+            r.finish();
+            out.push_back(std::make_unique<MlpProbeMethod>(o));
+        } else if (spec.type == "scvi") {
+            ScviMethodOptions o;
+            o.name = spec.name;
+            auto& v = o.scvi;
+            v.n_latent = r.integer("n_latent", v.n_latent);
+            v.n_hidden = r.integer("n_hidden", v.n_hidden);
+            v.max_epochs = r.integer("max_epochs", v.max_epochs);
+            v.batch_size = r.integer("batch_size", v.batch_size);
+            v.seed = static_cast<std::uint64_t>(r.integer("seed", static_cast<std::int64_t>(v.seed)));
+            o.min_cells = r.integer("min_cells", o.min_cells);
+            if (v.n_latent < 1 || v.n_hidden < 1 || v.max_epochs < 0 || v.batch_size < 2)
+                r.fail("'n_latent' and 'n_hidden' must be positive, 'max_epochs' at least 0 (0: scvi-tools' heuristic), "
+                       "'batch_size' at least 2");
+            r.finish();
+            out.push_back(std::make_unique<ScviMethod>(o));
         }
     }
     return out;

@@ -25,7 +25,7 @@ MethodPrediction DptMethod::run_split(const BenchCells& cells, std::span<const s
     (void)train;
     MethodPrediction p;
     const auto min_cells = std::max(options_.min_cells, options_.dpt.knn.n_neighbors + 1);
-    p.pseudotime = per_donor_pseudotime(cells, test, min_cells, [&](const RowMatrixF& x, std::int64_t root, int t) {
+    p.pseudotime = per_donor_pseudotime(cells, test, min_cells, [&](std::span<const std::int64_t>, const RowMatrixF& x, std::int64_t root, int t) {
         auto o = options_.dpt;
         o.threads = t;
         return scanpy_dpt(x, root, o).pseudotime;

@@ -1,10 +1,10 @@
 #include "scextract/eval/linear_readout_set.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/eval/readout_targets.hpp"
 #include "scextract/extract/panel_features.hpp"
 
 #include <algorithm>
-#include <set>
 
 #include <fmt/format.h>
 
@@ -16,13 +16,6 @@ RowMatrixF standardized(const RowMatrixF& z, const Eigen::VectorXf& mean, const 
     RowMatrixF out = z;
     if (mean.size() > 0) Standardizer{mean, sd}.apply_in_place(out);
     return out;
-}
-
-std::int64_t distinct_labelled(const std::vector<std::int64_t>& y) {
-    std::set<std::int64_t> s;
-    for (auto v : y)
-        if (v >= 0) s.insert(v);
-    return static_cast<std::int64_t>(s.size());
 }
 
 std::vector<std::int64_t> decode(const std::vector<std::int64_t>& predicted, const std::vector<std::int64_t>& codes) {
@@ -71,19 +64,8 @@ LinearReadoutSet fit_linear_readout_set(const BenchCells& cells, std::span<const
                                         const RowMatrixF& latent, const LinearReadoutSetOptions& options) {
     if (latent.rows() != static_cast<Eigen::Index>(rows.size()))
         throw Error(fmt::format("readouts: {} latent rows for {} cells", latent.rows(), rows.size()));
-    if (cells.ruler == nullptr) throw Error("readouts: the benchmark cells have no ruler");
-    std::vector<Eigen::Index> keep; // positions in rows / latent
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        const auto r = rows[i];
-        if (r < 0 || r >= cells.n_cells())
-            throw Error(fmt::format("readouts: row {} outside the {} cells", r, cells.n_cells()));
-        if (cells.stage[static_cast<std::size_t>(r)] >= 0) keep.push_back(static_cast<Eigen::Index>(i));
-    }
-    const auto m = static_cast<Eigen::Index>(keep.size());
-    if (m < 2) throw Error(fmt::format("readouts: {} training cells have a ruler stage; need at least 2", m));
-
-    RowMatrixF z(m, latent.cols());
-    for (Eigen::Index i = 0; i < m; ++i) z.row(i) = latent.row(keep[static_cast<std::size_t>(i)]);
+    auto targets = readout_targets(cells, rows, options.min_binary_cells);
+    RowMatrixF z = kept_rows(latent, targets.keep);
     LinearReadoutSet set;
     if (options.standardize) {
         const auto s = Standardizer::fit(z);
@@ -92,24 +74,15 @@ LinearReadoutSet fit_linear_readout_set(const BenchCells& cells, std::span<const
         s.apply_in_place(z);
     }
 
-    const auto cell_of = [&](Eigen::Index i) { return static_cast<std::size_t>(rows[static_cast<std::size_t>(keep[static_cast<std::size_t>(i)])]); };
-    Eigen::VectorXd depth(m);
-    std::vector<std::int64_t> stage(static_cast<std::size_t>(m)), branch(static_cast<std::size_t>(m));
-    for (Eigen::Index i = 0; i < m; ++i) {
-        depth[i] = cells.depth[cell_of(i)];
-        stage[static_cast<std::size_t>(i)] = cells.stage[cell_of(i)];
-        branch[static_cast<std::size_t>(i)] = cells.branch[cell_of(i)];
-    }
-
     RidgeOptions ro = options.ridge;
     ro.threads = options.threads;
-    set.depth = fit_depth_readout(z, depth, ro).readout;
+    set.depth = fit_depth_readout(z, targets.depth, ro).readout;
 
     LogisticOptions lo = options.logistic;
     lo.threads = options.threads;
     const auto fit_classes = [&](const char* task, const std::vector<std::int64_t>& y,
                                  const std::vector<std::string>& names) -> std::optional<CodedSoftmaxReadout> {
-        if (distinct_labelled(y) < 2) {
+        if (present_codes(y).size() < 2) {
             set.skipped.push_back(fmt::format("{}: the training cells hold fewer than two classes", task));
             return std::nullopt;
         }
@@ -118,25 +91,19 @@ LinearReadoutSet fit_linear_readout_set(const BenchCells& cells, std::span<const
     };
     std::vector<std::string> stage_names;
     for (const auto& s : cells.ruler->stages) stage_names.push_back(s.name);
-    set.stage = fit_classes("stage", stage, stage_names);
-    set.branch = fit_classes("branch", branch, cells.ruler->branches);
+    set.stage = fit_classes("stage", targets.stage, stage_names);
+    set.branch = fit_classes("branch", targets.branch, cells.ruler->branches);
 
-    const auto need = std::max<std::int64_t>(1, options.min_binary_cells); // a side without cells cannot be fitted
-    for (const auto& task : cells.binary_tasks) {
-        std::vector<std::int64_t> y(static_cast<std::size_t>(m));
-        std::int64_t count[2] = {0, 0};
-        for (Eigen::Index i = 0; i < m; ++i) {
-            y[static_cast<std::size_t>(i)] = task.label[cell_of(i)];
-            if (y[static_cast<std::size_t>(i)] >= 0) ++count[y[static_cast<std::size_t>(i)]];
-        }
-        if (count[0] < need || count[1] < need) {
-            set.skipped.push_back(fmt::format("{}: {} {} and {} {} training cells (need {} each)", task.name, count[0],
-                                              task.negative_class, count[1], task.positive_class, need));
+    for (std::size_t k = 0; k < cells.binary_tasks.size(); ++k) {
+        const auto& task = cells.binary_tasks[k];
+        if (!targets.binary[k].trained) {
             set.binary.emplace_back();
             continue;
         }
-        set.binary.emplace_back(fit_binary_readout(z, y, {task.negative_class, task.positive_class}, lo).readout);
+        set.binary.emplace_back(
+            fit_binary_readout(z, targets.binary[k].label, {task.negative_class, task.positive_class}, lo).readout);
     }
+    set.skipped.insert(set.skipped.end(), targets.skipped.begin(), targets.skipped.end());
     return set;
 }
 

@@ -24,7 +24,7 @@ MethodPrediction PalantirMethod::run_split(const BenchCells& cells, std::span<co
     (void)train;
     MethodPrediction p;
     const auto min_cells = std::max({options_.min_cells, options_.palantir.kernel_knn + 1, options_.palantir.pseudotime.knn + 1});
-    p.pseudotime = per_donor_pseudotime(cells, test, min_cells, [&](const RowMatrixF& x, std::int64_t root, int t) {
+    p.pseudotime = per_donor_pseudotime(cells, test, min_cells, [&](std::span<const std::int64_t>, const RowMatrixF& x, std::int64_t root, int t) {
         auto o = options_.palantir;
         o.threads = t;
         return run_palantir(x, root, o).pseudotime.pseudotime;

@@ -54,7 +54,7 @@ Eigen::VectorXd per_donor_pseudotime(const BenchCells& cells, std::span<const st
         const RowMatrixF x = bench_panel_expression(cells, rows, threads);
         const auto root = pseudotime_root_cell(cells, rows, x);
         if (root < 0) continue;
-        const Eigen::VectorXd t = tool(x, root, threads);
+        const Eigen::VectorXd t = tool(positions, x, root, threads);
         for (std::size_t i = 0; i < rows.size(); ++i) {
             const double v = t(static_cast<Eigen::Index>(i));
             out(positions[i]) = std::isfinite(v) ? v : kUnreachable;

@@ -22,9 +22,11 @@ namespace scx {
 /// first such on ties. Returns an index into @p rows, or -1 when no row has a stage.
 std::int64_t pseudotime_root_cell(const BenchCells& cells, std::span<const std::int64_t> rows, const RowMatrixF& expression);
 
-/// A tool's pseudotime of one donor's cells: (log1p panel expression, root row) -> one value
-/// per row, +inf for cells the tool cannot reach.
-using DonorPseudotime = std::function<Eigen::VectorXd(const RowMatrixF& expression, std::int64_t root, int threads)>;
+/// A tool's pseudotime of one donor's cells: (their positions in the test rows, their log1p
+/// panel expression, the root's row in it) -> one value per cell, +inf for cells the tool
+/// cannot reach.
+using DonorPseudotime = std::function<Eigen::VectorXd(std::span<const std::int64_t> positions, const RowMatrixF& expression,
+                                                      std::int64_t root, int threads)>;
 
 /// Runs @p tool on each donor's cells among @p test (in the order donors first appear) and
 /// returns a pseudotime per test cell. Donors with fewer than @p min_cells cells, or with no

@@ -1,0 +1,400 @@
+#include "scextract/eval/scvi_model.hpp"
+
+#include "scextract/core/eigen_threads.hpp"
+#include "scextract/core/error.hpp"
+#include "scextract/core/random.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include <fmt/format.h>
+
+namespace scx {
+
+namespace {
+
+constexpr float kBnEps = 1e-3F;      // BatchNorm1d(eps=0.001)
+constexpr float kBnMomentum = 0.01F; // BatchNorm1d(momentum=0.01)
+constexpr float kVarEps = 1e-4F;     // Encoder(var_eps=1e-4)
+constexpr double kZinbEps = 1e-8;    // log_zinb_positive(eps=1e-8)
+
+double softplus(double v) { return v > 0.0 ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v)); }
+double sigmoid(double v) { return v >= 0.0 ? 1.0 / (1.0 + std::exp(-v)) : std::exp(v) / (1.0 + std::exp(v)); }
+
+/// digamma by recurrence up to 6 and the asymptotic series (error < 1e-12 for x > 0).
+double digamma(double x) {
+    double r = 0.0;
+    while (x < 6.0) {
+        r -= 1.0 / x;
+        x += 1.0;
+    }
+    const double f = 1.0 / (x * x);
+    return r + std::log(x) - 0.5 / x - f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))));
+}
+
+RowMatrixF linear(const RowMatrixF& x, const RowMatrixF& w, const Eigen::VectorXf& b) {
+    RowMatrixF out = x * w.transpose();
+    out.rowwise() += b.transpose();
+    return out;
+}
+
+/// Batch norm in training mode: normalised values, and the batch mean / biased variance.
+struct BatchNormForward {
+    RowMatrixF normalized; ///< (a - mean) / sqrt(var + eps)
+    Eigen::VectorXf mean, var, inv_std;
+};
+
+BatchNormForward batch_norm_train(const RowMatrixF& a) {
+    BatchNormForward f;
+    const auto n = static_cast<float>(a.rows());
+    f.mean = a.colwise().mean().transpose();
+    f.normalized = a.rowwise() - f.mean.transpose();
+    f.var = f.normalized.array().square().colwise().sum().transpose() / n;
+    f.inv_std = (f.var.array() + kBnEps).rsqrt();
+    f.normalized = f.normalized.array().rowwise() * f.inv_std.transpose().array();
+    return f;
+}
+
+/// Gradient through training-mode batch norm: d loss / d a from d loss / d normalized.
+RowMatrixF batch_norm_backward(const RowMatrixF& d_norm, const BatchNormForward& f) {
+    const auto n = static_cast<float>(d_norm.rows());
+    const Eigen::RowVectorXf sum_d = d_norm.colwise().sum();
+    const Eigen::RowVectorXf sum_dx = (d_norm.array() * f.normalized.array()).colwise().sum();
+    RowMatrixF d = (d_norm * n).rowwise() - sum_d;
+    d -= (f.normalized.array().rowwise() * sum_dx.array()).matrix();
+    d = d.array().rowwise() * (f.inv_std.transpose().array() / n);
+    return d;
+}
+
+RowMatrixF affine(const RowMatrixF& x, const Eigen::VectorXf& gamma, const Eigen::VectorXf& beta) {
+    RowMatrixF out = x.array().rowwise() * gamma.transpose().array();
+    out.rowwise() += beta.transpose();
+    return out;
+}
+
+ScviParameters zeros_like(const ScviParameters& p) {
+    ScviParameters g;
+    g.encoder_weight = RowMatrixF::Zero(p.encoder_weight.rows(), p.encoder_weight.cols());
+    g.encoder_bias = Eigen::VectorXf::Zero(p.encoder_bias.size());
+    g.encoder_bn_weight = Eigen::VectorXf::Zero(p.encoder_bn_weight.size());
+    g.encoder_bn_bias = Eigen::VectorXf::Zero(p.encoder_bn_bias.size());
+    g.mean_weight = RowMatrixF::Zero(p.mean_weight.rows(), p.mean_weight.cols());
+    g.mean_bias = Eigen::VectorXf::Zero(p.mean_bias.size());
+    g.var_weight = RowMatrixF::Zero(p.var_weight.rows(), p.var_weight.cols());
+    g.var_bias = Eigen::VectorXf::Zero(p.var_bias.size());
+    g.decoder_weight = RowMatrixF::Zero(p.decoder_weight.rows(), p.decoder_weight.cols());
+    g.decoder_bias = Eigen::VectorXf::Zero(p.decoder_bias.size());
+    g.decoder_bn_weight = Eigen::VectorXf::Zero(p.decoder_bn_weight.size());
+    g.decoder_bn_bias = Eigen::VectorXf::Zero(p.decoder_bn_bias.size());
+    g.scale_weight = RowMatrixF::Zero(p.scale_weight.rows(), p.scale_weight.cols());
+    g.scale_bias = Eigen::VectorXf::Zero(p.scale_bias.size());
+    g.dropout_weight = RowMatrixF::Zero(p.dropout_weight.rows(), p.dropout_weight.cols());
+    g.dropout_bias = Eigen::VectorXf::Zero(p.dropout_bias.size());
+    g.px_r = Eigen::VectorXf::Zero(p.px_r.size());
+    return g;
+}
+
+/// Calls @p fn(parameter, gradient-or-state) for every learnt tensor of @p a and @p b.
+template <class Fn>
+void for_each_tensor(ScviParameters& a, ScviParameters& b, Fn&& fn) {
+    fn(a.encoder_weight, b.encoder_weight);
+    fn(a.encoder_bias, b.encoder_bias);
+    fn(a.encoder_bn_weight, b.encoder_bn_weight);
+    fn(a.encoder_bn_bias, b.encoder_bn_bias);
+    fn(a.mean_weight, b.mean_weight);
+    fn(a.mean_bias, b.mean_bias);
+    fn(a.var_weight, b.var_weight);
+    fn(a.var_bias, b.var_bias);
+    fn(a.decoder_weight, b.decoder_weight);
+    fn(a.decoder_bias, b.decoder_bias);
+    fn(a.decoder_bn_weight, b.decoder_bn_weight);
+    fn(a.decoder_bn_bias, b.decoder_bn_bias);
+    fn(a.scale_weight, b.scale_weight);
+    fn(a.scale_bias, b.scale_bias);
+    fn(a.dropout_weight, b.dropout_weight);
+    fn(a.dropout_bias, b.dropout_bias);
+    fn(a.px_r, b.px_r);
+}
+
+Eigen::VectorXf library_of(const RowMatrixF& counts, bool throw_on_empty) {
+    Eigen::VectorXf lib(counts.rows());
+    for (Eigen::Index i = 0; i < counts.rows(); ++i) {
+        const double total = counts.row(i).cast<double>().sum();
+        if (!(total > 0.0) && throw_on_empty) throw Error(fmt::format("scVI: cell {} has no counts", i));
+        lib(i) = static_cast<float>(std::log(total));
+    }
+    return lib;
+}
+
+} // namespace
+
+std::int64_t ScviParameters::parameter_count() const {
+    return encoder_weight.size() + encoder_bias.size() + encoder_bn_weight.size() + encoder_bn_bias.size() +
+           mean_weight.size() + mean_bias.size() + var_weight.size() + var_bias.size() + decoder_weight.size() +
+           decoder_bias.size() + decoder_bn_weight.size() + decoder_bn_bias.size() + scale_weight.size() +
+           scale_bias.size() + dropout_weight.size() + dropout_bias.size() + px_r.size();
+}
+
+ScviParameters init_scvi_parameters(std::int64_t n_genes, const ScviOptions& o, std::uint64_t seed) {
+    if (n_genes < 1 || o.n_hidden < 1 || o.n_latent < 1) throw Error("scVI: genes, hidden and latent sizes must be positive");
+    Rng rng(seed);
+    const auto uniform = [&](Eigen::Index rows, Eigen::Index cols, Eigen::Index fan_in) {
+        const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+        RowMatrixF m(rows, cols);
+        for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * bound);
+        return m;
+    };
+    const auto vec = [&](Eigen::Index n, Eigen::Index fan_in) -> Eigen::VectorXf { return uniform(n, 1, fan_in).col(0); };
+    const auto g = n_genes, h = o.n_hidden, k = o.n_latent;
+    ScviParameters p;
+    p.encoder_weight = uniform(h, g, g);
+    p.encoder_bias = vec(h, g);
+    p.encoder_bn_weight = Eigen::VectorXf::Ones(h);
+    p.encoder_bn_bias = Eigen::VectorXf::Zero(h);
+    p.encoder_bn_mean = Eigen::VectorXf::Zero(h);
+    p.encoder_bn_var = Eigen::VectorXf::Ones(h);
+    p.mean_weight = uniform(k, h, h);
+    p.mean_bias = vec(k, h);
+    p.var_weight = uniform(k, h, h);
+    p.var_bias = vec(k, h);
+    p.decoder_weight = uniform(h, k, k);
+    p.decoder_bias = vec(h, k);
+    p.decoder_bn_weight = Eigen::VectorXf::Ones(h);
+    p.decoder_bn_bias = Eigen::VectorXf::Zero(h);
+    p.decoder_bn_mean = Eigen::VectorXf::Zero(h);
+    p.decoder_bn_var = Eigen::VectorXf::Ones(h);
+    p.scale_weight = uniform(g, h, h);
+    p.scale_bias = vec(g, h);
+    p.dropout_weight = uniform(g, h, h);
+    p.dropout_bias = vec(g, h);
+    p.px_r.resize(g);
+    for (Eigen::Index i = 0; i < g; ++i) p.px_r(i) = static_cast<float>(rng.normal());
+    return p;
+}
+
+ScviPass scvi_loss_and_gradient(const ScviParameters& p, const RowMatrixF& counts, const ScviNoise& noise,
+                                double kl_weight, double dropout_rate) {
+    const auto n = counts.rows(), g = counts.cols(), h = p.encoder_weight.rows(), k = p.mean_weight.rows();
+    if (g != p.encoder_weight.cols())
+        throw Error(fmt::format("scVI: the model has {} genes, the counts {}", p.encoder_weight.cols(), g));
+    if (noise.dropout_mask.rows() != n || noise.dropout_mask.cols() != h || noise.eps.rows() != n || noise.eps.cols() != k)
+        throw Error("scVI: the noise does not match the batch");
+    if (n < 2) throw Error("scVI: batch norm needs at least 2 cells in a batch");
+    const Eigen::VectorXf lib = library_of(counts, true);
+
+    // encoder
+    const RowMatrixF x_log = counts.array().log1p().matrix();
+    const auto bn1 = batch_norm_train(linear(x_log, p.encoder_weight, p.encoder_bias));
+    const RowMatrixF pre1 = affine(bn1.normalized, p.encoder_bn_weight, p.encoder_bn_bias);
+    const auto keep = static_cast<float>(1.0 / (1.0 - dropout_rate));
+    const RowMatrixF h1 = (pre1.array().max(0.0F) * noise.dropout_mask.array() * keep).matrix();
+    const RowMatrixF qm = linear(h1, p.mean_weight, p.mean_bias);
+    const RowMatrixF qv_raw = linear(h1, p.var_weight, p.var_bias);
+    const RowMatrixF qv = (qv_raw.array().exp() + kVarEps).matrix();
+    const RowMatrixF sd = qv.array().sqrt().matrix();
+    const RowMatrixF z = (qm.array() + sd.array() * noise.eps.array()).matrix();
+
+    // decoder
+    const auto bn2 = batch_norm_train(linear(z, p.decoder_weight, p.decoder_bias));
+    const RowMatrixF pre2 = affine(bn2.normalized, p.decoder_bn_weight, p.decoder_bn_bias);
+    const RowMatrixF h2 = pre2.cwiseMax(0.0F);
+    RowMatrixF scale = linear(h2, p.scale_weight, p.scale_bias);
+    for (Eigen::Index i = 0; i < n; ++i) { // softmax over genes
+        scale.row(i).array() -= scale.row(i).maxCoeff();
+        scale.row(i) = scale.row(i).array().exp().matrix();
+        scale.row(i) /= scale.row(i).sum();
+    }
+    const RowMatrixF pi = linear(h2, p.dropout_weight, p.dropout_bias);
+    const Eigen::VectorXf theta = p.px_r.array().exp();
+
+    // ZINB log-likelihood (scvi's log_zinb_positive) and its derivatives, per element, in double
+    ScviPass r;
+    r.reconstruction = Eigen::VectorXd::Zero(n);
+    RowMatrixF d_scale(n, g), d_pi(n, g);
+    Eigen::VectorXd d_theta = Eigen::VectorXd::Zero(g);
+    const double inv_n = 1.0 / static_cast<double>(n);
+    for (Eigen::Index i = 0; i < n; ++i) {
+        const double size = std::exp(static_cast<double>(lib(i)));
+        for (Eigen::Index j = 0; j < g; ++j) {
+            const double x = counts(i, j), th = theta(j), pij = pi(i, j);
+            const double mu = size * static_cast<double>(scale(i, j));
+            const double sp_neg_pi = softplus(-pij);
+            const double log_th = std::log(th + kZinbEps), log_th_mu = std::log(th + mu + kZinbEps);
+            const double pt = -pij + th * (log_th - log_th_mu);
+            const double dpt_dth = (log_th - log_th_mu) + th * (1.0 / (th + kZinbEps) - 1.0 / (th + mu + kZinbEps));
+            const double dpt_dmu = -th / (th + mu + kZinbEps);
+            double ll = 0.0, dll_dpi = 0.0, dll_dmu = 0.0, dll_dth = 0.0;
+            if (x < kZinbEps) {
+                ll = softplus(pt) - sp_neg_pi;
+                const double s = sigmoid(pt);
+                dll_dpi = -s + sigmoid(-pij);
+                dll_dmu = s * dpt_dmu;
+                dll_dth = s * dpt_dth;
+            } else if (x > kZinbEps) {
+                ll = -sp_neg_pi + pt + x * (std::log(mu + kZinbEps) - log_th_mu) + std::lgamma(x + th) - std::lgamma(th) -
+                     std::lgamma(x + 1.0);
+                dll_dpi = sigmoid(-pij) - 1.0;
+                dll_dmu = dpt_dmu + x * (1.0 / (mu + kZinbEps) - 1.0 / (th + mu + kZinbEps));
+                dll_dth = dpt_dth - x / (th + mu + kZinbEps) + digamma(x + th) - digamma(th);
+            }
+            r.reconstruction(i) -= ll;
+            // d loss / d ll = -1 / n
+            d_pi(i, j) = static_cast<float>(-inv_n * dll_dpi);
+            d_scale(i, j) = static_cast<float>(-inv_n * dll_dmu * size);
+            d_theta(j) += -inv_n * dll_dth;
+        }
+    }
+    r.kl_z = 0.5 * (qv.array() + qm.array().square() - 1.0F - qv.array().log()).cast<double>().rowwise().sum();
+    r.loss = (r.reconstruction + kl_weight * r.kl_z).mean();
+    r.qz_mean = qm;
+    r.qz_var = qv;
+
+    // backward: decoder heads
+    auto& gr = r.gradient;
+    gr = zeros_like(p);
+    gr.px_r = (d_theta.array() * theta.cast<double>().array()).cast<float>();
+    RowMatrixF d_logits(n, g); // softmax backward
+    for (Eigen::Index i = 0; i < n; ++i) {
+        const float dot = scale.row(i).dot(d_scale.row(i));
+        d_logits.row(i) = scale.row(i).array() * (d_scale.row(i).array() - dot);
+    }
+    gr.scale_weight = d_logits.transpose() * h2;
+    gr.scale_bias = d_logits.colwise().sum().transpose();
+    gr.dropout_weight = d_pi.transpose() * h2;
+    gr.dropout_bias = d_pi.colwise().sum().transpose();
+    RowMatrixF d_h2 = d_logits * p.scale_weight + d_pi * p.dropout_weight;
+    const RowMatrixF d_pre2 = (pre2.array() > 0.0F).select(d_h2, 0.0F);
+    gr.decoder_bn_weight = (d_pre2.array() * bn2.normalized.array()).colwise().sum().transpose();
+    gr.decoder_bn_bias = d_pre2.colwise().sum().transpose();
+    const RowMatrixF d_a2 = batch_norm_backward(d_pre2.array().rowwise() * p.decoder_bn_weight.transpose().array(), bn2);
+    gr.decoder_weight = d_a2.transpose() * z;
+    gr.decoder_bias = d_a2.colwise().sum().transpose();
+    const RowMatrixF d_z = d_a2 * p.decoder_weight;
+
+    // latent: reparameterisation and KL
+    const auto w = static_cast<float>(kl_weight * inv_n);
+    const RowMatrixF d_qm = d_z + w * qm;
+    const RowMatrixF d_qv = (d_z.array() * noise.eps.array() / (2.0F * sd.array()) + w * 0.5F * (1.0F - qv.array().inverse())).matrix();
+    const RowMatrixF d_qv_raw = (d_qv.array() * qv_raw.array().exp()).matrix();
+    gr.mean_weight = d_qm.transpose() * h1;
+    gr.mean_bias = d_qm.colwise().sum().transpose();
+    gr.var_weight = d_qv_raw.transpose() * h1;
+    gr.var_bias = d_qv_raw.colwise().sum().transpose();
+    const RowMatrixF d_h1 = d_qm * p.mean_weight + d_qv_raw * p.var_weight;
+
+    // encoder
+    const RowMatrixF d_pre1 = ((pre1.array() > 0.0F).select(d_h1.array() * noise.dropout_mask.array() * keep, 0.0F)).matrix();
+    gr.encoder_bn_weight = (d_pre1.array() * bn1.normalized.array()).colwise().sum().transpose();
+    gr.encoder_bn_bias = d_pre1.colwise().sum().transpose();
+    const RowMatrixF d_a1 = batch_norm_backward(d_pre1.array().rowwise() * p.encoder_bn_weight.transpose().array(), bn1);
+    gr.encoder_weight = d_a1.transpose() * x_log;
+    gr.encoder_bias = d_a1.colwise().sum().transpose();
+
+    const float unbias = static_cast<float>(n) / static_cast<float>(n - 1);
+    r.encoder_batch_mean = bn1.mean;
+    r.encoder_batch_var = bn1.var * unbias;
+    r.decoder_batch_mean = bn2.mean;
+    r.decoder_batch_var = bn2.var * unbias;
+    return r;
+}
+
+RowMatrixF scvi_latent_mean(const ScviParameters& p, const RowMatrixF& counts) {
+    if (counts.cols() != p.encoder_weight.cols())
+        throw Error(fmt::format("scVI: the model has {} genes, the counts {}", p.encoder_weight.cols(), counts.cols()));
+    const RowMatrixF x_log = counts.array().log1p().matrix();
+    RowMatrixF a = linear(x_log, p.encoder_weight, p.encoder_bias);
+    const Eigen::VectorXf inv_std = (p.encoder_bn_var.array() + kBnEps).rsqrt();
+    a = (a.rowwise() - p.encoder_bn_mean.transpose()).array().rowwise() * inv_std.transpose().array();
+    const RowMatrixF h1 = affine(a, p.encoder_bn_weight, p.encoder_bn_bias).cwiseMax(0.0F);
+    RowMatrixF qm = linear(h1, p.mean_weight, p.mean_bias);
+    const Eigen::VectorXf lib = library_of(counts, false);
+    for (Eigen::Index i = 0; i < counts.rows(); ++i)
+        if (!std::isfinite(lib(i))) qm.row(i).setConstant(std::numeric_limits<float>::quiet_NaN());
+    return qm;
+}
+
+ScviTrainResult train_scvi(const RowMatrixF& counts, const ScviOptions& o) {
+    const ScopedEigenThreads one_thread(1); // small minibatch products: see core/eigen_threads.hpp
+    std::vector<std::int64_t> usable;
+    for (Eigen::Index i = 0; i < counts.rows(); ++i)
+        if (counts.row(i).cast<double>().sum() > 0.0) usable.push_back(i);
+    const auto n = static_cast<std::int64_t>(usable.size());
+    if (n < 3) throw Error(fmt::format("scVI: {} cells with counts, at least 3 needed", n));
+    if (o.batch_size < 2) throw Error("scVI: batch_size must be at least 2 (batch norm)");
+    ScviTrainResult result;
+    // scvi-tools' DataSplitter: a seeded permutation, the first train_size share trains
+    Rng split_rng(o.seed, 2);
+    for (std::int64_t i = n - 1; i > 0; --i)
+        std::swap(usable[static_cast<std::size_t>(i)], usable[static_cast<std::size_t>(split_rng.below(static_cast<std::uint64_t>(i + 1)))]);
+    const auto n_train = std::max<std::int64_t>(2, static_cast<std::int64_t>(std::ceil(o.train_size * static_cast<double>(n))));
+    std::vector<std::int64_t> train(usable.begin(), usable.begin() + std::min(n, n_train));
+    result.training_cells = static_cast<std::int64_t>(train.size());
+    const std::int64_t epochs = o.max_epochs > 0
+                                    ? o.max_epochs
+                                    : std::max<std::int64_t>(1, std::min<std::int64_t>(
+                                                                    std::llround(20000.0 / static_cast<double>(n) * 400.0), 400));
+    result.epochs = epochs;
+
+    auto& p = result.parameters;
+    p = init_scvi_parameters(counts.cols(), o, o.seed);
+    ScviParameters m1 = zeros_like(p), m2 = zeros_like(p);
+    Rng rng(o.seed, 1);
+    std::int64_t step = 0;
+    const auto h = o.n_hidden, k = o.n_latent;
+    for (std::int64_t epoch = 0; epoch < epochs; ++epoch) {
+        const double kl_weight = std::min(1.0, static_cast<double>(epoch) / static_cast<double>(o.n_epochs_kl_warmup));
+        for (auto i = static_cast<std::int64_t>(train.size()) - 1; i > 0; --i)
+            std::swap(train[static_cast<std::size_t>(i)], train[static_cast<std::size_t>(rng.below(static_cast<std::uint64_t>(i + 1)))]);
+        double loss_sum = 0.0;
+        std::int64_t batches = 0;
+        for (std::size_t begin = 0; begin < train.size(); begin += static_cast<std::size_t>(o.batch_size)) {
+            const auto end = std::min(train.size(), begin + static_cast<std::size_t>(o.batch_size));
+            if (end - begin < 2) continue; // batch norm cannot train on one cell (scvi-tools avoids such batches too)
+            const auto b = static_cast<Eigen::Index>(end - begin);
+            RowMatrixF xb(b, counts.cols());
+            for (Eigen::Index i = 0; i < b; ++i) xb.row(i) = counts.row(train[begin + static_cast<std::size_t>(i)]);
+            ScviNoise noise{RowMatrixF(b, h), RowMatrixF(b, k)};
+            for (Eigen::Index i = 0; i < noise.dropout_mask.size(); ++i)
+                noise.dropout_mask.data()[i] = rng.uniform() < o.dropout_rate ? 0.0F : 1.0F;
+            for (Eigen::Index i = 0; i < noise.eps.size(); ++i) noise.eps.data()[i] = static_cast<float>(rng.normal());
+            auto pass = scvi_loss_and_gradient(p, xb, noise, kl_weight, o.dropout_rate);
+            loss_sum += pass.loss;
+            ++batches;
+            // running statistics (torch: running = (1 - momentum) running + momentum batch)
+            p.encoder_bn_mean = (1.0F - kBnMomentum) * p.encoder_bn_mean + kBnMomentum * pass.encoder_batch_mean;
+            p.encoder_bn_var = (1.0F - kBnMomentum) * p.encoder_bn_var + kBnMomentum * pass.encoder_batch_var;
+            p.decoder_bn_mean = (1.0F - kBnMomentum) * p.decoder_bn_mean + kBnMomentum * pass.decoder_batch_mean;
+            p.decoder_bn_var = (1.0F - kBnMomentum) * p.decoder_bn_var + kBnMomentum * pass.decoder_batch_var;
+            // Adam with L2 weight decay added to the gradient (torch.optim.Adam)
+            ++step;
+            const auto lr = static_cast<float>(o.learning_rate), eps = static_cast<float>(o.adam_eps);
+            const auto wd = static_cast<float>(o.weight_decay);
+            const float c1 = 1.0F / (1.0F - std::pow(0.9F, static_cast<float>(step)));
+            const float c2 = 1.0F / (1.0F - std::pow(0.999F, static_cast<float>(step)));
+            auto& grad = pass.gradient;
+            std::size_t t = 0;
+            std::vector<Eigen::Map<Eigen::VectorXf>> m1_views, m2_views;
+            for_each_tensor(m1, m2, [&](auto& a, auto& b2) {
+                m1_views.emplace_back(a.data(), a.size());
+                m2_views.emplace_back(b2.data(), b2.size());
+            });
+            for_each_tensor(p, grad, [&](auto& param, auto& gt) {
+                Eigen::Map<Eigen::VectorXf> pv(param.data(), param.size());
+                Eigen::Map<Eigen::VectorXf> gv(gt.data(), gt.size());
+                gv += wd * pv;
+                auto& mv = m1_views[t];
+                auto& vv = m2_views[t];
+                mv = 0.9F * mv + 0.1F * gv;
+                vv = 0.999F * vv + 0.001F * gv.cwiseProduct(gv);
+                pv.array() -= lr * (mv.array() * c1) / ((vv.array() * c2).sqrt() + eps);
+                ++t;
+            });
+        }
+        result.epoch_loss.push_back(batches > 0 ? loss_sum / static_cast<double>(batches) : 0.0);
+    }
+    return result;
+}
+
+} // namespace scx
