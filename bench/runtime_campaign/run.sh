@@ -3,7 +3,12 @@
 # donor-holdout splits of 100,000 simulated cells, timed as `scextract bench` times them
 # (one-time cache vs per-split work; results.json "runtime", report.html "Runtimes").
 #
-#   bench/runtime_campaign/run.sh [WORKDIR]   (env: CELLS=100000, DONORS=24, SPLITS=12, SCX_BIN)
+#   bench/runtime_campaign/run.sh [WORKDIR]   (env: CELLS=100000, DONORS=24, SPLITS=12, SCX_BIN,
+#                                              METHODS=light|heavy|all, default light)
+#
+# light: the extracted algorithm, raw panel, PCA-10, SVD-10, CellTypist; heavy: scanpy DPT,
+# Palantir, scVI (scvi-tools' epoch heuristic) and the planted model's frozen embeddings +
+# MLP probe (the embedding cache is the one-time cost).
 #
 # The extracted algorithm uses the planted model's atlas operator from bench/controls/run.sh's
 # work directory (made here if absent: simulate 16k cells, make-model --plant, export). The
@@ -16,6 +21,7 @@ W=${1:-bench/out/runtime_campaign}
 CELLS=${CELLS:-100000}
 DONORS=${DONORS:-24}
 SPLITS=${SPLITS:-12}
+METHODS=${METHODS:-light}
 C=${CONTROLS_DIR:-bench/out/controls}
 mkdir -p "$W" "$C"
 W=$(cd "$W" && pwd)
@@ -23,18 +29,32 @@ C=$(cd "$C" && pwd)
 source bench/planted_bed.sh
 planted_bed "$C"
 
+light='    {"type": "algorithm", "name": "algorithm", "operator": "'$C'/planted.scxop", "features": "drift"},
+    {"type": "raw"},
+    {"type": "pca", "name": "pca10", "components": 10},
+    {"type": "svd", "name": "svd10", "components": 10},
+    {"type": "celltypist"}'
+heavy='    {"type": "dpt"},
+    {"type": "palantir"},
+    {"type": "scvi"},
+    {"type": "mlp_probe", "model": "'$C'/planted"}'
+methods() {
+  case "$METHODS" in
+    light) echo "$light" ;;
+    heavy) echo "$heavy" ;;
+    all) printf '%s,\n%s\n' "$light" "$heavy" ;;
+    *) echo "METHODS must be light, heavy or all" >&2; exit 2 ;;
+  esac
+}
+methods > /dev/null
 cat > "$W/campaign.json" <<JSON
 {
   "data": {"simulate": {"cells": $CELLS, "donors": $DONORS, "genes": 1000, "seed": 42}, "tissue_key": "tissue"},
   "panel": {"from_operator": "$C/planted.scxop"},
   "splits": {"n": $SPLITS, "test_donors": 4, "max_train_cells": 100000, "seed": 42},
-  "reference": "algorithm",
+  $([ "$METHODS" = heavy ] || echo '"reference": "algorithm",')
   "methods": [
-    {"type": "algorithm", "name": "algorithm", "operator": "$C/planted.scxop", "features": "drift"},
-    {"type": "raw"},
-    {"type": "pca", "name": "pca10", "components": 10},
-    {"type": "svd", "name": "svd10", "components": 10},
-    {"type": "celltypist"}
+$(methods)
   ]
 }
 JSON

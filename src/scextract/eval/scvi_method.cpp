@@ -34,7 +34,9 @@ MethodInfo ScviMethod::info() const {
 MethodPrediction ScviMethod::run_split(const BenchCells& cells, std::span<const std::int64_t> train,
                                        std::span<const std::int64_t> test, int threads) {
     const RowMatrixF train_counts = bench_panel_counts(cells, train);
-    const auto model = train_scvi(train_counts, options_.scvi);
+    auto so = options_.scvi;
+    so.threads = threads;
+    const auto model = train_scvi(train_counts, so);
     const RowMatrixF z_train = finite_rows(scvi_latent_mean(model.parameters, train_counts));
     auto ro = options_.readouts;
     ro.threads = threads;

@@ -2,12 +2,14 @@
 
 #include "scextract/core/eigen_threads.hpp"
 #include "scextract/core/error.hpp"
+#include "scextract/core/parallel.hpp"
 #include "scextract/core/random.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -32,6 +34,67 @@ double digamma(double x) {
     }
     const double f = 1.0 / (x * x);
     return r + std::log(x) - 0.5 / x - f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))));
+}
+
+constexpr std::int64_t kZinbChunk = 16;   // rows per task of the likelihood loop
+constexpr int kSmallCount = 32;           // integer counts up to this use finite products
+
+/// log(x!) for integer x < 1024, else lgamma(x + 1).
+double log_factorial(double x) {
+    static const std::vector<double> table = [] {
+        std::vector<double> t(1024);
+        for (std::size_t k = 0; k < t.size(); ++k) t[k] = std::lgamma(static_cast<double>(k) + 1.0);
+        return t;
+    }();
+    return (x < 1024.0 && x == std::floor(x)) ? table[static_cast<std::size_t>(x)] : std::lgamma(x + 1.0);
+}
+
+/// lgamma(x + theta) - lgamma(theta) and digamma(x + theta) - digamma(theta). For a small
+/// integer x, by Gamma(theta + x) = theta (theta + 1) ... (theta + x - 1) Gamma(theta): one
+/// log and x divisions instead of two lgamma and two digamma calls (the likelihood's cost).
+void gamma_differences(double x, double theta, double& log_ratio, double& digamma_difference) {
+    if (x <= kSmallCount && x == std::floor(x) && theta < 1e6) {
+        double product = 1.0, sum = 0.0;
+        for (int k = 0; k < static_cast<int>(x); ++k) {
+            product *= theta + k;
+            sum += 1.0 / (theta + k);
+        }
+        log_ratio = std::log(product);
+        digamma_difference = sum;
+        return;
+    }
+    log_ratio = std::lgamma(x + theta) - std::lgamma(theta);
+    digamma_difference = digamma(x + theta) - digamma(theta);
+}
+
+/// One count's ZINB log-likelihood (scvi's log_zinb_positive, eps 1e-8) and its derivatives
+/// with respect to the mean, the inverse dispersion and the zero-inflation logit.
+struct ZinbTerms {
+    double ll = 0.0, d_mu = 0.0, d_theta = 0.0, d_pi = 0.0;
+};
+
+ZinbTerms zinb_terms(double x, double mu, double th, double pij) {
+    const double sp_neg_pi = softplus(-pij);
+    const double log_th = std::log(th + kZinbEps), log_th_mu = std::log(th + mu + kZinbEps);
+    const double pt = -pij + th * (log_th - log_th_mu);
+    const double dpt_dth = (log_th - log_th_mu) + th * (1.0 / (th + kZinbEps) - 1.0 / (th + mu + kZinbEps));
+    const double dpt_dmu = -th / (th + mu + kZinbEps);
+    ZinbTerms t;
+    if (x < kZinbEps) {
+        t.ll = softplus(pt) - sp_neg_pi;
+        const double s = sigmoid(pt);
+        t.d_pi = -s + sigmoid(-pij);
+        t.d_mu = s * dpt_dmu;
+        t.d_theta = s * dpt_dth;
+    } else if (x > kZinbEps) {
+        double log_ratio = 0.0, digamma_difference = 0.0;
+        gamma_differences(x, th, log_ratio, digamma_difference);
+        t.ll = -sp_neg_pi + pt + x * (std::log(mu + kZinbEps) - log_th_mu) + log_ratio - log_factorial(x);
+        t.d_pi = sigmoid(-pij) - 1.0;
+        t.d_mu = dpt_dmu + x * (1.0 / (mu + kZinbEps) - 1.0 / (th + mu + kZinbEps));
+        t.d_theta = dpt_dth - x / (th + mu + kZinbEps) + digamma_difference;
+    }
+    return t;
 }
 
 RowMatrixF linear(const RowMatrixF& x, const RowMatrixF& w, const Eigen::VectorXf& b) {
@@ -175,7 +238,7 @@ ScviParameters init_scvi_parameters(std::int64_t n_genes, const ScviOptions& o, 
 }
 
 ScviPass scvi_loss_and_gradient(const ScviParameters& p, const RowMatrixF& counts, const ScviNoise& noise,
-                                double kl_weight, double dropout_rate) {
+                                double kl_weight, double dropout_rate, int threads) {
     const auto n = counts.rows(), g = counts.cols(), h = p.encoder_weight.rows(), k = p.mean_weight.rows();
     if (g != p.encoder_weight.cols())
         throw Error(fmt::format("scVI: the model has {} genes, the counts {}", p.encoder_weight.cols(), g));
@@ -209,43 +272,29 @@ ScviPass scvi_loss_and_gradient(const ScviParameters& p, const RowMatrixF& count
     const RowMatrixF pi = linear(h2, p.dropout_weight, p.dropout_bias);
     const Eigen::VectorXf theta = p.px_r.array().exp();
 
-    // ZINB log-likelihood (scvi's log_zinb_positive) and its derivatives, per element, in double
+    // ZINB log-likelihood (scvi's log_zinb_positive) and its derivatives, per element, in
+    // double; rows in fixed chunks, each chunk's theta gradient summed in chunk order, so the
+    // result does not depend on the thread count
     ScviPass r;
     r.reconstruction = Eigen::VectorXd::Zero(n);
     RowMatrixF d_scale(n, g), d_pi(n, g);
-    Eigen::VectorXd d_theta = Eigen::VectorXd::Zero(g);
     const double inv_n = 1.0 / static_cast<double>(n);
-    for (Eigen::Index i = 0; i < n; ++i) {
-        const double size = std::exp(static_cast<double>(lib(i)));
-        for (Eigen::Index j = 0; j < g; ++j) {
-            const double x = counts(i, j), th = theta(j), pij = pi(i, j);
-            const double mu = size * static_cast<double>(scale(i, j));
-            const double sp_neg_pi = softplus(-pij);
-            const double log_th = std::log(th + kZinbEps), log_th_mu = std::log(th + mu + kZinbEps);
-            const double pt = -pij + th * (log_th - log_th_mu);
-            const double dpt_dth = (log_th - log_th_mu) + th * (1.0 / (th + kZinbEps) - 1.0 / (th + mu + kZinbEps));
-            const double dpt_dmu = -th / (th + mu + kZinbEps);
-            double ll = 0.0, dll_dpi = 0.0, dll_dmu = 0.0, dll_dth = 0.0;
-            if (x < kZinbEps) {
-                ll = softplus(pt) - sp_neg_pi;
-                const double s = sigmoid(pt);
-                dll_dpi = -s + sigmoid(-pij);
-                dll_dmu = s * dpt_dmu;
-                dll_dth = s * dpt_dth;
-            } else if (x > kZinbEps) {
-                ll = -sp_neg_pi + pt + x * (std::log(mu + kZinbEps) - log_th_mu) + std::lgamma(x + th) - std::lgamma(th) -
-                     std::lgamma(x + 1.0);
-                dll_dpi = sigmoid(-pij) - 1.0;
-                dll_dmu = dpt_dmu + x * (1.0 / (mu + kZinbEps) - 1.0 / (th + mu + kZinbEps));
-                dll_dth = dpt_dth - x / (th + mu + kZinbEps) + digamma(x + th) - digamma(th);
+    const std::int64_t n_chunks = chunk_count(n, kZinbChunk);
+    Eigen::MatrixXd d_theta_chunk = Eigen::MatrixXd::Zero(g, n_chunks);
+    parallel_for(n, kZinbChunk, threads, [&](std::int64_t chunk, std::int64_t begin, std::int64_t end) {
+        for (std::int64_t i = begin; i < end; ++i) {
+            const double size = std::exp(static_cast<double>(lib(i)));
+            for (Eigen::Index j = 0; j < g; ++j) {
+                const auto t = zinb_terms(counts(i, j), size * static_cast<double>(scale(i, j)), theta(j), pi(i, j));
+                r.reconstruction(i) -= t.ll;
+                // d loss / d ll = -1 / n
+                d_pi(i, j) = static_cast<float>(-inv_n * t.d_pi);
+                d_scale(i, j) = static_cast<float>(-inv_n * t.d_mu * size);
+                d_theta_chunk(j, chunk) -= inv_n * t.d_theta;
             }
-            r.reconstruction(i) -= ll;
-            // d loss / d ll = -1 / n
-            d_pi(i, j) = static_cast<float>(-inv_n * dll_dpi);
-            d_scale(i, j) = static_cast<float>(-inv_n * dll_dmu * size);
-            d_theta(j) += -inv_n * dll_dth;
         }
-    }
+    });
+    const Eigen::VectorXd d_theta = d_theta_chunk.rowwise().sum();
     r.kl_z = 0.5 * (qv.array() + qm.array().square() - 1.0F - qv.array().log()).cast<double>().rowwise().sum();
     r.loss = (r.reconstruction + kl_weight * r.kl_z).mean();
     r.qz_mean = qm;
@@ -359,7 +408,7 @@ ScviTrainResult train_scvi(const RowMatrixF& counts, const ScviOptions& o) {
             for (Eigen::Index i = 0; i < noise.dropout_mask.size(); ++i)
                 noise.dropout_mask.data()[i] = rng.uniform() < o.dropout_rate ? 0.0F : 1.0F;
             for (Eigen::Index i = 0; i < noise.eps.size(); ++i) noise.eps.data()[i] = static_cast<float>(rng.normal());
-            auto pass = scvi_loss_and_gradient(p, xb, noise, kl_weight, o.dropout_rate);
+            auto pass = scvi_loss_and_gradient(p, xb, noise, kl_weight, o.dropout_rate, o.threads);
             loss_sum += pass.loss;
             ++batches;
             // running statistics (torch: running = (1 - momentum) running + momentum batch)

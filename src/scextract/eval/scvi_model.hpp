@@ -39,6 +39,9 @@ struct ScviOptions {
     std::int64_t n_epochs_kl_warmup = 400;
     double train_size = 0.9; ///< share of cells trained on; the rest is scvi-tools' validation set
     std::uint64_t seed = 0;
+    /// Threads for the likelihood (per-count work); the products run on one thread. The
+    /// result does not depend on it.
+    int threads = 0;
 };
 
 /// Every learnt tensor, in torch's layouts (Linear weight is out x in), plus the batch-norm
@@ -89,7 +92,7 @@ struct ScviPass {
 /// draws @p noise, and its gradient with respect to every parameter (backpropagation).
 /// Throws scx::Error for mismatched sizes or a cell without counts.
 ScviPass scvi_loss_and_gradient(const ScviParameters& p, const RowMatrixF& counts, const ScviNoise& noise,
-                                double kl_weight, double dropout_rate);
+                                double kl_weight, double dropout_rate, int threads = 0);
 
 /// Eval-mode latent means (running statistics, no dropout): scvi-tools'
 /// get_latent_representation(). Rows without counts get NaN.
