@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <string>
@@ -92,6 +93,13 @@ TEST(Palantir, PseudotimeWithPalantirsWaypointsMatches) {
         SCOPED_TRACE(run);
         const auto wp = fixture(run + "_waypoints.npy").to_int64();
         EXPECT_EQ(palantir_start_cell(scaled, early), wp.front());
+        // our waypoints from palantir's multiscale space and seed are palantir's
+        std::vector<std::int64_t> their_set(wp.begin() + 1, wp.end());
+        const auto mine = palantir_waypoints(scaled, wp.front(), run == "w1200" ? 1200 : 150, 20);
+        const std::vector<std::int64_t> my_set(mine.begin() + 1, mine.end());
+        std::sort(their_set.begin(), their_set.end());
+        EXPECT_EQ(mine.front(), wp.front());
+        EXPECT_EQ(my_set, their_set);
         const auto ours = palantir_pseudotime(scaled, wp);
         const auto ref = fixture(run + "_pseudotime.npy").to_double();
         const double rho = spearman(to_vector(ours.pseudotime), ref);
@@ -109,7 +117,7 @@ TEST(Palantir, WholeWorkflowFollowsPalantir) {
     const auto early = fixture("early.npy").to_int64().at(0);
     const auto r = run_palantir(x, early);
     const auto ref = fixture("w1200_pseudotime.npy").to_double();
-    // our own waypoints (a different random stream) and PCA: the ordering still agrees
+    // our PCA (double, palantir's float32) and everything after it
     const double rho = spearman(to_vector(r.pseudotime.pseudotime), ref);
     EXPECT_GE(rho, 0.99);
     ::testing::Test::RecordProperty("end_to_end_spearman", fmt::format("{:.6f}", rho));

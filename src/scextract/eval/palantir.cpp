@@ -2,9 +2,9 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
-#include "scextract/core/random.hpp"
 #include "scextract/eval/diffusion_map.hpp"
 #include "scextract/eval/diffusion_pseudotime.hpp"
+#include "scextract/eval/numpy_generator.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -142,11 +142,12 @@ std::vector<std::int64_t> palantir_max_min_waypoints(const RowMatrixD& scaled, s
     const std::int64_t n = scaled.rows(), dims = scaled.cols();
     num_waypoints = std::max<std::int64_t>({num_waypoints, 3, dims});
     const std::int64_t per_component = num_waypoints / dims;
-    Rng rng(seed);
+    if (seed > 0xffffffffULL) throw Error(fmt::format("Palantir: seed {} is above 2^32 - 1", seed));
+    NumpyGenerator rng(static_cast<std::uint32_t>(seed)); // palantir: np.random.default_rng(seed)
     std::set<std::int64_t> chosen;
     for (Eigen::Index j = 0; j < dims; ++j) {
         const Eigen::VectorXd vec = scaled.col(j);
-        std::int64_t current = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n)));
+        const std::int64_t current = rng.integers(n);
         chosen.insert(current);
         Eigen::VectorXd min_dist = (vec.array() - vec(current)).abs();
         for (std::int64_t k = 1; k < per_component; ++k) {
@@ -157,6 +158,23 @@ std::vector<std::int64_t> palantir_max_min_waypoints(const RowMatrixD& scaled, s
         }
     }
     return {chosen.begin(), chosen.end()};
+}
+
+std::vector<std::int64_t> palantir_waypoints(const RowMatrixD& scaled, std::int64_t start_cell, std::int64_t num_waypoints,
+                                             std::uint64_t seed) {
+    const auto sampled = palantir_max_min_waypoints(scaled, num_waypoints, seed);
+    std::set<std::int64_t> wp(sampled.begin(), sampled.end());
+    for (Eigen::Index j = 0; j < scaled.cols(); ++j) { // the boundaries join the waypoints
+        Eigen::Index lo = 0, hi = 0;
+        scaled.col(j).minCoeff(&lo);
+        scaled.col(j).maxCoeff(&hi);
+        wp.insert(lo);
+        wp.insert(hi);
+    }
+    wp.erase(start_cell);
+    std::vector<std::int64_t> out{start_cell};
+    out.insert(out.end(), wp.begin(), wp.end());
+    return out;
 }
 
 PalantirPseudotime palantir_pseudotime(const RowMatrixD& scaled, const std::vector<std::int64_t>& waypoints,
@@ -263,18 +281,7 @@ PalantirResult run_palantir(const RowMatrixF& x, std::int64_t early_cell, const 
         r.scaled.col(j) = (r.scaled.col(j).array() - lo) / (hi > lo ? hi - lo : 1.0);
     }
     r.start_cell = palantir_start_cell(r.scaled, early_cell);
-    std::set<std::int64_t> wp;
-    for (const auto w : palantir_max_min_waypoints(r.scaled, options.num_waypoints, options.seed)) wp.insert(w);
-    for (Eigen::Index j = 0; j < r.scaled.cols(); ++j) { // the boundaries join the waypoints
-        Eigen::Index lo = 0, hi = 0;
-        r.scaled.col(j).minCoeff(&lo);
-        r.scaled.col(j).maxCoeff(&hi);
-        wp.insert(lo);
-        wp.insert(hi);
-    }
-    wp.erase(r.start_cell);
-    r.waypoints.push_back(r.start_cell);
-    r.waypoints.insert(r.waypoints.end(), wp.begin(), wp.end());
+    r.waypoints = palantir_waypoints(r.scaled, r.start_cell, options.num_waypoints, options.seed);
     auto po = options.pseudotime;
     po.threads = options.threads;
     r.pseudotime = palantir_pseudotime(r.scaled, r.waypoints, po);

@@ -43,11 +43,17 @@ std::int64_t palantir_start_cell(const RowMatrixD& scaled, std::int64_t early_ce
 
 /// Max-min sampling (palantir.core._max_min_sampling): per component, a random first cell,
 /// then repeatedly the cell farthest (in that component) from those chosen;
-/// num_waypoints / components cells per component. The random first cells come from our
-/// seeded generator, not numpy's, so the waypoints differ from palantir's for the same seed
-/// (the sampling rule is the same). Returns distinct cells in increasing order.
+/// num_waypoints / components cells per component. The random first cells are drawn as
+/// palantir draws them, np.random.default_rng(seed).integers(cells) per component
+/// (eval/numpy_generator.hpp), so for the same input and seed the waypoints are palantir's.
+/// Returns distinct cells in increasing order. Throws scx::Error for a seed above 2^32 - 1.
 std::vector<std::int64_t> palantir_max_min_waypoints(const RowMatrixD& scaled, std::int64_t num_waypoints,
                                                      std::uint64_t seed);
+
+/// run_palantir's waypoints: @p start_cell first, then the max-min waypoints and the
+/// minimum and maximum cell of each component, distinct and in increasing order.
+std::vector<std::int64_t> palantir_waypoints(const RowMatrixD& scaled, std::int64_t start_cell, std::int64_t num_waypoints,
+                                             std::uint64_t seed);
 
 /// Options of palantir_pseudotime().
 struct PalantirPseudotimeOptions {
