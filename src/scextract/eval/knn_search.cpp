@@ -48,6 +48,7 @@ void fill_row(const RowMatrixD& x, std::int64_t i, std::vector<std::pair<double,
 void exact_search(const RowMatrixD& x, KnnGraph& g, int threads) {
     const std::int64_t n = x.rows(), k = g.index.cols() - 1;
     const Eigen::VectorXd norms = x.rowwise().squaredNorm();
+    const double largest_norm = norms.maxCoeff();
     const std::int64_t keep = std::min(n - 1, 2 * k + 8);
     parallel_for(n, kQueryBlock, threads, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
         const Eigen::MatrixXd dots = x.middleRows(begin, end - begin) * x.transpose();
@@ -60,7 +61,7 @@ void exact_search(const RowMatrixD& x, KnnGraph& g, int threads) {
             std::nth_element(all.begin(), all.begin() + (keep - 1), all.end());
             // everything within the screen's rounding of the keep-th candidate stays in
             const double cut = all[static_cast<std::size_t>(keep - 1)].first;
-            const double slack = 1e-9 * (norms(i) + norms.maxCoeff()) + 1e-12;
+            const double slack = 1e-9 * (norms(i) + largest_norm) + 1e-12;
             std::vector<std::pair<double, std::int64_t>> cand;
             for (const auto& p : all)
                 if (p.first <= cut + slack) cand.push_back(p);

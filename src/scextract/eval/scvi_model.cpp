@@ -137,28 +137,6 @@ RowMatrixF affine(const RowMatrixF& x, const Eigen::VectorXf& gamma, const Eigen
     return out;
 }
 
-ScviParameters zeros_like(const ScviParameters& p) {
-    ScviParameters g;
-    g.encoder_weight = RowMatrixF::Zero(p.encoder_weight.rows(), p.encoder_weight.cols());
-    g.encoder_bias = Eigen::VectorXf::Zero(p.encoder_bias.size());
-    g.encoder_bn_weight = Eigen::VectorXf::Zero(p.encoder_bn_weight.size());
-    g.encoder_bn_bias = Eigen::VectorXf::Zero(p.encoder_bn_bias.size());
-    g.mean_weight = RowMatrixF::Zero(p.mean_weight.rows(), p.mean_weight.cols());
-    g.mean_bias = Eigen::VectorXf::Zero(p.mean_bias.size());
-    g.var_weight = RowMatrixF::Zero(p.var_weight.rows(), p.var_weight.cols());
-    g.var_bias = Eigen::VectorXf::Zero(p.var_bias.size());
-    g.decoder_weight = RowMatrixF::Zero(p.decoder_weight.rows(), p.decoder_weight.cols());
-    g.decoder_bias = Eigen::VectorXf::Zero(p.decoder_bias.size());
-    g.decoder_bn_weight = Eigen::VectorXf::Zero(p.decoder_bn_weight.size());
-    g.decoder_bn_bias = Eigen::VectorXf::Zero(p.decoder_bn_bias.size());
-    g.scale_weight = RowMatrixF::Zero(p.scale_weight.rows(), p.scale_weight.cols());
-    g.scale_bias = Eigen::VectorXf::Zero(p.scale_bias.size());
-    g.dropout_weight = RowMatrixF::Zero(p.dropout_weight.rows(), p.dropout_weight.cols());
-    g.dropout_bias = Eigen::VectorXf::Zero(p.dropout_bias.size());
-    g.px_r = Eigen::VectorXf::Zero(p.px_r.size());
-    return g;
-}
-
 /// Calls @p fn(parameter, gradient-or-state) for every learnt tensor of @p a and @p b.
 template <class Fn>
 void for_each_tensor(ScviParameters& a, ScviParameters& b, Fn&& fn) {
@@ -179,6 +157,14 @@ void for_each_tensor(ScviParameters& a, ScviParameters& b, Fn&& fn) {
     fn(a.dropout_weight, b.dropout_weight);
     fn(a.dropout_bias, b.dropout_bias);
     fn(a.px_r, b.px_r);
+}
+
+/// Zeros shaped like every learnt tensor of @p p (running statistics left empty).
+ScviParameters zeros_like(const ScviParameters& p) {
+    ScviParameters g = p;
+    for_each_tensor(g, g, [](auto& a, auto&) { a.setZero(); });
+    g.encoder_bn_mean.resize(0), g.encoder_bn_var.resize(0), g.decoder_bn_mean.resize(0), g.decoder_bn_var.resize(0);
+    return g;
 }
 
 Eigen::VectorXf library_of(const RowMatrixF& counts, bool throw_on_empty) {
