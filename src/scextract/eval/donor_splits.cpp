@@ -1,5 +1,7 @@
 #include "scextract/eval/donor_splits.hpp"
 
+#include "scextract/core/shuffle.hpp"
+
 #include "scextract/core/error.hpp"
 #include "scextract/core/random.hpp"
 
@@ -27,11 +29,6 @@ std::int64_t possible_donor_splits(std::int64_t n, std::int64_t k) {
 }
 
 namespace {
-
-template <typename T>
-void shuffle(std::vector<T>& v, Rng& rng) {
-    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
-}
 
 /// Every k-subset of 0..n-1 in lexicographic order.
 std::vector<std::vector<std::int64_t>> all_subsets(std::int64_t n, std::int64_t k) {
@@ -74,14 +71,14 @@ DonorSplitResult make_donor_splits(const std::vector<std::int64_t>& donor, std::
     if (possible <= 4 * options.n_splits) {
         // Few sets exist: rejection would stall, so draw from all of them.
         auto all = all_subsets(n_donors, k);
-        shuffle(all, rng);
+        shuffle_in_place(all, rng);
         all.resize(static_cast<std::size_t>(options.n_splits));
         sets = std::move(all);
     } else {
         std::vector<std::int64_t> order(static_cast<std::size_t>(n_donors));
         while (static_cast<std::int64_t>(sets.size()) < options.n_splits) {
             std::iota(order.begin(), order.end(), 0);
-            shuffle(order, rng);
+            shuffle_in_place(order, rng);
             for (std::int64_t b = 0; b + k <= n_donors && static_cast<std::int64_t>(sets.size()) < options.n_splits; b += k) {
                 std::vector<std::int64_t> s(order.begin() + b, order.begin() + b + k);
                 std::sort(s.begin(), s.end());

@@ -3,6 +3,8 @@
 #include "scextract/core/eigen_threads.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/core/random.hpp"
+#include "scextract/core/shuffle.hpp"
+#include "scextract/eval/torch_init.hpp"
 #include "scextract/extract/panel_features.hpp"
 
 #include <algorithm>
@@ -65,15 +67,10 @@ MlpNetwork init_mlp_network(const std::vector<std::int64_t>& widths, std::uint64
     Rng rng(seed);
     MlpNetwork net;
     for (std::size_t l = 0; l + 1 < widths.size(); ++l) {
-        const auto in = widths[l], out = widths[l + 1];
-        if (in < 1 || out < 1) throw Error("MLP probe: layer widths must be positive");
-        const double bound = 1.0 / std::sqrt(static_cast<double>(in));
-        RowMatrixF w(out, in);
-        for (Eigen::Index i = 0; i < w.size(); ++i) w.data()[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * bound);
-        Eigen::VectorXf b(out);
-        for (Eigen::Index i = 0; i < b.size(); ++i) b(i) = static_cast<float>((2.0 * rng.uniform() - 1.0) * bound);
-        net.weight.push_back(std::move(w));
-        net.bias.push_back(std::move(b));
+        if (widths[l] < 1 || widths[l + 1] < 1) throw Error("MLP probe: layer widths must be positive");
+        net.weight.emplace_back();
+        net.bias.emplace_back();
+        torch_linear_init(widths[l], widths[l + 1], rng, net.weight.back(), net.bias.back());
     }
     return net;
 }
@@ -188,8 +185,7 @@ MlpProbe fit_mlp_probe(const RowMatrixF& x, const ProbeTargets& targets, const M
     std::int64_t step = 0;
     const auto b1 = static_cast<float>(options.beta1), b2 = static_cast<float>(options.beta2);
     for (std::int64_t epoch = 0; epoch < options.epochs; ++epoch) {
-        for (std::int64_t i = n - 1; i > 0; --i) // Fisher-Yates with our generator
-            std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(rng.below(static_cast<std::uint64_t>(i + 1)))]);
+        shuffle_in_place(order, rng);
         for (std::int64_t begin = 0; begin < n; begin += options.batch_size) {
             const std::int64_t end = std::min(n, begin + options.batch_size);
             RowMatrixF xb(end - begin, z.cols());

@@ -15,11 +15,8 @@ namespace {
 /// Rows of the cache at @p rows; cells without any vocabulary gene (NaN embedding) get zeros.
 RowMatrixF gather(const RowMatrixF& cache, std::span<const std::int64_t> rows) {
     RowMatrixF out(static_cast<Eigen::Index>(rows.size()), cache.cols());
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        out.row(static_cast<Eigen::Index>(i)) = cache.row(rows[i]);
-        if (!out.row(static_cast<Eigen::Index>(i)).allFinite()) out.row(static_cast<Eigen::Index>(i)).setZero();
-    }
-    return out;
+    for (std::size_t i = 0; i < rows.size(); ++i) out.row(static_cast<Eigen::Index>(i)) = cache.row(rows[i]);
+    return zero_nonfinite_rows(std::move(out));
 }
 
 std::vector<std::int64_t> argmax_codes(const RowMatrixF& p, const std::vector<std::int64_t>& codes) {

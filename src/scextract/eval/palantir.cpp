@@ -47,6 +47,20 @@ Eigen::VectorXd dijkstra(const Adjacency& adj, std::int64_t source) {
     return dist;
 }
 
+/// The cells at the minimum and at the maximum of each component (palantir's "boundaries";
+/// the first such cell on ties, as pandas' idxmin / idxmax).
+std::set<std::int64_t> component_extremes(const RowMatrixD& scaled) {
+    std::set<std::int64_t> out;
+    for (Eigen::Index j = 0; j < scaled.cols(); ++j) {
+        Eigen::Index lo = 0, hi = 0;
+        scaled.col(j).minCoeff(&lo);
+        scaled.col(j).maxCoeff(&hi);
+        out.insert(lo);
+        out.insert(hi);
+    }
+    return out;
+}
+
 double pearson(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
     const Eigen::ArrayXd x = a.array() - a.mean(), y = b.array() - b.mean();
     return (x * y).sum() / std::sqrt((x * x).sum() * (y * y).sum());
@@ -117,14 +131,7 @@ RowMatrixD palantir_multiscale_space(const PalantirDiffusionMap& map, std::int64
 std::int64_t palantir_start_cell(const RowMatrixD& scaled, std::int64_t early_cell) {
     if (early_cell < 0 || early_cell >= scaled.rows())
         throw Error(fmt::format("Palantir: early cell {} is not among the {} cells", early_cell, scaled.rows()));
-    std::set<std::int64_t> boundaries;
-    for (Eigen::Index j = 0; j < scaled.cols(); ++j) {
-        Eigen::Index lo = 0, hi = 0;
-        scaled.col(j).minCoeff(&lo);
-        scaled.col(j).maxCoeff(&hi);
-        boundaries.insert(lo);
-        boundaries.insert(hi);
-    }
+    const auto boundaries = component_extremes(scaled);
     std::int64_t best = -1;
     double best_d = std::numeric_limits<double>::infinity();
     for (const auto b : boundaries) {
@@ -163,14 +170,8 @@ std::vector<std::int64_t> palantir_max_min_waypoints(const RowMatrixD& scaled, s
 std::vector<std::int64_t> palantir_waypoints(const RowMatrixD& scaled, std::int64_t start_cell, std::int64_t num_waypoints,
                                              std::uint64_t seed) {
     const auto sampled = palantir_max_min_waypoints(scaled, num_waypoints, seed);
-    std::set<std::int64_t> wp(sampled.begin(), sampled.end());
-    for (Eigen::Index j = 0; j < scaled.cols(); ++j) { // the boundaries join the waypoints
-        Eigen::Index lo = 0, hi = 0;
-        scaled.col(j).minCoeff(&lo);
-        scaled.col(j).maxCoeff(&hi);
-        wp.insert(lo);
-        wp.insert(hi);
-    }
+    std::set<std::int64_t> wp = component_extremes(scaled); // the boundaries join the waypoints
+    wp.insert(sampled.begin(), sampled.end());
     wp.erase(start_cell);
     std::vector<std::int64_t> out{start_cell};
     out.insert(out.end(), wp.begin(), wp.end());

@@ -53,6 +53,12 @@ RowMatrixF kept_rows(const RowMatrixF& latent, const std::vector<Eigen::Index>& 
     return z;
 }
 
+RowMatrixF zero_nonfinite_rows(RowMatrixF latent) {
+    for (Eigen::Index i = 0; i < latent.rows(); ++i)
+        if (!latent.row(i).allFinite()) latent.row(i).setZero();
+    return latent;
+}
+
 std::vector<std::int64_t> present_codes(const std::vector<std::int64_t>& y) {
     std::set<std::int64_t> s;
     for (const auto v : y)

@@ -40,6 +40,10 @@ ReadoutTargets readout_targets(const BenchCells& cells, std::span<const std::int
 /// Rows of @p latent at @p keep, in that order.
 RowMatrixF kept_rows(const RowMatrixF& latent, const std::vector<Eigen::Index>& keep);
 
+/// @p latent with every row that holds a NaN or infinity set to zero: cells a method could
+/// not place (no counts, no vocabulary gene) sit at the origin for the readouts.
+RowMatrixF zero_nonfinite_rows(RowMatrixF latent);
+
 /// Distinct labels >= 0 of @p y, sorted: readout class c is label codes[c].
 std::vector<std::int64_t> present_codes(const std::vector<std::int64_t>& y);
 

@@ -1,6 +1,7 @@
 #include "scextract/eval/scvi_method.hpp"
 
 #include "scextract/eval/per_donor_pseudotime.hpp"
+#include "scextract/eval/readout_targets.hpp"
 
 #include <cmath>
 #include <limits>
@@ -8,17 +9,6 @@
 #include <fmt/format.h>
 
 namespace scx {
-
-namespace {
-
-/// Cells without panel counts have no latent (NaN); the readouts see them at the origin.
-RowMatrixF finite_rows(RowMatrixF z) {
-    for (Eigen::Index i = 0; i < z.rows(); ++i)
-        if (!z.row(i).allFinite()) z.row(i).setZero();
-    return z;
-}
-
-} // namespace
 
 ScviMethod::ScviMethod(ScviMethodOptions options) : options_(std::move(options)) {}
 
@@ -37,12 +27,12 @@ MethodPrediction ScviMethod::run_split(const BenchCells& cells, std::span<const 
     auto so = options_.scvi;
     so.threads = threads;
     const auto model = train_scvi(train_counts, so);
-    const RowMatrixF z_train = finite_rows(scvi_latent_mean(model.parameters, train_counts));
+    const RowMatrixF z_train = zero_nonfinite_rows(scvi_latent_mean(model.parameters, train_counts));
     auto ro = options_.readouts;
     ro.threads = threads;
     const auto readouts = fit_linear_readout_set(cells, train, z_train, ro);
     parameters_ = model.parameters.parameter_count() + readouts.parameter_count();
-    const RowMatrixF z_test = finite_rows(scvi_latent_mean(model.parameters, bench_panel_counts(cells, test)));
+    const RowMatrixF z_test = zero_nonfinite_rows(scvi_latent_mean(model.parameters, bench_panel_counts(cells, test)));
     MethodPrediction p = readouts.predict(z_test);
     p.pseudotime = per_donor_pseudotime(cells, test, options_.min_cells,
                                         [&](std::span<const std::int64_t> positions, const RowMatrixF&, std::int64_t root, int) {

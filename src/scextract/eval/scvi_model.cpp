@@ -4,6 +4,8 @@
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
 #include "scextract/core/random.hpp"
+#include "scextract/core/shuffle.hpp"
+#include "scextract/eval/torch_init.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -189,35 +191,22 @@ std::int64_t ScviParameters::parameter_count() const {
 ScviParameters init_scvi_parameters(std::int64_t n_genes, const ScviOptions& o, std::uint64_t seed) {
     if (n_genes < 1 || o.n_hidden < 1 || o.n_latent < 1) throw Error("scVI: genes, hidden and latent sizes must be positive");
     Rng rng(seed);
-    const auto uniform = [&](Eigen::Index rows, Eigen::Index cols, Eigen::Index fan_in) {
-        const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-        RowMatrixF m(rows, cols);
-        for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * bound);
-        return m;
-    };
-    const auto vec = [&](Eigen::Index n, Eigen::Index fan_in) -> Eigen::VectorXf { return uniform(n, 1, fan_in).col(0); };
     const auto g = n_genes, h = o.n_hidden, k = o.n_latent;
     ScviParameters p;
-    p.encoder_weight = uniform(h, g, g);
-    p.encoder_bias = vec(h, g);
+    torch_linear_init(g, h, rng, p.encoder_weight, p.encoder_bias);
     p.encoder_bn_weight = Eigen::VectorXf::Ones(h);
     p.encoder_bn_bias = Eigen::VectorXf::Zero(h);
     p.encoder_bn_mean = Eigen::VectorXf::Zero(h);
     p.encoder_bn_var = Eigen::VectorXf::Ones(h);
-    p.mean_weight = uniform(k, h, h);
-    p.mean_bias = vec(k, h);
-    p.var_weight = uniform(k, h, h);
-    p.var_bias = vec(k, h);
-    p.decoder_weight = uniform(h, k, k);
-    p.decoder_bias = vec(h, k);
+    torch_linear_init(h, k, rng, p.mean_weight, p.mean_bias);
+    torch_linear_init(h, k, rng, p.var_weight, p.var_bias);
+    torch_linear_init(k, h, rng, p.decoder_weight, p.decoder_bias);
     p.decoder_bn_weight = Eigen::VectorXf::Ones(h);
     p.decoder_bn_bias = Eigen::VectorXf::Zero(h);
     p.decoder_bn_mean = Eigen::VectorXf::Zero(h);
     p.decoder_bn_var = Eigen::VectorXf::Ones(h);
-    p.scale_weight = uniform(g, h, h);
-    p.scale_bias = vec(g, h);
-    p.dropout_weight = uniform(g, h, h);
-    p.dropout_bias = vec(g, h);
+    torch_linear_init(h, g, rng, p.scale_weight, p.scale_bias);
+    torch_linear_init(h, g, rng, p.dropout_weight, p.dropout_bias);
     p.px_r.resize(g);
     for (Eigen::Index i = 0; i < g; ++i) p.px_r(i) = static_cast<float>(rng.normal());
     return p;
@@ -361,8 +350,7 @@ ScviTrainResult train_scvi(const RowMatrixF& counts, const ScviOptions& o) {
     ScviTrainResult result;
     // scvi-tools' DataSplitter: a seeded permutation, the first train_size share trains
     Rng split_rng(o.seed, 2);
-    for (std::int64_t i = n - 1; i > 0; --i)
-        std::swap(usable[static_cast<std::size_t>(i)], usable[static_cast<std::size_t>(split_rng.below(static_cast<std::uint64_t>(i + 1)))]);
+    shuffle_in_place(usable, split_rng);
     const auto n_train = std::max<std::int64_t>(2, static_cast<std::int64_t>(std::ceil(o.train_size * static_cast<double>(n))));
     std::vector<std::int64_t> train(usable.begin(), usable.begin() + std::min(n, n_train));
     result.training_cells = static_cast<std::int64_t>(train.size());
@@ -380,8 +368,7 @@ ScviTrainResult train_scvi(const RowMatrixF& counts, const ScviOptions& o) {
     const auto h = o.n_hidden, k = o.n_latent;
     for (std::int64_t epoch = 0; epoch < epochs; ++epoch) {
         const double kl_weight = std::min(1.0, static_cast<double>(epoch) / static_cast<double>(o.n_epochs_kl_warmup));
-        for (auto i = static_cast<std::int64_t>(train.size()) - 1; i > 0; --i)
-            std::swap(train[static_cast<std::size_t>(i)], train[static_cast<std::size_t>(rng.below(static_cast<std::uint64_t>(i + 1)))]);
+        shuffle_in_place(train, rng);
         double loss_sum = 0.0;
         std::int64_t batches = 0;
         for (std::size_t begin = 0; begin < train.size(); begin += static_cast<std::size_t>(o.batch_size)) {
