@@ -13,12 +13,16 @@
 #include "scextract/extract/control_operators.hpp"
 #include "scextract/io/operator_file.hpp"
 
+#include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
+#include <string_view>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace scx {
 
@@ -75,8 +79,15 @@ private:
     std::set<std::string> seen_;
 };
 
-const std::set<std::string> kMethodTypes = {"algorithm", "raw", "pca", "svd", "celltypist", "dpt", "palantir", "mlp_probe", "scvi"};
-constexpr const char* kMethodTypeList = "one of algorithm, raw, pca, svd, celltypist, dpt, palantir, mlp_probe, scvi";
+constexpr std::array<std::string_view, 9> kMethodTypes = {"algorithm", "raw", "pca", "svd", "celltypist",
+                                                         "dpt", "palantir", "mlp_probe", "scvi"};
+
+bool is_method_type(const std::string& type) {
+    return std::find(kMethodTypes.begin(), kMethodTypes.end(), type) != kMethodTypes.end();
+}
+
+/// "one of algorithm, raw, ...", for error messages.
+std::string method_type_list() { return fmt::format("one of {}", fmt::join(kMethodTypes, ", ")); }
 
 } // namespace
 
@@ -157,10 +168,10 @@ BenchConfig read_bench_config(const std::string& path) {
         BenchMethodSpec m;
         m.params = methods[i];
         if (!m.params.contains("type") || !m.params["type"].is_string())
-            throw Error(fmt::format("{}: {}: 'type' is required ({})", path, where, kMethodTypeList));
+            throw Error(fmt::format("{}: {}: 'type' is required ({})", path, where, method_type_list()));
         m.type = m.params["type"].get<std::string>();
-        if (!kMethodTypes.contains(m.type))
-            throw Error(fmt::format("{}: {}: unknown method type '{}' ({})", path, where, m.type, kMethodTypeList));
+        if (!is_method_type(m.type))
+            throw Error(fmt::format("{}: {}: unknown method type '{}' ({})", path, where, m.type, method_type_list()));
         m.name = m.params.value("name", m.type);
         m.params.erase("type");
         m.params.erase("name");
@@ -281,7 +292,8 @@ std::vector<std::unique_ptr<BenchMethod>> make_bench_methods(const BenchConfig& 
             o.model = bench_config_path(config, o.model);
             if (r.has("hidden")) {
                 const auto& h = r.at("hidden");
-                if (!h.is_array() || h.size() != 2 || !h[0].is_number_integer() || !h[1].is_number_integer())
+                if (!h.is_array() || h.size() != 2 || !h[0].is_number_integer() || !h[1].is_number_integer() ||
+                    h[0].get<std::int64_t>() < 1 || h[1].get<std::int64_t>() < 1)
                     r.fail("'hidden' must be two positive widths (a 3-layer probe)");
                 o.probe.hidden = h.get<std::vector<std::int64_t>>();
             }
@@ -290,8 +302,6 @@ std::vector<std::unique_ptr<BenchMethod>> make_bench_methods(const BenchConfig& 
             o.probe.learning_rate = r.number("learning_rate", o.probe.learning_rate);
             o.probe.seed = static_cast<std::uint64_t>(r.integer("seed", static_cast<std::int64_t>(o.probe.seed)));
             o.embed.max_tokens = r.integer("max_tokens", o.embed.max_tokens);
-            if (o.probe.hidden.size() != 2 || o.probe.hidden[0] < 1 || o.probe.hidden[1] < 1)
-                r.fail("'hidden' must be two positive widths (a 3-layer probe)");
             if (o.probe.epochs < 1 || o.probe.batch_size < 1 || !(o.probe.learning_rate > 0.0) || o.embed.max_tokens < 2)
                 r.fail("'epochs', 'batch_size' and 'learning_rate' must be positive, 'max_tokens' at least 2");
             r.finish();
