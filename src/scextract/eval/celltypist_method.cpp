@@ -126,6 +126,7 @@ CellTypistFitResult fit_celltypist(const RowMatrixF& x, const std::vector<std::i
     LogisticOptions lo;
     lo.C = options.C;
     lo.tolerance = options.tolerance;
+    lo.path = LbfgsPath::scipy_lbfgsb; // sklearn's lbfgs path: at tol 1e-4 it stops where celltypist's fit does
     lo.max_iterations = options.max_iterations > 0 ? options.max_iterations : celltypist_max_iter(n);
     lo.threads = options.threads;
     // One-vs-rest; with two classes sklearn fits a single model for classes_[1].

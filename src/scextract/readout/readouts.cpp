@@ -1,5 +1,7 @@
 #include "scextract/readout/readouts.hpp"
 
+#include "scextract/readout/more_thuente.hpp"
+
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
 
@@ -100,6 +102,23 @@ double penalised_mean(const Eigen::VectorXd& x, Eigen::VectorXd& g, const Labell
     return f;
 }
 
+// d = -H g by the two-loop recursion over the pairs (s_i, y_i) with 1 / rho_i = s_i.y_i and
+// H0 = h0 I.
+void two_loop_direction(const Eigen::VectorXd& g, const std::deque<Eigen::VectorXd>& S, const std::deque<Eigen::VectorXd>& Y,
+                        const std::deque<double>& rho, double h0, Eigen::VectorXd& d) {
+    d = -g;
+    std::vector<double> alpha(S.size());
+    for (std::size_t i = S.size(); i-- > 0;) {
+        alpha[i] = rho[i] * S[i].dot(d);
+        d -= alpha[i] * Y[i];
+    }
+    d *= h0;
+    for (std::size_t i = 0; i < S.size(); ++i) {
+        const double beta = rho[i] * Y[i].dot(d);
+        d += (alpha[i] - beta) * S[i];
+    }
+}
+
 // L-BFGS (Nocedal & Wright, algorithm 7.4) with a backtracking Armijo search. Near the optimum
 // the objective stops changing in double precision, so a step that leaves it unchanged to
 // rounding but shrinks the gradient is also accepted.
@@ -120,21 +139,10 @@ LogisticFitInfo lbfgs(Objective&& objective, Eigen::VectorXd& x, const LogisticO
         if (info.iterations >= o.max_iterations) break;
         ++info.iterations;
 
-        // Two-loop recursion for d = -H g.
-        d = -g;
-        std::vector<double> alpha(S.size());
-        for (std::size_t i = S.size(); i-- > 0;) {
-            alpha[i] = rho[i] * S[i].dot(d);
-            d -= alpha[i] * Y[i];
-        }
-        if (!S.empty())
-            d *= S.back().dot(Y.back()) / Y.back().squaredNorm();
+        if (S.empty())
+            d = -g / std::max(1.0, g.norm()); // first step: at most unit length
         else
-            d /= std::max(1.0, g.norm()); // first step: at most unit length
-        for (std::size_t i = 0; i < S.size(); ++i) {
-            const double beta = rho[i] * Y[i].dot(d);
-            d += (alpha[i] - beta) * S[i];
-        }
+            two_loop_direction(g, S, Y, rho, S.back().dot(Y.back()) / Y.back().squaredNorm(), d);
         double dg = d.dot(g);
         if (!(dg < 0.0)) { // not a descent direction: restart from steepest descent
             S.clear();
@@ -180,6 +188,114 @@ LogisticFitInfo lbfgs(Objective&& objective, Eigen::VectorXd& x, const LogisticO
     }
     info.objective = f;
     return info;
+}
+
+// scipy's L-BFGS-B on an unbounded problem, as scikit-learn calls it (LbfgsPath::scipy_lbfgsb).
+// Without bounds its generalized Cauchy point and subspace minimisation reduce to the L-BFGS
+// step -H g with H0 = 1 / theta, theta = y.y / s.y of the newest pair (1 with no pairs), which
+// the two-loop recursion computes.
+template <class Objective>
+LogisticFitInfo scipy_lbfgsb(Objective&& objective, Eigen::VectorXd& x, const LogisticOptions& o) {
+    const double eps = std::numeric_limits<double>::epsilon();
+    const double relative_decrease = 64.0 * eps; // sklearn's ftol
+    constexpr std::int64_t kMaxLineSearch = 50;  // sklearn's maxls
+    constexpr std::int64_t kMaxEvaluations = 15000; // scipy's maxfun
+    const auto n = x.size();
+    Eigen::VectorXd g(n), t(n), r(n), d(n);
+    double f = objective(x, g);
+    std::int64_t evaluations = 1;
+    std::deque<Eigen::VectorXd> S, Y;
+    std::deque<double> rho;
+    double theta = 1.0;
+    LogisticFitInfo info;
+    info.gradient_norm = g.cwiseAbs().maxCoeff();
+    if (info.gradient_norm <= o.tolerance) {
+        info.converged = true;
+        info.objective = f;
+        return info;
+    }
+    MoreThuenteSearch search;
+    while (true) {
+        if (S.empty()) d = -g / theta;
+        else two_loop_direction(g, S, Y, rho, 1.0 / theta, d);
+        const double gd_old = g.dot(d);
+        if (!(gd_old < 0.0)) { // ascent direction: refresh the memory, or give up without one
+            if (S.empty()) break;
+            S.clear(), Y.clear(), rho.clear();
+            theta = 1.0;
+            continue;
+        }
+        const double stp0 = info.iterations == 0 ? std::min(1.0 / d.norm(), 1e10) : 1.0;
+        t = x;
+        r = g;
+        const double f_old = f;
+        search.start(f, gd_old, stp0);
+        std::int64_t trials = 0;
+        bool failed = false;
+        double gd = gd_old;
+        while (true) {
+            if (trials >= kMaxLineSearch) {
+                failed = true;
+                break;
+            }
+            x = t + search.next_step() * d;
+            f = objective(x, g);
+            ++evaluations;
+            ++trials;
+            gd = g.dot(d);
+            if (search.step(f, gd) != MoreThuenteStatus::evaluate) break;
+        }
+        if (failed) { // restore the iterate; refresh the memory, or stop when it is already empty
+            x = t;
+            g = r;
+            f = f_old;
+            if (S.empty()) break;
+            S.clear(), Y.clear(), rho.clear();
+            theta = 1.0;
+            continue;
+        }
+        const double stp = search.next_step();
+        ++info.iterations;
+        info.gradient_norm = g.cwiseAbs().maxCoeff();
+        if (info.iterations >= o.max_iterations || evaluations > kMaxEvaluations) break;
+        if (info.gradient_norm <= o.tolerance) {
+            info.converged = true;
+            break;
+        }
+        if (f_old - f <= relative_decrease * std::max({std::abs(f_old), std::abs(f), 1.0})) {
+            info.converged = true; // scipy's "relative reduction of f": success for sklearn
+            break;
+        }
+        // The new pair, with s.y from the directional derivatives as L-BFGS-B forms it.
+        Eigen::VectorXd y = g - r;
+        const double yy = y.squaredNorm();
+        double sy = 0, curvature_floor = 0;
+        if (stp == 1.0) {
+            sy = gd - gd_old;
+            curvature_floor = -gd_old;
+        } else {
+            sy = (gd - gd_old) * stp;
+            d *= stp;
+            curvature_floor = -gd_old * stp;
+        }
+        if (sy <= eps * curvature_floor) continue; // skipped update
+        S.push_back(d);
+        Y.push_back(std::move(y));
+        rho.push_back(1.0 / sy);
+        theta = yy / sy;
+        if (static_cast<std::int64_t>(S.size()) > o.lbfgs_history) {
+            S.pop_front();
+            Y.pop_front();
+            rho.pop_front();
+        }
+    }
+    info.objective = f;
+    return info;
+}
+
+template <class Objective>
+LogisticFitInfo minimize(Objective&& objective, Eigen::VectorXd& x, const LogisticOptions& o) {
+    return o.path == LbfgsPath::scipy_lbfgsb ? scipy_lbfgsb(objective, x, o) : lbfgs(objective, x, o);
 }
 
 } // namespace
@@ -358,7 +474,7 @@ SoftmaxReadoutResult fit_softmax_readout(const RowMatrixF& Z, const std::vector<
                               });
     };
     Eigen::VectorXd x = Eigen::VectorXd::Zero(P);
-    out.info = lbfgs(objective, x, options);
+    out.info = minimize(objective, x, options);
     out.info.n_rows = m;
 
     auto& r = out.readout;
@@ -430,7 +546,7 @@ BinaryReadoutResult fit_binary_readout(const RowMatrixF& Z, const std::vector<st
     };
     Eigen::VectorXd x = Eigen::VectorXd::Zero(P);
     BinaryReadoutResult out;
-    out.info = lbfgs(objective, x, options);
+    out.info = minimize(objective, x, options);
     out.info.n_rows = m;
     out.readout.w = x.head(k).cast<float>();
     out.readout.b = x[k];

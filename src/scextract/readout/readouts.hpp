@@ -61,6 +61,21 @@ struct DepthReadoutResult {
 /// alpha < 0.
 DepthReadoutResult fit_depth_readout(const RowMatrixF& Z, const Eigen::VectorXd& y, const RidgeOptions& options = {});
 
+/// Which L-BFGS iterate path the logistic fits take.
+enum class LbfgsPath {
+    /// Two-loop L-BFGS with a backtracking Armijo search: for fits run to a tight tolerance,
+    /// where the path does not matter.
+    backtracking,
+    /// The path of scipy's L-BFGS-B as scikit-learn's lbfgs solver runs it (scipy.optimize.
+    /// minimize with maxls 50, ftol 64 eps, gtol = tolerance; no bounds): first step 1 / |g|,
+    /// the Moré-Thuente search (ftol 1e-3, gtol 0.9, xtol 0.1; readout/more_thuente.hpp), the
+    /// same curvature-pair rule, memory refresh after a failed search, and stopping on the
+    /// largest gradient entry or a relative decrease of at most 64 eps. At a loose tolerance
+    /// (sklearn's default 1e-4) a fit stops short of the optimum, and where it stops depends on
+    /// the path: this one stops where sklearn's does.
+    scipy_lbfgsb
+};
+
 /// Options of the logistic fits.
 struct LogisticOptions {
     double C = 1.0;                      ///< inverse L2 strength, as sklearn's C (default 1.0)
@@ -70,6 +85,7 @@ struct LogisticOptions {
     double tolerance = 1e-9;
     std::int64_t max_iterations = 1000;
     std::int64_t lbfgs_history = 10; ///< L-BFGS memory
+    LbfgsPath path = LbfgsPath::backtracking;
     int threads = 0;
 };
 
