@@ -32,7 +32,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "bench" / "out"
-MODEL_DIR = OUT / "scgpt_bench_model"
+# The reference model code: "torch" builds scGPT's modules from torch.nn here; "scgpt" uses
+# scgpt's own TransformerModel (scgpt 0.2.4, as pip installs it in .venv-anchors).
+REFERENCE = os.environ.get("SCX_FORWARD_REFERENCE", "torch")
+MODEL_DIR = OUT / ("scgpt_bench_model" if REFERENCE == "torch" else "scgpt_bench_model_scgpt")
 VOCAB = 60697
 D, HEADS, D_HID, LAYERS = 512, 8, 512, 12
 
@@ -79,8 +82,55 @@ print(json.dumps({"cells": len(cells), "tokens": tokens, "seconds": s, "cells_pe
 """
 
 
+def import_scgpt_model_module():
+    """scgpt.model.model without running scgpt's package __init__, which imports its tokenizer,
+    trainer and data tools (torchtext, IPython, wandb, ...); the model code needs torch alone."""
+    import importlib.util
+    import types
+
+    spec = importlib.util.find_spec("scgpt")  # locates the package without executing it
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("SCX_FORWARD_REFERENCE=scgpt: the scgpt package is not installed (bench/anchors/make_venv.sh)")
+    root = Path(list(spec.submodule_search_locations)[0])
+    for name, path in (("scgpt", root), ("scgpt.model", root / "model")):
+        if name not in sys.modules:
+            stub = types.ModuleType(name)
+            stub.__path__ = [str(path)]
+            sys.modules[name] = stub
+    import scgpt.model.model as scgpt_model
+
+    return scgpt_model
+
+
+def build_scgpt_model():
+    """scgpt's TransformerModel at whole-human dimensions, with scGPT's checkpoint key names."""
+    from torch import nn
+
+    scgpt_model = import_scgpt_model_module()
+
+    class ScGpt(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = scgpt_model.TransformerModel(VOCAB, D, HEADS, D_HID, LAYERS, vocab={"<pad>": 60694}, dropout=0.0,
+                                                  pad_token="<pad>", pad_value=-2, input_emb_style="continuous",
+                                                  cell_emb_style="cls", use_fast_transformer=False)
+
+        def forward(self, ids, vals, pad_mask):
+            return self.m._encode(ids, vals, pad_mask)  # gene + value embeddings -> transformer layers
+
+        def scgpt_state_dict(self):
+            return {k.replace("self_attn.in_proj_", "self_attn.Wqkv."): v for k, v in self.m.state_dict().items()}
+
+        def load_scgpt_state_dict(self, sd):
+            self.m.load_state_dict({k.replace("self_attn.Wqkv.", "self_attn.in_proj_"): v for k, v in sd.items()})
+
+    return ScGpt()
+
+
 def build_model():
     import torch
+    if REFERENCE == "scgpt":
+        return build_scgpt_model()
     from torch import nn
 
     class ValueEncoder(nn.Module):
@@ -247,11 +297,11 @@ def main() -> None:
     print(f"ratio    {speed:9.2f}x{'':9} {mem:9.2f}x   (target >= 1.5x speed, <= 0.5x memory)")
     print(f"max |ours - torch| over the cell embeddings (same weights, same cells): {max_diff:.3g}")
     print(f"load {ckpt_mb:.0f} MB best_model.pt: {load['seconds']:.2f} s, peak {load['peak_mb']:.0f} MB")
-    result = {"cells": a.cells, "genes": a.genes, "spread": a.spread, "threads": a.threads, "batch": a.batch,
+    result = {"reference": REFERENCE, "cells": a.cells, "genes": a.genes, "spread": a.spread, "threads": a.threads, "batch": a.batch,
               "torch_version": torch.__version__, "torch_config": cfg, "torch": torch_res, "ours": ours,
               "reps": a.reps, "torch_runs": torch_runs, "our_runs": our_runs, "speedup": speed,
               "memory_ratio": mem, "max_abs_diff_cell_means": max_diff, "load": {**load, "checkpoint_mb": ckpt_mb}}
-    (OUT / "scgpt_forward.json").write_text(json.dumps(result, indent=1))
+    (OUT / ("scgpt_forward.json" if REFERENCE == "torch" else "scgpt_forward_scgpt.json")).write_text(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":

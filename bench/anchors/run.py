@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""Runs scextract and the real tools side by side (issue 8) and checks fidelity, then writes
+bench/out/anchors/<group>/summary.json for report.py. Run through bench/anchors/run.sh.
+
+  run.py --group sim10k|sim100k|sim1m|real|model [--threads 2] [--timeout 3600]
+
+Every step runs in its own process per side (anchor_tool for scextract, anchors.py for the
+tool), with the same thread count, one after the other, so each peak memory is its own.
+  sim<size>  a simulated bone-marrow bed (scextract simulate: 12 donors, 2,000 genes, seed 42):
+             read, HVG (seurat, seurat_v3), DPT, Palantir, CellTypist, scVI
+  real       ../shared/data: HVG on soupx_pbmc4k (33,694 genes); DPT and Palantir on
+             singe_han2018_mouse_bm_erythroid (root: the smallest published ptime); CellTypist
+             and scVI on clustifyr_pbmc3k (even cells train, odd cells test)
+  model      the scGPT forward pass vs scgpt's own TransformerModel (bench/scgpt_forward/run.py)
+             and the statistics vs scipy
+Fidelity rules (the issue's targets) are in check_* below and in RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("SCX_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SIZES = {"sim2k": 2_000, "sim10k": 10_000, "sim100k": 100_000, "sim1m": 1_000_000}
+
+
+class Runner:
+    def __init__(self, out: Path, threads: int, timeout: int, tool: str, scx: str):
+        self.out, self.threads, self.timeout, self.tool, self.scx = out, threads, timeout, tool, scx
+        self.records: list[dict] = []
+
+    def step(self, side: str, step: str, data: Path | None, **opts) -> dict:
+        """One step on one side in a fresh process; returns its JSON (or an error record)."""
+        args = [step] + (["--input", str(data)] if data else []) + ["--out", str(self.out), "--threads", str(self.threads)]
+        for k, v in opts.items():
+            args += [f"--{k.replace('_', '-')}", str(v)]
+        cmd = ([self.tool] if side == "ours" else [sys.executable, str(ROOT / "bench/anchors/anchors.py")]) + args
+        label = f"{side} {step} {' '.join(f'{k}={v}' for k, v in opts.items())}"
+        print(f"[{time.strftime('%H:%M:%S')}] {label} ...", file=sys.stderr, flush=True)
+        t = time.perf_counter()
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout)
+            rec = json.loads(p.stdout.strip().splitlines()[-1]) if p.returncode == 0 else \
+                {"error": f"exit {p.returncode}: {p.stderr.strip()[-600:]}"}
+        except subprocess.TimeoutExpired:
+            rec = {"error": f"did not finish within {self.timeout} s"}
+        rec.update({"side": side, "step": step, "options": opts, "wall_seconds": time.perf_counter() - t,
+                    "command": " ".join(cmd)})
+        print(f"    -> {rec.get('seconds', rec.get('error'))}", file=sys.stderr, flush=True)
+        self.records.append(rec)
+        return rec
+
+
+def ok(*recs: dict) -> bool:
+    return all("error" not in r for r in recs)
+
+
+def spearman(a, b) -> float:
+    import scipy.stats as st
+    return float(st.spearmanr(a, b).statistic)
+
+
+def finite_spearman(a, b) -> float:
+    keep = np.isfinite(a) & np.isfinite(b)
+    return spearman(a[keep], b[keep])
+
+
+def knn_sets(z: np.ndarray, k: int = 15) -> np.ndarray:
+    from sklearn.neighbors import NearestNeighbors
+    return NearestNeighbors(n_neighbors=k + 1).fit(z).kneighbors(z, return_distance=False)[:, 1:]
+
+
+def knn_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean over cells of |N_a ∩ N_b| / |N_a ∪ N_b| for the 15 nearest neighbours (self excluded)."""
+    k = a.shape[1]
+    inter = np.array([len(np.intersect1d(x, y, assume_unique=True)) for x, y in zip(a, b)])
+    return float(np.mean(inter / (2 * k - inter)))
+
+
+def knn_transfer_balanced_accuracy(z: np.ndarray, labels: np.ndarray, test: np.ndarray) -> float:
+    """The endpoint of the scVI check: 15-NN label transfer from training to test cells."""
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.neighbors import KNeighborsClassifier
+    clf = KNeighborsClassifier(n_neighbors=15).fit(z[~test], labels[~test])
+    return float(balanced_accuracy_score(labels[test], clf.predict(z[test])))
+
+
+def speed(ours: dict, anchor: dict, passed: bool, target: float, jit: bool = False) -> dict:
+    s = {"ours_seconds": ours.get("seconds"), "anchor_seconds": anchor.get("seconds"),
+         "ours_peak_mb": ours.get("peak_mb"), "anchor_peak_mb": anchor.get("peak_mb"), "target": target,
+         "counted": passed and ok(ours, anchor)}
+    if ok(ours, anchor):
+        s["ratio"] = anchor["seconds"] / ours["seconds"]
+        if jit and "jit_seconds" in anchor:
+            s["anchor_jit_seconds"] = anchor["jit_seconds"]
+            s["ratio_with_jit"] = (anchor["seconds"] + anchor["jit_seconds"]) / ours["seconds"]
+    return s
+
+
+def check_read(r: Runner, data: Path) -> dict:
+    o, a = r.step("ours", "read", data), r.step("anchor", "read", data)
+    res = {"ours": o, "anchor": a}
+    if ok(o, a):
+        res["passed"] = o["nnz"] == a["nnz"] and abs(o["checksum"] - a["checksum"]) <= 1e-9 * abs(a["checksum"])
+        res["fidelity"] = f"nnz {o['nnz']} both; sum of X {o['checksum']:.6g} vs {a['checksum']:.6g}"
+        res["speed"] = speed(o, a, res["passed"], 1.0)
+        res["speed"]["h5py_x_seconds"] = a["h5py_x_seconds"]
+        res["speed"]["ratio_to_h5py"] = o["seconds"] / a["h5py_x_seconds"]
+    return res
+
+
+def check_hvg(r: Runner, data: Path, flavor: str, n_top: int) -> dict:
+    o = r.step("ours", "hvg", data, flavor=flavor, n_top=n_top)
+    a = r.step("anchor", "hvg", data, flavor=flavor, n_top=n_top)
+    res = {"ours": o, "anchor": a, "flavor": flavor, "n_top": n_top}
+    if ok(o, a):
+        so = set(np.load(r.out / f"hvg_{flavor}_ours.npy").tolist())
+        sa = set(np.load(r.out / f"hvg_{flavor}_anchor.npy").tolist())
+        res["passed"] = so == sa
+        res["fidelity"] = f"{len(so & sa)} of {len(sa)} genes shared ({len(so ^ sa)} differ)"
+        res["speed"] = speed(o, a, res["passed"], 1.0)
+    return res
+
+
+def check_dpt(r: Runner, data: Path, n_top: int, root_key: str) -> dict:
+    o = r.step("ours", "dpt", data, n_top=n_top, root_key=root_key)
+    a = r.step("anchor", "dpt", data, n_top=n_top, root_key=root_key)
+    res = {"ours": o, "anchor": a}
+    if ok(o, a):
+        po, pa = np.load(r.out / "dpt_ours.npy").ravel(), np.load(r.out / "dpt_anchor.npy").ravel()
+        rho = finite_spearman(po, pa)
+        same_inf = bool(np.array_equal(np.isfinite(po), np.isfinite(pa)))
+        res.update(spearman=rho, passed=rho >= 0.99 and same_inf,
+                   fidelity=f"Spearman {rho:.6f} (target >= 0.99); unreachable cells {'identical' if same_inf else 'DIFFER'}")
+        res["speed"] = speed(o, a, res["passed"], 5.0, jit=True)
+    return res
+
+
+def check_palantir(r: Runner, data: Path, n_top: int, root_key: str, anchor_seeds: list[int]) -> dict:
+    o = r.step("ours", "palantir", data, n_top=n_top, root_key=root_key, seed=anchor_seeds[0])
+    anchors = [r.step("anchor", "palantir", data, n_top=n_top, root_key=root_key, seed=s) for s in anchor_seeds]
+    res = {"ours": o, "anchor": anchors[0], "anchor_runs": anchors, "seeds": anchor_seeds}
+    done = [s for s, a in zip(anchor_seeds, anchors) if ok(a)]
+    if ok(o) and anchor_seeds[0] in done and len(done) >= 2:
+        pt = {s: np.load(r.out / f"palantir_anchor_seed{s}.npy").ravel() for s in done}
+        po = np.load(r.out / f"palantir_ours_seed{anchor_seeds[0]}.npy").ravel()
+        seed_pairs = [finite_spearman(pt[s], pt[t]) for s, t in itertools.combinations(done, 2)]
+        ref = float(np.median(seed_pairs))
+        rho = finite_spearman(po, pt[anchor_seeds[0]])
+        res.update(spearman=rho, seed_to_seed=seed_pairs, passed=rho >= ref - 0.01,
+                   fidelity=f"Spearman to palantir (same seed) {rho:.6f}; palantir seed-to-seed median {ref:.6f} "
+                            f"over {len(seed_pairs)} pairs (target >= {ref - 0.01:.6f})")
+        res["speed"] = speed(o, anchors[0], res["passed"], 10.0, jit=True)
+    return res
+
+
+def check_celltypist(r: Runner, data: Path, split: dict, converged: bool) -> dict:
+    o = r.step("ours", "celltypist", data, **split)
+    a = r.step("anchor", "celltypist", data, **split, converged=int(converged))
+    res = {"ours": o, "anchor": a}
+    if ok(o, a):
+        lo = np.array(json.loads((r.out / "celltypist_ours.json").read_text()))
+        la = np.array(json.loads((r.out / "celltypist_anchor.json").read_text()))
+        truth = np.array(json.loads((r.out / "celltypist_truth.json").read_text()))
+        agree = float(np.mean(lo == la))
+        res.update(agreement=agree, passed=agree >= 0.98,
+                   fidelity=f"labels agree on {agree:.2%} of {len(la)} test cells (target >= 98%); accuracy vs truth "
+                            f"ours {np.mean(lo == truth):.4f}, celltypist {np.mean(la == truth):.4f}")
+        if converged:  # how far celltypist's own default fit is from the optimum it approximates
+            lc = np.array(json.loads((r.out / "celltypist_converged.json").read_text()))
+            res.update(celltypist_vs_optimum=float(np.mean(la == lc)), ours_vs_optimum=float(np.mean(lo == lc)))
+            res["fidelity"] += (f"; vs the tol-1e-8 optimum: celltypist {res['celltypist_vs_optimum']:.2%}, "
+                                f"ours {res['ours_vs_optimum']:.2%}")
+        res["speed"] = speed(o, a, res["passed"], 5.0)
+    return res
+
+
+def check_scvi(r: Runner, data: Path, n_top: int, epochs: int, anchor_seeds: list[int], label_key: str,
+               split: dict) -> dict:
+    import anndata as ad
+    o = r.step("ours", "scvi", data, n_top=n_top, epochs=epochs, seed=anchor_seeds[0])
+    anchors = [r.step("anchor", "scvi", data, n_top=n_top, epochs=epochs, seed=s) for s in anchor_seeds]
+    res = {"ours": o, "anchor": anchors[0], "anchor_runs": anchors, "seeds": anchor_seeds, "epochs": epochs}
+    done = [s for s, a in zip(anchor_seeds, anchors) if ok(a)]
+    if not (ok(o) and len(done) >= 2):
+        return res
+    obs = ad.read_h5ad(data, backed="r").obs
+    labels = obs[label_key].astype(str).to_numpy()
+    test = (np.arange(len(obs)) % 2 == 1) if not split.get("split_key") else \
+        obs[split["split_key"]].astype(str).isin(split["test_values"].split(",")).to_numpy()
+    z = {s: np.load(r.out / f"scvi_anchor_seed{s}.npy") for s in done}
+    zo = np.load(r.out / f"scvi_ours_seed{anchor_seeds[0]}.npy")
+    nn = {s: knn_sets(v) for s, v in z.items()}
+    nno = knn_sets(zo)
+    ref = float(np.median([knn_jaccard(nn[s], nn[t]) for s, t in itertools.combinations(done, 2)]))
+    ours_j = float(np.median([knn_jaccard(nno, nn[s]) for s in done]))
+    ep = {s: knn_transfer_balanced_accuracy(v, labels, test) for s, v in z.items()}
+    ep_ours = knn_transfer_balanced_accuracy(zo, labels, test)
+    spread = max(abs(ep[s] - ep[t]) for s, t in itertools.combinations(done, 2))
+    centre = float(np.mean(list(ep.values())))
+    jac_ok, ep_ok = ours_j >= 0.9 * ref, abs(ep_ours - centre) <= spread
+    res.update(jaccard=ours_j, jaccard_seed_to_seed=ref, endpoint_ours=ep_ours, endpoint_anchor=ep,
+               passed=jac_ok and ep_ok,
+               fidelity=f"kNN-15 Jaccard to scvi-tools {ours_j:.4f} vs its seed-to-seed {ref:.4f} (target >= "
+                        f"{0.9 * ref:.4f}: {'met' if jac_ok else 'MISSED'}); 15-NN label transfer balanced accuracy "
+                        f"ours {ep_ours:.4f}, scvi-tools " + ", ".join(f"{v:.4f}" for v in ep.values()) +
+                        f" (|ours - mean| {abs(ep_ours - centre):.4f} vs seed spread {spread:.4f}: "
+                        f"{'inside' if ep_ok else 'OUTSIDE'})")
+    res["speed"] = speed(o, anchors[0], res["passed"], 2.0)
+    return res
+
+
+def check_stats(r: Runner) -> dict:
+    a = r.step("anchor", "stats", None, seed=7)
+    o = r.step("ours", "stats", None)
+    res = {"ours": o, "anchor": a}
+    if ok(o, a):
+        so = json.loads((r.out / "stats_ours.json").read_text())
+        sa = json.loads((r.out / "stats_anchor.json").read_text())
+        diffs = {"spearman": abs(so["spearman"] - sa["spearman"]),
+                 "wilcoxon_p": max(abs(x - y) for x, y in zip(so["wilcoxon_p"], sa["wilcoxon_p"])),
+                 "bh": max(abs(x - y) for x, y in zip(so["bh"], sa["bh"]))}
+        res.update(max_abs_diff=diffs, passed=max(diffs.values()) <= 1e-10,
+                   fidelity="max |ours - scipy|: " + ", ".join(f"{k} {v:.2g}" for k, v in diffs.items()))
+    return res
+
+
+def check_forward(r: Runner, cells: int, reps: int) -> dict:
+    cmd = [sys.executable, str(ROOT / "bench/scgpt_forward/run.py"), "--cells", str(cells), "--reps", str(reps),
+           "--threads", str(r.threads), "--tool", str(Path(r.tool).parent / "scgpt_forward_tool")]
+    print(f"[{time.strftime('%H:%M:%S')}] scGPT forward vs scgpt's TransformerModel ...", file=sys.stderr, flush=True)
+    p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "SCX_FORWARD_REFERENCE": "scgpt"},
+                       timeout=r.timeout)
+    if p.returncode != 0:
+        return {"error": p.stderr.strip()[-600:], "command": " ".join(cmd)}
+    j = json.loads((ROOT / "bench/out/scgpt_forward_scgpt.json").read_text())
+    d = j["max_abs_diff_cell_means"]
+    res = {"passed": d <= 1e-4, "command": "SCX_FORWARD_REFERENCE=scgpt " + " ".join(cmd[1:]),
+           "fidelity": f"max |ours - scgpt| over {cells} cell embeddings {d:.3g} (target <= 1e-4)",
+           "ours": {**j["ours"], "seconds": j["ours"]["seconds"]}, "anchor": {**j["torch"]}, "stdout": p.stdout}
+    res["speed"] = speed(res["ours"], res["anchor"], res["passed"], 1.5)
+    return res
+
+
+def sim_data(out: Path, cells: int, scx: str) -> Path:
+    path = out.parent / f"sim_{cells}.h5ad"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp.h5ad")
+        subprocess.run([scx, "simulate", "--cells", str(cells), "--donors", "12", "--genes", "2000", "--seed", "42",
+                        "--out", str(tmp), "--quiet"], check=True)
+        os.replace(tmp, path)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--group", required=True, choices=[*SIZES, "real", "model"])
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--timeout", type=int, default=3600, help="seconds one step may take on one side")
+    ap.add_argument("--build", default=str(ROOT / "build"))
+    a = ap.parse_args()
+    out = ROOT / "bench/out/anchors" / a.group
+    out.mkdir(parents=True, exist_ok=True)
+    r = Runner(out, a.threads, a.timeout, str(Path(a.build) / "bench/anchor_tool"), str(Path(a.build) / "scextract"))
+    checks: dict[str, dict] = {}
+    t0 = time.time()
+    if a.group in SIZES:
+        n = SIZES[a.group]
+        data = sim_data(out, n, r.scx)
+        import anndata as ad
+        donors = sorted(ad.read_h5ad(data, backed="r").obs["donor"].astype(str).unique())
+        split = {"split_key": "donor", "test_values": ",".join(donors[:3])}
+        checks["read"] = check_read(r, data)
+        checks["hvg_seurat"] = check_hvg(r, data, "seurat", 1000)
+        checks["hvg_seurat_v3"] = check_hvg(r, data, "seurat_v3", 1000)
+        checks["dpt"] = check_dpt(r, data, 1000, "depth")
+        if n <= 100_000:  # palantir's waypoint matrices do not fit 24 GB at 1M cells
+            checks["palantir"] = check_palantir(r, data, 1000, "depth", [20, 21, 22] if n <= 10_000 else [20, 21])
+            checks["celltypist"] = check_celltypist(r, data, split, n <= 10_000)
+            checks["scvi"] = check_scvi(r, data, 1000, 20 if n <= 10_000 else 4,
+                                        [0, 1, 2] if n <= 10_000 else [0, 1], "cell_type", split)
+        dataset = f"simulated, {n:,} cells x 2,000 genes, 12 donors (scextract simulate --seed 42)"
+    elif a.group == "real":
+        soupx = SHARED / "soupx_pbmc4k/soupx_pbmc4k.h5ad"
+        han = SHARED / "singe_han2018_mouse_bm_erythroid/singe_han2018_mouse_bm_erythroid.h5ad"
+        pbmc = SHARED / "clustifyr_pbmc3k/clustifyr_pbmc3k.h5ad"
+        missing = [str(p) for p in (soupx, han, pbmc) if not p.exists()]
+        if missing:
+            sys.exit(f"anchors: real datasets absent ({', '.join(missing)}); set SCX_SHARED_DATA")
+        checks["hvg_seurat soupx_pbmc4k"] = check_hvg(r, soupx, "seurat", 2000)
+        checks["hvg_seurat_v3 soupx_pbmc4k"] = check_hvg(r, soupx, "seurat_v3", 2000)
+        checks["dpt han2018"] = check_dpt(r, han, 2000, "ptime")
+        checks["palantir han2018"] = check_palantir(r, han, 2000, "ptime", [20, 21, 22])
+        checks["celltypist pbmc3k"] = check_celltypist(r, pbmc, {}, True)
+        checks["scvi pbmc3k"] = check_scvi(r, pbmc, 1000, 100, [0, 1, 2], "cell_type", {})
+        dataset = "real: soupx_pbmc4k (HVG), singe_han2018_mouse_bm_erythroid (DPT, Palantir), clustifyr_pbmc3k (CellTypist, scVI)"
+    else:
+        checks["stats"] = check_stats(r)
+        checks["scgpt_forward"] = check_forward(r, 32, 3)
+        dataset = "scGPT at whole-human dimensions (random weights), 32 cells of ~600 genes; random statistics inputs"
+    summary = {"group": a.group, "dataset": dataset, "threads": a.threads, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+               "wall_seconds": time.time() - t0, "checks": checks, "records": r.records}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=float))
+    for name, c in checks.items():
+        print(f"{name:28} {'PASS' if c.get('passed') else 'FAIL' if 'passed' in c else 'ERROR'}  {c.get('fidelity', c.get('error', ''))}")
+
+
+if __name__ == "__main__":
+    main()
