@@ -64,5 +64,5 @@ import scanpy, palantir, celltypist, scvi, torch, sklearn, scipy, anndata  # noq
 PY
 echo "$want" > "$STAMP"
 mkdir -p bench/out/anchors
-"$VENV/bin/python" bench/anchors/versions.py > bench/out/anchors/versions.json
+"$VENV/bin/python" bench/anchors/versions.py > bench/out/anchors/versions.json 2>/dev/null
 cat bench/out/anchors/versions.json >&2

@@ -114,7 +114,8 @@ def check_read(r: Runner, data: Path) -> dict:
         res["fidelity"] = f"nnz {o['nnz']} both; sum of X {o['checksum']:.6g} vs {a['checksum']:.6g}"
         res["speed"] = speed(o, a, res["passed"], 1.0)
         res["speed"]["h5py_x_seconds"] = a["h5py_x_seconds"]
-        res["speed"]["ratio_to_h5py"] = o["seconds"] / a["h5py_x_seconds"]
+        res["speed"]["ours_x_seconds"] = o["x_seconds"]
+        res["speed"]["ratio_to_h5py"] = o["x_seconds"] / a["h5py_x_seconds"]
     return res
 
 
@@ -301,7 +302,7 @@ def main() -> None:
         checks["dpt han2018"] = check_dpt(r, han, 2000, "ptime")
         checks["palantir han2018"] = check_palantir(r, han, 2000, "ptime", [20, 21, 22])
         checks["celltypist pbmc3k"] = check_celltypist(r, pbmc, {}, True)
-        checks["scvi pbmc3k"] = check_scvi(r, pbmc, 1000, 100, [0, 1, 2], "cell_type", {})
+        checks["scvi pbmc3k"] = check_scvi(r, pbmc, 1000, 50, [0, 1, 2], "cell_type", {})
         dataset = "real: soupx_pbmc4k (HVG), singe_han2018_mouse_bm_erythroid (DPT, Palantir), clustifyr_pbmc3k (CellTypist, scVI)"
     else:
         checks["stats"] = check_stats(r)

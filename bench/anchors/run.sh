@@ -32,6 +32,8 @@ fi
 [ -f "$BUILD/build.ninja" ] || scripts/setup.sh
 cmake --build "$BUILD" --target scextract anchor_tool scgpt_forward_tool
 PY=.venv-anchors/bin/python
+mkdir -p bench/out/anchors
+$PY bench/anchors/versions.py > bench/out/anchors/versions.json
 if ((TESTS)); then
   ctest --test-dir "$BUILD" -L anchors --output-on-failure
 fi
