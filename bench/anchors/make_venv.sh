@@ -7,6 +7,8 @@
 # from every machine. That fixes the rest of the pins:
 #  - numpy < 2 (Debian torch's ABI), so jax / mellon (palantir) resolve to numpy-1 releases;
 #  - scikit-learn 1.7.2: celltypist 1.7.1 passes multi_class='ovr', removed in 1.8;
+#  - pynndescent 0.5.13: 0.7.0 hands scanpy 1.11.5 a csr_array, which has no getnnz under
+#    scipy 1.17, so sc.pp.neighbors fails from 8,192 cells on (where PyNNDescent takes over);
 #  - scvi-tools and its lightning / pyro stack go in with --no-deps, and one line of
 #    lightning is patched, exactly as scripts/make_scvi_venv.sh explains;
 #  - scgpt 0.2.4 goes in with --no-deps (it pins torch and flash-attn); it is used only for
@@ -19,7 +21,7 @@ VENV=${SCX_ANCHORS_VENV:-.venv-anchors}
 STAMP="$VENV/.scx-anchors-pins"
 PINS=(
   "numpy==1.26.4" "scipy==1.17.1" "scikit-learn==1.7.2" "pandas==2.3.3" "h5py==3.16.0"
-  "anndata==0.12.6" "scanpy==1.11.5" "umap-learn==0.5.12" "pynndescent==0.7.0"
+  "anndata==0.12.6" "scanpy==1.11.5" "umap-learn==0.5.12" "pynndescent==0.5.13"
   "numba==0.61.2" "llvmlite==0.44.0"
   "palantir==1.4.5" "celltypist==1.7.1" "leidenalg" "igraph" "scikit-misc==0.5.1"
 )
