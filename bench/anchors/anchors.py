@@ -51,6 +51,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--exact-knn", type=int, default=0, help="dpt: also run scanpy with exact kNN (diagnostic)")
     ap.add_argument("--converged", type=int, default=0, help="celltypist: also refit to tol 1e-8 (diagnostic)")
     return ap.parse_args(argv)
 
@@ -101,12 +102,12 @@ def dense(m):
     return np.asarray(m.toarray() if sp.issparse(m) else m, dtype=np.float32)
 
 
-def run_dpt(x, root: int):
+def run_dpt(x, root: int, transformer=None):
     import anndata as ad
     import scanpy as sc
     a = ad.AnnData(x)
     sc.pp.pca(a)
-    sc.pp.neighbors(a)
+    sc.pp.neighbors(a, transformer=transformer)
     sc.tl.diffmap(a)
     a.uns["iroot"] = root
     sc.tl.dpt(a)
@@ -268,6 +269,8 @@ def run(args: argparse.Namespace) -> dict:
         pt = run_dpt(x, root)
         r["seconds"] = time.perf_counter() - t
         np.save(out / "dpt_anchor.npy", pt.astype(np.float32))
+        if args.exact_knn:  # diagnostic, untimed: scanpy with exact kNN where it would use PyNNDescent
+            np.save(out / "dpt_anchor_exact_knn.npy", run_dpt(x, root, "sklearn").astype(np.float32))
         r["tool"] = f"scanpy {sc.__version__}"
         return r
     if args.step == "palantir":
