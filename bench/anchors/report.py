@@ -68,8 +68,13 @@ def status(c: dict) -> str:
 
 def error_of(c: dict) -> str:
     for side in ("ours", "anchor"):
-        if isinstance(c.get(side), dict) and "error" in c[side]:
-            return f"{side}: {c[side]['error'].splitlines()[-1][:200]}"
+        rec = c.get(side)
+        if isinstance(rec, dict) and "error" in rec:
+            if rec["error"].startswith("exit -"):  # a signal: stopped from outside, not a failure of the tool
+                signal = rec["error"].split(":")[0].removeprefix("exit -")
+                return (f"{'scextract' if side == 'ours' else 'the tool'} was stopped (signal {signal}) after "
+                        f"{rec['wall_seconds']:,.0f} s without finishing: `{rec['command'].split('/')[-1][:160]}`")
+            return f"{side}: {rec['error'].splitlines()[-1][:200]}"
     return c.get("error", "")[:200]
 
 
@@ -110,12 +115,16 @@ def main() -> None:
         L += [f"## {g}: {s['dataset'].removeprefix('real: ')}", "",
               f"Run {s['date']}, {s['threads']} threads, {s['wall_seconds'] / 60:.1f} min wall. "
               f"Command: `{GROUP_COMMAND.get(g, 'bench/anchors/run.py --group ' + g)}` "
-              f"(`.venv-anchors/bin/python bench/anchors/run.py --group {g}`).", "",
+              f"(`.venv-anchors/bin/python bench/anchors/run.py --group {g}`)." +
+              "".join(f" Rerun {', '.join(x['checks'])} on {x['date']} (`run.py --group {g} --only {','.join(x['checks'])}`)."
+                      for x in s.get("reruns", [])), "",
               "| check | tool | fidelity | detail |", "|---|---|---|---|"]
         for name, c in s["checks"].items():
             L.append(f"| {name} | {tool_of(name)} | {status(c)} | {c.get('fidelity') or error_of(c)} |")
+        stopped = [(n, c) for n, c in s["checks"].items() if "speed" not in c and "seconds" in c.get("ours", {})
+                   and c.get("anchor", {}).get("error", "").startswith("exit -")]
         rows = [(n, c) for n, c in s["checks"].items() if "speed" in c]
-        if rows:
+        if rows or stopped:
             L += ["", "| step | scextract s | tool s (warm) | tool JIT s | speed-up | with JIT | target | "
                   "peak MB scextract / tool | counted |", "|---|---|---|---|---|---|---|---|---|"]
             for name, c in rows:
@@ -131,6 +140,10 @@ def main() -> None:
                 L.append(f"| {name} | {fmt_s(sp['ours_seconds'])} | {fmt_s(sp['anchor_seconds'])}{extra} | "
                          f"{fmt_s(sp.get('anchor_jit_seconds'))} | {ratio} | {jit} | {target} | {mem} | "
                          f"{'yes' if sp['counted'] else 'no'} |")
+            for name, c in stopped:  # the tool did not finish: a lower bound, not counted
+                ours_rec, tool_rec = c["ours"], c["anchor"]
+                L.append(f"| {name} | {fmt_s(ours_rec['seconds'])} | > {fmt_s(tool_rec['wall_seconds'])} (stopped) | - | "
+                         f"> {tool_rec['wall_seconds'] / ours_rec['seconds']:.1f}x | - | - | {ours_rec['peak_mb']:.0f} / - | no |")
         L.append("")
     missing = [g for g in ("sim10k", "sim100k") if g not in summaries]
     if missing:

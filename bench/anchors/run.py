@@ -50,7 +50,7 @@ class Runner:
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout)
             rec = json.loads(p.stdout.strip().splitlines()[-1]) if p.returncode == 0 else \
-                {"error": f"exit {p.returncode}: {p.stderr.strip()[-600:]}"}
+                {"error": f"exit {p.returncode}: {p.stderr.strip()[-600:]}"}  # exit -N: killed by signal N
         except subprocess.TimeoutExpired:
             rec = {"error": f"did not finish within {self.timeout} s"}
         rec.update({"side": side, "step": step, "options": opts, "wall_seconds": time.perf_counter() - t,
@@ -274,11 +274,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--timeout", type=int, default=3600, help="seconds one step may take on one side")
     ap.add_argument("--build", default=str(ROOT / "build"))
+    ap.add_argument("--only", default="", help="comma-separated checks to rerun, merged into the group's summary.json")
     a = ap.parse_args()
     out = ROOT / "bench/out/anchors" / a.group
     out.mkdir(parents=True, exist_ok=True)
     r = Runner(out, a.threads, a.timeout, str(Path(a.build) / "bench/anchor_tool"), str(Path(a.build) / "scextract"))
-    checks: dict[str, dict] = {}
+    plan: list[tuple[str, object]] = []  # (check name, thunk), in run order
     t0 = time.time()
     if a.group in SIZES:
         n = SIZES[a.group]
@@ -286,15 +287,15 @@ def main() -> None:
         import anndata as ad
         donors = sorted(ad.read_h5ad(data, backed="r").obs["donor"].astype(str).unique())
         split = {"split_key": "donor", "test_values": ",".join(donors[:3])}
-        checks["read"] = check_read(r, data)
-        checks["hvg_seurat"] = check_hvg(r, data, "seurat", 1000)
-        checks["hvg_seurat_v3"] = check_hvg(r, data, "seurat_v3", 1000)
-        checks["dpt"] = check_dpt(r, data, 1000, "depth")
+        plan.append(("read", lambda: check_read(r, data)))
+        plan.append(("hvg_seurat", lambda: check_hvg(r, data, "seurat", 1000)))
+        plan.append(("hvg_seurat_v3", lambda: check_hvg(r, data, "seurat_v3", 1000)))
+        plan.append(("dpt", lambda: check_dpt(r, data, 1000, "depth")))
         if n <= 100_000:  # palantir's waypoint matrices do not fit 24 GB at 1M cells
-            checks["palantir"] = check_palantir(r, data, 1000, "depth", [20, 21, 22] if n <= 10_000 else [20, 21])
-            checks["celltypist"] = check_celltypist(r, data, split, n <= 10_000)
-            checks["scvi"] = check_scvi(r, data, 1000, 20 if n <= 10_000 else 4,
-                                        [0, 1, 2] if n <= 10_000 else [0, 1], "cell_type", split)
+            plan.append(("palantir", lambda: check_palantir(r, data, 1000, "depth", [20, 21, 22] if n <= 10_000 else [20, 21])))
+            plan.append(("celltypist", lambda: check_celltypist(r, data, split, n <= 10_000)))
+            plan.append(("scvi", lambda: check_scvi(r, data, 1000, 20 if n <= 10_000 else 4,
+                                        [0, 1, 2] if n <= 10_000 else [0, 1], "cell_type", split)))
         dataset = f"simulated, {n:,} cells x 2,000 genes, 12 donors (scextract simulate --seed 42)"
     elif a.group == "real":
         soupx = SHARED / "soupx_pbmc4k/soupx_pbmc4k.h5ad"
@@ -303,20 +304,36 @@ def main() -> None:
         missing = [str(p) for p in (soupx, han, pbmc) if not p.exists()]
         if missing:
             sys.exit(f"anchors: real datasets absent ({', '.join(missing)}); set SCX_SHARED_DATA")
-        checks["hvg_seurat soupx_pbmc4k"] = check_hvg(r, soupx, "seurat", 2000)
-        checks["hvg_seurat_v3 soupx_pbmc4k"] = check_hvg(r, soupx, "seurat_v3", 2000)
-        checks["dpt han2018"] = check_dpt(r, han, 2000, "ptime")
-        checks["palantir han2018"] = check_palantir(r, han, 2000, "ptime", [20, 21, 22])
-        checks["celltypist pbmc3k"] = check_celltypist(r, pbmc, {}, True)
-        checks["scvi pbmc3k"] = check_scvi(r, pbmc, 1000, 50, [0, 1, 2], "cell_type", {})
+        plan.append(("hvg_seurat soupx_pbmc4k", lambda: check_hvg(r, soupx, "seurat", 2000)))
+        plan.append(("hvg_seurat_v3 soupx_pbmc4k", lambda: check_hvg(r, soupx, "seurat_v3", 2000)))
+        plan.append(("dpt han2018", lambda: check_dpt(r, han, 2000, "ptime")))
+        plan.append(("palantir han2018", lambda: check_palantir(r, han, 2000, "ptime", [20, 21, 22])))
+        plan.append(("celltypist pbmc3k", lambda: check_celltypist(r, pbmc, {}, True)))
+        plan.append(("scvi pbmc3k", lambda: check_scvi(r, pbmc, 1000, 50, [0, 1, 2], "cell_type", {})))
         dataset = "soupx_pbmc4k (HVG), singe_han2018_mouse_bm_erythroid (DPT, Palantir), clustifyr_pbmc3k (CellTypist, scVI)"
     else:
-        checks["stats"] = check_stats(r)
-        checks["scgpt_forward"] = check_forward(r, 32, 3)
+        plan.append(("stats", lambda: check_stats(r)))
+        plan.append(("scgpt_forward", lambda: check_forward(r, 32, 3)))
         dataset = "scGPT at whole-human dimensions (random weights), 32 cells of ~600 genes; random statistics inputs"
-    summary = {"group": a.group, "dataset": dataset, "threads": a.threads, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-               "wall_seconds": time.time() - t0, "checks": checks, "records": r.records}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=float))
+    only = [c for c in a.only.split(",") if c] if a.only else None
+    unknown = sorted(set(only or []) - {name for name, _ in plan})
+    if unknown:
+        sys.exit(f"run.py: --only names unknown checks {unknown}; this group has {[name for name, _ in plan]}")
+    path = out / "summary.json"
+    previous = json.loads(path.read_text()) if only and path.exists() else None
+    checks: dict[str, dict] = dict(previous["checks"]) if previous else {}
+    for name, run in plan:
+        if only is None or name in only:
+            checks[name] = run()
+    now = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    summary = {"group": a.group, "dataset": dataset, "threads": a.threads,
+               "date": previous["date"] if previous else now,
+               "wall_seconds": previous["wall_seconds"] if previous else time.time() - t0,
+               "reruns": (previous.get("reruns", []) if previous else []) + ([{"checks": only, "date": now}] if only else []),
+               "checks": checks, "records": (previous["records"] if previous else []) + r.records}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(summary, indent=1, default=float))
+    os.replace(tmp, path)
     for name, c in checks.items():
         print(f"{name:28} {'PASS' if c.get('passed') else 'FAIL' if 'passed' in c else 'ERROR'}  {c.get('fidelity', c.get('error', ''))}")
 
