@@ -326,7 +326,9 @@ def main() -> None:
         if only is None or name in only:
             checks[name] = run()
     now = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    summary = {"group": a.group, "dataset": dataset, "threads": a.threads,
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    summary = {"group": a.group, "dataset": dataset, "threads": a.threads, "commit": commit,
                "date": previous["date"] if previous else now,
                "wall_seconds": previous["wall_seconds"] if previous else time.time() - t0,
                "reruns": (previous.get("reruns", []) if previous else []) + ([{"checks": only, "date": now}] if only else []),
