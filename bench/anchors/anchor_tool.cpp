@@ -20,6 +20,7 @@
 #include "scextract/eval/celltypist_method.hpp"
 #include "scextract/eval/diffusion_pseudotime.hpp"
 #include "scextract/eval/palantir.hpp"
+#include "scextract/eval/readout_targets.hpp"
 #include "scextract/eval/scvi_model.hpp"
 #include "scextract/eval/statistics.hpp"
 #include "scextract/io/dataset.hpp"
@@ -136,13 +137,12 @@ scx::RowMatrixF dense(const scx::CsrMatrix& m) {
     return x;
 }
 
-scx::RowMatrixF dense_rows(const scx::RowMatrixF& x, const std::vector<bool>& keep, bool value) {
+/// The rows of @p x where @p mask equals @p value, in order.
+scx::RowMatrixF masked_rows(const scx::RowMatrixF& x, const std::vector<bool>& mask, bool value) {
     std::vector<Eigen::Index> rows;
-    for (std::size_t i = 0; i < keep.size(); ++i)
-        if (keep[i] == value) rows.push_back(static_cast<Eigen::Index>(i));
-    scx::RowMatrixF out(static_cast<Eigen::Index>(rows.size()), x.cols());
-    for (std::size_t i = 0; i < rows.size(); ++i) out.row(static_cast<Eigen::Index>(i)) = x.row(rows[i]);
-    return out;
+    for (std::size_t i = 0; i < mask.size(); ++i)
+        if (mask[i] == value) rows.push_back(static_cast<Eigen::Index>(i));
+    return scx::kept_rows(x, rows);
 }
 
 scx::CsrMatrix log_normalized(const scx::CsrMatrix& counts, int threads) {
@@ -236,8 +236,8 @@ nlohmann::json run_step(const Args& a) {
         for (std::size_t i = 0; i < labels.size(); ++i)
             if (!test[i]) y.push_back(codes.at(labels[i]));
         t0 = Clock::now();
-        const auto fit = scx::fit_celltypist(dense_rows(x, test, false), y, {.threads = a.threads});
-        const auto predicted = fit.model.predict(dense_rows(x, test, true));
+        const auto fit = scx::fit_celltypist(masked_rows(x, test, false), y, {.threads = a.threads});
+        const auto predicted = fit.model.predict(masked_rows(x, test, true));
         j["seconds"] = seconds_since(t0);
         nlohmann::json labels_out = nlohmann::json::array();
         for (const auto c : predicted) labels_out.push_back(names[static_cast<std::size_t>(fit.model.classes[static_cast<std::size_t>(c)])]);
