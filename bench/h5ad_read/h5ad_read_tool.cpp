@@ -30,8 +30,9 @@ int main(int argc, char** argv) {
         } else if (mode == "chunked") {
             const std::int64_t rows = argc > 3 ? std::stoll(argv[3]) : 10000;
             scx::H5adRowReader reader(path, {});
+            scx::CsrMatrix block; // reused, as apply reuses its blocks
             for (std::int64_t b = 0; b < reader.n_rows(); b += rows) {
-                const auto block = reader.read_rows(b, std::min(reader.n_rows(), b + rows));
+                reader.read_rows_into(b, std::min(reader.n_rows(), b + rows), block);
                 for (std::int64_t k = 0; k < block.nnz(); k += 4099) checksum += block.values[k];
                 nnz += block.nnz();
             }

@@ -16,12 +16,15 @@ namespace scx {
 /// first when the buffer is large. Faulting in 4 KiB pages one at a time was
 /// measured to cost about as much as decompressing the data itself for a
 /// 1M-cell matrix (bench/h5ad_read); with huge pages it is a fraction of that.
+/// A new buffer gets a quarter more capacity than asked, so a buffer reused for blocks of
+/// similar size (streamed reads) is allocated once, not whenever a block is a little larger.
+/// Capacity never written is never faulted in, so it costs address space, not memory.
 template <class T> void resize_for_bulk_read(std::vector<T>& v, std::size_t n) {
     constexpr std::size_t huge = std::size_t{1} << 21;
     if (n * sizeof(T) >= 4 * huge && v.capacity() < n) {
         v.clear();
         v.shrink_to_fit();
-        v.reserve(n);
+        v.reserve(n + n / 4);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
         const auto begin = reinterpret_cast<std::uintptr_t>(v.data());
         const auto aligned = (begin + huge - 1) & ~static_cast<std::uintptr_t>(huge - 1);

@@ -19,6 +19,9 @@ public:
     [[nodiscard]] virtual std::int64_t n_cols() const = 0;
     /// Rows [begin, end) as CSR with float32 values (converted from the stored dtype).
     virtual CsrMatrix read_rows(std::int64_t begin, std::int64_t end) = 0;
+    /// The same rows into @p out, whose buffers a reader may reuse: a loop that passes the
+    /// same matrix back allocates (and the kernel zeroes) its memory once, not per block.
+    virtual void read_rows_into(std::int64_t begin, std::int64_t end, CsrMatrix& out) { out = read_rows(begin, end); }
 };
 
 /// RowBlockReader over a matrix already in memory (no copy of the matrix is kept).

@@ -537,32 +537,38 @@ std::int64_t H5adRowReader::n_cols() const { return impl_->m.info.n_cols; }
 const H5adMatrixInfo& H5adRowReader::info() const { return impl_->m.info; }
 
 CsrMatrix H5adRowReader::read_rows(std::int64_t begin, std::int64_t end) {
+    CsrMatrix out;
+    read_rows_into(begin, end, out);
+    return out;
+}
+
+void H5adRowReader::read_rows_into(std::int64_t begin, std::int64_t end, CsrMatrix& out) {
     auto& im = *impl_;
     if (begin < 0 || end < begin || end > im.m.info.n_rows)
         throw Error(fmt::format("{}: rows [{}, {}) outside 0..{}", im.what, begin, end, im.m.info.n_rows));
     if (im.m.info.encoding == "array") {
         std::vector<float> dense(static_cast<std::size_t>((end - begin) * im.m.info.n_cols));
         h5::read_rows_2d(im.m.object, begin, end - begin, dense.data());
-        return csr_from_dense(dense, end - begin, im.m.info.n_cols);
+        out = csr_from_dense(dense, end - begin, im.m.info.n_cols);
+        return;
     }
     if (im.m.info.encoding == "csc_matrix") {
         if (!im.whole) im.whole = transpose(read_major(im.m, im.what));
-        return slice_rows(*im.whole, begin, end);
+        out = slice_rows(*im.whole, begin, end);
+        return;
     }
-    CsrMatrix out;
     out.n_rows = end - begin;
     out.n_cols = im.m.info.n_cols;
     const auto lo = im.indptr[begin], hi = im.indptr[end];
     if (hi < lo) throw Error(fmt::format("{}: indptr decreases within rows [{}, {})", im.what, begin, end));
     out.indptr.resize(static_cast<std::size_t>(out.n_rows + 1));
     for (std::int64_t r = 0; r <= out.n_rows; ++r) out.indptr[r] = im.indptr[begin + r] - lo;
-    // a fresh block per call: huge pages make faulting it in cheap (core/memory.hpp)
+    // @p out's buffers are reused when large enough; a first large one gets huge pages (core/memory.hpp)
     resize_for_bulk_read(out.values, static_cast<std::size_t>(hi - lo));
     resize_for_bulk_read(out.indices, static_cast<std::size_t>(hi - lo));
     h5::read_range(im.data, lo, hi - lo, out.values.data(), &im.data_cache);
     h5::read_range(im.indices, lo, hi - lo, out.indices.data(), &im.indices_cache);
     out.validate(fmt::format("{} rows [{}, {})", im.what, begin, end));
-    return out;
 }
 
 } // namespace scx

@@ -72,6 +72,7 @@ public:
     [[nodiscard]] std::int64_t n_rows() const override;
     [[nodiscard]] std::int64_t n_cols() const override;
     CsrMatrix read_rows(std::int64_t begin, std::int64_t end) override;
+    void read_rows_into(std::int64_t begin, std::int64_t end, CsrMatrix& out) override;
     [[nodiscard]] const H5adMatrixInfo& info() const;
 
 private:

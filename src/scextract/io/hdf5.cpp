@@ -541,25 +541,34 @@ bool read_range_parallel_inflate(hid_t dset, std::int64_t offset, std::int64_t c
                   fmt::format("{}: cannot read chunk at {}", where(dset), coord));
         }
         std::exception_ptr error;
+        bool last_in_scratch = false;
 #pragma omp parallel for schedule(static)
         for (std::int64_t i = 0; i < nb; ++i) {
             const std::int64_t c = b0 + i;
             const std::int64_t lo = std::max(offset, c * chunk_elems), hi = std::min(offset + count, (c + 1) * chunk_elems);
-            auto& buf = scratch[static_cast<std::size_t>(i)];
-            buf.resize(static_cast<std::size_t>(chunk_elems));
             if (cache && cache->chunk == c) {
                 std::memcpy(out + (lo - offset), reinterpret_cast<const T*>(cache->bytes.data()) + (lo - c * chunk_elems),
                             static_cast<std::size_t>(hi - lo) * sizeof(T));
                 continue;
+            }
+            // a chunk wholly inside the range inflates straight into @p out; only the partial
+            // chunks at the ends go through scratch (no extra copy, no fresh buffer per chunk)
+            const bool whole = hi - lo == chunk_elems;
+            T* dst = out + (lo - offset);
+            if (!whole) {
+                auto& buf = scratch[static_cast<std::size_t>(i)];
+                buf.resize(static_cast<std::size_t>(chunk_elems));
+                dst = buf.data();
+                if (c == last) last_in_scratch = true;
             }
             uLongf out_bytes = static_cast<uLongf>(chunk_elems * static_cast<std::int64_t>(sizeof(T)));
             const auto& src = packed[static_cast<std::size_t>(i)];
             int rc = Z_OK;
             if (masks[i] & 1u) { // deflate was skipped for this chunk: stored raw
                 out_bytes = std::min<uLongf>(out_bytes, static_cast<uLongf>(src.size()));
-                std::memcpy(buf.data(), src.data(), out_bytes);
+                std::memcpy(dst, src.data(), out_bytes);
             } else {
-                rc = uncompress(reinterpret_cast<Bytef*>(buf.data()), &out_bytes, src.data(), static_cast<uLong>(src.size()));
+                rc = uncompress(reinterpret_cast<Bytef*>(dst), &out_bytes, src.data(), static_cast<uLong>(src.size()));
             }
             if (rc != Z_OK || out_bytes < static_cast<uLongf>((hi - c * chunk_elems) * static_cast<std::int64_t>(sizeof(T)))) {
 #pragma omp critical
@@ -568,10 +577,12 @@ bool read_range_parallel_inflate(hid_t dset, std::int64_t offset, std::int64_t c
                         Error(fmt::format("{}: chunk {} does not inflate (zlib error {}): damaged file?", where(dset), c, rc)));
                 continue;
             }
-            std::memcpy(out + (lo - offset), buf.data() + (lo - c * chunk_elems), static_cast<std::size_t>(hi - lo) * sizeof(T));
+            if (!whole)
+                std::memcpy(out + (lo - offset), dst + (lo - c * chunk_elems), static_cast<std::size_t>(hi - lo) * sizeof(T));
         }
         if (error) std::rethrow_exception(error);
-        if (cache && b0 + nb - 1 == last && cache->chunk != last) {
+        // the next sequential call starts inside the last chunk only when this one ended inside it
+        if (cache && last_in_scratch) {
             const auto& keep = scratch[static_cast<std::size_t>(nb - 1)];
             cache->bytes.resize(keep.size() * sizeof(T));
             std::memcpy(cache->bytes.data(), keep.data(), cache->bytes.size());

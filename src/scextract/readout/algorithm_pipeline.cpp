@@ -7,6 +7,7 @@
 #include "scextract/readout/readouts.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <future>
 #include <map>
 #include <optional>
@@ -320,28 +321,29 @@ PanelMatch apply_algorithm_streamed(const Algorithm& a, RowBlockReader& counts, 
     // chunks start on multiples of the row block (clamped to n first, so the rounding cannot overflow)
     const auto wanted = std::min(options.chunk_rows, std::max<std::int64_t>(n, 1));
     const auto chunk = chunk_count(wanted, kApplyRowBlock) * kApplyRowBlock;
-    const auto read = [&](std::int64_t begin) {
+    const auto read = [&](std::int64_t begin, CsrMatrix& block) {
         const auto end = std::min(n, begin + chunk);
-        CsrMatrix block = counts.read_rows(begin, end);
+        counts.read_rows_into(begin, end, block);
         if (block.n_rows != end - begin || block.n_cols != counts.n_cols())
             throw Error(fmt::format("apply: the reader gave {} x {} for rows [{}, {})", block.n_rows, block.n_cols, begin, end));
-        return block;
     };
-    CsrMatrix current = n > 0 ? read(0) : CsrMatrix{};
+    // two blocks in turn: one computed while the reader fills the other
+    CsrMatrix current, following;
+    if (n > 0) read(0, current);
     for (std::int64_t begin = 0; begin < n; begin += chunk) {
         const auto end = std::min(n, begin + chunk);
         // read ahead while this chunk is computed; joined before the sink runs, so reader and
         // sink (both HDF5 in the CLI) never run at once
-        std::future<CsrMatrix> next;
-        if (end < n) next = std::async(std::launch::async, read, end);
+        std::future<void> next;
+        if (end < n) next = std::async(std::launch::async, read, end, std::ref(following));
         if (options.check_block) options.check_block(current, begin);
         auto out = allocate_outputs(a, end - begin);
         parallel_for(end - begin, kApplyRowBlock, options.threads,
                      [&](std::int64_t, std::int64_t b, std::int64_t e) { apply_rows(plan, current, b, e, out); });
-        CsrMatrix following = next.valid() ? next.get() : CsrMatrix{};
+        if (next.valid()) next.get();
         sink(begin, out);
         if (options.progress) options.progress(end, n);
-        current = std::move(following);
+        std::swap(current, following);
     }
     return plan.panel;
 }
