@@ -97,6 +97,48 @@ TEST(InspectValues, EmptyMatrixPassesCountCheck) {
     EXPECT_NO_THROW(require_counts(r, "X", ""));
 }
 
+// Integer rows take a fast integer pass; a row with an integer of 2^23 or more takes the
+// general loop. Both must tally the same things: compare a count row with its twin that
+// carries one huge integer (which alone changes max and the row sum by a known amount).
+TEST(InspectValues, CountFastPathTalliesAsTheGeneralLoop) {
+    CsrMatrix x;
+    x.n_cols = 5;
+    x.n_rows = 3;
+    x.values = {0.0F, 3.0F, 7.0F, /**/ 2.0F, 0.0F, 16777216.0F, 1.0F, /**/ 5.0F};
+    x.indices = {0, 2, 4, /**/ 0, 1, 2, 3, /**/ 4};
+    x.indptr = {0, 3, 7, 8};
+    const auto r = inspect_values(x);
+    EXPECT_EQ(r.kind, ValueKind::counts);
+    EXPECT_EQ(r.n_stored, 8);
+    EXPECT_EQ(r.n_non_integer, 0);
+    EXPECT_EQ(r.min_value, 0.0);
+    EXPECT_EQ(r.max_value, 16777216.0);
+    EXPECT_EQ(r.row_sum_min, 5.0);
+    EXPECT_EQ(r.row_sum_max, 16777219.0);
+
+    // without the huge value every row is on the fast path
+    x.values[5] = 4.0F;
+    const auto fast = inspect_values(x);
+    EXPECT_EQ(fast.kind, ValueKind::counts);
+    EXPECT_EQ(fast.n_stored, 8);
+    EXPECT_EQ(fast.max_value, 7.0);
+    EXPECT_EQ(fast.min_value, 0.0);
+    EXPECT_EQ(fast.row_sum_min, 5.0);
+    EXPECT_EQ(fast.row_sum_max, 10.0);
+
+    // a non-integer, a negative or a NaN anywhere in a row sends it to the general loop (so does
+    // -0, which is still a count)
+    x.values[1] = -0.0F;
+    EXPECT_EQ(inspect_values(x).kind, ValueKind::counts);
+    EXPECT_EQ(inspect_values(x).row_sum_max, 7.0); // 0 + -0 + 7; the second row is 2 + 0 + 4 + 1
+    x.values[1] = 2.5F;
+    EXPECT_EQ(inspect_values(x).n_non_integer, 1);
+    x.values[1] = -3.0F;
+    EXPECT_EQ(inspect_values(x).kind, ValueKind::scaled);
+    x.values[1] = std::numeric_limits<float>::quiet_NaN();
+    EXPECT_EQ(inspect_values(x).kind, ValueKind::non_finite);
+}
+
 TEST(InspectValues, StreamingMatchesWholeMatrix) {
     CsrMatrix x = pbmc_counts();
     log_normalize_rows_in_place(x, 1e4);
