@@ -102,22 +102,50 @@ double penalised_mean(const Eigen::VectorXd& x, Eigen::VectorXd& g, const Labell
     return f;
 }
 
-// d = -H g by the two-loop recursion over the pairs (s_i, y_i) with 1 / rho_i = s_i.y_i and
-// H0 = h0 I.
-void two_loop_direction(const Eigen::VectorXd& g, const std::deque<Eigen::VectorXd>& S, const std::deque<Eigen::VectorXd>& Y,
-                        const std::deque<double>& rho, double h0, Eigen::VectorXd& d) {
-    d = -g;
-    std::vector<double> alpha(S.size());
-    for (std::size_t i = S.size(); i-- > 0;) {
-        alpha[i] = rho[i] * S[i].dot(d);
-        d -= alpha[i] * Y[i];
+/// The curvature pairs (s_i, y_i) of L-BFGS with rho_i = 1 / s_i.y_i, oldest first, at most
+/// @p history of them; both minimisers below keep theirs here.
+class LbfgsMemory {
+public:
+    explicit LbfgsMemory(std::int64_t history) : history_(history) {}
+    [[nodiscard]] bool empty() const { return S_.empty(); }
+    [[nodiscard]] const Eigen::VectorXd& newest_s() const { return S_.back(); }
+    [[nodiscard]] const Eigen::VectorXd& newest_y() const { return Y_.back(); }
+    void clear() {
+        S_.clear();
+        Y_.clear();
+        rho_.clear();
     }
-    d *= h0;
-    for (std::size_t i = 0; i < S.size(); ++i) {
-        const double beta = rho[i] * Y[i].dot(d);
-        d += (alpha[i] - beta) * S[i];
+    /// Adds a pair whose s.y is @p sy, dropping the oldest beyond the history.
+    void push(Eigen::VectorXd s, Eigen::VectorXd y, double sy) {
+        S_.push_back(std::move(s));
+        Y_.push_back(std::move(y));
+        rho_.push_back(1.0 / sy);
+        if (static_cast<std::int64_t>(S_.size()) > history_) {
+            S_.pop_front();
+            Y_.pop_front();
+            rho_.pop_front();
+        }
     }
-}
+    /// d = -H g by the two-loop recursion, with H0 = h0 I.
+    void direction(const Eigen::VectorXd& g, double h0, Eigen::VectorXd& d) const {
+        d = -g;
+        std::vector<double> alpha(S_.size());
+        for (std::size_t i = S_.size(); i-- > 0;) {
+            alpha[i] = rho_[i] * S_[i].dot(d);
+            d -= alpha[i] * Y_[i];
+        }
+        d *= h0;
+        for (std::size_t i = 0; i < S_.size(); ++i) {
+            const double beta = rho_[i] * Y_[i].dot(d);
+            d += (alpha[i] - beta) * S_[i];
+        }
+    }
+
+private:
+    std::int64_t history_;
+    std::deque<Eigen::VectorXd> S_, Y_;
+    std::deque<double> rho_;
+};
 
 // L-BFGS (Nocedal & Wright, algorithm 7.4) with a backtracking Armijo search. Near the optimum
 // the objective stops changing in double precision, so a step that leaves it unchanged to
@@ -127,8 +155,7 @@ LogisticFitInfo lbfgs(Objective&& objective, Eigen::VectorXd& x, const LogisticO
     const double tiny = std::numeric_limits<double>::epsilon();
     Eigen::VectorXd g(x.size()), g_new(x.size()), x_new(x.size()), d(x.size());
     double f = objective(x, g);
-    std::deque<Eigen::VectorXd> S, Y;
-    std::deque<double> rho;
+    LbfgsMemory memory(o.lbfgs_history);
     LogisticFitInfo info;
     while (true) {
         info.gradient_norm = g.cwiseAbs().maxCoeff();
@@ -139,15 +166,13 @@ LogisticFitInfo lbfgs(Objective&& objective, Eigen::VectorXd& x, const LogisticO
         if (info.iterations >= o.max_iterations) break;
         ++info.iterations;
 
-        if (S.empty())
+        if (memory.empty())
             d = -g / std::max(1.0, g.norm()); // first step: at most unit length
         else
-            two_loop_direction(g, S, Y, rho, S.back().dot(Y.back()) / Y.back().squaredNorm(), d);
+            memory.direction(g, memory.newest_s().dot(memory.newest_y()) / memory.newest_y().squaredNorm(), d);
         double dg = d.dot(g);
         if (!(dg < 0.0)) { // not a descent direction: restart from steepest descent
-            S.clear();
-            Y.clear();
-            rho.clear();
+            memory.clear();
             d = -g / std::max(1.0, g.norm());
             dg = d.dot(g);
         }
@@ -172,16 +197,7 @@ LogisticFitInfo lbfgs(Objective&& objective, Eigen::VectorXd& x, const LogisticO
 
         Eigen::VectorXd s = x_new - x, yv = g_new - g;
         const double sy = s.dot(yv);
-        if (sy > tiny * yv.squaredNorm()) {
-            S.push_back(std::move(s));
-            Y.push_back(std::move(yv));
-            rho.push_back(1.0 / sy);
-            if (static_cast<std::int64_t>(S.size()) > o.lbfgs_history) {
-                S.pop_front();
-                Y.pop_front();
-                rho.pop_front();
-            }
-        }
+        if (sy > tiny * yv.squaredNorm()) memory.push(std::move(s), std::move(yv), sy);
         x.swap(x_new);
         g.swap(g_new);
         f = f_new;
@@ -204,8 +220,7 @@ LogisticFitInfo scipy_lbfgsb(Objective&& objective, Eigen::VectorXd& x, const Lo
     Eigen::VectorXd g(n), t(n), r(n), d(n);
     double f = objective(x, g);
     std::int64_t evaluations = 1;
-    std::deque<Eigen::VectorXd> S, Y;
-    std::deque<double> rho;
+    LbfgsMemory memory(o.lbfgs_history);
     double theta = 1.0;
     LogisticFitInfo info;
     info.gradient_norm = g.cwiseAbs().maxCoeff();
@@ -214,15 +229,21 @@ LogisticFitInfo scipy_lbfgsb(Objective&& objective, Eigen::VectorXd& x, const Lo
         info.objective = f;
         return info;
     }
+    // after an ascent direction or a failed line search: drop the memory and retry, or stop
+    // when there is none to drop
+    const auto refresh = [&] {
+        if (memory.empty()) return false;
+        memory.clear();
+        theta = 1.0;
+        return true;
+    };
     MoreThuenteSearch search;
     while (true) {
-        if (S.empty()) d = -g / theta;
-        else two_loop_direction(g, S, Y, rho, 1.0 / theta, d);
+        if (memory.empty()) d = -g / theta;
+        else memory.direction(g, 1.0 / theta, d);
         const double gd_old = g.dot(d);
-        if (!(gd_old < 0.0)) { // ascent direction: refresh the memory, or give up without one
-            if (S.empty()) break;
-            S.clear(), Y.clear(), rho.clear();
-            theta = 1.0;
+        if (!(gd_old < 0.0)) {
+            if (!refresh()) break;
             continue;
         }
         const double stp0 = info.iterations == 0 ? std::min(1.0 / d.norm(), 1e10) : 1.0;
@@ -245,13 +266,11 @@ LogisticFitInfo scipy_lbfgsb(Objective&& objective, Eigen::VectorXd& x, const Lo
             gd = g.dot(d);
             if (search.step(f, gd) != MoreThuenteStatus::evaluate) break;
         }
-        if (failed) { // restore the iterate; refresh the memory, or stop when it is already empty
+        if (failed) { // restore the iterate
             x = t;
             g = r;
             f = f_old;
-            if (S.empty()) break;
-            S.clear(), Y.clear(), rho.clear();
-            theta = 1.0;
+            if (!refresh()) break;
             continue;
         }
         const double stp = search.next_step();
@@ -279,15 +298,8 @@ LogisticFitInfo scipy_lbfgsb(Objective&& objective, Eigen::VectorXd& x, const Lo
             curvature_floor = -gd_old * stp;
         }
         if (sy <= eps * curvature_floor) continue; // skipped update
-        S.push_back(d);
-        Y.push_back(std::move(y));
-        rho.push_back(1.0 / sy);
+        memory.push(d, std::move(y), sy);
         theta = yy / sy;
-        if (static_cast<std::int64_t>(S.size()) > o.lbfgs_history) {
-            S.pop_front();
-            Y.pop_front();
-            rho.pop_front();
-        }
     }
     info.objective = f;
     return info;
