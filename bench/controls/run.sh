@@ -6,9 +6,11 @@
 #   - the identity operator (A = I),
 #   - a random operator with the planted operator's singular values,
 #   - the attention atlas of an unplanted random model,
+#   - (diagnostic) both atlases with their genes shuffled,
 # and compared with paired Wilcoxon tests and Benjamini-Hochberg (scextract bench).
 #
-#   bench/controls/run.sh [WORKDIR]      (env: CELLS, DONORS, SPLITS, FEATURES, SCX_BIN)
+#   bench/controls/run.sh [WORKDIR]      (env: CELLS, DONORS, SPLITS, FEATURES, SCX_BIN,
+#                                         BENCHES: which of controls unplanted_vs_identity gene_permuted)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 S=${SCX_BIN:-build/scextract}
@@ -50,11 +52,18 @@ planted="{\"type\": \"algorithm\", \"name\": \"planted\", \"operator\": \"$W/pla
 identity='{"type": "algorithm", "name": "identity", "operator": "identity"}'
 matched="{\"type\": \"algorithm\", \"name\": \"matched_spectrum\", \"operator\": \"$W/planted.scxop\", \"features\": \"$FEATURES\", \"control\": \"matched_spectrum\"}"
 unplanted="{\"type\": \"algorithm\", \"name\": \"unplanted\", \"operator\": \"$W/unplanted.scxop\", \"features\": \"$FEATURES\"}"
+# gene_permuted: each atlas with its genes shuffled (P A P^T) keeps its spectrum and sparsity but
+# not which genes it connects - what is left of an atlas's gain over A = I without the genes
+permuted() { echo "{\"type\": \"algorithm\", \"name\": \"$1_gene_permuted\", \"operator\": \"$W/$1.scxop\", \"features\": \"$FEATURES\", \"control\": \"gene_permuted\"}"; }
 bench_config controls planted "$planted" "$identity" "$matched" "$unplanted"
 bench_config unplanted_vs_identity unplanted "$unplanted" "$identity"
-$S bench --config "$W/controls.json" --out "$W/controls"
-$S bench --config "$W/unplanted_vs_identity.json" --out "$W/unplanted_vs_identity"
+bench_config gene_permuted unplanted_gene_permuted "$(permuted unplanted)" "$identity" "$unplanted" "$(permuted planted)" "$planted"
+for name in ${BENCHES:-controls unplanted_vs_identity gene_permuted}; do
+  $S bench --config "$W/$name.json" --out "$W/$name"
+done
 echo "--- planted vs controls: depth_spearman"
-grep -E "^(reference|planted.*depth_spearman)" "$W/controls/comparisons.tsv" | cut -f2-13
+grep -E "^(reference|planted.*depth_spearman)" "$W/controls/comparisons.tsv" | cut -f2-13 || true
 echo "--- unplanted vs identity: depth_spearman"
-grep -E "^(reference|unplanted.*depth_spearman)" "$W/unplanted_vs_identity/comparisons.tsv" | cut -f2-13
+grep -E "^(reference|unplanted.*depth_spearman)" "$W/unplanted_vs_identity/comparisons.tsv" | cut -f2-13 || true
+echo "--- gene-permuted unplanted atlas vs the others: depth_spearman"
+grep -E "^(reference|unplanted_gene_permuted.*depth_spearman)" "$W/gene_permuted/comparisons.tsv" | cut -f2-13 || true

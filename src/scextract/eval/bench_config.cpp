@@ -227,8 +227,11 @@ std::vector<std::unique_ptr<BenchMethod>> make_bench_methods(const BenchConfig& 
                 if (control == "matched_spectrum") {
                     features = matched_spectrum_operator(features, static_cast<std::uint64_t>(r.integer("control_seed", 7)));
                     description = "Stage 2/3 on a random operator with the same singular values (control): " + features.description;
+                } else if (control == "gene_permuted") {
+                    features = gene_permuted_operator(features, static_cast<std::uint64_t>(r.integer("control_seed", 7)));
+                    description = "Stage 2/3 on the operator with its genes shuffled (control): " + features.description;
                 } else if (control != "none") {
-                    r.fail("'control' must be none or matched_spectrum");
+                    r.fail("'control' must be none, matched_spectrum or gene_permuted");
                 }
             }
             r.finish();

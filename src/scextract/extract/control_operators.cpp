@@ -2,11 +2,14 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/core/random.hpp"
+#include "scextract/core/shuffle.hpp"
 
 #include <Eigen/QR>
 #include <Eigen/SVD>
 
 #include <fmt/format.h>
+
+#include <numeric>
 
 namespace scx {
 
@@ -85,6 +88,29 @@ FeatureOperator matched_spectrum_operator(const FeatureOperator& op, std::uint64
         FeatureBlock b;
         b.name = op.blocks[bi].name + " matched spectrum";
         b.dense = (u * s.asDiagonal() * v.transpose()).cast<float>();
+        out.blocks.push_back(std::move(b));
+    }
+    return out;
+}
+
+FeatureOperator gene_permuted_operator(const FeatureOperator& op, std::uint64_t seed) {
+    if (op.blocks.empty()) throw Error("gene-permuted operator: the operator has no blocks");
+    const auto g = op.n_genes();
+    std::vector<Eigen::Index> pi(static_cast<std::size_t>(g));
+    std::iota(pi.begin(), pi.end(), Eigen::Index{0});
+    Rng rng(seed, 0x5EED9E4EULL);
+    shuffle_in_place(pi, rng);
+    FeatureOperator out;
+    out.genes = op.genes;
+    out.orientation = op.orientation;
+    out.description = fmt::format("[{}] with its genes permuted, seed {} (control)", op.description, seed);
+    for (const auto& block : op.blocks) {
+        const Eigen::MatrixXd m = materialise(block, g);
+        FeatureBlock b;
+        b.name = block.name + " gene-permuted";
+        b.dense.resize(g, g);
+        for (Eigen::Index i = 0; i < g; ++i)
+            for (Eigen::Index j = 0; j < g; ++j) b.dense(i, j) = static_cast<float>(m(pi[i], pi[j]));
         out.blocks.push_back(std::move(b));
     }
     return out;
