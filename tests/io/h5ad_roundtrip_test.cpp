@@ -196,17 +196,15 @@ TEST(H5adErrors, FailedWriteLeavesNoFile) {
 namespace scx {
 namespace {
 
-// Large gzip-compressed datasets take the parallel-inflate path of the reader;
-// small row blocks take HDF5's own path. Both must give the same bits.
-TEST(H5adLargeRead, ParallelInflateMatchesPlainRead) {
-    const TempDir dir;
-    const auto path = (dir / "large.h5ad").string();
-    const std::int64_t rows = 3001, cols = 400;
+/// Writes a @p rows x @p cols h5ad of pseudo-random counts (about 31% stored, 1..max_count)
+/// large enough for the reader's parallel-inflate path; returns X dense.
+std::vector<float> write_random_counts(const std::string& path, std::int64_t rows, std::int64_t cols, std::uint32_t seed,
+                                       std::uint32_t max_count) {
     std::vector<float> dense(static_cast<std::size_t>(rows * cols), 0.0f);
-    std::uint32_t state = 12345;
+    std::uint32_t state = seed;
     for (auto& v : dense) {
         state = state * 1664525u + 1013904223u;
-        if ((state >> 24) < 80) v = static_cast<float>(1 + (state >> 8) % 37);
+        if ((state >> 24) < 80) v = static_cast<float>(1 + (state >> 8) % max_count);
     }
     AnnData ad;
     ad.n_obs = rows;
@@ -215,6 +213,16 @@ TEST(H5adLargeRead, ParallelInflateMatchesPlainRead) {
     for (std::int64_t i = 0; i < rows; ++i) ad.obs.index.push_back(fmt::format("c{}", i));
     for (std::int64_t j = 0; j < cols; ++j) ad.var.index.push_back(fmt::format("g{}", j));
     write_h5ad(ad, path);
+    return dense;
+}
+
+// Large gzip-compressed datasets take the parallel-inflate path of the reader;
+// small row blocks take HDF5's own path. Both must give the same bits.
+TEST(H5adLargeRead, ParallelInflateMatchesPlainRead) {
+    const TempDir dir;
+    const auto path = (dir / "large.h5ad").string();
+    const std::int64_t rows = 3001;
+    const auto dense = write_random_counts(path, rows, 400, 12345, 37);
     const auto whole = read_h5ad_matrix(path, {});
     ASSERT_GT(whole.nnz(), std::int64_t{1} << 18); // large enough for the fast path
     H5adRowReader reader(path, {});
@@ -234,20 +242,7 @@ TEST(H5adLargeRead, ParallelInflateMatchesPlainRead) {
 TEST(H5adLargeRead, ReadRowsIntoAReusedBlockMatchesAWholeRead) {
     const TempDir dir;
     const auto path = (dir / "reused.h5ad").string();
-    const std::int64_t rows = 9001, cols = 400;
-    std::vector<float> dense(static_cast<std::size_t>(rows * cols), 0.0f);
-    std::uint32_t state = 777;
-    for (auto& v : dense) {
-        state = state * 1664525u + 1013904223u;
-        if ((state >> 24) < 80) v = static_cast<float>(1 + (state >> 8) % 53);
-    }
-    AnnData ad;
-    ad.n_obs = rows;
-    ad.n_vars = cols;
-    ad.X = from_csr(csr_from_dense(dense, rows, cols));
-    for (std::int64_t i = 0; i < rows; ++i) ad.obs.index.push_back(fmt::format("c{}", i));
-    for (std::int64_t j = 0; j < cols; ++j) ad.var.index.push_back(fmt::format("g{}", j));
-    write_h5ad(ad, path);
+    const auto dense = write_random_counts(path, 9001, 400, 777, 53);
     const auto whole = read_h5ad_matrix(path, {});
     H5adRowReader reader(path, {});
     CsrMatrix block;

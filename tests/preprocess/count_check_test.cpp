@@ -107,24 +107,19 @@ TEST(InspectValues, CountFastPathTalliesAsTheGeneralLoop) {
     x.values = {0.0F, 3.0F, 7.0F, /**/ 2.0F, 0.0F, 16777216.0F, 1.0F, /**/ 5.0F};
     x.indices = {0, 2, 4, /**/ 0, 1, 2, 3, /**/ 4};
     x.indptr = {0, 3, 7, 8};
-    const auto r = inspect_values(x);
-    EXPECT_EQ(r.kind, ValueKind::counts);
-    EXPECT_EQ(r.n_stored, 8);
-    EXPECT_EQ(r.n_non_integer, 0);
-    EXPECT_EQ(r.min_value, 0.0);
-    EXPECT_EQ(r.max_value, 16777216.0);
-    EXPECT_EQ(r.row_sum_min, 5.0);
-    EXPECT_EQ(r.row_sum_max, 16777219.0);
-
-    // without the huge value every row is on the fast path
-    x.values[5] = 4.0F;
-    const auto fast = inspect_values(x);
-    EXPECT_EQ(fast.kind, ValueKind::counts);
-    EXPECT_EQ(fast.n_stored, 8);
-    EXPECT_EQ(fast.max_value, 7.0);
-    EXPECT_EQ(fast.min_value, 0.0);
-    EXPECT_EQ(fast.row_sum_min, 5.0);
-    EXPECT_EQ(fast.row_sum_max, 10.0);
+    // {max, largest row sum}; the rest is the same for both: 8 stored counts, min 0, row sums from 5
+    const auto expect_counts = [](const MatrixValueReport& r, double max, double row_sum_max) {
+        EXPECT_EQ(r.kind, ValueKind::counts);
+        EXPECT_EQ(r.n_stored, 8);
+        EXPECT_EQ(r.n_non_integer, 0);
+        EXPECT_EQ(r.min_value, 0.0);
+        EXPECT_EQ(r.max_value, max);
+        EXPECT_EQ(r.row_sum_min, 5.0);
+        EXPECT_EQ(r.row_sum_max, row_sum_max);
+    };
+    expect_counts(inspect_values(x), 16777216.0, 16777219.0);
+    x.values[5] = 4.0F; // now every row is on the fast path
+    expect_counts(inspect_values(x), 7.0, 10.0);
 
     // a non-integer, a negative or a NaN anywhere in a row sends it to the general loop (so does
     // -0, which is still a count)
