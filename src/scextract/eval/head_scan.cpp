@@ -1,6 +1,7 @@
 #include "scextract/eval/head_scan.hpp"
 
 #include "scextract/core/category_codes.hpp"
+#include "scextract/core/dense.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/eval/ruler_correlation.hpp"
 #include "scextract/eval/statistics.hpp"
@@ -61,12 +62,7 @@ HeadScanResult scan_heads(const OperatorSet& ops, const Ruler& ruler, const Algo
         for (auto r : rows) s.push_back(stage_of_cell[r]);
         return s;
     };
-    const auto take = [&](const RowMatrixF& m, const std::vector<std::int64_t>& rows) {
-        RowMatrixF out(static_cast<Eigen::Index>(rows.size()), m.cols());
-        for (std::size_t i = 0; i < rows.size(); ++i) out.row(static_cast<Eigen::Index>(i)) = m.row(rows[i]);
-        return out;
-    };
-    const RowMatrixF x_train = take(expr.x, train_rows), x_test = take(expr.x, test_rows);
+    const RowMatrixF x_train = take_rows(expr.x, train_rows), x_test = take_rows(expr.x, test_rows);
     const auto distance = ruler_distances(ruler);
     AnchorOptions anchor_options{options.min_anchor_cells, options.threads};
 

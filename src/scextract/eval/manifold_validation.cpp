@@ -1,5 +1,6 @@
 #include "scextract/eval/manifold_validation.hpp"
 
+#include "scextract/core/dense.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
 #include "scextract/core/random.hpp"
@@ -39,12 +40,6 @@ std::vector<std::int64_t> sample_rows(std::int64_t n, std::int64_t m, std::uint6
     rows.resize(static_cast<std::size_t>(m));
     std::sort(rows.begin(), rows.end());
     return rows;
-}
-
-RowMatrixF take_rows(const RowMatrixF& m, const std::vector<std::int64_t>& rows) {
-    RowMatrixF out(static_cast<Eigen::Index>(rows.size()), m.cols());
-    for (std::size_t i = 0; i < rows.size(); ++i) out.row(static_cast<Eigen::Index>(i)) = m.row(rows[i]);
-    return out;
 }
 
 /// The standardised features and the labels the fits share.

@@ -1,6 +1,7 @@
 #include "scextract/readout/algorithm_pipeline.hpp"
 
 #include "scextract/core/category_codes.hpp"
+#include "scextract/core/dense.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
 #include "scextract/readout/apply_plan.hpp"
@@ -25,12 +26,6 @@ std::vector<BinaryTask> default_binary_tasks() {
 }
 
 namespace {
-
-RowMatrixF take_rows(const RowMatrixF& m, const std::vector<std::int64_t>& rows) {
-    RowMatrixF out(static_cast<Eigen::Index>(rows.size()), m.cols());
-    for (std::size_t i = 0; i < rows.size(); ++i) out.row(static_cast<Eigen::Index>(i)) = m.row(rows[i]);
-    return out;
-}
 
 AlgorithmReadout as_readout(std::string task, const LinearRegressionReadout& r) {
     AlgorithmReadout a{std::move(task), "regression", RowMatrixF(1, r.w.size()), Eigen::VectorXf(1), {}};
