@@ -16,11 +16,11 @@
 /// after reading), read and preparation seconds, and peak resident memory.
 
 #include "scextract/core/csr_matrix.hpp"
+#include "scextract/core/dense.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/eval/celltypist_method.hpp"
 #include "scextract/eval/diffusion_pseudotime.hpp"
 #include "scextract/eval/palantir.hpp"
-#include "scextract/eval/readout_targets.hpp"
 #include "scextract/eval/scvi_model.hpp"
 #include "scextract/eval/statistics.hpp"
 #include "scextract/io/dataset.hpp"
@@ -142,7 +142,7 @@ scx::RowMatrixF masked_rows(const scx::RowMatrixF& x, const std::vector<bool>& m
     std::vector<Eigen::Index> rows;
     for (std::size_t i = 0; i < mask.size(); ++i)
         if (mask[i] == value) rows.push_back(static_cast<Eigen::Index>(i));
-    return scx::kept_rows(x, rows);
+    return scx::take_rows(x, rows);
 }
 
 scx::CsrMatrix log_normalized(const scx::CsrMatrix& counts, int threads) {

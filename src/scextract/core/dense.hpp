@@ -4,18 +4,19 @@
 
 #include <Eigen/Dense>
 
-#include <cstdint>
-#include <vector>
+#include <cstddef>
 
 namespace scx {
 
 using RowMatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using RowMatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-/// Rows @p rows of @p m, in that order (repeats allowed).
-inline RowMatrixF take_rows(const RowMatrixF& m, const std::vector<std::int64_t>& rows) {
-    RowMatrixF out(static_cast<Eigen::Index>(rows.size()), m.cols());
-    for (std::size_t i = 0; i < rows.size(); ++i) out.row(static_cast<Eigen::Index>(i)) = m.row(rows[i]);
+/// Rows @p rows of @p m, in that order (repeats allowed); @p rows is any sized range of
+/// integer row indices (a vector or span of std::int64_t or Eigen::Index).
+template <class Rows> RowMatrixF take_rows(const RowMatrixF& m, const Rows& rows) {
+    RowMatrixF out(static_cast<Eigen::Index>(std::size(rows)), m.cols());
+    Eigen::Index i = 0;
+    for (const auto r : rows) out.row(i++) = m.row(static_cast<Eigen::Index>(r));
     return out;
 }
 

@@ -1,5 +1,6 @@
 #include "scextract/eval/linear_readout_set.hpp"
 
+#include "scextract/core/dense.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/eval/readout_targets.hpp"
 #include "scextract/extract/panel_features.hpp"
@@ -65,7 +66,7 @@ LinearReadoutSet fit_linear_readout_set(const BenchCells& cells, std::span<const
     if (latent.rows() != static_cast<Eigen::Index>(rows.size()))
         throw Error(fmt::format("readouts: {} latent rows for {} cells", latent.rows(), rows.size()));
     auto targets = readout_targets(cells, rows, options.min_binary_cells);
-    RowMatrixF z = kept_rows(latent, targets.keep);
+    RowMatrixF z = take_rows(latent, targets.keep);
     LinearReadoutSet set;
     if (options.standardize) {
         const auto s = Standardizer::fit(z);

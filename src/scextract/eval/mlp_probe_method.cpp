@@ -1,5 +1,6 @@
 #include "scextract/eval/mlp_probe_method.hpp"
 
+#include "scextract/core/dense.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/eval/readout_targets.hpp"
 #include "scextract/model/scgpt_checkpoint.hpp"
@@ -14,9 +15,7 @@ namespace {
 
 /// Rows of the cache at @p rows; cells without any vocabulary gene (NaN embedding) get zeros.
 RowMatrixF gather(const RowMatrixF& cache, std::span<const std::int64_t> rows) {
-    RowMatrixF out(static_cast<Eigen::Index>(rows.size()), cache.cols());
-    for (std::size_t i = 0; i < rows.size(); ++i) out.row(static_cast<Eigen::Index>(i)) = cache.row(rows[i]);
-    return zero_nonfinite_rows(std::move(out));
+    return zero_nonfinite_rows(take_rows(cache, rows));
 }
 
 std::vector<std::int64_t> argmax_codes(const RowMatrixF& p, const std::vector<std::int64_t>& codes) {
@@ -57,7 +56,7 @@ MethodPrediction MlpProbeMethod::run_split(const BenchCells& cells, std::span<co
     if (embeddings_.rows() != cells.n_cells())
         throw Error("MLP probe: prepare() has not embedded these cells");
     const auto targets = readout_targets(cells, train, options_.min_binary_cells);
-    const RowMatrixF x = kept_rows(gather(embeddings_, train), targets.keep);
+    const RowMatrixF x = take_rows(gather(embeddings_, train), targets.keep);
     const RowMatrixF xt = gather(embeddings_, test);
     MethodPrediction p;
     parameters_ = 0;
@@ -77,7 +76,7 @@ MethodPrediction MlpProbeMethod::run_split(const BenchCells& cells, std::span<co
                 labelled.push_back(static_cast<Eigen::Index>(i));
                 t.label.push_back(std::lower_bound(codes.begin(), codes.end(), y[i]) - codes.begin());
             }
-        return argmax_codes(fit(kept_rows(x, labelled), t).predict(xt), codes);
+        return argmax_codes(fit(take_rows(x, labelled), t).predict(xt), codes);
     };
     p.stage = classes(targets.stage);
     p.branch = classes(targets.branch);
@@ -94,7 +93,7 @@ MethodPrediction MlpProbeMethod::run_split(const BenchCells& cells, std::span<co
                 in_task.push_back(static_cast<Eigen::Index>(i));
                 t.label.push_back(b.label[i]);
             }
-        p.binary_scores.push_back(fit(kept_rows(x, in_task), t).predict(xt).col(0).cast<double>());
+        p.binary_scores.push_back(fit(take_rows(x, in_task), t).predict(xt).col(0).cast<double>());
     }
     return p;
 }

@@ -47,12 +47,6 @@ ReadoutTargets readout_targets(const BenchCells& cells, std::span<const std::int
     return t;
 }
 
-RowMatrixF kept_rows(const RowMatrixF& latent, const std::vector<Eigen::Index>& keep) {
-    RowMatrixF z(static_cast<Eigen::Index>(keep.size()), latent.cols());
-    for (std::size_t i = 0; i < keep.size(); ++i) z.row(static_cast<Eigen::Index>(i)) = latent.row(keep[i]);
-    return z;
-}
-
 RowMatrixF zero_nonfinite_rows(RowMatrixF latent) {
     for (Eigen::Index i = 0; i < latent.rows(); ++i)
         if (!latent.row(i).allFinite()) latent.row(i).setZero();

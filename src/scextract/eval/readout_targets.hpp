@@ -37,9 +37,6 @@ struct ReadoutTargets {
 /// range, cells without a ruler, or fewer than two rows with a stage.
 ReadoutTargets readout_targets(const BenchCells& cells, std::span<const std::int64_t> rows, std::int64_t min_binary_cells);
 
-/// Rows of @p latent at @p keep, in that order.
-RowMatrixF kept_rows(const RowMatrixF& latent, const std::vector<Eigen::Index>& keep);
-
 /// @p latent with every row that holds a NaN or infinity set to zero: cells a method could
 /// not place (no counts, no vocabulary gene) sit at the origin for the readouts.
 RowMatrixF zero_nonfinite_rows(RowMatrixF latent);
