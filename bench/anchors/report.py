@@ -66,11 +66,17 @@ def status(c: dict) -> str:
     return "**did not run**"
 
 
+def stopped_by_signal(rec) -> bool:
+    """run.py records a child killed by signal N as error "exit -N: ...": stopped from outside,
+    not a failure of the tool."""
+    return isinstance(rec, dict) and rec.get("error", "").startswith("exit -")
+
+
 def error_of(c: dict) -> str:
     for side in ("ours", "anchor"):
         rec = c.get(side)
         if isinstance(rec, dict) and "error" in rec:
-            if rec["error"].startswith("exit -"):  # a signal: stopped from outside, not a failure of the tool
+            if stopped_by_signal(rec):
                 signal = rec["error"].split(":")[0].removeprefix("exit -")
                 return (f"{'scextract' if side == 'ours' else 'the tool'} was stopped (signal {signal}) after "
                         f"{rec['wall_seconds']:,.0f} s without finishing: `{rec['command'].split('/')[-1][:160]}`")
@@ -124,7 +130,7 @@ def main() -> None:
         for name, c in s["checks"].items():
             L.append(f"| {name} | {tool_of(name)} | {status(c)} | {c.get('fidelity') or error_of(c)} |")
         stopped = [(n, c) for n, c in s["checks"].items() if "speed" not in c and "seconds" in c.get("ours", {})
-                   and c.get("anchor", {}).get("error", "").startswith("exit -")]
+                   and stopped_by_signal(c.get("anchor"))]
         rows = [(n, c) for n, c in s["checks"].items() if "speed" in c]
         if rows or stopped:
             L += ["", "| step | scextract s | tool s (warm) | tool JIT s | speed-up | with JIT | target | "

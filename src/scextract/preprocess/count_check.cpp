@@ -40,6 +40,12 @@ struct Tally {
         expm1_sum_min = std::min(expm1_sum_min, o.expm1_sum_min);
         expm1_sum_max = std::max(expm1_sum_max, o.expm1_sum_max);
     }
+    /// One row's sum; empty and all-zero rows do not count.
+    void add_row_sum(double sum) {
+        if (sum <= 0.0) return;
+        row_sum_min = std::min(row_sum_min, sum);
+        row_sum_max = std::max(row_sum_max, sum);
+    }
 };
 
 /// The usual row, count data: when every value is an integer in [0, 2^23), tallies it in one
@@ -70,10 +76,7 @@ bool tally_count_row(std::span<const float> vals, Tally& t) {
         t.min_value = std::min(t.min_value, static_cast<double>(lo));
         t.max_value = std::max(t.max_value, static_cast<double>(hi));
     }
-    if (sum > 0) {
-        t.row_sum_min = std::min(t.row_sum_min, static_cast<double>(sum));
-        t.row_sum_max = std::max(t.row_sum_max, static_cast<double>(sum));
-    }
+    t.add_row_sum(static_cast<double>(sum));
     return true;
 }
 
@@ -96,10 +99,7 @@ void tally_rows(const CsrMatrix& x, std::int64_t begin, std::int64_t end, Tally&
             t.max_value = std::max(t.max_value, v);
             sum += v;
         }
-        if (sum > 0.0) {
-            t.row_sum_min = std::min(t.row_sum_min, sum);
-            t.row_sum_max = std::max(t.row_sum_max, sum);
-        }
+        t.add_row_sum(sum);
         // expm1 sums only tell log-normalised rows apart, and a row of integers is not one:
         // skipping them keeps the per-block check of `apply` cheap on counts.
         if (sum > 0.0 && t.n_non_integer > non_integer_before) {
