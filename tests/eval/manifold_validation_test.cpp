@@ -2,6 +2,7 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/core/random.hpp"
+#include "scextract/eval/null_ruler.hpp"
 #include "scextract/eval/ruler_correlation.hpp"
 #include "scextract/io/ruler_json.hpp"
 
@@ -9,15 +10,25 @@
 
 #include <Eigen/Eigenvalues>
 
+#include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <set>
+
+#include <fmt/format.h>
 
 namespace scx {
 namespace {
 
+/// The shape of a planted bed: every @p stage_step-th stage, @p cells per donor x tissue x stage.
+struct BedShape {
+    std::int64_t donors = 6, tissues = 2, stage_step = 2; // every other stage keeps the test small
+    int cells = 6;
+};
+
 /// Cells whose features place each stage at its classical-MDS position of the ruler
 /// distances (plus noise), or pure noise when @p structured is false.
-ManifoldData make_cells(const Ruler& ruler, bool structured, std::uint64_t seed) {
+ManifoldData make_cells(const Ruler& ruler, bool structured, std::uint64_t seed, const BedShape& shape = {}) {
     const Eigen::MatrixXd d = ruler_distances(ruler);
     const auto s = d.rows();
     const Eigen::MatrixXd j = Eigen::MatrixXd::Identity(s, s) - Eigen::MatrixXd::Constant(s, s, 1.0 / static_cast<double>(s));
@@ -32,10 +43,10 @@ ManifoldData make_cells(const Ruler& ruler, bool structured, std::uint64_t seed)
     ManifoldData m;
     Rng rng(seed);
     std::vector<std::vector<float>> rows;
-    for (std::int64_t donor = 0; donor < 6; ++donor)
-        for (std::int64_t tissue = 0; tissue < 2; ++tissue)
-            for (std::int64_t stage = 0; stage < s; stage += 2) // every other stage keeps the test small
-                for (int c = 0; c < 6; ++c) {
+    for (std::int64_t donor = 0; donor < shape.donors; ++donor)
+        for (std::int64_t tissue = 0; tissue < shape.tissues; ++tissue)
+            for (std::int64_t stage = 0; stage < s; stage += shape.stage_step)
+                for (int c = 0; c < shape.cells; ++c) {
                     std::vector<float> f(dims);
                     for (int k = 0; k < dims; ++k)
                         f[k] = static_cast<float>((structured ? pos(stage, k) : 0.0) + 0.3 * rng.normal());
@@ -57,7 +68,7 @@ ManifoldValidationOptions fast_options() {
     o.adaptor.k = 6;
     o.permutations = 19;
     o.permutation_epochs = 60;
-    o.alpha = 0.1; // 19 permutations floor p at 0.05
+    o.alpha = 0.1; // 19 permutations floor p at 0.05, above METHOD.md's 0.001
     o.max_cells = 300;
     o.dimensions = {3};
     o.donor_folds = 3;
@@ -94,6 +105,73 @@ TEST(ManifoldValidation, StructuredCellsPassAndNoiseFails) {
     EXPECT_FALSE(noise.failures.empty());
     EXPECT_LT(noise.gates[1].score, 0.2); // unseen donors: nothing to transfer
     EXPECT_GT(noise.permutation.p_greater, 0.05);
+}
+
+// METHOD.md's gate at full strength on a small planted bed (every stage, 3 donors): 999
+// refitted permutations put the floor at 1/1000 = alpha. The true ruler passes; the null ruler
+// (stages shuffled within branch) on the same cells must fail. It fails on leave-branch-out
+// only: a refitted adaptor fits a shuffled ruler in sample and carries it to unseen donors
+// (its permutation p is at the floor too); only unseen stages test the ruler itself.
+TEST(ManifoldValidation, PlantedBedPassesAtTheFloorAndTheNullRulerFails) {
+    const auto& ruler = default_hematopoiesis_ruler();
+    const auto cells = make_cells(ruler, true, 7, {.donors = 3, .tissues = 1, .stage_step = 1, .cells = 5});
+    auto o = fast_options();
+    o.alpha = ManifoldValidationOptions{}.alpha;
+    ASSERT_EQ(o.alpha, 0.001);
+    o.permutations = 999;
+    o.permutation_epochs = 30;
+    o.dimensions = {};
+    o.threads = 2;
+    const auto real = validate_manifold(cells, ruler, o);
+    const auto null = null_ruler(ruler, {.seed = 42});
+    const auto control = validate_manifold(cells, null.ruler, o);
+    const auto line = [](const char* name, const ManifoldValidationResult& r) {
+        std::string s = fmt::format("{}: ruler {:.3f} trust {:.3f} geodesic {:.3f} gates", name, r.ruler_correlation,
+                                    r.trustworthiness, r.geodesic_correlation);
+        for (const auto& g : r.gates) s += fmt::format(" {} {:.3f}", g.name, g.score);
+        return s + fmt::format(" | perm observed {:.3f} null mean {:.3f} max {:.3f} p {:.4g} | {}\n",
+                               r.permutation.observed, r.permutation.null_mean, r.permutation.null_max,
+                               r.permutation.p_greater,
+                               r.passed ? "PASS" : fmt::format("FAIL: {}", fmt::join(r.failures, "; ")));
+    };
+    std::cout << line("real ruler", real) << line("null ruler", control)
+              << fmt::format("null ruler: {} stages moved, distance Spearman with the real {:.3f}\n", null.moved,
+                             null.distance_spearman);
+    EXPECT_DOUBLE_EQ(real.permutation.p_floor_greater, 0.001);
+    EXPECT_DOUBLE_EQ(real.permutation.p_greater, 0.001);
+    EXPECT_TRUE(real.permutation.passed);
+    EXPECT_TRUE(real.passed) << fmt::format("{}", fmt::join(real.failures, "; "));
+    EXPECT_FALSE(control.passed);
+    ASSERT_EQ(control.gates.size(), 3u);
+    EXPECT_EQ(control.gates[2].name, "leave_branch");
+    EXPECT_FALSE(control.gates[2].passed);
+    EXPECT_TRUE(real.gates[2].passed);
+    EXPECT_LT(control.ruler_correlation, real.ruler_correlation);
+}
+
+TEST(ManifoldValidation, TooFewPermutationsCannotPass) {
+    const auto& ruler = default_hematopoiesis_ruler();
+    const auto cells = make_cells(ruler, true, 8, {.donors = 3, .tissues = 1, .stage_step = 3, .cells = 5});
+    auto o = fast_options();
+    o.alpha = 0.001;
+    o.permutations = 9;
+    o.dimensions = {};
+    const auto few = validate_manifold(cells, ruler, o);
+    EXPECT_DOUBLE_EQ(few.permutation.p_floor_greater, 0.1);
+    EXPECT_FALSE(few.permutation.passed);
+    EXPECT_FALSE(few.passed);
+    const auto floor = std::find_if(few.failures.begin(), few.failures.end(),
+                                    [](const auto& f) { return f.find("floor") != std::string::npos; });
+    ASSERT_NE(floor, few.failures.end());
+    EXPECT_NE(floor->find("exceeds alpha"), std::string::npos) << *floor;
+    EXPECT_NE(floor->find(">= 999"), std::string::npos) << *floor;
+    o.permutations = 0;
+    const auto none = validate_manifold(cells, ruler, o);
+    EXPECT_FALSE(none.passed);
+    EXPECT_TRUE(std::any_of(none.failures.begin(), none.failures.end(),
+                            [](const auto& f) { return f.find("not run") != std::string::npos; }));
+    o.alpha = 0;
+    EXPECT_THROW(validate_manifold(cells, ruler, o), Error);
 }
 
 TEST(ManifoldValidation, SameResultForAnyThreadCount) {

@@ -1,5 +1,5 @@
 """`scextract validate` end to end on the simulated bed: the planted model's operator on
-simulated cells, beside the null-simulation and label-lookup controls; the frozen path on
+simulated cells, beside the null-simulation, label-lookup and null-ruler controls; the frozen path on
 held-out donors; and its usage errors."""
 
 import json
@@ -33,7 +33,7 @@ def bed(tmp_path_factory):
     return tmp
 
 
-def test_validate_reports_data_and_both_controls(bed):
+def test_validate_reports_data_and_every_control(bed):
     out = bed / "validation.json"
     r = ok("validate", "--operator", str(bed / "ops.scxop"), "--data", str(bed / "sim.h5ad"), "--tissue-key", "tissue",
            *FAST, "--out", str(out))
@@ -41,9 +41,9 @@ def test_validate_reports_data_and_both_controls(bed):
     assert j["format"] == "scextract-validation" and j["version"] == 1
     assert j["options"]["permutation_test"].startswith("one-sided")
     res = j["results"]
-    assert set(res) == {"data", "null_simulation", "label_lookup"}
-    data, null, lookup = res["data"], res["null_simulation"], res["label_lookup"]
-    for run in (data, null, lookup):
+    assert set(res) == {"data", "null_simulation", "label_lookup", "null_ruler"}
+    data, null, lookup, null_ruler = res["data"], res["null_simulation"], res["label_lookup"], res["null_ruler"]
+    for run in (data, null, lookup, null_ruler):
         assert [g["name"] for g in run["gates"]] == ["random", "leave_donor", "leave_branch"]
         assert run["permutation"]["permutations"] == 9
         assert run["permutation"]["p_floor_greater"] == pytest.approx(0.1)
@@ -57,7 +57,14 @@ def test_validate_reports_data_and_both_controls(bed):
     assert data["gates"][1]["score"] > 0.2
     assert data["gates"][1]["score"] > null["gates"][1]["score"] + 0.2
     assert null["passed"] is False and null["failures"]
-    assert "ruler correlation" in r.stdout and "label lookup" in r.stdout and "verdict" in r.stdout
+    # 9 permutations floor p at 0.1, above the paper's 0.001: nothing can pass, and the gates say why
+    assert j["gates"]["permutation"]["alpha"] == pytest.approx(0.001)
+    assert j["gates"]["permutation"]["floor_at_most_alpha"] is False
+    for run in (data, null, lookup, null_ruler):
+        assert run["passed"] is False
+        assert any("floor" in f for f in run["failures"])
+    assert "ruler correlation" in r.stdout and "label lookup" in r.stdout and "null ruler" in r.stdout
+    assert "verdict" in r.stdout
 
 
 def test_validate_held_out_donors_with_a_frozen_algorithm(bed):

@@ -1,7 +1,7 @@
 /// @file validate_command.cpp
 /// @brief `scextract validate`: trustworthiness, geodesic-ruler correlation, holdout gates,
-/// the blocked permutation test and the dimension sweep of a manifold, each beside two
-/// controls (a matched null simulation and label lookup).
+/// the blocked permutation test and the dimension sweep of a manifold, each beside three
+/// controls (a matched null simulation, label lookup and a null ruler).
 
 #include "scextract/cli/command.hpp"
 #include "scextract/cli/feature_options.hpp"
@@ -9,6 +9,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/eval/manifold_inputs.hpp"
 #include "scextract/eval/manifold_validation.hpp"
+#include "scextract/eval/null_ruler.hpp"
 #include "scextract/io/algorithm_file.hpp"
 #include "scextract/io/atomic_file.hpp"
 #include "scextract/io/operator_file.hpp"
@@ -60,7 +61,8 @@ nlohmann::ordered_json result_json(const ManifoldValidationResult& r) {
     j["permutation"] = {{"permutations", p.permutations}, {"refit", p.refit}, {"epochs", p.epochs},          {"observed", number(p.observed)},
                         {"null_mean", number(p.null_mean)}, {"null_sd", number(p.null_sd)}, {"null_max", number(p.null_max)},
                         {"p_greater", p.p_greater},         {"p_two_sided", p.p_two_sided},
-                        {"p_floor_greater", p.p_floor_greater}, {"p_floor_two_sided", p.p_floor_two_sided}};
+                        {"p_floor_greater", p.p_floor_greater}, {"p_floor_two_sided", p.p_floor_two_sided},
+                        {"alpha", p.alpha},                 {"passed", p.passed}};
     auto& sweep = j["dimension_sweep"] = nlohmann::ordered_json::array();
     for (const auto& s : r.sweep)
         sweep.push_back({{"k", s.k},
@@ -71,6 +73,12 @@ nlohmann::ordered_json result_json(const ManifoldValidationResult& r) {
     return j;
 }
 
+/// One column of the summary: the table's heading, the key under "results", the result (none when skipped).
+struct Run {
+    std::string column, key;
+    std::optional<ManifoldValidationResult> result;
+};
+
 std::string cell(const std::optional<ManifoldValidationResult>& r, const std::function<double(const ManifoldValidationResult&)>& get,
                  const char* format = "{:.3f}") {
     if (!r) return "-";
@@ -78,15 +86,15 @@ std::string cell(const std::optional<ManifoldValidationResult>& r, const std::fu
     return std::isfinite(v) ? fmt::format(fmt::runtime(format), v) : "n/a";
 }
 
-/// One line per metric, one column per run (data, null simulation, label lookup).
-std::string summary_table(const std::vector<std::pair<std::string, std::optional<ManifoldValidationResult>>>& runs) {
+/// One line per metric, one column per run (data, null simulation, label lookup, null ruler).
+std::string summary_table(const std::vector<Run>& runs) {
     std::string out = fmt::format("{:<34}", "metric");
-    for (const auto& [name, _] : runs) out += fmt::format(" {:>16}", name);
+    for (const auto& run : runs) out += fmt::format(" {:>16}", run.column);
     out += "\n";
     const auto row = [&](const std::string& metric, const std::function<double(const ManifoldValidationResult&)>& get,
                          const char* format = "{:.3f}") {
         out += fmt::format("{:<34}", metric);
-        for (const auto& [_, r] : runs) out += fmt::format(" {:>16}", cell(r, get, format));
+        for (const auto& run : runs) out += fmt::format(" {:>16}", cell(run.result, get, format));
         out += "\n";
     };
     row("ruler correlation (anchors)", [](const auto& r) { return r.ruler_correlation; });
@@ -98,8 +106,9 @@ std::string summary_table(const std::vector<std::pair<std::string, std::optional
         row(names[g], [g](const auto& r) { return g < r.gates.size() ? r.gates[g].score : NAN; });
     }
     row("permutation p (one-sided)", [](const auto& r) { return r.permutation.p_greater; }, "{:.4g}");
+    row("permutation p floor 1/(n+1)", [](const auto& r) { return r.permutation.p_floor_greater; }, "{:.4g}");
     row("permutation null mean", [](const auto& r) { return r.permutation.null_mean; });
-    const auto* first = runs.front().second ? &*runs.front().second : nullptr;
+    const auto* first = runs.front().result ? &*runs.front().result : nullptr;
     if (first)
         for (std::size_t i = 0; i < first->sweep.size(); ++i) {
             const auto k = first->sweep[i].k;
@@ -108,7 +117,7 @@ std::string summary_table(const std::vector<std::pair<std::string, std::optional
             row(fmt::format("k={}: random gate", k), [i](const auto& r) { return i < r.sweep.size() ? r.sweep[i].random_holdout : NAN; });
         }
     out += fmt::format("{:<34}", "verdict");
-    for (const auto& [_, r] : runs) out += fmt::format(" {:>16}", r ? (r->passed ? "PASS" : "FAIL") : "-");
+    for (const auto& run : runs) out += fmt::format(" {:>16}", run.result ? (run.result->passed ? "PASS" : "FAIL") : "-");
     out += "\n";
     return out;
 }
@@ -128,7 +137,7 @@ Command add_validate_command(CLI::App& root, GlobalOptions& g) {
     auto args = std::make_shared<Args>();
     auto* app = root.add_subcommand(
         "validate", "validate a manifold: trustworthiness, geodesic-ruler correlation, holdout gates, blocked permutation "
-                    "test and dimension sweep, beside a null simulation and a label-lookup control");
+                    "test (p <= 0.001) and dimension sweep, beside a null simulation, a label-lookup and a null-ruler control");
     auto* op = app->add_option("--operator", args->op, "operators from `scextract export` (.scxop); the adaptor is fitted on --data");
     auto* algo = app->add_option("--algorithm", args->algorithm, "an algorithm from `scextract fit` (.scx): its features and fit settings")
                      ->excludes(op);
@@ -146,7 +155,8 @@ Command add_validate_command(CLI::App& root, GlobalOptions& g) {
                     "Adam steps of each permutation refit; the observed statistic uses the same")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    app->add_option("--permutations", args->permutations, "permutations of the blocked test (METHOD.md: >= 2,000; 0 skips it)")
+    app->add_option("--permutations", args->permutations,
+                    "permutations of the blocked test (METHOD.md: >= 2,000; the gate p <= 0.001 needs >= 999; 0 skips it and fails)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     app->add_option("--max-cells", args->max_cells, "cells subsampled for trustworthiness and the geodesic correlation (<= 10,000)")
@@ -156,7 +166,7 @@ Command add_validate_command(CLI::App& root, GlobalOptions& g) {
     app->add_option("--null-cells", args->null_cells, "cells of the null simulation control (at most the data's)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    app->add_flag("--no-controls", args->no_controls, "skip the null-simulation and label-lookup controls");
+    app->add_flag("--no-controls", args->no_controls, "skip the null-simulation, label-lookup and null-ruler controls");
     add_feature_options(app, args->features);
     return {app, [args, &g](const Console& console) {
                 const auto& a = *args;
@@ -190,6 +200,11 @@ Command add_validate_command(CLI::App& root, GlobalOptions& g) {
                 o.dimensions = a.dims;
                 o.seed = g.seed;
                 o.threads = console.threads();
+                if (o.permutations < min_permutations(o.alpha))
+                    console.warn(fmt::format("{} permutations floor p at 1/{} = {:.3g}, above alpha = {:g}: the permutation "
+                                             "gate cannot pass (it needs >= {}; METHOD.md asks 2,000)",
+                                             o.permutations, o.permutations + 1, 1.0 / static_cast<double>(o.permutations + 1),
+                                             o.alpha, min_permutations(o.alpha)));
                 std::optional<FrozenEncoder> frozen;
                 if (a.held_out) {
                     Adaptor ad;
@@ -198,18 +213,18 @@ Command add_validate_command(CLI::App& root, GlobalOptions& g) {
                     ad.beta = algorithm->adaptor_beta;
                     frozen = FrozenEncoder{Standardizer{algorithm->feature_mean, algorithm->feature_sd}, ad};
                 }
-                const auto run = [&](const std::string& what, const ManifoldData& d, const FrozenEncoder* f) {
+                const auto run = [&](const std::string& what, const ManifoldData& d, const Ruler& on, const FrozenEncoder* f) {
                     console.info(fmt::format("{}: {} cells, {} features, {} permutations ({})", what, d.n_cells(),
                                              d.features.cols(), o.permutations, f ? "frozen adaptor" : "refitted each time"));
                     auto bar = console.progress(what);
                     auto oo = o;
                     oo.progress = bar->callback();
-                    auto r = validate_manifold(d, ruler, oo, f);
+                    auto r = validate_manifold(d, on, oo, f);
                     bar->finish();
                     return r;
                 };
-                std::vector<std::pair<std::string, std::optional<ManifoldValidationResult>>> runs;
-                runs.emplace_back("data", run("data", data, frozen ? &*frozen : nullptr));
+                std::vector<Run> runs;
+                runs.push_back({"data", "data", run("data", data, ruler, frozen ? &*frozen : nullptr)});
                 nlohmann::ordered_json controls = nlohmann::ordered_json::object();
                 if (!a.no_controls) {
                     // the null bed: simulate's null model shaped like the data, on its own gene symbols
@@ -235,17 +250,32 @@ Command add_validate_command(CLI::App& root, GlobalOptions& g) {
                         controls["null_simulation"] = fmt::format("simulate --null: {} cells, {} donors, {} genes drawn "
                                                                   "from the data's symbols, seed {}",
                                                                   so.n_cells, so.n_donors, so.n_genes, so.seed);
-                        runs.emplace_back("null sim", run("null simulation", null_data, frozen ? &*frozen : nullptr));
+                        runs.push_back({"null sim", "null_simulation",
+                                        run("null simulation", null_data, ruler, frozen ? &*frozen : nullptr)});
                     } catch (const Error& e) {
                         console.warn(fmt::format("null-simulation control skipped: {}", e.what()));
                         controls["null_simulation"] = fmt::format("skipped: {}", e.what());
-                        runs.emplace_back("null sim", std::nullopt);
+                        runs.push_back({"null sim", "null_simulation", std::nullopt});
                     }
                     controls["label_lookup"] = fmt::format("features replaced by a fixed random code per cell type "
                                                            "({} standard normals, seeded); adaptor refitted",
                                                            kLabelCodeDimension);
-                    runs.emplace_back("label lookup", run("label lookup", label_lookup_control(data, kLabelCodeDimension, g.seed),
-                                                          nullptr));
+                    runs.push_back({"label lookup", "label_lookup",
+                                    run("label lookup", label_lookup_control(data, kLabelCodeDimension, g.seed), ruler, nullptr)});
+                    // the data's features and labels (their stage codes hold on both rulers), fitted like the data
+                    const auto shuffled = null_ruler(ruler, {.seed = g.seed});
+                    if (shuffled.moved == 0) {
+                        controls["null_ruler"] = fmt::format("skipped: no branch of ruler '{}' has two stages", ruler.name);
+                        runs.push_back({"null ruler", "null_ruler", std::nullopt});
+                    } else {
+                        controls["null_ruler"] = fmt::format(
+                            "ruler '{}' with its stages shuffled within each branch over the branch's nodes (seed {}): {} of {} "
+                            "stages moved, distance Spearman with the real {:.3f}, branches of one stage unchanged: {}; "
+                            "the data's features and labels",
+                            ruler.name, g.seed, shuffled.moved, ruler.stages.size(), shuffled.distance_spearman,
+                            shuffled.fixed_branches.empty() ? std::string("none") : fmt::format("{}", fmt::join(shuffled.fixed_branches, ", ")));
+                        runs.push_back({"null ruler", "null_ruler", run("null ruler", data, shuffled.ruler, frozen ? &*frozen : nullptr)});
+                    }
                 }
 
                 nlohmann::ordered_json j;
@@ -269,16 +299,26 @@ Command add_validate_command(CLI::App& root, GlobalOptions& g) {
                                 {"permutation_test", "one-sided (greater); two-sided p also given"},
                                 {"random_fraction", o.random_fraction},
                                 {"donor_folds", o.donor_folds},
+                                {"leave_branch_pairs", o.branch_distinct_stages ? "held-out anchors of different stages"
+                                                                                : "all held-out anchors"},
                                 {"permutations", o.permutations},
                                 {"permutation_epochs", o.permutation_epochs},
                                 {"dimensions", o.dimensions},
                                 {"seed", o.seed}};
+                const double p_floor = 1.0 / static_cast<double>(o.permutations + 1);
+                j["gates"] = {{"trustworthiness", {{"rule", "trustworthiness >= threshold"}, {"threshold", o.trust_gate}}},
+                              {"holdout", {{"rule", "mean fold score >= threshold, for each of random, leave_donor, leave_branch"},
+                                           {"threshold", o.holdout_gate}}},
+                              {"permutation",
+                               {{"rule", "one-sided p_greater <= alpha (METHOD.md: non-negotiable)"},
+                                {"alpha", o.alpha},
+                                {"permutations", o.permutations},
+                                {"p_floor", p_floor},
+                                {"min_permutations", min_permutations(o.alpha)},
+                                {"floor_at_most_alpha", o.permutations >= min_permutations(o.alpha)}}}};
                 j["controls"] = controls;
                 auto& results = j["results"];
-                for (const auto& [name, r] : runs) {
-                    const std::string key = name == "data" ? "data" : name == "null sim" ? "null_simulation" : "label_lookup";
-                    results[key] = r ? result_json(*r) : nlohmann::ordered_json(nullptr);
-                }
+                for (const auto& run : runs) results[run.key] = run.result ? result_json(*run.result) : nlohmann::ordered_json(nullptr);
                 j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
                 {
                     AtomicOutput out(a.out);
@@ -290,11 +330,13 @@ Command add_validate_command(CLI::App& root, GlobalOptions& g) {
                     out.commit();
                 }
                 std::cout << summary_table(runs);
-                const auto& main = *runs.front().second;
+                const auto& main = *runs.front().result;
                 console.info(main.passed ? fmt::format("the manifold passes every gate; wrote {}", a.out)
                                          : fmt::format("the manifold fails: {}; wrote {}", fmt::join(main.failures, "; "), a.out));
-                if (runs.size() > 1 && runs[1].second && runs[1].second->passed)
-                    console.warn("the null simulation passes the gates too: the gates do not separate structure from noise here");
+                for (const auto& run : runs)
+                    if (run.key != "data" && run.result && run.result->passed)
+                        console.warn(fmt::format("the {} control passes the gates too: the gates do not separate the data from it here",
+                                                 run.column));
             }};
 }
 

@@ -138,13 +138,29 @@ std::pair<double, std::int64_t> geodesic_correlation(const Eigen::MatrixXd& z, c
     return {spearman(g, r), static_cast<std::int64_t>(g.size())};
 }
 
+/// Spearman of latent arc distances with ruler distances over the pairs of rows of different
+/// stages (as ruler_correlation(), which also scores same-stage pairs).
+double distinct_stage_correlation(const Eigen::MatrixXd& z, const std::vector<std::int64_t>& stage, const Eigen::MatrixXd& dist) {
+    std::vector<double> arc, ruler;
+    const Eigen::VectorXd norms = z.rowwise().norm();
+    for (Eigen::Index i = 0; i < z.rows(); ++i)
+        for (Eigen::Index j = i + 1; j < z.rows(); ++j) {
+            if (stage[i] == stage[j]) continue;
+            const double denom = norms(i) * norms(j);
+            arc.push_back(std::acos(denom > 0 ? std::clamp(z.row(i).dot(z.row(j)) / denom, -1.0, 1.0) : 1.0));
+            ruler.push_back(dist(stage[i], stage[j]));
+        }
+    return arc.size() < 2 ? std::numeric_limits<double>::quiet_NaN() : spearman(arc, ruler);
+}
+
 /// Fits on the cells not held out and scores the pairs of held-out anchors (zero-shot, as the
 /// head scan). Pairs with a training anchor are left out on purpose: fitted anchors spread
 /// along the ruler, so a held-out anchor that lands near the centre of the latent would
-/// correlate with the ruler through the training anchors' centrality alone.
+/// correlate with the ruler through the training anchors' centrality alone. With
+/// @p distinct_stages only pairs of different stages count (see branch_distinct_stages).
 /// NaN with a reason when the fold cannot be fitted or scored.
 std::pair<double, std::string> holdout_score(const Prepared& p, const std::vector<char>& held_cell, std::int64_t k,
-                                             int threads) {
+                                             int threads, bool distinct_stages = false) {
     std::vector<std::int64_t> train, test;
     for (std::int64_t i = 0; i < p.f.rows(); ++i) (held_cell[i] ? test : train).push_back(i);
     const auto nan = std::numeric_limits<double>::quiet_NaN();
@@ -154,8 +170,13 @@ std::pair<double, std::string> holdout_score(const Prepared& p, const std::vecto
     std::set<std::int64_t> stages(a_train.stage.begin(), a_train.stage.end());
     if (a_train.rows.rows() < 2 || stages.size() < 2) return {nan, "fewer than two training anchors or stages"};
     if (a_test.rows.rows() < 2) return {nan, "fewer than two held-out anchors"};
+    const auto n_test_stages = std::set<std::int64_t>(a_test.stage.begin(), a_test.stage.end()).size();
+    if (distinct_stages && n_test_stages < 3)
+        return {nan, fmt::format("{} held-out stage(s): pairs of different stages need >= 3 to have an order", n_test_stages)};
     const auto adaptor = fit_on(p, a_train, k, threads);
-    const double s = ruler_correlation(encode(adaptor, a_test.rows, threads), a_test.stage, p.distance);
+    const auto z = encode(adaptor, a_test.rows, threads);
+    const double s = distinct_stages ? distinct_stage_correlation(z, a_test.stage, p.distance)
+                                     : ruler_correlation(z, a_test.stage, p.distance);
     if (!std::isfinite(s)) return {nan, "the held-out pairs have constant ruler or latent distances"};
     return {s, {}};
 }
@@ -225,7 +246,7 @@ HoldoutGate branch_gate(const Prepared& p, const Ruler& ruler, int threads) {
         for (std::int64_t i = 0; i < p.f.rows(); ++i)
             if (ruler.stages[p.data.stage[i]].branch == branch) held[i] = 1, ++count;
         if (count == 0) continue; // a branch the data does not cover is not a fold
-        const auto [s, why] = holdout_score(p, held, p.options.adaptor.k, threads);
+        const auto [s, why] = holdout_score(p, held, p.options.adaptor.k, threads, p.options.branch_distinct_stages);
         if (std::isfinite(s)) g.folds.push_back({branch, s});
         else g.skipped.push_back(branch + ": " + why);
     }
@@ -254,6 +275,7 @@ PermutationTest permutation_test(const Prepared& p, const AnchorSet& anchors, do
     const auto n_perm = p.options.permutations;
     t.permutations = n_perm;
     t.refit = frozen == nullptr;
+    t.alpha = p.options.alpha;
     if (n_perm <= 0) return t;
     const auto epochs = p.options.permutation_epochs > 0 ? p.options.permutation_epochs : p.options.adaptor.epochs;
     if (t.refit) {
@@ -318,6 +340,7 @@ PermutationTest permutation_test(const Prepared& p, const AnchorSet& anchors, do
     t.p_two_sided = std::min(1.0, 2.0 * std::min(t.p_greater, static_cast<double>(1 + le) / denom));
     t.p_floor_greater = 1.0 / denom;
     t.p_floor_two_sided = std::min(1.0, 2.0 / denom);
+    t.passed = t.p_greater <= t.alpha;
     return t;
 }
 
@@ -358,6 +381,7 @@ ManifoldValidationResult validate_manifold(const ManifoldData& data, const Ruler
     if (options.max_cells > kMaxSubsampleCells || options.max_cells < 2 * options.trust_k + 1)
         throw Error(fmt::format("validate: the subsample must hold {}..{} cells (trustworthiness needs k < n / 2 and n^2 work)",
                                 2 * options.trust_k + 1, kMaxSubsampleCells));
+    const auto needed = min_permutations(options.alpha);
     if (std::set<std::int64_t>(data.stage.begin(), data.stage.end()).size() < 2)
         throw Error("validate: the cells cover fewer than two stages of the ruler");
     if (frozen && frozen->adaptor.n_features() != data.features.cols())
@@ -424,10 +448,26 @@ ManifoldValidationResult validate_manifold(const ManifoldData& data, const Ruler
         r.failures.push_back(fmt::format("trustworthiness {:.3f} < {:.2f}", r.trustworthiness, options.trust_gate));
     for (const auto& g : r.gates)
         if (!g.passed) r.failures.push_back(fmt::format("{} gate {:.3f} < {:.2f}", g.name, g.score, options.holdout_gate));
-    if (options.permutations > 0 && !(r.permutation.p_greater < options.alpha))
-        r.failures.push_back(fmt::format("permutation p = {:.3g} >= {:.2g}", r.permutation.p_greater, options.alpha));
+    const auto& t = r.permutation;
+    if (options.permutations <= 0)
+        r.failures.push_back(fmt::format("permutation test not run (0 permutations); its gate is p <= {:g}", options.alpha));
+    else if (t.permutations < needed)
+        r.failures.push_back(fmt::format("permutation p = {:.3g}: with {} permutations the floor 1/{} = {:.3g} exceeds alpha = {:g} "
+                                         "(it needs >= {})",
+                                         t.p_greater, t.permutations, t.permutations + 1, t.p_floor_greater, options.alpha, needed));
+    else if (!t.passed)
+        r.failures.push_back(fmt::format("permutation p = {:.3g} > {:g}", t.p_greater, options.alpha));
     r.passed = r.failures.empty();
     return r;
+}
+
+std::int64_t min_permutations(double alpha) {
+    if (!(alpha > 0 && alpha <= 1)) throw Error(fmt::format("validate: the permutation gate alpha = {} is not in (0, 1]", alpha));
+    auto n = static_cast<std::int64_t>(std::ceil(1.0 / alpha)) - 1;
+    // the same comparison as the gate, so rounding in 1 / alpha cannot put n one off
+    while (1.0 / static_cast<double>(n + 1) > alpha) ++n;
+    while (n > 0 && 1.0 / static_cast<double>(n) <= alpha) --n;
+    return n;
 }
 
 ManifoldData label_lookup_control(const ManifoldData& data, std::int64_t dimension, std::uint64_t seed) {

@@ -15,12 +15,15 @@
 ///  - **holdout gates** (a random 20% of the donor x tissue x cell-type groups, leave-donor-out
 ///    folds, leave-branch-out):
 ///    the adaptor is fitted on the anchors of the remaining cells and scored zero-shot by the
-///    ruler correlation over the pairs of held-out anchors (a held-out branch is scored on its
-///    own stages). A gate's score is the mean over its folds;
+///    ruler correlation over the pairs of held-out anchors (a held-out branch is scored on the
+///    pairs of its own anchors that lie on different stages, see branch_distinct_stages). A
+///    gate's score is the mean over its folds;
 ///  - **blocked permutation test**: stage labels shuffled among the cells of each
 ///    donor x tissue block; the statistic is the ruler correlation. On data the adaptor was
 ///    fitted to it is refitted for every permutation (a frozen fit makes the test
-///    meaningless); on held-out data (a frozen encoder is given) it stays frozen;
+///    meaningless); on held-out data (a frozen encoder is given) it stays frozen. The gate is
+///    the paper's "non-negotiable" one-sided p <= 0.001; with n permutations p cannot fall
+///    below the floor 1 / (n + 1), so it needs n >= 999 (METHOD.md asks 2,000: 1/2001 = 0.0005);
 ///  - **dimension sweep**: the in-sample metrics and the random gate for every k asked for.
 ///
 /// Everything is seeded; permutations and folds draw from their own streams, so results do
@@ -73,9 +76,16 @@ struct ManifoldValidationOptions {
     std::int64_t geodesic_k = 10; ///< neighbours per cell of the latent kNN graph
     double trust_gate = 0.80;     ///< METHOD.md
     double holdout_gate = 0.20;   ///< METHOD.md: each holdout gate >= 0.20
-    double alpha = 0.05;          ///< the permutation test passes when its one-sided p < alpha
+    /// The permutation test passes when its one-sided p <= alpha; METHOD.md's gate, 0.001, is
+    /// non-negotiable. p >= 1 / (permutations + 1), so fewer than 999 permutations cannot pass.
+    double alpha = 0.001;
     double random_fraction = 0.2; ///< donor x tissue x cell-type groups held out by the random gate
     std::int64_t donor_folds = 5; ///< leave-donor-out folds (fewer when there are fewer donors)
+    /// Leave-branch-out scores only pairs of held-out anchors on different stages, so a branch
+    /// needs >= 3 stages in the data. Same-stage pairs (ruler distance 0) reward any clustering
+    /// of cell types whatever the ruler says: with them the null ruler (stages shuffled within
+    /// branch, eval/null_ruler.hpp) passed this gate on the planted test bed (false: all pairs).
+    bool branch_distinct_stages = true;
     std::int64_t permutations = 2000; ///< METHOD.md: >= 2,000
     /// Adam steps of each refit in the permutation test. The observed statistic is then the
     /// ruler correlation of a fit with the same budget on the true labels, so observed and null
@@ -107,6 +117,8 @@ struct PermutationTest {
     double p_greater = 1;   ///< one-sided: (1 + #{null >= observed}) / (1 + n)
     double p_two_sided = 1; ///< min(1, 2 min(p_greater, p_less))
     double p_floor_greater = 1, p_floor_two_sided = 1; ///< 1 / (1 + n), 2 / (1 + n)
+    double alpha = 0;     ///< the gate: p_greater <= alpha
+    bool passed = false;  ///< p_greater <= alpha (false when not run: n = 0)
 };
 
 /// The in-sample metrics at one latent dimension.
@@ -127,7 +139,9 @@ struct ManifoldValidationResult {
     std::vector<HoldoutGate> gates;
     PermutationTest permutation;
     std::vector<DimensionSweepRow> sweep;
-    bool passed = false;               ///< trustworthiness, every gate and the permutation test pass
+    /// Trustworthiness, every holdout gate and the permutation test pass (a test not run, with
+    /// 0 permutations, or one whose floor exceeds alpha fails).
+    bool passed = false;
     std::vector<std::string> failures; ///< which criteria failed, in words
 };
 
@@ -135,9 +149,14 @@ struct ManifoldValidationResult {
 /// fit is on all of @p data and the permutation test refits; with it, the in-sample metrics
 /// use the frozen encoder and the permutation test keeps it (the gates and the sweep fit
 /// their own adaptors either way). Throws scx::Error when the data has fewer than two stages,
-/// fewer than 3 anchors, inconsistent sizes, or a frozen encoder of the wrong width.
+/// fewer than 3 anchors, inconsistent sizes, a frozen encoder of the wrong width, or alpha
+/// outside (0, 1].
 ManifoldValidationResult validate_manifold(const ManifoldData& data, const Ruler& ruler,
                                            const ManifoldValidationOptions& options, const FrozenEncoder* frozen = nullptr);
+
+/// The fewest permutations whose floor 1 / (n + 1) is <= @p alpha (999 for 0.001): with fewer,
+/// the permutation test cannot pass. Throws scx::Error when alpha is not in (0, 1].
+std::int64_t min_permutations(double alpha);
 
 /// The label-lookup control: every cell's features replaced by a fixed random code of its
 /// cell-type label (standard normals of @p dimension, seeded per label). What passes on it
