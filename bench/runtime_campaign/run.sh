@@ -4,11 +4,12 @@
 # (one-time cache vs per-split work; results.json "runtime", report.html "Runtimes").
 #
 #   bench/runtime_campaign/run.sh [WORKDIR]   (env: CELLS=100000, DONORS=24, SPLITS=12, SCX_BIN,
-#                                              METHODS=light|heavy|all, default light)
+#                                              METHODS=light|heavy|all|adaptors, default light)
 #
 # light: the extracted algorithm, raw panel, PCA-10, SVD-10, CellTypist; heavy: scanpy DPT,
 # Palantir, scVI (scvi-tools' epoch heuristic) and the planted model's frozen embeddings +
-# MLP probe (the embedding cache is the one-time cost).
+# MLP probe (the embedding cache is the one-time cost); adaptors: the extracted algorithm with
+# each Stage 2 variant (anchor, cell, hybrid; cell and hybrid on <= 500 cells per stage).
 #
 # The extracted algorithm uses the planted model's atlas operator from bench/controls/run.sh's
 # work directory (made here if absent: simulate 16k cells, make-model --plant, export). The
@@ -34,6 +35,9 @@ light='    {"type": "algorithm", "name": "algorithm", "operator": "'$C'/planted.
     {"type": "pca", "name": "pca10", "components": 10},
     {"type": "svd", "name": "svd10", "components": 10},
     {"type": "celltypist"}'
+adaptors='    {"type": "algorithm", "name": "anchor", "operator": "'$C'/planted.scxop", "features": "drift"},
+    {"type": "algorithm", "name": "cell", "operator": "'$C'/planted.scxop", "features": "drift", "adaptor": "cell"},
+    {"type": "algorithm", "name": "hybrid", "operator": "'$C'/planted.scxop", "features": "drift", "adaptor": "hybrid"}'
 heavy='    {"type": "dpt"},
     {"type": "palantir"},
     {"type": "scvi"},
@@ -43,7 +47,8 @@ methods() {
     light) echo "$light" ;;
     heavy) echo "$heavy" ;;
     all) printf '%s,\n%s\n' "$light" "$heavy" ;;
-    *) echo "METHODS must be light, heavy or all" >&2; exit 2 ;;
+    adaptors) echo "$adaptors" ;;
+    *) echo "METHODS must be light, heavy, all or adaptors" >&2; exit 2 ;;
   esac
 }
 methods > /dev/null
@@ -52,7 +57,7 @@ cat > "$W/campaign.json" <<JSON
   "data": {"simulate": {"cells": $CELLS, "donors": $DONORS, "genes": 1000, "seed": 42}, "tissue_key": "tissue"},
   "panel": {"from_operator": "$C/planted.scxop"},
   "splits": {"n": $SPLITS, "test_donors": 4, "max_train_cells": 100000, "seed": 42},
-  $([ "$METHODS" = heavy ] || echo '"reference": "algorithm",')
+  $(case "$METHODS" in heavy) ;; adaptors) echo '"reference": "anchor",' ;; *) echo '"reference": "algorithm",' ;; esac)
   "methods": [
 $(methods)
   ]

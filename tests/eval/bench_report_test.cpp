@@ -120,6 +120,43 @@ TEST(BenchReport, ComparisonsShowBothUnitsAndTheTestUsed) {
     EXPECT_NE(element(html, "figure", "fig-splits").find("\u2020"), std::string::npos);
 }
 
+// Ladder and control comparisons get their own sections and stay out of the reference table.
+TEST(BenchReport, LadderAndControlSections) {
+    auto j = example_results();
+    EXPECT_EQ(element(render_bench_report_html(j), "section", "ladder"), ""); // no pairs, no sections
+    EXPECT_EQ(element(render_bench_report_html(j), "section", "controls"), "");
+    const auto reference_rows = count(element(render_bench_report_html(j), "section", "comparisons"), "<tr");
+    auto pair = [](const std::string& kind, const std::string& against, const std::string& method, const std::string& unit,
+                   double ref, double m, double q) {
+        return json{{"reference", against}, {"method", method}, {"endpoint", "branch_balanced_accuracy"}, {"unit", unit},
+                    {"n", 4},          {"mean_reference", ref}, {"mean_method", m}, {"median_difference", ref - m},
+                    {"statistic", 0.0}, {"p", q},               {"q", q},          {"test", "exact"},
+                    {"significant", q < 0.05}, {"kind", kind}};
+    };
+    j["comparisons"].push_back(pair("ladder", "scextract", "scgpt_probe", "splits", 0.87, 0.80, 0.01));
+    j["comparisons"].push_back(pair("ladder", "scextract", "scgpt_probe", "donors", 0.87, 0.80, 0.02));
+    j["comparisons"].push_back(pair("ladder", "scgpt_probe", "logreg_hvg", "splits", 0.80, 0.81, 0.5));
+    j["comparisons"].push_back(pair("control", "logreg_hvg", "scextract", "donors", 0.70, 0.87, 0.001));
+    const auto html = render_bench_report_html(j);
+    const auto ladder = element(html, "section", "ladder");
+    ASSERT_NE(ladder, "");
+    // rows in the file's method order; scgpt_probe fell against scextract on both units
+    EXPECT_LT(ladder.find(">scextract<"), ladder.find(">scgpt_probe<"));
+    EXPECT_NE(ladder.find("class=\"worse\">&#9660;*\u2020"), std::string::npos) << ladder;
+    EXPECT_EQ(ladder.find("class=\"better\""), std::string::npos); // logreg_hvg's rise is not significant
+    const auto controls = element(html, "section", "controls");
+    EXPECT_NE(controls.find("matters: the real genes do better"), std::string::npos) << controls;
+    EXPECT_EQ(count(element(html, "section", "comparisons"), "<tr"), reference_rows);
+    // an unknown kind is refused, naming the key
+    j["comparisons"].back()["kind"] = "sideways";
+    try {
+        (void)render_bench_report_html(j, "results.json");
+        FAIL() << "an unknown comparison kind was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(".kind"), std::string::npos) << e.what();
+    }
+}
+
 TEST(BenchReport, EscapesText) {
     auto j = example_results();
     const std::string evil = "<script>alert('x')</script> & \"q\"";

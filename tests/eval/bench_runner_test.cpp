@@ -183,6 +183,60 @@ TEST(BenchRunner, RefusesUnknownEndpointsReferencesAndDuplicateNames) {
     EXPECT_THROW((void)run_bench(t->cells, m, o), Error);
 }
 
+// Ladder and control pairs: compared like the reference comparisons, but each kind is its
+// own BH family, so the reference comparisons keep their q-values; unknown names are refused
+// before any split runs.
+TEST(BenchRunner, PairsAreComparedInTheirOwnFamilies) {
+    const auto t = toy_cells(20);
+    const auto m = methods(true);
+    BenchOptions o;
+    o.splits = {.n_splits = 6};
+    const auto plain = run_bench(t->cells, m, o);
+    o.pairs = {{"noise", "oracle", "ladder"}, {"classes_only", "noise", "ladder"}, {"oracle", "noise", "control"}};
+    const auto r = run_bench(t->cells, m, o);
+
+    std::vector<const BenchComparison*> reference, ladder, control;
+    for (const auto& c : r.comparisons)
+        (c.kind == "reference" ? reference : c.kind == "ladder" ? ladder : control).push_back(&c);
+    ASSERT_EQ(reference.size(), plain.comparisons.size());
+    for (std::size_t i = 0; i < reference.size(); ++i) {
+        EXPECT_EQ(reference[i]->method, plain.comparisons[i].method);
+        EXPECT_EQ(std::isnan(reference[i]->q), std::isnan(plain.comparisons[i].q));
+        if (!std::isnan(reference[i]->q)) {
+            EXPECT_EQ(reference[i]->q, plain.comparisons[i].q); // the pairs did not join its family
+        }
+    }
+    // noise against the oracle: worse on every endpoint, significantly over splits and donors
+    std::int64_t noise_losses = 0;
+    for (const auto* c : ladder)
+        if (c->method == "noise") {
+            EXPECT_EQ(c->reference, "oracle");
+            EXPECT_LT(c->mean_method, c->mean_reference) << c->endpoint;
+            noise_losses += c->significant;
+        }
+    EXPECT_GE(noise_losses, 8);
+    // classes_only has no pseudotime: no depth comparison across that gap
+    for (const auto* c : ladder) {
+        if (c->method == "classes_only") {
+            EXPECT_NE(c->endpoint, "depth_spearman");
+        }
+    }
+    ASSERT_FALSE(control.empty());
+    for (const auto* c : control) {
+        EXPECT_EQ(c->method, "oracle");
+        EXPECT_EQ(c->reference, "noise");
+        EXPECT_GT(c->mean_method, c->mean_reference) << c->endpoint;
+    }
+
+    o.pairs = {{"noise", "not_a_method", "ladder"}};
+    try {
+        (void)run_bench(t->cells, m, o);
+        FAIL() << "an unknown pair name was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("not_a_method"), std::string::npos) << e.what();
+    }
+}
+
 TEST(BenchRunner, ResultsDoNotDependOnThreads) {
     const auto t = toy_cells(10);
     const auto m = methods(false);

@@ -64,6 +64,9 @@ public:
     /// pseudotime methods may ignore @p train for their pseudotime and run on @p test alone.
     virtual MethodPrediction run_split(const BenchCells& cells, std::span<const std::int64_t> train,
                                        std::span<const std::int64_t> test, int threads) = 0;
+    /// A short note on the last run_split() for the log and results.json (e.g. which
+    /// configuration a nested selection chose); default: none.
+    [[nodiscard]] virtual std::string split_note() const { return {}; }
 };
 
 } // namespace scx

@@ -112,6 +112,8 @@ code, pre { background: #f6f6f6; padding: 1px 4px; } pre { padding: 8px; overflo
 figure { margin: 12px 0 28px; } figure svg { max-width: 100%; height: auto; display: block; }
 figcaption { font-size: 13px; color: #444; max-width: 1100px; margin-top: 6px; }
 p.missing { color: #999; font-style: italic; }
+div.wide { overflow-x: auto; max-width: 100%; }
+span.better { color: #0b5d1e; font-weight: bold; } span.worse { color: #a11; font-weight: bold; }
 </style>
 </head>
 <body>
@@ -346,7 +348,7 @@ std::string comparisons_section(const Results& r) {
     for (const auto& e : r.endpoints) {
         std::vector<const Comparison*> rows;
         for (const auto& c : r.comparisons)
-            if (c.endpoint == e.name) rows.push_back(&c);
+            if (c.kind == "reference" && c.endpoint == e.name) rows.push_back(&c);
         if (rows.empty()) continue;
         std::stable_sort(rows.begin(), rows.end(), [&](const auto* a, const auto* b) {
             return std::tuple(method_rank(a->method), a->unit, method_rank(a->reference)) <
@@ -357,8 +359,113 @@ std::string comparisons_section(const Results& r) {
         for (const auto* c : rows) out += comparison_row(r, *c);
         out += "</tbody>\n";
     }
-    if (r.comparisons.empty()) out += "<tbody><tr><td colspan=\"13\" class=\"na\">no comparisons</td></tr></tbody>\n";
+    if (std::none_of(r.comparisons.begin(), r.comparisons.end(), [](const Comparison& c) { return c.kind == "reference"; }))
+        out += "<tbody><tr><td colspan=\"13\" class=\"na\">no comparisons</td></tr></tbody>\n";
     return out + "</table>\n</section>\n";
+}
+
+// ---- ladder and controls (comparisons between named pairs) ----
+
+const Comparison* find_pair(const Results& r, std::string_view kind, std::string_view method, std::string_view endpoint,
+                            ComparisonUnit unit) {
+    for (const auto& c : r.comparisons)
+        if (c.kind == kind && c.method == method && c.endpoint == endpoint && c.unit == unit) return &c;
+    return nullptr;
+}
+
+/// "better" / "worse" of a significant change of @p c on @p e (method against its pair).
+std::string_view direction(const Comparison& c, const Endpoint& e) {
+    if (!c.mean_method || !c.mean_reference) return {};
+    const bool up = *c.mean_method > *c.mean_reference;
+    return up == e.higher_is_better ? "better" : "worse";
+}
+
+/// Marks of the significant changes of @p method against its pair, over splits and donors.
+std::string pair_marks(const Results& r, std::string_view kind, std::string_view method, const Endpoint& e) {
+    std::string marks;
+    std::string_view dir;
+    for (const auto unit : {ComparisonUnit::splits, ComparisonUnit::donors}) {
+        const auto* c = find_pair(r, kind, method, e.name, unit);
+        if (c == nullptr || !c->significant) continue;
+        marks += significance_mark(c->q, unit);
+        dir = direction(*c, e);
+    }
+    if (marks.empty()) return {};
+    return fmt::format(" <span class=\"{}\">{}{}</span>", dir, dir == "better" ? "&#9650;" : "&#9660;", marks);
+}
+
+std::string ladder_section(const Results& r) {
+    std::vector<const Method*> rungs;
+    std::vector<std::string> against(r.methods.size());
+    for (std::size_t i = 0; i < r.methods.size(); ++i)
+        for (const auto& c : r.comparisons)
+            if (c.kind == "ladder" && (c.method == r.methods[i].name || c.reference == r.methods[i].name)) {
+                if (rungs.empty() || rungs.back() != &r.methods[i]) rungs.push_back(&r.methods[i]);
+                if (c.method == r.methods[i].name) against[rungs.size() - 1] = c.reference;
+            }
+    if (rungs.empty()) return {};
+    std::string out = fmt::format(
+        "<section id=\"ladder\">\n<h2>Ablation ladder</h2>\n"
+        "<p class=\"note\">Each rung changes one step of the pipeline against the rung it names (by default the row "
+        "above). Cells: mean over the {} splits. Marks: a significant change against that rung (paired two-sided "
+        "Wilcoxon, Benjamini-Hochberg over all ladder comparisons within a unit): &#9650; better, &#9660; worse; "
+        "* / ** over splits, &dagger; / &dagger;&dagger; over distinct held-out donors (q &lt; 0.05 / 0.01). "
+        "Read down a column to see at which step an endpoint is lost.</p>\n"
+        "<div class=\"wide\"><table class=\"ladder\">\n<thead><tr><th class=\"text\">rung</th><th class=\"text\">against</th>",
+        r.splits.n);
+    for (const auto& e : r.endpoints)
+        out += fmt::format("<th title=\"{}\">{} {}</th>", esc(e.name), esc(e.label), e.higher_is_better ? "&uarr;" : "&darr;");
+    out += "</tr></thead>\n<tbody>\n";
+    for (std::size_t i = 0; i < rungs.size(); ++i) {
+        const auto& m = *rungs[i];
+        out += fmt::format("<tr><th scope=\"row\" class=\"text\" title=\"{}\">{}</th><td class=\"text\">{}</td>",
+                           esc(m.description), esc(m.name), esc(against[i]));
+        for (const auto& e : r.endpoints) {
+            const auto s = summarise(r.split_scores(m.name, e.name));
+            if (s.present == 0) {
+                out += fmt::format("<td class=\"na\">{}</td>", kNotApplicable);
+                continue;
+            }
+            out += fmt::format("<td>{}{}</td>", number(s.mean), pair_marks(r, "ladder", m.name, e));
+        }
+        out += "</tr>\n";
+    }
+    return out + "</tbody>\n</table></div>\n</section>\n";
+}
+
+std::string controls_section(const Results& r) {
+    std::vector<std::pair<std::string, std::string>> pairs; // method, control
+    for (const auto& c : r.comparisons)
+        if (c.kind == "control" && std::find(pairs.begin(), pairs.end(), std::pair(c.method, c.reference)) == pairs.end())
+            pairs.emplace_back(c.method, c.reference);
+    if (pairs.empty()) return {};
+    std::string out =
+        "<section id=\"controls\">\n<h2>Does gene identity matter? Methods against their controls</h2>\n"
+        "<p class=\"note\">Each method against the same configuration on its operator with the genes permuted "
+        "(P A P<sup>T</sup>: spectrum and sparsity kept, which genes are connected lost). Paired two-sided Wilcoxon "
+        "over distinct held-out donors, Benjamini-Hochberg over all control comparisons; the split-level test is in "
+        "comparisons.tsv. &Delta; = method &minus; control.</p>\n"
+        "<div class=\"wide\"><table class=\"controls\">\n<thead><tr><th class=\"text\">method</th>"
+        "<th class=\"text\">control</th><th class=\"text\">endpoint</th><th>n donors</th><th>method</th><th>control</th>"
+        "<th>&Delta;</th><th>p</th><th>q</th><th class=\"text\">gene identity</th></tr></thead>\n<tbody>\n";
+    for (const auto& [method, control] : pairs)
+        for (const auto& e : r.endpoints) {
+            const auto* c = find_pair(r, "control", method, e.name, ComparisonUnit::donors);
+            if (c == nullptr || c->reference != control) continue;
+            std::optional<double> diff;
+            if (c->mean_method && c->mean_reference) diff = *c->mean_method - *c->mean_reference;
+            std::string verdict = "not tested";
+            if (c->test != "none" && c->p)
+                verdict = !c->significant            ? "no evidence it matters"
+                          : direction(*c, e) == "better" ? "matters: the real genes do better"
+                                                        : "the permuted genes do better";
+            out += fmt::format("<tr{}><th scope=\"row\" class=\"text\">{}</th><td class=\"text\">{}</td><td class=\"text\">{}</td>"
+                               "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"text\">{}</td></tr>\n",
+                               c->significant ? " class=\"sig\"" : "", esc(method), esc(control), esc(e.label), c->n,
+                               number_or_na(c->mean_method), number_or_na(c->mean_reference), number_or_na(diff),
+                               p_value(c->p), p_value(c->q), verdict);
+        }
+    return out + "</tbody>\n</table></div>\n</section>\n";
 }
 
 // ---- methods and runtime ----
@@ -422,7 +529,8 @@ std::string render_bench_report_html(const nlohmann::json& results, std::string_
 
 std::string render_bench_report_html(const report::Results& r) {
     using namespace report;
-    return page_head() + header_section(r) + dataset_section(r) + endpoints_section(r) + comparisons_section(r) +
+    return page_head() + header_section(r) + dataset_section(r) + endpoints_section(r) + ladder_section(r) +
+           controls_section(r) + comparisons_section(r) +
            figures_section(r) + runtime_section(r) + "</body>\n</html>\n";
 }
 

@@ -1,5 +1,6 @@
 #include "scextract/eval/bench_results_json.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -64,6 +65,8 @@ json bench_results_json(const BenchResult& r, const BenchCells& cells, const Ben
                            {"cache_seconds", m.cache_seconds},
                            {"split_seconds", m.split_seconds},
                            {"total_seconds", total}});
+        if (std::any_of(m.split_notes.begin(), m.split_notes.end(), [](const std::string& n) { return !n.empty(); }))
+            methods.back()["split_notes"] = m.split_notes;
     }
     j["methods"] = methods;
     j["reference"] = r.reference;
@@ -91,7 +94,8 @@ json bench_results_json(const BenchResult& r, const BenchCells& cells, const Ben
                                {"mean_method", number_or_null(c.mean_method)},
                                {"median_difference", number_or_null(c.median_difference)},
                                {"statistic", number_or_null(c.statistic)}, {"p", number_or_null(c.p)},
-                               {"q", number_or_null(c.q)}, {"test", c.test}, {"significant", c.significant}});
+                               {"q", number_or_null(c.q)}, {"test", c.test}, {"significant", c.significant},
+                               {"kind", c.kind}});
     j["comparisons"] = comparisons;
     json pt = json::array(), roc = json::array();
     for (const auto& f : r.pseudotime_figures)
@@ -138,11 +142,11 @@ std::string bench_donor_scores_tsv(const BenchResult& r, const BenchCells& cells
 }
 
 std::string bench_comparisons_tsv(const BenchResult& r) {
-    std::string out = "reference\tmethod\tendpoint\tunit\tn\tmean_reference\tmean_method\tmedian_difference\tstatistic\tp\tq\ttest\tsignificant\n";
+    std::string out = "reference\tmethod\tendpoint\tunit\tn\tmean_reference\tmean_method\tmedian_difference\tstatistic\tp\tq\ttest\tsignificant\tkind\n";
     for (const auto& c : r.comparisons)
-        out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", c.reference, c.method, c.endpoint, c.unit, c.n,
+        out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", c.reference, c.method, c.endpoint, c.unit, c.n,
                            tsv_number(c.mean_reference), tsv_number(c.mean_method), tsv_number(c.median_difference),
-                           tsv_number(c.statistic), tsv_number(c.p), tsv_number(c.q), c.test, c.significant ? "yes" : "no");
+                           tsv_number(c.statistic), tsv_number(c.p), tsv_number(c.q), c.test, c.significant ? "yes" : "no", c.kind);
     return out;
 }
 

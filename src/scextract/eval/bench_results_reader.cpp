@@ -32,7 +32,8 @@ std::vector<std::optional<double>> Results::split_scores(std::string_view method
 const Comparison* Results::find_comparison(std::string_view method, std::string_view endpoint,
                                                      ComparisonUnit unit) const {
     for (const auto& c : comparisons)
-        if (c.reference == reference && c.method == method && c.endpoint == endpoint && c.unit == unit) return &c;
+        if (c.kind == "reference" && c.reference == reference && c.method == method && c.endpoint == endpoint && c.unit == unit)
+            return &c;
     return nullptr;
 }
 
@@ -74,6 +75,7 @@ public:
         return out;
     }
     [[nodiscard]] bool is_null() const { return j_.is_null(); }
+    [[nodiscard]] bool has(const char* key) const { return j_.is_object() && j_.contains(key); }
     [[nodiscard]] const json& raw() const { return j_; }
     [[nodiscard]] const std::string& path() const { return path_; }
 
@@ -199,6 +201,10 @@ Comparison read_comparison(const Node& n) {
     if (c.test != "exact" && c.test != "permutation" && c.test != "normal" && c.test != "none")
         fail(fmt::format("'{}.test' is '{}'; expected exact, permutation, normal or none", n.path(), c.test));
     c.significant = n.at("significant").boolean();
+    // files written before pairs existed hold only comparisons with the reference
+    c.kind = n.has("kind") ? n.at("kind").str() : "reference";
+    if (c.kind != "reference" && c.kind != "ladder" && c.kind != "control")
+        fail(fmt::format("'{}.kind' is '{}'; expected reference, ladder or control", n.path(), c.kind));
     return c;
 }
 

@@ -90,6 +90,9 @@ struct Comparison {
     std::optional<double> q; ///< Benjamini-Hochberg over endpoints x comparisons within the unit
     std::string test;        ///< "exact", "normal" or "none" (not tested)
     bool significant = false; ///< q < 0.05
+    /// "reference" (with the run's reference), "ladder" (a rung against the rung it names) or
+    /// "control" (a method against its control); BH runs within each kind and unit.
+    std::string kind = "reference";
 };
 
 /// Held-out cells of one split: ruler depth against the method's pseudotime.

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -144,6 +145,11 @@ BenchResult run_bench(const BenchCells& cells, std::span<const std::unique_ptr<B
     r.reference = options.reference.empty() ? infos.front().name : options.reference;
     if (std::none_of(infos.begin(), infos.end(), [&](const MethodInfo& i) { return i.name == r.reference; }))
         throw Error(fmt::format("bench: the reference method '{}' is not among the methods", r.reference));
+    // pairs are checked before any work, so a typo never costs a finished run
+    for (const auto& pair : options.pairs)
+        for (const auto* name : {&pair.method, &pair.against})
+            if (std::none_of(infos.begin(), infos.end(), [&](const MethodInfo& i) { return i.name == *name; }))
+                throw Error(fmt::format("bench: the {} comparison names '{}', which is not among the methods", pair.kind, *name));
     for (std::size_t i = 0; i < infos.size(); ++i)
         for (std::size_t j = 0; j < i; ++j)
             if (infos[i].name == infos[j].name) throw Error(fmt::format("bench: two methods are named '{}'", infos[i].name));
@@ -175,6 +181,7 @@ BenchResult run_bench(const BenchCells& cells, std::span<const std::unique_ptr<B
                 throw Error(fmt::format("bench: method '{}' failed on split {}: {}", infos[mi].name, split.index, e.what()));
             }
             run.split_seconds.push_back(seconds_since(t1));
+            run.split_notes.push_back(method.split_note());
             run.scores.push_back(score_split(cells, split, p, r.endpoints, options.endpoint_options));
             if (split.index == r.figure_split) {
                 const auto e = std::find_if(r.endpoints.begin(), r.endpoints.end(), [](const Endpoint& x) { return x.name == "depth_spearman"; });
@@ -182,7 +189,8 @@ BenchResult run_bench(const BenchCells& cells, std::span<const std::unique_ptr<B
                 add_figures(r, cells, split, method.info(), p, depth_score, infos[mi].name == r.reference, options);
             }
             if (options.log)
-                options.log(fmt::format("{} split {}/{}: {:.2f} s", infos[mi].name, split.index + 1, n_splits, run.split_seconds.back()));
+                options.log(fmt::format("{} split {}/{}: {:.2f} s{}", infos[mi].name, split.index + 1, n_splits, run.split_seconds.back(),
+                                        run.split_notes.back().empty() ? "" : " (" + run.split_notes.back() + ")"));
             tick();
         }
         run.info = method.info(); // after fitting, so parameter counts are known
@@ -203,41 +211,55 @@ BenchResult run_bench(const BenchCells& cells, std::span<const std::unique_ptr<B
             }
     }
 
-    // Comparisons with the reference; BH within each unit across endpoints x methods.
-    const auto ref = std::find_if(r.methods.begin(), r.methods.end(), [&](const BenchMethodRun& m) { return m.info.name == r.reference; });
-    for (const std::string unit : {"splits", "donors"}) {
-        const auto first = r.comparisons.size();
-        for (const auto& run : r.methods) {
-            if (run.info.name == r.reference) continue;
-            for (std::size_t e = 0; e < r.endpoints.size(); ++e) {
-                if (r.endpoints[e].name == "depth_spearman" && run.info.pseudotime != ref->info.pseudotime) continue;
-                std::vector<double> a, b;
-                if (unit == "splits") {
-                    for (std::int64_t s = 0; s < n_splits; ++s) {
-                        a.push_back(ref->scores[s].split_value[e]);
-                        b.push_back(run.scores[s].split_value[e]);
+    // Comparisons: every method with the reference, then the configured pairs; BH within
+    // each (kind, unit) family across its endpoints x comparisons.
+    const auto run_of = [&](const std::string& name) -> const BenchMethodRun& {
+        const auto it = std::find_if(r.methods.begin(), r.methods.end(), [&](const BenchMethodRun& m) { return m.info.name == name; });
+        if (it == r.methods.end()) throw Error(fmt::format("bench: the compared method '{}' is not among the methods", name));
+        return *it;
+    };
+    std::vector<std::tuple<const BenchMethodRun*, const BenchMethodRun*, std::string>> pairs; // against, method, kind
+    for (const auto& run : r.methods)
+        if (run.info.name != r.reference) pairs.emplace_back(&run_of(r.reference), &run, "reference");
+    for (const auto& pair : options.pairs) pairs.emplace_back(&run_of(pair.against), &run_of(pair.method), pair.kind);
+    std::vector<std::string> kinds;
+    for (const auto& [a, m, kind] : pairs)
+        if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) kinds.push_back(kind);
+    for (const auto& kind : kinds)
+        for (const std::string unit : {"splits", "donors"}) {
+            const auto first = r.comparisons.size();
+            for (const auto& [against, run, pair_kind] : pairs) {
+                if (pair_kind != kind) continue;
+                for (std::size_t e = 0; e < r.endpoints.size(); ++e) {
+                    if (r.endpoints[e].name == "depth_spearman" && run->info.pseudotime != against->info.pseudotime) continue;
+                    std::vector<double> a, b;
+                    if (unit == "splits") {
+                        for (std::int64_t s = 0; s < n_splits; ++s) {
+                            a.push_back(against->scores[s].split_value[e]);
+                            b.push_back(run->scores[s].split_value[e]);
+                        }
+                    } else {
+                        a = against->donor_means[e];
+                        b = run->donor_means[e];
                     }
-                } else {
-                    a = ref->donor_means[e];
-                    b = run.donor_means[e];
+                    auto c = compare(a, b);
+                    c.reference = against->info.name;
+                    c.method = run->info.name;
+                    c.endpoint = r.endpoints[e].name;
+                    c.unit = unit;
+                    c.kind = kind;
+                    r.comparisons.push_back(std::move(c));
                 }
-                auto c = compare(a, b);
-                c.reference = r.reference;
-                c.method = run.info.name;
-                c.endpoint = r.endpoints[e].name;
-                c.unit = unit;
-                r.comparisons.push_back(std::move(c));
+            }
+            std::vector<double> p;
+            for (auto i = first; i < r.comparisons.size(); ++i) p.push_back(r.comparisons[i].p);
+            const auto q = benjamini_hochberg(p);
+            for (auto i = first; i < r.comparisons.size(); ++i) {
+                auto& c = r.comparisons[i];
+                c.q = q[i - first];
+                c.significant = std::isfinite(c.q) && c.q < options.fdr;
             }
         }
-        std::vector<double> p;
-        for (auto i = first; i < r.comparisons.size(); ++i) p.push_back(r.comparisons[i].p);
-        const auto q = benjamini_hochberg(p);
-        for (auto i = first; i < r.comparisons.size(); ++i) {
-            auto& c = r.comparisons[i];
-            c.q = q[i - first];
-            c.significant = std::isfinite(c.q) && c.q < options.fdr;
-        }
-    }
     return r;
 }
 

@@ -19,10 +19,19 @@
 
 namespace scx {
 
+/// A comparison between two methods other than the reference's (a ladder rung against the
+/// rung below it, a method against its control). Each kind is its own Benjamini-Hochberg
+/// family, so adding rungs or controls never changes the reference comparisons' q-values.
+struct BenchPair {
+    std::string method, against;
+    std::string kind; ///< "ladder" or "control"
+};
+
 struct BenchOptions {
     DonorSplitOptions splits;
     std::vector<std::string> endpoints; ///< names; empty: every endpoint the cells support
     std::string reference;              ///< method compared with the others; empty: the first
+    std::vector<BenchPair> pairs;       ///< further comparisons (method names must exist)
     EndpointOptions endpoint_options;
     double fdr = 0.05;                  ///< BH q below which a difference is called significant
     std::int64_t figure_split = 0;      ///< split whose test cells the figures show
@@ -39,14 +48,16 @@ struct BenchMethodRun {
     MethodInfo info;
     double cache_seconds = 0;          ///< prepare()
     std::vector<double> split_seconds; ///< run_split() per split
+    std::vector<std::string> split_notes; ///< BenchMethod::split_note() per split (all empty for most methods)
     std::vector<SplitScores> scores;   ///< per split
     /// [endpoint][distinct test donor]: mean of the donor's values over the splits holding it out.
     std::vector<std::vector<double>> donor_means;
 };
 
-/// A paired comparison of the reference with one method on one endpoint.
+/// A paired comparison of the reference (or a pair's `against`) with one method on one endpoint.
 struct BenchComparison {
     std::string reference, method, endpoint;
+    std::string kind = "reference"; ///< "reference", or the BenchPair kind; BH runs within (kind, unit)
     std::string unit;   ///< "splits" or "donors"
     std::int64_t n = 0; ///< pairs where both have a value
     double mean_reference = 0, mean_method = 0, median_difference = 0; ///< NaN when n = 0
@@ -89,7 +100,8 @@ struct BenchResult {
 /// Runs every method on the same splits. Depth comparisons are made only between methods of
 /// the same pseudotime class (headline claims compare within a class); a method without an
 /// output has not-applicable endpoints and no comparison there. Throws scx::Error when no
-/// method is given, the reference is unknown, or a method fails (naming method and split).
+/// method is given, the reference or a pair's method is unknown, or a method fails (naming
+/// method and split).
 BenchResult run_bench(const BenchCells& cells, std::span<const std::unique_ptr<BenchMethod>> methods,
                       const BenchOptions& options);
 

@@ -50,22 +50,20 @@ void MlpProbeMethod::prepare(const BenchCells& cells, int threads) {
     embeddings_ = embed_cells(checkpoint, *cells.counts, cells.symbols, o).embedding;
 }
 
-MethodPrediction MlpProbeMethod::run_split(const BenchCells& cells, std::span<const std::int64_t> train,
-                                           std::span<const std::int64_t> test, int threads) {
-    (void)threads; // the probes' products use Eigen's threads; results do not depend on them
-    if (embeddings_.rows() != cells.n_cells())
-        throw Error("MLP probe: prepare() has not embedded these cells");
-    const auto targets = readout_targets(cells, train, options_.min_binary_cells);
-    const RowMatrixF x = take_rows(gather(embeddings_, train), targets.keep);
-    const RowMatrixF xt = gather(embeddings_, test);
-    MethodPrediction p;
-    parameters_ = 0;
+MlpReadoutFit fit_predict_mlp_readouts(const BenchCells& cells, std::span<const std::int64_t> train, const RowMatrixF& train_x,
+                                      const RowMatrixF& test_x, const MlpProbeOptions& probe, std::int64_t min_binary_cells) {
+    if (train_x.rows() != static_cast<Eigen::Index>(train.size()))
+        throw Error(fmt::format("MLP readouts: {} representation rows for {} training cells", train_x.rows(), train.size()));
+    const auto targets = readout_targets(cells, train, min_binary_cells);
+    const RowMatrixF x = take_rows(train_x, targets.keep);
+    MlpReadoutFit out;
+    MethodPrediction& p = out.prediction;
     const auto fit = [&](const RowMatrixF& rows, const ProbeTargets& t) {
-        auto probe = fit_mlp_probe(rows, t, options_.probe);
-        parameters_ += probe.network.parameter_count();
-        return probe;
+        auto fitted = fit_mlp_probe(rows, t, probe);
+        out.parameters += fitted.network.parameter_count();
+        return fitted;
     };
-    p.pseudotime = fit(x, {ProbeLoss::regression, targets.depth, {}, 0}).predict(xt).col(0).cast<double>();
+    p.pseudotime = fit(x, {ProbeLoss::regression, targets.depth, {}, 0}).predict(test_x).col(0).cast<double>();
     const auto classes = [&](const std::vector<std::int64_t>& y) -> std::vector<std::int64_t> {
         const auto codes = present_codes(y);
         if (codes.size() < 2) return {};
@@ -76,7 +74,7 @@ MethodPrediction MlpProbeMethod::run_split(const BenchCells& cells, std::span<co
                 labelled.push_back(static_cast<Eigen::Index>(i));
                 t.label.push_back(std::lower_bound(codes.begin(), codes.end(), y[i]) - codes.begin());
             }
-        return argmax_codes(fit(take_rows(x, labelled), t).predict(xt), codes);
+        return argmax_codes(fit(take_rows(x, labelled), t).predict(test_x), codes);
     };
     p.stage = classes(targets.stage);
     p.branch = classes(targets.branch);
@@ -93,9 +91,20 @@ MethodPrediction MlpProbeMethod::run_split(const BenchCells& cells, std::span<co
                 in_task.push_back(static_cast<Eigen::Index>(i));
                 t.label.push_back(b.label[i]);
             }
-        p.binary_scores.push_back(fit(take_rows(x, in_task), t).predict(xt).col(0).cast<double>());
+        p.binary_scores.push_back(fit(take_rows(x, in_task), t).predict(test_x).col(0).cast<double>());
     }
-    return p;
+    return out;
+}
+
+MethodPrediction MlpProbeMethod::run_split(const BenchCells& cells, std::span<const std::int64_t> train,
+                                           std::span<const std::int64_t> test, int threads) {
+    (void)threads; // the probes' products use Eigen's threads; results do not depend on them
+    if (embeddings_.rows() != cells.n_cells())
+        throw Error("MLP probe: prepare() has not embedded these cells");
+    auto fit = fit_predict_mlp_readouts(cells, train, gather(embeddings_, train), gather(embeddings_, test), options_.probe,
+                                        options_.min_binary_cells);
+    parameters_ = fit.parameters;
+    return std::move(fit.prediction);
 }
 
 } // namespace scx

@@ -34,6 +34,19 @@ struct MlpProbeMethodOptions {
     std::int64_t min_binary_cells = 10; ///< as the linear readouts
 };
 
+/// What fit_predict_mlp_readouts() returns.
+struct MlpReadoutFit {
+    MethodPrediction prediction;  ///< pseudotime, stage, branch and binary scores of the test rows (no latent)
+    std::int64_t parameters = 0;  ///< weights and biases of every probe
+};
+
+/// One MLP probe per task (depth, stage, branch, each trained binary task) fitted on
+/// @p train_x, whose row i is cell @p train[i] (cells without a ruler stage are skipped),
+/// and applied to @p test_x. Shared by the MLP-probe baseline and the ladder's MLP readout.
+/// Throws scx::Error when @p train_x and @p train differ in size.
+MlpReadoutFit fit_predict_mlp_readouts(const BenchCells& cells, std::span<const std::int64_t> train, const RowMatrixF& train_x,
+                                      const RowMatrixF& test_x, const MlpProbeOptions& probe, std::int64_t min_binary_cells);
+
 /// Frozen scGPT embeddings + one MLP probe per task.
 class MlpProbeMethod final : public BenchMethod {
 public:

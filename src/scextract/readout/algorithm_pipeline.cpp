@@ -65,6 +65,40 @@ double accuracy(const std::vector<std::int64_t>& predicted, const std::vector<st
 
 } // namespace
 
+AlgorithmAdaptorFit fit_algorithm_adaptor(const RowMatrixF& features, const AdaptorRowLabels& rows,
+                                          const Eigen::MatrixXd& stage_distance, const AlgorithmFitOptions& options) {
+    const auto n = static_cast<std::size_t>(features.rows());
+    if (rows.stage.size() != n || rows.donors.size() != n || rows.tissues.size() != n || rows.labels.size() != n)
+        throw Error("fit: stages, donors, tissues and labels need one entry per feature row");
+    AdaptorOptions ao = options.adaptor;
+    ao.threads = options.threads;
+    AlgorithmAdaptorFit out;
+    if (ao.variant == AdaptorVariant::anchor) {
+        // Anchors are donor x tissue x cell-type means: with one donor each cell type is a
+        // single anchor, far too few rows for k x D parameters.
+        const auto donor_codes = codes_in_order_seen(rows.donors);
+        if (*std::max_element(donor_codes.begin(), donor_codes.end()) < 1)
+            throw Error("fit: the anchor adaptor needs cells from at least two donors (anchors are donor x tissue x "
+                        "cell-type means; with one donor each cell type is one anchor); use the cell variant");
+        const auto anchors = make_anchors(features, rows.stage,
+                                          {donor_codes, codes_in_order_seen(rows.tissues), codes_in_order_seen(rows.labels)},
+                                          {.min_cells = options.min_anchor_cells, .threads = options.threads});
+        if (anchors.rows.rows() < 2)
+            throw Error(fmt::format("fit: only {} donor x tissue x cell-type groups have >= {} cells; the anchor "
+                                    "adaptor needs at least 2 (use --variant cell)",
+                                    anchors.rows.rows(), options.min_anchor_cells));
+        out.rows = anchors.rows.rows();
+        out.fit = fit_adaptor(anchors.rows, anchors.stage, stage_distance, ao);
+    } else {
+        const auto balanced = balance_stages(rows.stage, options.max_cells_per_stage, ao.seed);
+        std::vector<std::int64_t> rs;
+        for (auto r : balanced) rs.push_back(rows.stage[r]);
+        out.rows = static_cast<std::int64_t>(balanced.size());
+        out.fit = fit_adaptor(take_rows(features, balanced), rs, stage_distance, ao);
+    }
+    return out;
+}
+
 AlgorithmFitResult fit_algorithm(const FeatureOperator& features, const Ruler& ruler, const std::string& ruler_json,
                                  const AlgorithmTrainingData& data, const AlgorithmFitOptions& options) {
     if (data.counts == nullptr) throw Error("fit: no counts");
@@ -109,31 +143,15 @@ AlgorithmFitResult fit_algorithm(const FeatureOperator& features, const Ruler& r
     const Eigen::MatrixXd distance = ruler_distances(ruler);
 
     // Stage 2: the adaptor on anchors or on stage-balanced cells
-    AdaptorOptions ao = options.adaptor;
-    ao.threads = options.threads;
-    AdaptorFitResult adaptor;
-    if (ao.variant == AdaptorVariant::anchor) {
-        std::vector<std::string> donors, tissues, labels;
-        for (auto i : on_ruler) {
-            donors.push_back(data.donors[i]);
-            tissues.push_back(data.tissues.empty() ? std::string() : data.tissues[i]);
-            labels.push_back(data.labels[i]);
-        }
-        const auto anchors = make_anchors(f, stage, {codes_in_order_seen(donors), codes_in_order_seen(tissues), codes_in_order_seen(labels)},
-                                          {.min_cells = options.min_anchor_cells, .threads = options.threads});
-        if (anchors.rows.rows() < 2)
-            throw Error(fmt::format("fit: only {} donor x tissue x cell-type groups have >= {} cells; the anchor "
-                                    "adaptor needs at least 2 (use --variant cell)",
-                                    anchors.rows.rows(), options.min_anchor_cells));
-        result.adaptor_rows = anchors.rows.rows();
-        adaptor = fit_adaptor(anchors.rows, anchors.stage, distance, ao);
-    } else {
-        const auto rows = balance_stages(stage, options.max_cells_per_stage, ao.seed);
-        std::vector<std::int64_t> rs;
-        for (auto r : rows) rs.push_back(stage[r]);
-        result.adaptor_rows = static_cast<std::int64_t>(rows.size());
-        adaptor = fit_adaptor(take_rows(f, rows), rs, distance, ao);
+    std::vector<std::string> donors, tissues, labels;
+    for (auto i : on_ruler) {
+        donors.push_back(data.donors[i]);
+        tissues.push_back(data.tissues.empty() ? std::string() : data.tissues[i]);
+        labels.push_back(data.labels[i]);
     }
+    auto stage2 = fit_algorithm_adaptor(f, {stage, donors, tissues, labels}, distance, options);
+    const AdaptorFitResult& adaptor = stage2.fit;
+    result.adaptor_rows = stage2.rows;
     result.adaptor_loss = adaptor.final_loss;
     result.adaptor_parameters = adaptor.adaptor.parameter_count();
 

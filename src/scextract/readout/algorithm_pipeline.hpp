@@ -69,6 +69,28 @@ struct AlgorithmFitResult {
     std::vector<std::string> skipped_tasks; ///< binary tasks without enough cells, with why
 };
 
+/// Per-row annotations of Stage 2's input rows (one entry per feature row).
+struct AdaptorRowLabels {
+    std::vector<std::int64_t> stage;  ///< ruler stage, >= 0
+    std::vector<std::string> donors;  ///< anchors group by donor x tissue x label
+    std::vector<std::string> tissues; ///< "" for one tissue
+    std::vector<std::string> labels;
+};
+
+/// What fit_algorithm_adaptor() returns.
+struct AlgorithmAdaptorFit {
+    AdaptorFitResult fit;
+    std::int64_t rows = 0; ///< anchors, or stage-balanced cells
+};
+
+/// Stage 2 of fit_algorithm(): the adaptor of options.adaptor.variant on standardised
+/// @p features of cells on the ruler - anchors (donor x tissue x label means of at least
+/// min_anchor_cells cells) or at most max_cells_per_stage seeded cells per stage. Throws
+/// scx::Error on sizes that disagree, and for the anchor variant when the cells come from a
+/// single donor or give fewer than two anchors.
+AlgorithmAdaptorFit fit_algorithm_adaptor(const RowMatrixF& features, const AdaptorRowLabels& rows,
+                                          const Eigen::MatrixXd& stage_distance, const AlgorithmFitOptions& options);
+
 /// Fits every part after the feature operator. Throws scx::Error when no label maps to the
 /// ruler, fewer than two stages are present, or the inputs disagree in size.
 AlgorithmFitResult fit_algorithm(const FeatureOperator& features, const Ruler& ruler, const std::string& ruler_json,
