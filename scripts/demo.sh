@@ -7,7 +7,7 @@
 #     be bundled): simulate reference cells on the default hematopoiesis ruler, write a
 #     small scGPT-format checkpoint with gene programs planted into head 2:5, export every
 #     head's operator with the attention atlas, list the compression variants, fit the
-#     algorithm (pooled drift features, anchor adaptor, readouts) and apply it, with no
+#     algorithm (pooled drift features, cell-trained adaptor, readouts) and apply it, with no
 #     model, to new cells of the same design.
 # Everything goes to out/.
 set -euo pipefail

@@ -35,7 +35,7 @@ light='    {"type": "algorithm", "name": "algorithm", "operator": "'$C'/planted.
     {"type": "pca", "name": "pca10", "components": 10},
     {"type": "svd", "name": "svd10", "components": 10},
     {"type": "celltypist"}'
-adaptors='    {"type": "algorithm", "name": "anchor", "operator": "'$C'/planted.scxop", "features": "drift"},
+adaptors='    {"type": "algorithm", "name": "anchor", "operator": "'$C'/planted.scxop", "features": "drift", "adaptor": "anchor"},
     {"type": "algorithm", "name": "cell", "operator": "'$C'/planted.scxop", "features": "drift", "adaptor": "cell"},
     {"type": "algorithm", "name": "hybrid", "operator": "'$C'/planted.scxop", "features": "drift", "adaptor": "hybrid"}'
 heavy='    {"type": "dpt"},

@@ -22,10 +22,10 @@ namespace scx::cli {
 
 Command add_fit_command(CLI::App& root, GlobalOptions& g) {
     struct Args {
-        std::string op, ruler = "default", out, variant = "anchor";
+        std::string op, ruler = "default", out, variant = "cell";
         TrainingArgs training;
         std::int64_t k = 10, epochs = -1;
-        double alpha = 0.1;
+        double alpha = -1; // < 0: the variant's reconstruction weight
         FeatureArgs features;
     };
     auto args = std::make_shared<Args>();
@@ -34,11 +34,13 @@ Command add_fit_command(CLI::App& root, GlobalOptions& g) {
     add_training_options(app, args->training);
     app->add_option("--ruler", args->ruler, "ruler JSON, or 'default'")->capture_default_str();
     app->add_option("--out", args->out, "algorithm file to write (.scx)")->required();
-    app->add_option("--variant", args->variant, "adaptor: anchor, cell or hybrid")
+    app->add_option("--variant", args->variant,
+                    "adaptor: anchor, cell or hybrid (cell: chosen on training donors, docs/adaptor.md#the-ladder)")
         ->check(CLI::IsMember({"anchor", "cell", "hybrid"}))
         ->capture_default_str();
     app->add_option("--k", args->k, "latent dimension")->check(CLI::PositiveNumber)->capture_default_str();
-    app->add_option("--alpha", args->alpha, "reconstruction weight")->check(CLI::NonNegativeNumber)->capture_default_str();
+    app->add_option("--alpha", args->alpha, "reconstruction weight (default: the variant's; anchor 0.1, cell and hybrid 0.08)")
+        ->check(CLI::NonNegativeNumber);
     app->add_option("--epochs", args->epochs, "adaptor epochs (default: the variant's)");
     add_feature_options(app, args->features);
     return {app, [args, &g](const Console& console) {
@@ -57,7 +59,7 @@ Command add_fit_command(CLI::App& root, GlobalOptions& g) {
                 AlgorithmFitOptions o;
                 o.adaptor = adaptor_options(parse_adaptor_variant(a.variant));
                 o.adaptor.k = a.k;
-                o.adaptor.loss.weights.reconstruction = a.alpha;
+                if (a.alpha >= 0) o.adaptor.loss.weights.reconstruction = a.alpha;
                 if (a.epochs > 0) o.adaptor.epochs = a.epochs;
                 o.adaptor.seed = g.seed;
                 o.threads = console.threads();
@@ -89,7 +91,7 @@ Command add_fit_command(CLI::App& root, GlobalOptions& g) {
                 prov["tissue_key"] = a.training.tissue_key;
                 prov["variant"] = a.variant;
                 prov["k"] = a.k;
-                prov["alpha"] = a.alpha;
+                prov["alpha"] = o.adaptor.loss.weights.reconstruction;
                 prov["seed"] = g.seed;
                 prov["cells_on_ruler"] = r.n_on_ruler;
                 prov["adaptor_rows"] = r.adaptor_rows;

@@ -274,7 +274,7 @@ std::unique_ptr<BenchMethod> make_method(const BenchConfig& config, const BenchM
         AlgorithmFitOptions fit;
         if (r.has("adaptor") && ladder.bottleneck != LadderBottleneck::adaptor)
             r.fail("'adaptor' chooses the Stage 2 variant; it cannot differ with 'bottleneck' none or pca");
-        const auto variant = r.string("adaptor", "anchor");
+        const auto variant = r.string("adaptor", std::string(adaptor_variant_name(fit.adaptor.variant)));
         if (variant != "anchor" && variant != "cell" && variant != "hybrid") r.fail("'adaptor' must be anchor, cell or hybrid");
         fit.adaptor = adaptor_options(parse_adaptor_variant(variant));
         fit.adaptor.seed = static_cast<std::uint64_t>(r.integer("seed", static_cast<std::int64_t>(fit.adaptor.seed)));

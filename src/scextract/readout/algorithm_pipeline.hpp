@@ -39,7 +39,9 @@ struct BinaryTask {
 std::vector<BinaryTask> default_binary_tasks();
 
 struct AlgorithmFitOptions {
-    AdaptorOptions adaptor = adaptor_options(AdaptorVariant::anchor);
+    /// The cell-trained adaptor: the paper's winning variant, and the one nested selection on
+    /// training donors chose on the planted bed (docs/adaptor.md, "The ladder").
+    AdaptorOptions adaptor = adaptor_options(AdaptorVariant::cell);
     double target_sum = 1e4;
     std::int64_t min_anchor_cells = 5;     ///< METHOD.md: anchors are groups of >= 5 cells
     std::int64_t max_cells_per_stage = 500; ///< cell / hybrid variants: stage balancing
