@@ -98,6 +98,8 @@ Mapping make_uns(const SimulationDesign& d) {
     sim.set("generator", text("scextract simulate"));
     sim.set("version", Element{NdArray::scalar<std::int64_t>(1)});
     sim.set("seed", Element{NdArray::scalar<std::int64_t>(static_cast<std::int64_t>(o.seed))});
+    sim.set("design_seed",
+            Element{NdArray::scalar<std::int64_t>(static_cast<std::int64_t>(o.design_seed.value_or(o.seed)))});
     sim.set("cell_offset", Element{NdArray::scalar<std::int64_t>(o.cell_offset)});
     sim.set("null_model", Element{NdArray::scalar<bool>(o.null_model)});
     sim.set("ruler", text(d.ruler.name));
@@ -116,6 +118,18 @@ Mapping make_uns(const SimulationDesign& d) {
         programs.set(name, Element{genes});
     }
     sim.set("programs", Element{programs});
+    if (d.calibrated()) {
+        Mapping cal;
+        cal.set("source", text(d.calibration_source));
+        cal.set("source_sha256", text(d.calibration_sha256));
+        cal.set("interpolated_stages", Element{StringArray{{static_cast<std::int64_t>(d.interpolated_stages.size())},
+                                                           d.interpolated_stages}});
+        cal.set("composition", text(o.composition == SimulationComposition::reference ? "reference" : "graph"));
+        cal.set("within_type_scale", Element{NdArray::scalar<double>(o.within_type_scale)});
+        cal.set("within_type_components", Element{NdArray::scalar<std::int64_t>(
+                                              static_cast<std::int64_t>(d.within_type_sd.size()))});
+        sim.set("calibration", Element{cal});
+    }
     Mapping uns;
     uns.set("scx_sim", Element{sim});
     return uns;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <unordered_map>
 #include <unordered_set>
@@ -18,8 +19,10 @@ namespace scx {
 
 namespace {
 
-// Random streams of the design; cells use streams 0..n_cells-1.
+// Random streams of the design and (with a separate design seed) of the donors;
+// cells use streams 0..n_cells-1.
 constexpr std::uint64_t kDesignStream = 0xFFFFFFFFFFFF0001ULL;
+constexpr std::uint64_t kDonorStream = 0xFFFFFFFFFFFF0002ULL;
 
 /// Index drawn with probability proportional to @p weights (which sum to 1).
 std::int64_t categorical(Rng& rng, const std::vector<double>& weights) {
@@ -92,9 +95,9 @@ std::int64_t simulation_gene_pool_size(const std::vector<std::string>& vocabular
     return static_cast<std::int64_t>(GenePicker(vocabulary, unused).pool_size());
 }
 
-SimulationDesign design_simulation(const Ruler& ruler, const std::vector<std::string>& vocabulary,
-                                   const SimulationOptions& options) {
-    const auto& o = options;
+namespace {
+
+void check_options(const SimulationOptions& o, const Ruler& ruler) {
     if (o.n_cells < 1) throw Error(fmt::format("simulate: --cells must be >= 1, got {}", o.n_cells));
     if (o.cell_offset < 0) throw Error(fmt::format("simulate: --cell-offset must be >= 0, got {}", o.cell_offset));
     if (o.n_donors < 1) throw Error(fmt::format("simulate: --donors must be >= 1, got {}", o.n_donors));
@@ -107,15 +110,16 @@ SimulationDesign design_simulation(const Ruler& ruler, const std::vector<std::st
     if (ruler.explicit_distances)
         throw Error(fmt::format("simulate: the ruler '{}' is a distance matrix; the simulator needs a stage graph",
                                 ruler.name));
+    if (ruler.stages.size() < 2) throw Error("simulate: the ruler needs at least two stages");
+}
 
+/// Parents, branches and labels of the ruler's stages.
+SimulationDesign graph_design(const Ruler& ruler, const SimulationOptions& o) {
     SimulationDesign d;
     d.options = o;
     d.ruler = ruler;
     const auto n_stages = static_cast<std::int64_t>(ruler.stages.size());
     const auto n_branches = static_cast<std::int64_t>(ruler.branches.size());
-    const std::int64_t root = ruler.stage_index(ruler.root);
-    if (n_stages < 2) throw Error("simulate: the ruler needs at least two stages");
-
     // Each non-root stage hangs off its first neighbour one hop closer to the root.
     d.parent.assign(n_stages, -1);
     for (const auto& [a, b] : ruler.edges) {
@@ -135,8 +139,63 @@ SimulationDesign design_simulation(const Ruler& ruler, const std::vector<std::st
     for (std::int64_t s = 0; s < n_stages; ++s) d.stage_labels[s] = ruler.stages[s].name;
     for (const auto& [label, s] : ruler.labels) // the first synonym, so data carry labels as people write them
         if (d.stage_labels[s] == ruler.stages[s].name && label != ruler.stages[s].name) d.stage_labels[s] = label;
+    return d;
+}
 
-    Rng rng(o.seed, kDesignStream);
+/// Donors: sizes, gene effects, composition per donor x tissue, drawn from @p design_rng
+/// when no separate design seed is set (the original layout), else from the cell seed.
+void draw_donors(SimulationDesign& d, Rng& design_rng, double gene_sd, double composition_sd, double library_sdlog) {
+    const auto& o = d.options;
+    const bool separate = o.design_seed.has_value();
+    Rng donor_stream(o.seed, kDonorStream);
+    Rng& rng = separate ? donor_stream : design_rng;
+    const auto& ruler = d.ruler;
+    const auto n_stages = static_cast<std::int64_t>(ruler.stages.size());
+    const std::int64_t root = ruler.stage_index(ruler.root);
+    std::vector<double> stage_weight(n_stages, 0.0);
+    for (std::int64_t s = 0; s < n_stages; ++s)
+        if (s != root) stage_weight[s] = std::exp(0.3 * rng.normal());
+    const bool at_reference = !d.reference_stage_weight.empty();
+    if (at_reference) stage_weight = d.reference_stage_weight;
+    double mean_depth = 0;
+    for (const auto& st : ruler.stages) mean_depth += static_cast<double>(st.depth) / static_cast<double>(n_stages);
+    const auto n_tissues = static_cast<std::int64_t>(o.tissues.size());
+    for (std::int64_t k = 0; k < o.n_donors; ++k) {
+        d.donors.push_back(separate ? fmt::format("s{}_D{:02d}", o.seed, k + 1) : fmt::format("D{:02d}", k + 1));
+        d.donor_weight.push_back(std::exp(0.3 * rng.normal()));
+        std::vector<double> gene_effect(d.genes.size());
+        for (auto& e : gene_effect) e = gene_sd * rng.normal();
+        d.donor_gene_effect.push_back(std::move(gene_effect));
+        std::vector<double> donor_shift(n_stages);
+        for (auto& x : donor_shift) x = composition_sd * rng.normal();
+        for (std::int64_t t = 0; t < n_tissues; ++t) {
+            // tissue 0 (bone marrow by default) favours progenitors, the last mature cells
+            const double slope =
+                n_tissues == 1 ? 0.0 : o.tissue_depth_slope * (2.0 * static_cast<double>(t) / (n_tissues - 1) - 1.0);
+            std::vector<double> w(n_stages, 0.0);
+            for (std::int64_t s = 0; s < n_stages; ++s)
+                if (s != root || at_reference)
+                    w[s] = stage_weight[s] *
+                           std::exp(donor_shift[s] + slope * (static_cast<double>(ruler.stages[s].depth) - mean_depth));
+            normalise(w);
+            d.composition.push_back(std::move(w));
+        }
+        if (library_sdlog > 0) d.donor_log_library.push_back(library_sdlog * rng.normal());
+    }
+    normalise(d.donor_weight);
+}
+
+} // namespace
+
+SimulationDesign design_simulation(const Ruler& ruler, const std::vector<std::string>& vocabulary,
+                                   const SimulationOptions& options) {
+    const auto& o = options;
+    check_options(o, ruler);
+    SimulationDesign d = graph_design(ruler, o);
+    const auto n_stages = static_cast<std::int64_t>(ruler.stages.size());
+    const auto n_branches = static_cast<std::int64_t>(ruler.branches.size());
+
+    Rng rng(o.design_seed.value_or(o.seed), kDesignStream);
     GenePicker picker(vocabulary, rng);
     const auto stage_prog = [&](std::int64_t s) { return "stage:" + ruler.stages[s].name; };
     const auto branch_prog = [&](std::int64_t b) { return "branch:" + ruler.branches[b]; };
@@ -181,35 +240,119 @@ SimulationDesign design_simulation(const Ruler& ruler, const std::vector<std::st
         else g.base = -3.0 + 0.5 * rng.normal(); // off until a program turns it on
     }
 
-    // Donors: sizes, gene effects, composition per donor x tissue.
-    std::vector<double> stage_weight(n_stages, 0.0);
+    draw_donors(d, rng, o.donor_gene_sd, o.donor_composition_sd, 0.0);
+    return d;
+}
+
+SimulationDesign design_calibrated_simulation(const Ruler& ruler, const Calibration& cal,
+                                              const std::vector<std::string>& vocabulary,
+                                              const SimulationOptions& options) {
+    check_options(options, ruler);
+    SimulationDesign d = graph_design(ruler, options);
+    const auto n_stages = static_cast<std::int64_t>(ruler.stages.size());
+    Rng rng(options.design_seed.value_or(options.seed), kDesignStream);
+
+    // Genes: the reference's genes the model's vocabulary can tokenise, in the reference's order.
+    const std::unordered_set<std::string> in_vocab(vocabulary.begin(), vocabulary.end());
+    std::unordered_set<std::string> markers;
+    for (const auto& st : ruler.stages)
+        for (const auto& m : stage_markers(st.name)) markers.insert(m);
+    std::vector<std::size_t> kept;
+    std::unordered_set<std::string> taken;
+    for (std::size_t i = 0; i < cal.genes.size(); ++i) {
+        const auto& g = cal.genes[i];
+        if (!in_vocab.contains(g) || !taken.insert(g).second) continue;
+        kept.push_back(i);
+        d.genes.push_back({g, markers.contains(g) ? "marker" : "calibrated", "", 0.0});
+        d.gene_theta.push_back(cal.theta[i]);
+    }
+    if (kept.size() < 10)
+        throw Error(fmt::format("simulate: only {} of the calibration's {} genes are in the vocabulary", kept.size(),
+                                cal.genes.size()));
+    const auto n_genes = static_cast<std::int64_t>(kept.size());
+    d.options.n_genes = n_genes;
+
+    // Profiles of the stages the reference has; the others from their nearest profiled stages.
+    d.stage_log_profile.assign(n_stages, {});
+    for (const auto& st : cal.stages) {
+        const auto s = ruler.stage_index(st.stage);
+        if (s < 0) continue;
+        auto& p = d.stage_log_profile[s];
+        for (const auto i : kept) p.push_back(st.log_profile[i]);
+    }
+    std::vector<std::int64_t> profiled;
     for (std::int64_t s = 0; s < n_stages; ++s)
-        if (s != root) stage_weight[s] = std::exp(0.3 * rng.normal());
-    double mean_depth = 0;
-    for (const auto& st : ruler.stages) mean_depth += static_cast<double>(st.depth) / static_cast<double>(n_stages);
-    const auto n_tissues = static_cast<std::int64_t>(o.tissues.size());
-    for (std::int64_t k = 0; k < o.n_donors; ++k) {
-        d.donors.push_back(fmt::format("D{:02d}", k + 1));
-        d.donor_weight.push_back(std::exp(0.3 * rng.normal()));
-        std::vector<double> gene_effect(d.genes.size());
-        for (auto& e : gene_effect) e = o.donor_gene_sd * rng.normal();
-        d.donor_gene_effect.push_back(std::move(gene_effect));
-        std::vector<double> donor_shift(n_stages);
-        for (auto& x : donor_shift) x = o.donor_composition_sd * rng.normal();
-        for (std::int64_t t = 0; t < n_tissues; ++t) {
-            // tissue 0 (bone marrow by default) favours progenitors, the last mature cells
-            const double slope =
-                n_tissues == 1 ? 0.0 : o.tissue_depth_slope * (2.0 * static_cast<double>(t) / (n_tissues - 1) - 1.0);
-            std::vector<double> w(n_stages, 0.0);
-            for (std::int64_t s = 0; s < n_stages; ++s)
-                if (s != root)
-                    w[s] = stage_weight[s] *
-                           std::exp(donor_shift[s] + slope * (static_cast<double>(ruler.stages[s].depth) - mean_depth));
-            normalise(w);
-            d.composition.push_back(std::move(w));
+        if (!d.stage_log_profile[s].empty()) profiled.push_back(s);
+    if (profiled.empty())
+        throw Error(fmt::format("simulate: no stage of the calibration ('{}'...) is on the ruler '{}'",
+                                cal.stages.empty() ? "" : cal.stages.front().stage, ruler.name));
+    const auto hops = ruler_distances(ruler);
+    std::unordered_map<std::string, std::int64_t> gene_index;
+    for (std::int64_t g = 0; g < n_genes; ++g) gene_index.emplace(d.genes[g].symbol, g);
+    const auto effect = [&] {
+        return options.program_effect_min + (options.program_effect_max - options.program_effect_min) * rng.uniform();
+    };
+    d.stage_effects.resize(n_stages);
+    for (std::int64_t s = 0; s < n_stages; ++s) {
+        if (!d.stage_log_profile[s].empty()) continue;
+        double nearest = std::numeric_limits<double>::infinity();
+        for (const auto p : profiled) nearest = std::min(nearest, hops(s, p));
+        std::vector<double> profile(static_cast<std::size_t>(n_genes), 0.0);
+        double count = 0;
+        for (const auto p : profiled) {
+            if (hops(s, p) != nearest) continue;
+            for (std::int64_t g = 0; g < n_genes; ++g) profile[g] += d.stage_log_profile[p][g];
+            count += 1;
+        }
+        for (auto& v : profile) v /= count;
+        std::vector<std::int64_t> members;
+        for (const auto& m : stage_markers(ruler.stages[s].name)) {
+            const auto it = gene_index.find(m);
+            if (it == gene_index.end() || static_cast<std::int64_t>(members.size()) >= options.stage_program_size) continue;
+            members.push_back(it->second);
+            d.stage_effects[s].emplace_back(it->second, effect());
+        }
+        d.programs.emplace_back("stage:" + ruler.stages[s].name, members);
+        d.interpolated_stages.push_back(ruler.stages[s].name);
+        d.stage_log_profile[s] = std::move(profile);
+    }
+    // Programs are added after all interpolations so that no interpolated stage inherits another's markers.
+    for (std::int64_t s = 0; s < n_stages; ++s)
+        for (const auto& [g, e] : d.stage_effects[s]) {
+            d.stage_log_profile[s][g] += e;
+            if (d.genes[g].program.empty()) d.genes[g].program = "stage:" + ruler.stages[s].name;
+        }
+    for (std::int64_t g = 0; g < n_genes; ++g) {
+        double mean = 0;
+        for (std::int64_t s = 0; s < n_stages; ++s) mean += d.stage_log_profile[s][g] / static_cast<double>(n_stages);
+        d.genes[g].base = mean;
+    }
+    if (options.composition == SimulationComposition::reference) {
+        d.reference_stage_weight.assign(n_stages, 0.0);
+        for (const auto& st : cal.stages) {
+            const auto s = ruler.stage_index(st.stage);
+            if (s >= 0) d.reference_stage_weight[s] = static_cast<double>(st.n_cells);
         }
     }
-    normalise(d.donor_weight);
+    if (!(options.within_type_scale >= 0))
+        throw Error(fmt::format("simulate: --within-type-scale must be >= 0, got {}", options.within_type_scale));
+    if (options.within_type_scale > 0)
+        for (std::size_t k = 0; k < cal.within_type_sd.size(); ++k) {
+            d.within_type_sd.push_back(options.within_type_scale * cal.within_type_sd[k]);
+            auto& v = d.within_type_loadings.emplace_back();
+            for (const auto i : kept) v.push_back(cal.within_type_loadings[k][i]);
+        }
+    d.log_library_quantiles = cal.log_library_quantiles;
+    d.calibration_source = cal.source;
+    d.calibration_sha256 = cal.source_sha256;
+
+    // Donor spreads from the reference where it had donors, else the options' values.
+    if (cal.donor_effects_estimated) {
+        d.options.donor_gene_sd = cal.donor_gene_sd;
+        d.options.donor_composition_sd = cal.donor_composition_sd;
+    }
+    draw_donors(d, rng, d.options.donor_gene_sd, d.options.donor_composition_sd,
+                cal.donor_effects_estimated ? cal.donor_library_sdlog : 0.0);
     return d;
 }
 
@@ -219,11 +362,17 @@ SimulatedCell place_cell(const SimulationDesign& d, std::int64_t index) {
     c.donor = categorical(rng, d.donor_weight);
     c.tissue = static_cast<std::int64_t>(rng.below(d.options.tissues.size()));
     c.child = categorical(rng, d.composition[c.donor * static_cast<std::int64_t>(d.options.tissues.size()) + c.tissue]);
-    c.parent = d.parent[c.child];
-    c.t = rng.uniform();
+    c.parent = d.parent[c.child] >= 0 ? d.parent[c.child] : c.child; // the root, at reference composition
+    c.t = d.reference_stage_weight.empty() ? rng.uniform() : 1.0;
     c.stage = c.t < 0.5 ? c.parent : c.child;
-    c.progress = static_cast<double>(d.ruler.stages[c.parent].depth) + c.t;
-    c.library_size = d.options.library_size_mean * std::exp(d.options.library_size_sdlog * rng.normal());
+    c.progress = c.parent == c.child ? static_cast<double>(d.ruler.stages[c.child].depth)
+                                     : static_cast<double>(d.ruler.stages[c.parent].depth) + c.t;
+    if (d.calibrated()) {
+        const double shift = d.donor_log_library.empty() ? 0.0 : d.donor_log_library[c.donor];
+        c.library_size = std::exp(interpolate_quantiles(d.log_library_quantiles, rng.uniform()) + shift);
+    } else {
+        c.library_size = d.options.library_size_mean * std::exp(d.options.library_size_sdlog * rng.normal());
+    }
     return c;
 }
 
@@ -237,17 +386,31 @@ void draw_cell(const SimulationDesign& d, std::int64_t index, SimulatedCell& cel
     Rng rng(d.options.seed ^ 0xA5A5A5A5A5A5A5A5ULL, static_cast<std::uint64_t>(index));
     const auto n_genes = static_cast<std::int64_t>(d.genes.size());
     const auto& donor_effect = d.donor_gene_effect[cell.donor];
-    for (std::int64_t g = 0; g < n_genes; ++g) logit[g] = d.genes[g].base + donor_effect[g];
+    for (std::int64_t g = 0; g < n_genes; ++g) logit[g] = (d.calibrated() ? 0.0 : d.genes[g].base) + donor_effect[g];
     const auto apply = [&](const std::vector<std::pair<std::int64_t, double>>& effects, double a) {
         if (a <= 0.0) return;
         for (const auto& [g, e] : effects) logit[g] += a * e;
+    };
+    const auto add_profile = [&](std::int64_t s, double a) {
+        for (std::int64_t g = 0; g < n_genes; ++g) logit[g] += a * d.stage_log_profile[s][g];
     };
     if (d.options.null_model) {
         // expression of an independently drawn stage, no progress, no branch programs
         std::vector<double> uniform(d.ruler.stages.size(), 0.0);
         for (std::size_t s = 0; s < uniform.size(); ++s)
             if (d.parent[s] >= 0) uniform[s] = 1.0 / static_cast<double>(uniform.size() - 1);
-        apply(d.stage_effects[categorical(rng, uniform)], 1.0);
+        const auto s = categorical(rng, uniform);
+        if (d.calibrated()) add_profile(s, 1.0);
+        else apply(d.stage_effects[s], 1.0);
+    } else if (d.calibrated()) {
+        // the reference's profiles, interpolated along the edge
+        add_profile(cell.parent, 1.0 - cell.t);
+        add_profile(cell.child, cell.t);
+        for (std::size_t k = 0; k < d.within_type_sd.size(); ++k) {
+            const double z = d.within_type_sd[k] * rng.normal();
+            const auto& v = d.within_type_loadings[k];
+            for (std::int64_t g = 0; g < n_genes; ++g) logit[g] += z * v[g];
+        }
     } else {
         apply(d.stage_effects[cell.parent], 1.0 - cell.t);
         apply(d.stage_effects[cell.child], cell.t);
@@ -260,7 +423,8 @@ void draw_cell(const SimulationDesign& d, std::int64_t index, SimulatedCell& cel
     const double scale = cell.library_size / sum;
     out.clear();
     for (std::int64_t g = 0; g < n_genes; ++g) {
-        const auto k = rng.negative_binomial(logit[g] * scale, d.options.nb_theta);
+        const double theta = d.gene_theta.empty() ? d.options.nb_theta : d.gene_theta[g];
+        const auto k = rng.negative_binomial(logit[g] * scale, theta);
         if (k > 0) out.emplace_back(static_cast<std::int32_t>(g), static_cast<float>(k));
     }
 }

@@ -25,12 +25,20 @@
 
 #include "scextract/core/csr_matrix.hpp"
 #include "scextract/core/ruler.hpp"
+#include "scextract/simulate/calibration.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace scx {
+
+/// Where a calibrated bed's cells sit.
+enum class SimulationComposition {
+    graph,     ///< on every edge of the ruler, with progress along it (the developmental bed)
+    reference, ///< at the stages the reference has, in its proportions (the reference's population, for realism checks)
+};
 
 struct SimulationOptions {
     std::int64_t n_cells = 10000;
@@ -40,7 +48,13 @@ struct SimulationOptions {
     /// stream, so the same seed with another offset gives new cells of the same design
     /// (same genes, programs and donors), e.g. a query set for a fitted algorithm.
     std::int64_t cell_offset = 0;
-    std::uint64_t seed = 42;
+    std::uint64_t seed = 42;       ///< cells: placement, library sizes and counts
+    /// Genes, programs and calibration. Unset: the same as @ref seed, and donors are drawn
+    /// from it too (the layout before the two were split). When set, donors (sizes, gene
+    /// effects, composition) come from @ref seed and are named "s<seed>_D01"...: a new
+    /// seed over one design gives new donors and cells on the same genes and programs, so an
+    /// algorithm fitted on one file finds its whole panel in another.
+    std::optional<std::uint64_t> design_seed;
     bool null_model = false;      ///< remove the developmental structure (negative control)
     std::vector<std::string> tissues = {"bone_marrow", "blood"};
     std::int64_t stage_program_size = 12;  ///< genes per stage program (known markers first)
@@ -53,6 +67,10 @@ struct SimulationOptions {
     double donor_gene_sd = 0.25;           ///< sd of per-donor gene log effects
     double donor_composition_sd = 0.5;     ///< sd of per-donor log composition weights
     double tissue_depth_slope = 0.35;      ///< log composition change per depth step (bone marrow -, blood +)
+    /// Calibrated designs only: where cells sit, and how strongly the reference's
+    /// within-type components are drawn (1 = as estimated, 0 = independent genes).
+    SimulationComposition composition = SimulationComposition::graph;
+    double within_type_scale = 1.0;
 };
 
 /// One gene of the simulation.
@@ -81,6 +99,18 @@ struct SimulationDesign {
     std::vector<std::vector<double>> donor_gene_effect;   ///< [donor][gene]
     std::vector<std::vector<double>> composition;         ///< [donor * tissues + tissue][child stage], normalised
     std::vector<std::string> stage_labels;                ///< cell_type label written for each stage
+
+    /// Calibrated designs only (design_calibrated_simulation()); empty otherwise.
+    std::vector<std::vector<double>> stage_log_profile;   ///< [stage][gene] log proportion of counts
+    std::vector<double> gene_theta;                       ///< per gene NB inverse dispersion
+    std::vector<double> log_library_quantiles;            ///< library sizes, as an inverse CDF
+    std::vector<double> donor_log_library;                ///< per donor log library shift
+    std::vector<std::string> interpolated_stages;         ///< stages the reference lacked
+    std::vector<double> reference_stage_weight;           ///< composition reference: per stage, its share of REF cells
+    std::vector<double> within_type_sd;                   ///< per component (scaled by within_type_scale)
+    std::vector<std::vector<double>> within_type_loadings; ///< [component][gene]
+    std::string calibration_source, calibration_sha256;
+    [[nodiscard]] bool calibrated() const { return !stage_log_profile.empty(); }
 };
 
 /// Builds the design for @p ruler (a graph ruler with a root) on genes drawn from
@@ -90,6 +120,26 @@ struct SimulationDesign {
 /// matrix instead of a graph, or the vocabulary has too few genes for n_genes.
 SimulationDesign design_simulation(const Ruler& ruler, const std::vector<std::string>& vocabulary,
                                    const SimulationOptions& options);
+
+/// Builds a design on @p calibration's statistics (docs/simulation.md, "Calibrated beds"):
+/// the genes are the reference's genes that @p vocabulary holds (options.n_genes is
+/// ignored); a cell on edge (parent, child) at progress t has log rates
+///   (1 - t) P_parent + t P_child + donor_gene
+/// where P_s is the stage's profile from the reference. A stage the reference lacks gets
+/// the mean profile of the nearest stages (fewest hops) that it has, plus its known
+/// markers (stage_markers()) raised by program effects, so it stays distinguishable.
+/// Counts are negative binomial with each gene's calibrated dispersion around library
+/// sizes drawn from the calibrated distribution (shifted per donor when the calibration
+/// estimated donor effects; donor gene and composition spreads likewise come from it).
+/// Each cell also draws the reference's within-type components (z_k ~ N(0, 1), adding
+/// sum_k sd_k z_k v_k to its log rates), so cells of one type share states as real cells
+/// do. With options.composition = reference, cells sit at the profiled stages in REF's
+/// proportions (no progress along edges) instead of along the whole graph.
+/// Throws scx::Error when no profiled stage is on @p ruler or fewer than 10 genes are in
+/// @p vocabulary.
+SimulationDesign design_calibrated_simulation(const Ruler& ruler, const Calibration& calibration,
+                                              const std::vector<std::string>& vocabulary,
+                                              const SimulationOptions& options);
 
 /// How many genes of @p vocabulary design_simulation() can draw (the most n_genes can be):
 /// distinct plain gene symbols, special tokens such as "<pad>" left out.
