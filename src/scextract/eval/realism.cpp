@@ -246,7 +246,7 @@ void draw_scatter(svg::Document& doc, const svg::Rect& cell, const std::vector<d
     if (diagonal) doc.line(panel.x(0), panel.y(0), panel.x(1), panel.y(1), "#999", 1, "4 3");
     int colour = 0;
     for (const auto& [x, y] : {std::pair{&xa, &ya}, std::pair{&xb, &yb}}) {
-        const std::size_t step = std::max<std::size_t>(1, x->size() / 1500);
+        const std::size_t step = std::max<std::size_t>(1, x->size() / 600); // bounded file size
         for (std::size_t i = 0; i < x->size(); i += step)
             if (std::isfinite((*x)[i]) && std::isfinite((*y)[i]))
                 doc.circle(panel.x((*x)[i]), panel.y((*y)[i]), 1.8, svg::palette(colour), 0.45);
