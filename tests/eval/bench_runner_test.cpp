@@ -20,13 +20,13 @@ struct ToyCells {
 };
 
 /// @p n_donors donors x 40 cells over six stages (two per binary task side, plus HSC and naive B).
-std::unique_ptr<ToyCells> toy_cells(std::int64_t n_donors) {
+std::unique_ptr<ToyCells> toy_cells(std::int64_t n_donors, bool some_unmapped = false) {
     const std::vector<std::string> stages = {"HSC", "classical_monocyte", "macrophage", "naive_CD4_T", "naive_CD8_T", "naive_B"};
     auto t = std::make_unique<ToyCells>();
     std::vector<std::string> labels, donors;
     for (std::int64_t d = 0; d < n_donors; ++d)
         for (std::int64_t i = 0; i < 40; ++i) {
-            labels.push_back(stages[static_cast<std::size_t>(i % 6)]);
+            labels.push_back(some_unmapped && i % 10 == 7 ? "cluster 3" : stages[static_cast<std::size_t>(i % 6)]);
             donors.push_back("donor" + std::to_string(100 + d));
         }
     const auto n = static_cast<std::int64_t>(labels.size());
@@ -148,6 +148,21 @@ TEST(BenchRunner, OracleScoresOneAndBeatsNoiseSignificantly) {
         EXPECT_EQ(m2.split_seconds.size(), 12U);
         EXPECT_EQ(m2.donor_means.size(), r.endpoints.size());
     }
+}
+
+TEST(BenchRunner, CellsWhoseLabelReachesNoStageStayOutOfTheManifoldFigure) {
+    // A real file's labels often include clusters no stage takes; the figure used to carry
+    // their stage -1, which results.json's reader refuses after every split had run.
+    const auto t = toy_cells(6, true);
+    ASSERT_GT(std::count(t->cells.stage.begin(), t->cells.stage.end(), -1), 0);
+    const auto m = methods(false);
+    BenchOptions o;
+    o.splits = {.n_splits = 2, .test_donors = 2};
+    const auto r = run_bench(t->cells, m, o);
+    ASSERT_EQ(r.manifold_figures.size(), 1U);
+    EXPECT_FALSE(r.manifold_figures[0].stage.empty());
+    for (const auto s : r.manifold_figures[0].stage) EXPECT_GE(s, 0);
+    EXPECT_EQ(r.manifold_figures[0].x.size(), r.manifold_figures[0].stage.size());
 }
 
 TEST(BenchRunner, DonorsWithoutATaskClassAreNotApplicable) {

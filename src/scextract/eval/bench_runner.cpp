@@ -121,9 +121,12 @@ void add_figures(BenchResult& r, const BenchCells& cells, const DonorSplit& spli
         const Eigen::MatrixXd xy = z * v;
         ManifoldFigure m{info.name, {}, {}, {}};
         for (std::size_t i = 0; i < points.size(); ++i) {
+            // cells whose label reaches no stage have no colour; they are left out of the picture
+            const auto stage = cells.stage[split.test[points[i]]];
+            if (stage < 0) continue;
             m.x.push_back(xy(static_cast<Eigen::Index>(i), 0));
             m.y.push_back(xy(static_cast<Eigen::Index>(i), 1));
-            m.stage.push_back(cells.stage[split.test[points[i]]]);
+            m.stage.push_back(stage);
         }
         r.manifold_figures.push_back(std::move(m));
     }
