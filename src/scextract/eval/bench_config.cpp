@@ -204,7 +204,6 @@ BenchConfig read_bench_config(const std::string& path) {
         m.name = m.params.value("name", m.type);
         std::string against;
         if (m.params.contains("against")) {
-            if (!ladder) throw Error(fmt::format("{}: {}.against: only a ladder (\"ladder\": true) names the rung to compare with", path, where));
             if (!m.params["against"].is_string()) throw Error(fmt::format("{}: {}.against: must be a method name", path, where));
             against = m.params["against"].get<std::string>();
         }
@@ -224,8 +223,10 @@ BenchConfig read_bench_config(const std::string& path) {
                 throw Error(fmt::format("{}: {}.controls: the identity operator has no gene identity to permute (P I P^T = I)", path, where));
         }
         for (const auto* key : {"type", "name", "against", "controls"}) m.params.erase(key);
-        if (ladder && !previous_rung.empty()) c.options.pairs.push_back({m.name, against.empty() ? previous_rung : against, "ladder"});
-        else if (!against.empty()) throw Error(fmt::format("{}: {}.against: the first rung has nothing to compare with", path, where));
+        // "against" pairs a method with the one it names in any config; a ladder also pairs
+        // every other method with the one above it.
+        if (!against.empty()) c.options.pairs.push_back({m.name, against, "ladder"});
+        else if (ladder && !previous_rung.empty()) c.options.pairs.push_back({m.name, previous_rung, "ladder"});
         previous_rung = m.name;
         const auto name = m.name;
         const auto params = m.params;
