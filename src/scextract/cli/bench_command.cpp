@@ -82,16 +82,6 @@ LoadedCells read_cells(const BenchConfig& config, const Console& console) {
     return c;
 }
 
-void write_text(const std::filesystem::path& path, const std::string& text) {
-    AtomicOutput out(path);
-    {
-        std::ofstream f(out.temp_path(), std::ios::binary);
-        f << text;
-        if (!f) throw Error(fmt::format("{}: cannot write", path.string()));
-    }
-    out.commit();
-}
-
 std::string format_value(double v) { return std::isfinite(v) ? fmt::format("{:.3f}", v) : "n/a"; }
 
 } // namespace
@@ -154,11 +144,11 @@ Command add_bench_command(CLI::App& root, GlobalOptions& g) {
 
                 const std::filesystem::path out(a.out);
                 std::filesystem::create_directories(out);
-                write_text(out / "results.json", results.dump(1) + "\n");
-                write_text(out / "scores_by_split.tsv", bench_split_scores_tsv(result));
-                write_text(out / "scores_by_donor.tsv", bench_donor_scores_tsv(result, cells));
-                write_text(out / "comparisons.tsv", bench_comparisons_tsv(result));
-                write_text(out / "report.html", html);
+                write_text_atomically(out / "results.json", results.dump(1) + "\n");
+                write_text_atomically(out / "scores_by_split.tsv", bench_split_scores_tsv(result));
+                write_text_atomically(out / "scores_by_donor.tsv", bench_donor_scores_tsv(result, cells));
+                write_text_atomically(out / "comparisons.tsv", bench_comparisons_tsv(result));
+                write_text_atomically(out / "report.html", html);
 
                 // A compact endpoint table on the console: mean over splits per method.
                 std::string table = fmt::format("{:<18}", "method");

@@ -64,13 +64,7 @@ Command add_scan_heads_command(CLI::App& root, GlobalOptions& g) {
                 if (a.out.empty()) {
                     std::cout << table;
                 } else {
-                    AtomicOutput out(a.out);
-                    {
-                        std::ofstream f(out.temp_path());
-                        f << table;
-                        if (!f) throw Error(fmt::format("{}: cannot write", a.out));
-                    }
-                    out.commit();
+                    write_text_atomically(a.out, table);
                     console.info(fmt::format("wrote {} (best: L{}H{}, score {:.3f})", a.out, r.heads[0].layer,
                                              r.heads[0].head, r.heads[0].score));
                 }

@@ -321,13 +321,7 @@ Command add_validate_command(CLI::App& root, GlobalOptions& g) {
                 for (const auto& run : runs) results[run.key] = run.result ? result_json(*run.result) : nlohmann::ordered_json(nullptr);
                 j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
                 {
-                    AtomicOutput out(a.out);
-                    {
-                        std::ofstream f(out.temp_path());
-                        f << j.dump(2) << "\n";
-                        if (!f) throw Error(fmt::format("{}: cannot write", a.out));
-                    }
-                    out.commit();
+                    write_text_atomically(a.out, j.dump(2) + "\n");
                 }
                 std::cout << summary_table(runs);
                 const auto& main = *runs.front().result;

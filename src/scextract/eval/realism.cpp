@@ -32,17 +32,6 @@ double mean_abs_difference(const std::vector<double>& a, const std::vector<doubl
     return s / static_cast<double>(a.size());
 }
 
-void write_atomically(const std::filesystem::path& path, const std::string& text) {
-    AtomicOutput out{path};
-    {
-        std::ofstream f(out.temp_path(), std::ios::binary);
-        f << text;
-        f.close();
-        if (!f) throw Error(fmt::format("{}: cannot write", path.string()));
-    }
-    out.commit();
-}
-
 } // namespace
 
 RealismSummary summarize_realism(const CsrMatrix& x, const std::vector<std::string>& symbols,
@@ -322,9 +311,9 @@ void write_realism_report(const RealismComparison& c, const std::string& directo
         if (!st.note.empty()) row["note"] = st.note;
         j["statistics"][st.name] = row;
     }
-    write_atomically(dir / "realism.tsv", tsv);
-    write_atomically(dir / "realism.json", j.dump(2) + "\n");
-    write_atomically(dir / "realism.svg",
+    write_text_atomically(dir / "realism.tsv", tsv);
+    write_text_atomically(dir / "realism.json", j.dump(2) + "\n");
+    write_text_atomically(dir / "realism.svg",
                      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + realism_svg(c) + "\n");
 }
 

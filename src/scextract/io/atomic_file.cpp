@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <fstream>
+
 #include <fmt/format.h>
 
 namespace scx {
@@ -29,6 +31,17 @@ void AtomicOutput::commit() {
     std::filesystem::rename(temp_, final_, ec);
     if (ec) throw Error(fmt::format("{}: cannot move finished output into place: {}", final_.string(), ec.message()));
     committed_ = true;
+}
+
+void write_text_atomically(const std::filesystem::path& path, std::string_view text) {
+    AtomicOutput out(path);
+    {
+        std::ofstream f(out.temp_path(), std::ios::binary);
+        f.write(text.data(), static_cast<std::streamsize>(text.size()));
+        f.close();
+        if (!f) throw Error(fmt::format("{}: cannot write", path.string()));
+    }
+    out.commit();
 }
 
 void refuse_overwriting_input(const std::filesystem::path& input, const std::filesystem::path& output) {

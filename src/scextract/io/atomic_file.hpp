@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace scx {
 
@@ -25,6 +26,10 @@ private:
     std::filesystem::path final_, temp_;
     bool committed_ = false;
 };
+
+/// Writes @p text to @p path through an AtomicOutput (all or nothing); throws scx::Error
+/// naming @p path when it cannot.
+void write_text_atomically(const std::filesystem::path& path, std::string_view text);
 
 /// Throws scx::Error when @p output names the same file as @p input.
 void refuse_overwriting_input(const std::filesystem::path& input, const std::filesystem::path& output);

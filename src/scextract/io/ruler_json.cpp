@@ -348,15 +348,7 @@ nlohmann::ordered_json ruler_to_json(const Ruler& r) {
 }
 
 void write_ruler_json(const Ruler& ruler, const std::string& path) {
-    const auto text = ruler_to_json(ruler).dump(2) + "\n";
-    AtomicOutput out{std::filesystem::path(path)};
-    {
-        std::ofstream f(out.temp_path(), std::ios::binary);
-        f << text;
-        f.close();
-        if (!f) throw Error(fmt::format("{}: cannot write ruler file", path));
-    }
-    out.commit();
+    write_text_atomically(path, ruler_to_json(ruler).dump(2) + "\n");
 }
 
 std::string_view default_hematopoiesis_ruler_json() { return detail::kDefaultHematopoiesisRulerJson; }

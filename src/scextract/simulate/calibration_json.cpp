@@ -62,14 +62,7 @@ void write_calibration_json(const Calibration& c, const std::string& path) {
     j["stages"] = stages;
     j["within_type_sd"] = c.within_type_sd;
     j["within_type_loadings"] = c.within_type_loadings;
-    AtomicOutput out{std::filesystem::path(path)};
-    {
-        std::ofstream f(out.temp_path(), std::ios::binary);
-        f << j.dump(1) << "\n";
-        f.close();
-        if (!f) throw Error(fmt::format("{}: cannot write calibration file", path));
-    }
-    out.commit();
+    write_text_atomically(path, j.dump(1) + "\n");
 }
 
 Calibration read_calibration_json(const std::string& path) {
