@@ -4,8 +4,10 @@ rung (config order), one column per endpoint, cells = mean over splits and the m
 significant change against the rung the row names (BH within the ladder comparisons):
 up/down arrow for better/worse, * / ** over splits, + / ++ over donors (q < 0.05 / 0.01).
 Then the control comparisons (method vs its gene-permuted twin) over donors.
+With --all, first a table of every method against the run's reference (BH within the
+reference comparisons), then the pairs named by "against" (ladder) and the controls.
 
-    python3 bench/ladder/table.py bench/out/ladder/report/results.json
+    python3 bench/ladder/table.py [--all] bench/out/ladder/report/results.json
 """
 import json
 import math
@@ -19,7 +21,7 @@ SHORT = {
     "depth_spearman": "depth", }
 
 
-def main(path):
+def main(path, all_methods=False):
     r = json.load(open(path))
     endpoints = [e["name"] for e in r["endpoints"]]
     higher = {e["name"]: e["higher_is_better"] for e in r["endpoints"]}
@@ -27,7 +29,9 @@ def main(path):
     for s in r["scores"]:
         if s["value"] is not None:
             means.setdefault((s["method"], s["endpoint"]), []).append(s["value"])
-    comps = [c for c in r["comparisons"] if c.get("kind", "reference") != "reference"]
+    comps = r["comparisons"] if all_methods else [c for c in r["comparisons"] if c.get("kind", "reference") != "reference"]
+    for c in comps:
+        c.setdefault("kind", "reference")
     rung_names = [m["name"] for m in r["methods"]
                   if any(c["kind"] == "ladder" and m["name"] in (c["method"], c["reference"]) for c in comps)]
     against = {c["method"]: c["reference"] for c in comps if c["kind"] == "ladder"}
@@ -42,14 +46,21 @@ def main(path):
                     arrow = "▲" if up == higher[endpoint] else "▼"
         return arrow + out
 
-    print("| rung | against | " + " | ".join(SHORT.get(e, e) for e in endpoints) + " |")
-    print("|---|---|" + "---|" * len(endpoints))
-    for name in rung_names:
-        cells = []
-        for e in endpoints:
-            v = means.get((name, e))
-            cells.append("n/a" if not v else f"{sum(v) / len(v):.3f}{marks('ladder', name, e)}")
-        print(f"| {name} | {against.get(name, '')} | " + " | ".join(cells) + " |")
+    def table(names, kind, against_of):
+        print(f"| {'method' if kind == 'reference' else 'rung'} | against | " + " | ".join(SHORT.get(e, e) for e in endpoints) + " |")
+        print("|---|---|" + "---|" * len(endpoints))
+        for name in names:
+            cells = []
+            for e in endpoints:
+                v = means.get((name, e))
+                cells.append("n/a" if not v else f"{sum(v) / len(v):.3f}{marks(kind, name, e)}")
+            print(f"| {name} | {against_of(name)} | " + " | ".join(cells) + " |")
+
+    if all_methods:
+        ref = r.get("reference", "")
+        table([m["name"] for m in r["methods"]], "reference", lambda n: "" if n == ref else ref)
+        print()
+    table(rung_names, "ladder", lambda n: against.get(n, ""))
     controls = [c for c in comps if c["kind"] == "control" and c["unit"] == "donors"]
     if controls:
         print("\n| method | control | endpoint | n donors | method | control | p | q |")
@@ -61,4 +72,5 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    args = [a for a in sys.argv[1:] if a != "--all"]
+    main(args[0], all_methods="--all" in sys.argv[1:])
