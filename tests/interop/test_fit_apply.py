@@ -3,6 +3,7 @@ simulate -> make-model (planted) -> export (atlas) -> fit on training donors ->
 apply to held-out donors with the model deleted. The developmental structure must be
 recovered on held-out donors, and the null simulation must not give it."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -244,3 +245,28 @@ def test_streamed_apply_refuses_non_counts(real, tmp_path):
                 "--out", str(tmp_path / "x.h5ad"), "--chunk-size", "100")
     assert r.returncode == 1 and "expected raw counts" in r.stderr, r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lognorm.h5ad"]
+
+
+def test_inspect_describes_operator_and_algorithm_files(real, tmp_path):
+    """`inspect` on scextract's own files: panel, operators / readouts, provenance, and a
+    damaged copy refused with the file named."""
+    _, _, tmp = real
+    ops = json.loads(ok("inspect", "--json", str(tmp / "ops.scxop")).stdout)
+    assert ops["kind"] == "operator" and ops["panel_genes"] == 300 and ops["checksums"] == "ok"
+    assert ops["layers"] >= 1 and ops["heads"] >= 1 and ops["provenance"]["mode"] == "atlas"
+    algo = json.loads(ok("inspect", "--json", str(tmp / "algo.scx")).stdout)
+    assert algo["kind"] == "algorithm" and algo["latent_dim"] == 10 and algo["ruler"] == "human-hematopoiesis"
+    assert {r["task"] for r in algo["readouts"]} >= {"depth", "branch", "stage", "cd4_cd8"}
+    assert algo["provenance"]["variant"] == "cell" and algo["provenance"]["train"].endswith("train.h5ad")
+    text = ok("inspect", str(tmp / "algo.scx")).stdout
+    assert "readout stage" in text and "scextract algorithm file" in text
+    damaged = tmp_path / "damaged.scx"
+    data = bytearray((tmp / "algo.scx").read_bytes())
+    first = next(a for a in json.loads(ok("inspect", "--json", str(tmp / "algo.scx")).stdout)["arrays"])
+    header_len = int.from_bytes(data[16:24], "little")
+    offset = json.loads(data[24:24 + header_len])["arrays"][0]["offset"]  # inside the first array: its CRC fails
+    assert first["name"] == json.loads(data[24:24 + header_len])["arrays"][0]["name"]
+    data[offset] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    r = run_cli("inspect", str(damaged))
+    assert r.returncode != 0 and "damaged.scx" in r.stderr
