@@ -130,7 +130,7 @@ Command add_simulate_command(CLI::App& root, GlobalOptions& g) {
     app->add_option("--calibration-out", args->calibration_out,
                     "where --calibrate writes its estimates (default: OUT with .calibration.json)")
         ->needs(calibrate);
-    auto* compare = app->add_option("--compare", args->compare,
+    app->add_option("--compare", args->compare,
                                     "SIM REAL: compare a simulated and a real count file; writes realism.tsv, "
                                     "realism.json and realism.svg into --out")
                         ->expected(2)
@@ -156,7 +156,6 @@ Command add_simulate_command(CLI::App& root, GlobalOptions& g) {
                     "calibrated beds: scale of the reference's within-type components (0: genes vary independently)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
-    (void)compare;
     app->add_option("--cell-offset", args->sim.cell_offset,
                     "index of the first cell: the same seed with another offset gives new cells of the same design")
         ->check(CLI::NonNegativeNumber)

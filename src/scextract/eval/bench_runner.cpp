@@ -1,6 +1,7 @@
 #include "scextract/eval/bench_runner.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/core/quantile.hpp"
 #include "scextract/core/random.hpp"
 #include "scextract/eval/metrics.hpp"
 #include "scextract/eval/statistics.hpp"
@@ -31,13 +32,6 @@ double mean_of(const std::vector<double>& v) {
     return v.empty() ? kNaN : s / static_cast<double>(v.size());
 }
 
-double median_of(std::vector<double> v) {
-    if (v.empty()) return kNaN;
-    std::sort(v.begin(), v.end());
-    const auto m = v.size() / 2;
-    return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
-
 /// Paired comparison of two value series (NaN = not applicable; pairs need both values).
 BenchComparison compare(const std::vector<double>& reference, const std::vector<double>& method) {
     BenchComparison c;
@@ -51,7 +45,7 @@ BenchComparison compare(const std::vector<double>& reference, const std::vector<
     c.n = static_cast<std::int64_t>(d.size());
     c.mean_reference = mean_of(a);
     c.mean_method = mean_of(b);
-    c.median_difference = median_of(d);
+    c.median_difference = median(d);
     c.statistic = c.p = c.q = kNaN;
     c.test = "none";
     if (!d.empty()) {

@@ -1,6 +1,7 @@
 #include "scextract/eval/realism.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/core/quantile.hpp"
 #include "scextract/eval/svg_plot.hpp"
 #include "scextract/io/atomic_file.hpp"
 
@@ -17,13 +18,6 @@
 namespace scx {
 
 namespace {
-
-double median_of(std::vector<double> v) {
-    if (v.empty()) return std::nan("");
-    std::sort(v.begin(), v.end());
-    const auto m = v.size() / 2;
-    return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
 
 double mean_abs_difference(const std::vector<double>& a, const std::vector<double>& b) {
     if (a.empty()) return std::nan("");
@@ -139,7 +133,7 @@ double binned_curve_distance(const std::vector<double>& xa, const std::vector<do
     for (const auto& [k, va] : a) {
         const auto it = b.find(k);
         if (it == b.end() || va.size() < 3 || it->second.size() < 3) continue;
-        s += std::fabs(median_of(va) - median_of(it->second));
+        s += std::fabs(median(va) - median(it->second));
         ++shared;
     }
     return shared ? s / shared : std::nan("");
@@ -151,7 +145,7 @@ RealismComparison compare_realism(RealismSummary sim, RealismSummary real) {
                                   const std::vector<double>& b, std::string note_if_empty) {
         RealismStatistic st{std::move(name), std::move(description), "KS", ks_distance(a, b),
                             static_cast<std::int64_t>(a.size()), static_cast<std::int64_t>(b.size()),
-                            median_of(a), median_of(b), ""};
+                            median(a), median(b), ""};
         if (!std::isfinite(st.value)) st.note = std::move(note_if_empty);
         c.statistics.push_back(std::move(st));
     };
@@ -160,7 +154,7 @@ RealismComparison compare_realism(RealismSummary sim, RealismSummary real) {
         RealismStatistic st{std::move(name), std::move(description), "mean |difference|",
                             binned_curve_distance(sim.log10_gene_mean, ya, real.log10_gene_mean, yb),
                             static_cast<std::int64_t>(ya.size()), static_cast<std::int64_t>(yb.size()),
-                            median_of(ya), median_of(yb), ""};
+                            median(ya), median(yb), ""};
         if (!std::isfinite(st.value)) st.note = "no mean bin holds genes of both sets";
         c.statistics.push_back(std::move(st));
     };
@@ -182,7 +176,7 @@ RealismComparison compare_realism(RealismSummary sim, RealismSummary real) {
     }
     RealismStatistic markers{"marker_detection", "fraction of cells detecting each known stage marker both sets hold",
                              "mean |difference|", mean_abs_difference(a, b), static_cast<std::int64_t>(a.size()),
-                             static_cast<std::int64_t>(b.size()), median_of(a), median_of(b), ""};
+                             static_cast<std::int64_t>(b.size()), median(a), median(b), ""};
     if (a.empty()) markers.note = "no marker in both sets";
     c.statistics.push_back(std::move(markers));
     c.simulated = std::move(sim);

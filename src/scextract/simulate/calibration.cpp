@@ -2,6 +2,7 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
+#include "scextract/core/quantile.hpp"
 #include "scextract/core/random.hpp"
 #include "scextract/preprocess/count_check.hpp"
 
@@ -18,18 +19,13 @@ namespace scx {
 
 namespace {
 
-/// numpy.quantile's default (linear) on sorted values.
-double quantile_sorted(const std::vector<double>& sorted, double q) {
-    const double pos = q * static_cast<double>(sorted.size() - 1);
-    const auto lo = static_cast<std::size_t>(std::floor(pos));
-    const auto hi = std::min(lo + 1, sorted.size() - 1);
-    return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
-}
-
-double median(std::vector<double> v) {
-    if (v.empty()) return std::nan("");
-    std::sort(v.begin(), v.end());
-    return quantile_sorted(v, 0.5);
+/// At most @p max_cells evenly spaced row indices of [0, n): where atlas-sized references
+/// are subsampled for the per-gene fits.
+std::vector<std::int64_t> evenly_spaced(std::int64_t n, std::int64_t max_cells) {
+    const std::int64_t step = std::max<std::int64_t>(1, (n + max_cells - 1) / max_cells);
+    std::vector<std::int64_t> rows;
+    for (std::int64_t c = 0; c < n; c += step) rows.push_back(c);
+    return rows;
 }
 
 double sample_sd(const std::vector<double>& v) {
@@ -85,9 +81,7 @@ Groups group_cells(const CsrMatrix& x, const std::vector<double>& totals, const 
 std::vector<double> ml_dispersions(const CsrMatrix& x, const std::vector<double>& totals, const Groups& g,
                                    std::int64_t max_cells) {
     const auto n_genes = static_cast<std::size_t>(x.n_cols);
-    const std::int64_t step = std::max<std::int64_t>(1, (x.n_rows + max_cells - 1) / max_cells);
-    std::vector<std::int64_t> cells;
-    for (std::int64_t c = 0; c < x.n_rows; c += step) cells.push_back(c);
+    const auto cells = evenly_spaced(x.n_rows, max_cells);
     std::vector<std::vector<std::pair<std::int64_t, double>>> nonzero(n_genes); // (sampled cell, count)
     for (std::size_t i = 0; i < cells.size(); ++i) {
         const auto idx = x.row_indices(cells[i]);
@@ -148,11 +142,8 @@ void within_type_components(const CsrMatrix& x, const std::vector<double>& total
                             const CalibrationOptions& o, Calibration& cal) {
     const auto k = o.within_type_components;
     if (k <= 0) return;
-    const std::int64_t step = std::max<std::int64_t>(1, (x.n_rows + o.max_cells_for_dispersion - 1) /
-                                                            o.max_cells_for_dispersion);
-    std::vector<std::int64_t> cells;
-    for (std::int64_t c = 0; c < x.n_rows; c += step)
-        if (totals[c] > 0) cells.push_back(c);
+    auto cells = evenly_spaced(x.n_rows, o.max_cells_for_dispersion);
+    std::erase_if(cells, [&](std::int64_t c) { return !(totals[c] > 0); });
     const auto n = static_cast<Eigen::Index>(cells.size());
     const auto n_genes = static_cast<Eigen::Index>(x.n_cols);
     const Eigen::Index rank = std::min<Eigen::Index>(k + 10, std::min(n, n_genes) - 1);
@@ -204,7 +195,7 @@ void within_type_components(const CsrMatrix& x, const std::vector<double>& total
 
 double interpolate_quantiles(const std::vector<double>& quantiles, double u) {
     if (quantiles.size() < 2) throw Error("interpolate_quantiles: at least two quantiles are needed");
-    return quantile_sorted(quantiles, std::clamp(u, 0.0, 1.0));
+    return sorted_quantile(quantiles, u);
 }
 
 Calibration calibrate_simulation(const CsrMatrix& x, const std::vector<std::string>& symbols,
@@ -245,7 +236,7 @@ Calibration calibrate_simulation(const CsrMatrix& x, const std::vector<std::stri
         if (t > 0) log_totals.push_back(std::log(t));
     if (log_totals.size() < 2) throw Error(fmt::format("{}: fewer than two cells hold any count", source));
     std::sort(log_totals.begin(), log_totals.end());
-    for (int i = 0; i <= 100; ++i) cal.log_library_quantiles.push_back(quantile_sorted(log_totals, i / 100.0));
+    for (int i = 0; i <= 100; ++i) cal.log_library_quantiles.push_back(sorted_quantile(log_totals, i / 100.0));
 
     const auto groups = group_cells(x, totals, labels, donors);
 

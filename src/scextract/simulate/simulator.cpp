@@ -144,7 +144,8 @@ SimulationDesign graph_design(const Ruler& ruler, const SimulationOptions& o) {
 
 /// Donors: sizes, gene effects, composition per donor x tissue, drawn from @p design_rng
 /// when no separate design seed is set (the original layout), else from the cell seed.
-void draw_donors(SimulationDesign& d, Rng& design_rng, double gene_sd, double composition_sd, double library_sdlog) {
+/// Spreads come from d.options; @p library_sdlog > 0 adds a per-donor library shift.
+void draw_donors(SimulationDesign& d, Rng& design_rng, double library_sdlog) {
     const auto& o = d.options;
     const bool separate = o.design_seed.has_value();
     Rng donor_stream(o.seed, kDonorStream);
@@ -164,10 +165,10 @@ void draw_donors(SimulationDesign& d, Rng& design_rng, double gene_sd, double co
         d.donors.push_back(separate ? fmt::format("s{}_D{:02d}", o.seed, k + 1) : fmt::format("D{:02d}", k + 1));
         d.donor_weight.push_back(std::exp(0.3 * rng.normal()));
         std::vector<double> gene_effect(d.genes.size());
-        for (auto& e : gene_effect) e = gene_sd * rng.normal();
+        for (auto& e : gene_effect) e = o.donor_gene_sd * rng.normal();
         d.donor_gene_effect.push_back(std::move(gene_effect));
         std::vector<double> donor_shift(n_stages);
-        for (auto& x : donor_shift) x = composition_sd * rng.normal();
+        for (auto& x : donor_shift) x = o.donor_composition_sd * rng.normal();
         for (std::int64_t t = 0; t < n_tissues; ++t) {
             // tissue 0 (bone marrow by default) favours progenitors, the last mature cells
             const double slope =
@@ -240,7 +241,7 @@ SimulationDesign design_simulation(const Ruler& ruler, const std::vector<std::st
         else g.base = -3.0 + 0.5 * rng.normal(); // off until a program turns it on
     }
 
-    draw_donors(d, rng, o.donor_gene_sd, o.donor_composition_sd, 0.0);
+    draw_donors(d, rng, 0.0);
     return d;
 }
 
@@ -351,8 +352,7 @@ SimulationDesign design_calibrated_simulation(const Ruler& ruler, const Calibrat
         d.options.donor_gene_sd = cal.donor_gene_sd;
         d.options.donor_composition_sd = cal.donor_composition_sd;
     }
-    draw_donors(d, rng, d.options.donor_gene_sd, d.options.donor_composition_sd,
-                cal.donor_effects_estimated ? cal.donor_library_sdlog : 0.0);
+    draw_donors(d, rng, cal.donor_effects_estimated ? cal.donor_library_sdlog : 0.0);
     return d;
 }
 
