@@ -5,6 +5,7 @@
 /// cli/ only parses options and calls the library; each subcommand lives in its
 /// own file and registers itself through a function declared here.
 
+#include "scextract/core/messages.hpp"
 #include "scextract/core/progress.hpp"
 
 #include <CLI/CLI.hpp>
@@ -35,6 +36,8 @@ public:
     /// A progress bar that draws only on a TTY and never with --quiet.
     [[nodiscard]] std::unique_ptr<ProgressBar> progress(const std::string& label) const;
     [[nodiscard]] int threads() const;
+    /// The library's messages, routed to info() and warn().
+    [[nodiscard]] MessageSink messages() const;
 
 private:
     const GlobalOptions& g_;

@@ -26,6 +26,9 @@ std::unique_ptr<ProgressBar> Console::progress(const std::string& label) const {
     return std::make_unique<ProgressBar>(label, !g_.quiet && stderr_is_tty());
 }
 int Console::threads() const { return g_.threads > 0 ? g_.threads : default_thread_count(); }
+MessageSink Console::messages() const {
+    return {[this](const std::string& m) { info(m); }, [this](const std::string& m) { warn(m); }};
+}
 
 } // namespace scx::cli
 

@@ -1,10 +1,10 @@
 /// @file report_command.cpp
 /// @brief `scextract report`: re-renders the self-contained HTML benchmark report from a
-/// results.json written by `scextract bench` (eval/bench_report.hpp).
+/// results.json written by `scextract bench` (report/bench_report.hpp).
 
 #include "scextract/cli/command.hpp"
 #include "scextract/core/error.hpp"
-#include "scextract/eval/bench_report.hpp"
+#include "scextract/report/bench_report.hpp"
 #include "scextract/io/atomic_file.hpp"
 
 #include <filesystem>

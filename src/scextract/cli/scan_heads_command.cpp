@@ -5,7 +5,7 @@
 #include "scextract/cli/command.hpp"
 #include "scextract/cli/training_data.hpp"
 #include "scextract/core/error.hpp"
-#include "scextract/eval/head_scan.hpp"
+#include "scextract/validate/head_scan.hpp"
 #include "scextract/io/atomic_file.hpp"
 #include "scextract/io/operator_file.hpp"
 #include "scextract/io/ruler_json.hpp"

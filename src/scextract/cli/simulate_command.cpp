@@ -5,7 +5,7 @@
 #include "scextract/cli/input_matrix.hpp"
 #include "scextract/cli/training_data.hpp"
 #include "scextract/core/error.hpp"
-#include "scextract/eval/realism.hpp"
+#include "scextract/validate/realism.hpp"
 #include "scextract/io/atomic_file.hpp"
 #include "scextract/io/dataset.hpp"
 #include "scextract/io/ruler_json.hpp"

@@ -1,37 +1,33 @@
 #pragma once
 /// @file training_data.hpp
-/// @brief The reference-cell options `fit` and `scan-heads` share, and reading them.
+/// @brief The reference-cell options `fit`, `scan-heads` and `validate` share.
 
+#include "scextract/api/input_cells.hpp"
 #include "scextract/cli/command.hpp"
-#include "scextract/io/dataset.hpp"
-#include "scextract/readout/algorithm_pipeline.hpp"
 
 #include <memory>
 #include <string>
 
 namespace scx::cli {
 
-struct TrainingArgs {
-    std::string train, label_key = "cell_type", donor_key = "donor", tissue_key, layer, gene_column;
-    bool raw = false;
-};
-
-/// obs[@p key] of @p d as strings; a usage error naming @p option and listing the obs
-/// columns when the column is absent.
-std::vector<std::string> obs_strings(const Dataset& d, const std::string& key, const std::string& input, const char* option);
+using TrainingArgs = ReferenceCellsOptions;
+using TrainingInput = ReferenceCells;
 
 /// Adds --train (or @p input_option), --label-key, --donor-key, --tissue-key, --layer, --raw,
 /// --gene-column.
-void add_training_options(CLI::App* app, TrainingArgs& args, const std::string& input_option = "--train");
+inline void add_training_options(CLI::App* app, TrainingArgs& a, const std::string& input_option = "--train") {
+    app->add_option(input_option, a.path, "reference cells (.h5ad, 10x, CSV) with raw counts")->required();
+    app->add_option("--label-key", a.label_key, "obs column with cell-type labels")->capture_default_str();
+    app->add_option("--donor-key", a.donor_key, "obs column with donors")->capture_default_str();
+    app->add_option("--tissue-key", a.tissue_key, "obs column with tissues (anchors are donor x tissue x cell type)");
+    auto* layer = app->add_option("--layer", a.layer, "take counts from this layer instead of X");
+    app->add_flag("--raw", a.raw, "take counts from raw.X")->excludes(layer);
+    app->add_option("--gene-column", a.gene_column, "var column with gene symbols (default: automatic)");
+}
 
-/// The dataset and the per-cell annotations; data.counts points into dataset.
-struct TrainingInput {
-    Dataset dataset;
-    AlgorithmTrainingData data;
-};
-
-/// Reads the reference cells, checks they are counts and collects symbols, labels,
-/// donors and tissues (usage error naming the obs columns when a key is absent).
-std::unique_ptr<TrainingInput> read_training_input(const TrainingArgs& args, const Console& console);
+inline std::unique_ptr<TrainingInput> read_training_input(TrainingArgs a, const Console& console) {
+    a.threads = console.threads();
+    return read_reference_cells(a, console.messages());
+}
 
 } // namespace scx::cli

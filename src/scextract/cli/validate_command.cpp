@@ -7,9 +7,9 @@
 #include "scextract/cli/feature_options.hpp"
 #include "scextract/cli/training_data.hpp"
 #include "scextract/core/error.hpp"
-#include "scextract/eval/manifold_inputs.hpp"
-#include "scextract/eval/manifold_validation.hpp"
-#include "scextract/eval/null_ruler.hpp"
+#include "scextract/validate/manifold_inputs.hpp"
+#include "scextract/validate/manifold_validation.hpp"
+#include "scextract/validate/null_ruler.hpp"
 #include "scextract/io/algorithm_file.hpp"
 #include "scextract/io/atomic_file.hpp"
 #include "scextract/io/operator_file.hpp"
@@ -281,7 +281,7 @@ Command add_validate_command(CLI::App& root, GlobalOptions& g) {
                 nlohmann::ordered_json j;
                 j["format"] = "scextract-validation";
                 j["version"] = 1;
-                j["input"] = {{"data", a.data.train},
+                j["input"] = {{"data", a.data.path},
                               {"features", features.description},
                               {"source", a.algorithm.empty() ? a.op : a.algorithm},
                               {"held_out", a.held_out},

@@ -361,13 +361,18 @@ PanelMatch apply_algorithm_streamed(const Algorithm& a, RowBlockReader& counts, 
     return plan.panel;
 }
 
+AlgorithmApplyResult apply_algorithm(const Algorithm& a, RowBlockReader& counts, const std::vector<std::string>& symbols,
+                                     const AlgorithmApplyOptions& options) {
+    AlgorithmApplyResult all = allocate_outputs(a, counts.n_rows());
+    all.panel = apply_algorithm_streamed(a, counts, symbols, options,
+                                         [&](std::int64_t first_row, AlgorithmApplyResult& chunk) { place_rows(chunk, first_row, all); });
+    return all;
+}
+
 AlgorithmApplyResult apply_algorithm(const Algorithm& a, const CsrMatrix& counts, const std::vector<std::string>& symbols,
                                      const AlgorithmApplyOptions& options) {
     InMemoryRowReader reader(counts);
-    AlgorithmApplyResult all = allocate_outputs(a, counts.n_rows);
-    all.panel = apply_algorithm_streamed(a, reader, symbols, options,
-                                         [&](std::int64_t first_row, AlgorithmApplyResult& chunk) { place_rows(chunk, first_row, all); });
-    return all;
+    return apply_algorithm(a, reader, symbols, options);
 }
 
 } // namespace scx

@@ -152,6 +152,11 @@ PanelMatch apply_algorithm_streamed(const Algorithm& algorithm, RowBlockReader& 
                                     const std::vector<std::string>& symbols, const AlgorithmApplyOptions& options,
                                     const AlgorithmApplySink& sink);
 
+/// Applies @p algorithm to every row of @p counts: the streamed apply with the chunks
+/// gathered in memory (same bits as the streamed outputs).
+AlgorithmApplyResult apply_algorithm(const Algorithm& algorithm, RowBlockReader& counts,
+                                     const std::vector<std::string>& symbols, const AlgorithmApplyOptions& options);
+
 /// Applies @p algorithm to raw @p counts whose columns are named by @p symbols: the streamed
 /// apply over the matrix in memory, with the chunks gathered (same bits).
 AlgorithmApplyResult apply_algorithm(const Algorithm& algorithm, const CsrMatrix& counts,

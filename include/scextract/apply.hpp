@@ -1,0 +1,77 @@
+#pragma once
+/// @file apply.hpp
+/// @brief Placing new cells with an algorithm file (.scx), no model needed: on a matrix in
+/// memory (read a block of rows at a time, so a borrowed matrix is never copied whole) or
+/// from one file into an annotated copy of it. The CLI's `apply` and the Python package's
+/// `scx.apply` are this header.
+
+#include "scextract/core/messages.hpp"
+#include "scextract/core/progress.hpp"
+#include "scextract/core/row_block_reader.hpp"
+#include "scextract/io/algorithm_file.hpp"
+#include "scextract/io/anndata.hpp"
+#include "scextract/readout/algorithm_pipeline.hpp"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace scx {
+
+/// Reads an algorithm file, checking every checksum (throws scx::Error naming the file).
+inline Algorithm read_algorithm(const std::string& path) { return read_algorithm_file(path); }
+
+/// How apply() runs. Defaults are the CLI's.
+struct ApplyOptions {
+    double max_missing_fraction = 0.5; ///< refuse input missing more than this share of the panel
+    std::int64_t chunk_rows = 20000;   ///< cells per block (memory, never results, depends on it)
+    bool exact_features = false;       ///< form every cell's features as fit does (slower, same up to rounding)
+    bool check_counts = true;          ///< refuse a block that does not hold raw counts
+    int threads = 0;                   ///< 0: all cores; results do not depend on it
+    ProgressCallback progress;         ///< (cells done, cells total); may be empty
+    std::string algorithm_path;        ///< recorded in uns['scx']['algorithm']
+    std::string matrix_source = "X";   ///< recorded in uns['scx']['matrix'] and named in errors
+};
+
+/// What apply() writes into an AnnData: obsm['X_scx'], the obs columns in the order the
+/// CLI writes them (scx_depth, scx_branch, scx_stage, scx_p_<task>..., scx_recon_error,
+/// scx_detected_fraction; float64, categorical or float32) and uns['scx'].
+struct ApplyResult {
+    RowMatrixF latent;                                ///< cells x k, obsm['X_scx']
+    std::vector<std::pair<std::string, Column>> obs;  ///< obs['scx_*']
+    Mapping uns;                                      ///< uns['scx']: what was applied to what
+    PanelMatch panel;                                 ///< panel genes the input lacked
+};
+
+/// Applies @p algorithm to the raw counts of @p counts, whose columns are named by
+/// @p symbols. Identical bits for every chunk size and thread count, and to the file written
+/// by apply_file() on the same cells. Throws scx::Error on too many missing panel genes or
+/// (with check_counts) values that are not counts.
+ApplyResult apply_algorithm_to(const Algorithm& algorithm, RowBlockReader& counts, const std::vector<std::string>& symbols,
+                               const ApplyOptions& options);
+
+/// One file in, an annotated copy out.
+struct ApplyFileOptions {
+    std::string algorithm;   ///< .scx from fit
+    std::string input;       ///< .h5ad, 10x or CSV with raw counts
+    std::string out;         ///< .h5ad to write (never the input)
+    std::string layer;       ///< counts from this layer instead of X
+    bool raw = false;        ///< counts from raw.X
+    std::string gene_column; ///< var column with gene symbols (empty: automatic)
+    ApplyOptions apply;      ///< algorithm_path and matrix_source are filled in from the file
+};
+
+struct ApplyFileResult {
+    std::int64_t cells = 0;
+    std::int64_t latent_dim = 0;
+    bool streamed = false; ///< anndata >= 0.8 files are read and written a block at a time
+    double seconds = 0;
+};
+
+/// Applies an algorithm file to @p options.input and writes the input plus obsm['X_scx'],
+/// obs['scx_*'] and uns['scx'] to @p options.out (atomically). Current .h5ad files stream;
+/// 10x, CSV and anndata <= 0.7 files are read whole. Notes and warnings go to @p messages.
+ApplyFileResult apply_file(const ApplyFileOptions& options, const MessageSink& messages = {});
+
+} // namespace scx

@@ -1,0 +1,9 @@
+#pragma once
+/// @file scextract.hpp
+/// @brief scextract's public C++ API in one include. Each header is one front-end verb with
+/// an Options struct, a Result struct and a free function; the CLI and the Python package
+/// call nothing else.
+
+#include "scextract/apply.hpp"
+#include "scextract/fit.hpp"
+#include "scextract/version.hpp"

@@ -1,0 +1,284 @@
+/// @file scextract_module.cpp
+/// @brief The Python extension `scextract._scextract`: the public C++ API
+/// (include/scextract/) with numpy arrays in and out. No logic of its own: arrays are
+/// checked, viewed (never copied whole) and handed to the library with the GIL released.
+
+#include "scextract/scextract.hpp"
+
+#include "scextract/api/input_cells.hpp"
+#include "scextract/core/array_view_reader.hpp"
+#include "scextract/core/error.hpp"
+#include "scextract/preprocess/gene_alignment.hpp"
+
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include <memory>
+#include <variant>
+
+#include <fmt/format.h>
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace {
+
+using AnyArray = nb::ndarray<nb::ro, nb::device::cpu>;
+
+std::string dtype_name(const AnyArray& a) {
+    const auto d = a.dtype();
+    const char* kind = d.code == static_cast<std::uint8_t>(nb::dlpack::dtype_code::Float)  ? "float"
+                       : d.code == static_cast<std::uint8_t>(nb::dlpack::dtype_code::Int) ? "int"
+                       : d.code == static_cast<std::uint8_t>(nb::dlpack::dtype_code::UInt) ? "uint"
+                                                                                           : "other";
+    return fmt::format("{}{}", kind, d.bits);
+}
+
+template <class T> bool is(const AnyArray& a) { return a.dtype() == nb::dtype<T>(); }
+
+/// A 1-D contiguous array, or a TypeError naming @p what.
+void require_vector(const AnyArray& a, const char* what) {
+    if (a.ndim() != 1) throw nb::type_error(fmt::format("{} must be a 1-D array, not {}-D", what, a.ndim()).c_str());
+    if (a.shape(0) > 1 && a.stride(0) != 1)
+        throw nb::type_error(fmt::format("{} must be contiguous (pass numpy.ascontiguousarray({}))", what, what).c_str());
+}
+
+/// The index and pointer arrays of scipy.sparse: int32 or int64.
+template <class Fn> auto with_index_type(const AnyArray& a, const char* what, Fn&& fn) {
+    if (is<std::int32_t>(a)) return fn(static_cast<const std::int32_t*>(a.data()));
+    if (is<std::int64_t>(a)) return fn(static_cast<const std::int64_t*>(a.data()));
+    throw nb::type_error(fmt::format("{} must be int32 or int64 (scipy.sparse's index dtypes), not {}", what, dtype_name(a)).c_str());
+}
+
+/// Values: float32, float64 or an integer count type. float16 and others are refused:
+/// counts above 2048 are not exact in float16.
+template <class Fn> auto with_value_type(const AnyArray& a, const char* what, Fn&& fn) {
+    if (is<float>(a)) return fn(static_cast<const float*>(a.data()));
+    if (is<double>(a)) return fn(static_cast<const double*>(a.data()));
+    if (is<std::int32_t>(a)) return fn(static_cast<const std::int32_t*>(a.data()));
+    if (is<std::int64_t>(a)) return fn(static_cast<const std::int64_t*>(a.data()));
+    if (is<std::uint16_t>(a)) return fn(static_cast<const std::uint16_t*>(a.data()));
+    if (is<std::uint32_t>(a)) return fn(static_cast<const std::uint32_t*>(a.data()));
+    throw nb::type_error(fmt::format("{} must be float32, float64, int32, int64, uint16 or uint32, not {} "
+                                     "(pass X.astype(numpy.float32))",
+                                     what, dtype_name(a))
+                             .c_str());
+}
+
+/// A reader viewing scipy CSR arrays (or a dense array) in place.
+std::unique_ptr<scx::RowBlockReader> csr_reader(const AnyArray& data, const AnyArray& indices, const AnyArray& indptr,
+                                                std::int64_t n_rows, std::int64_t n_cols) {
+    require_vector(data, "X.data");
+    require_vector(indices, "X.indices");
+    require_vector(indptr, "X.indptr");
+    if (static_cast<std::int64_t>(indptr.shape(0)) != n_rows + 1)
+        throw scx::Error(fmt::format("X: indptr has {} entries for {} rows (want {})", indptr.shape(0), n_rows, n_rows + 1));
+    if (data.shape(0) != indices.shape(0))
+        throw scx::Error(fmt::format("X: data has {} entries but indices {}", data.shape(0), indices.shape(0)));
+    return with_value_type(data, "X.data", [&](auto* v) {
+        return with_index_type(indices, "X.indices", [&](auto* i) {
+            return with_index_type(indptr, "X.indptr", [&](auto* p) -> std::unique_ptr<scx::RowBlockReader> {
+                using V = std::remove_cv_t<std::remove_pointer_t<decltype(v)>>;
+                using I = std::remove_cv_t<std::remove_pointer_t<decltype(i)>>;
+                using P = std::remove_cv_t<std::remove_pointer_t<decltype(p)>>;
+                if (n_rows > 0 && static_cast<std::int64_t>(p[n_rows]) != static_cast<std::int64_t>(data.shape(0)))
+                    throw scx::Error(fmt::format("X: indptr ends at {} but data has {} entries", p[n_rows], data.shape(0)));
+                return std::make_unique<scx::CsrArraysReader<V, I, P>>(v, i, p, n_rows, n_cols, "X");
+            });
+        });
+    });
+}
+
+std::unique_ptr<scx::RowBlockReader> dense_reader(const AnyArray& x) {
+    if (x.ndim() != 2) throw nb::type_error(fmt::format("X must be 2-D (cells x genes), not {}-D", x.ndim()).c_str());
+    return with_value_type(x, "X", [&](auto* v) -> std::unique_ptr<scx::RowBlockReader> {
+        using V = std::remove_cv_t<std::remove_pointer_t<decltype(v)>>;
+        return std::make_unique<scx::DenseArrayReader<V>>(v, static_cast<std::int64_t>(x.shape(0)), static_cast<std::int64_t>(x.shape(1)),
+                                                          x.stride(0), x.stride(1), "X");
+    });
+}
+
+/// A numpy array that owns a std::vector's buffer.
+template <class T> nb::ndarray<nb::numpy, T> owned_array(std::vector<T>&& v, std::vector<std::size_t> shape) {
+    auto* held = new std::vector<T>(std::move(v));
+    nb::capsule owner(held, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
+    return nb::ndarray<nb::numpy, T>(held->data(), shape.size(), shape.data(), owner);
+}
+
+nb::object element_to_python(const scx::Element& e);
+
+nb::object ndarray_to_python(const scx::NdArray& a) {
+    const bool scalar = a.shape.empty();
+    std::vector<std::size_t> shape(a.shape.begin(), a.shape.end());
+    auto numbers = [&](auto tag) -> nb::object {
+        using T = decltype(tag);
+        const auto s = a.as<T>();
+        if (scalar) return nb::cast(s[0]);
+        return nb::cast(owned_array(std::vector<T>(s.begin(), s.end()), shape));
+    };
+    switch (a.dtype) {
+    case scx::DType::float32: return numbers(float{});
+    case scx::DType::float64: return numbers(double{});
+    case scx::DType::int32: return numbers(std::int32_t{});
+    case scx::DType::int64: return numbers(std::int64_t{});
+    case scx::DType::bool_: return scalar ? nb::cast(a.as<std::uint8_t>()[0] != 0) : numbers(std::uint8_t{});
+    default: throw scx::Error("a value of uns this module does not convert");
+    }
+}
+
+nb::object element_to_python(const scx::Element& e) {
+    return std::visit(
+        [](const auto& v) -> nb::object {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, scx::NdArray>) return ndarray_to_python(v);
+            else if constexpr (std::is_same_v<T, scx::StringArray>) {
+                if (v.shape.empty()) return nb::cast(v.values.at(0));
+                return nb::cast(v.values);
+            } else if constexpr (std::is_same_v<T, scx::Mapping>) {
+                nb::dict d;
+                for (const auto& [k, x] : v.items) d[k.c_str()] = element_to_python(x);
+                return d;
+            } else throw scx::Error("a value of uns this module does not convert");
+        },
+        e.value);
+}
+
+/// obs columns as (name, kind, values, categories): kind is "numeric" or "categorical"
+/// (values are then int32 codes, -1 for none).
+nb::list obs_to_python(std::vector<std::pair<std::string, scx::Column>>& obs) {
+    nb::list out;
+    for (auto& [name, column] : obs) {
+        if (const auto* c = std::get_if<scx::Categorical>(&column))
+            out.append(nb::make_tuple(name, "categorical", ndarray_to_python(c->codes), nb::cast(c->categories.values)));
+        else if (const auto* a = std::get_if<scx::NdArray>(&column))
+            out.append(nb::make_tuple(name, "numeric", ndarray_to_python(*a), nb::none()));
+        else throw scx::Error(fmt::format("apply: obs column '{}' of an unexpected kind", name));
+    }
+    return out;
+}
+
+nb::dict apply_result_to_python(scx::ApplyResult&& r) {
+    nb::dict d;
+    const auto n = static_cast<std::size_t>(r.latent.rows()), k = static_cast<std::size_t>(r.latent.cols());
+    d["latent"] = owned_array(std::vector<float>(r.latent.data(), r.latent.data() + r.latent.size()), {n, k});
+    d["obs"] = obs_to_python(r.obs);
+    d["uns"] = element_to_python(scx::Element{r.uns});
+    d["panel_missing"] = r.panel.missing;
+    return d;
+}
+
+scx::ApplyOptions apply_options(double max_missing, std::int64_t chunk_rows, bool exact_features, bool check_counts, int threads,
+                                const std::string& algorithm_path, const std::string& matrix_source) {
+    scx::ApplyOptions o;
+    o.max_missing_fraction = max_missing;
+    o.chunk_rows = chunk_rows;
+    o.exact_features = exact_features;
+    o.check_counts = check_counts;
+    o.threads = threads;
+    o.algorithm_path = algorithm_path;
+    o.matrix_source = matrix_source;
+    return o;
+}
+
+nb::dict run_apply(const scx::Algorithm& algorithm, scx::RowBlockReader& reader, const std::vector<std::string>& symbols,
+                   const scx::ApplyOptions& o) {
+    if (static_cast<std::int64_t>(symbols.size()) != reader.n_cols())
+        throw scx::Error(fmt::format("X has {} genes but {} gene symbols were given", reader.n_cols(), symbols.size()));
+    scx::ApplyResult r;
+    {
+        nb::gil_scoped_release release;
+        r = scx::apply_algorithm_to(algorithm, reader, symbols, o);
+    }
+    return apply_result_to_python(std::move(r));
+}
+
+} // namespace
+
+NB_MODULE(_scextract, m) {
+    m.doc() = "scextract's C++ library (include/scextract/); use the functions of the scextract package.";
+    nb::exception<scx::Error>(m, "Error", PyExc_RuntimeError);
+    m.attr("__version__") = scx::version();
+
+    nb::class_<scx::Algorithm>(m, "Algorithm", "An algorithm file (.scx) read into memory.")
+        .def_prop_ro("latent_dim", &scx::Algorithm::latent_dim)
+        .def_prop_ro("panel", [](const scx::Algorithm& a) { return a.features.genes; })
+        .def_prop_ro("features", [](const scx::Algorithm& a) { return a.features.description; })
+        .def_prop_ro("target_sum", [](const scx::Algorithm& a) { return a.target_sum; })
+        .def_prop_ro("readouts",
+                     [](const scx::Algorithm& a) {
+                         std::vector<std::tuple<std::string, std::string, std::vector<std::string>>> out;
+                         for (const auto& r : a.readouts) out.emplace_back(r.task, r.kind, r.classes);
+                         return out;
+                     })
+        .def_prop_ro("provenance_json", [](const scx::Algorithm& a) { return a.provenance_json; })
+        .def_prop_ro("ruler_json", [](const scx::Algorithm& a) { return a.ruler_json; });
+
+    m.def("read_algorithm", &scx::read_algorithm, "path"_a, nb::call_guard<nb::gil_scoped_release>(),
+          "Reads an algorithm file (.scx), checking every checksum.");
+
+    m.def(
+        "apply_csr",
+        [](const scx::Algorithm& algorithm, const AnyArray& data, const AnyArray& indices, const AnyArray& indptr,
+           std::int64_t n_rows, std::int64_t n_cols, const std::vector<std::string>& symbols, double max_missing,
+           std::int64_t chunk_rows, bool exact_features, bool check_counts, int threads, const std::string& algorithm_path,
+           const std::string& matrix_source) {
+            auto reader = csr_reader(data, indices, indptr, n_rows, n_cols);
+            return run_apply(algorithm, *reader, symbols,
+                             apply_options(max_missing, chunk_rows, exact_features, check_counts, threads, algorithm_path, matrix_source));
+        },
+        "algorithm"_a, "data"_a, "indices"_a, "indptr"_a, "n_rows"_a, "n_cols"_a, "symbols"_a, "max_missing"_a = 0.5,
+        "chunk_rows"_a = 20000, "exact_features"_a = false, "check_counts"_a = true, "threads"_a = 0, "algorithm_path"_a = "",
+        "matrix_source"_a = "X", "Applies an algorithm to CSR arrays viewed in place.");
+
+    m.def(
+        "apply_dense",
+        [](const scx::Algorithm& algorithm, const AnyArray& x, const std::vector<std::string>& symbols, double max_missing,
+           std::int64_t chunk_rows, bool exact_features, bool check_counts, int threads, const std::string& algorithm_path,
+           const std::string& matrix_source) {
+            auto reader = dense_reader(x);
+            return run_apply(algorithm, *reader, symbols,
+                             apply_options(max_missing, chunk_rows, exact_features, check_counts, threads, algorithm_path, matrix_source));
+        },
+        "algorithm"_a, "x"_a, "symbols"_a, "max_missing"_a = 0.5, "chunk_rows"_a = 20000, "exact_features"_a = false,
+        "check_counts"_a = true, "threads"_a = 0, "algorithm_path"_a = "", "matrix_source"_a = "X",
+        "Applies an algorithm to a dense array viewed in place (any strides).");
+
+    m.def(
+        "apply_file",
+        [](const std::string& algorithm, const std::string& input, const std::string& out, const std::string& layer, bool raw,
+           const std::string& gene_column, double max_missing, std::int64_t chunk_rows, bool exact_features, int threads) {
+            scx::ApplyFileOptions o;
+            o.algorithm = algorithm;
+            o.input = input;
+            o.out = out;
+            o.layer = layer;
+            o.raw = raw;
+            o.gene_column = gene_column;
+            o.apply = apply_options(max_missing, chunk_rows, exact_features, true, threads, algorithm, "X");
+            nb::gil_scoped_release release;
+            const auto r = scx::apply_file(o);
+            return std::make_tuple(r.cells, r.latent_dim, r.streamed, r.seconds);
+        },
+        "algorithm"_a, "input"_a, "out"_a, "layer"_a = "", "raw"_a = false, "gene_column"_a = "", "max_missing"_a = 0.5,
+        "chunk_rows"_a = 20000, "exact_features"_a = false, "threads"_a = 0,
+        "File to file, exactly as `scextract apply`: (cells, latent_dim, streamed, seconds).");
+
+    m.def(
+        "choose_gene_symbols",
+        [](const std::vector<std::string>& var_names, const std::vector<std::pair<std::string, std::vector<std::string>>>& columns,
+           const std::string& force_column) {
+            std::vector<scx::GeneColumn> cols;
+            for (const auto& [name, values] : columns) cols.push_back({name, values});
+            scx::GeneSymbolOptions o;
+            o.force_column = force_column;
+            auto c = scx::choose_gene_symbols(var_names, cols, o);
+            return std::make_pair(std::move(c.symbols), std::move(c.explanation));
+        },
+        "var_names"_a, "columns"_a, "force_column"_a = "",
+        "The gene symbols scextract uses for var: (symbols, explanation), the CLI's choice.");
+}

@@ -1,0 +1,153 @@
+"""scextract: a single-cell foundation model's attention, turned into a small algorithm.
+
+The package is a thin client of scextract's C++ library: every function here calls the same
+code as the ``scextract`` command line, so results are bit-identical to the CLI's files.
+
+>>> import anndata as ad, scextract as scx
+>>> adata = ad.read_h5ad("query.h5ad")
+>>> scx.apply(adata, "algorithm.scx")          # obsm['X_scx'], obs['scx_*'], uns['scx']
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _scextract
+from ._scextract import Algorithm, Error, __version__
+
+__all__ = [
+    "Algorithm",
+    "Error",
+    "__version__",
+    "apply",
+    "apply_file",
+    "gene_symbols",
+    "read_algorithm",
+]
+
+_log = logging.getLogger("scextract")
+
+
+def read_algorithm(path: Union[str, "os.PathLike[str]"]) -> Algorithm:
+    """Read an algorithm file (.scx) written by ``scextract fit``, checking every checksum.
+
+    Raises :class:`scextract.Error` naming the file when it is missing or damaged.
+    """
+    return _scextract.read_algorithm(str(path))
+
+
+def gene_symbols(adata, gene_column: Optional[str] = None) -> list[str]:
+    """The gene symbols scextract uses for ``adata.var``: ``var_names``, or a symbol column
+    (``feature_name``, ``gene_symbols``, ...) when ``var_names`` are Ensembl ids, or
+    ``gene_column`` when given. The same choice the CLI makes (it is the same code)."""
+    columns = []
+    for name in adata.var.columns:
+        col = adata.var[name]
+        if col.dtype == object or str(col.dtype) in ("category", "string"):
+            columns.append((str(name), [str(v) for v in col.astype(str)]))
+    symbols, explanation = _scextract.choose_gene_symbols(
+        [str(v) for v in adata.var_names], columns, gene_column or ""
+    )
+    _log.info(explanation)
+    return symbols
+
+
+def _matrix(adata, layer: Optional[str], raw: bool):
+    if raw:
+        if adata.raw is None:
+            raise Error("adata has no .raw; leave out raw=True")
+        return adata.raw.X, "raw.X"
+    if layer is not None:
+        if layer not in adata.layers:
+            raise Error(f"adata has no layer '{layer}'; layers: {', '.join(adata.layers.keys()) or 'none'}")
+        return adata.layers[layer], f"layers/{layer}"
+    return adata.X, "X"
+
+
+def _apply_arrays(algo: Algorithm, X, symbols: Sequence[str], *, source: str, algorithm_path: str,
+                  max_missing: float, chunk_size: int, exact_features: bool, threads: int) -> dict:
+    """Runs the C++ apply on ``X`` viewed in place (scipy CSR or numpy); returns the raw result."""
+    import scipy.sparse as sp
+
+    common = dict(max_missing=max_missing, chunk_rows=chunk_size, exact_features=exact_features,
+                  check_counts=True, threads=threads, algorithm_path=algorithm_path, matrix_source=source)
+    if sp.issparse(X):
+        if X.format != "csr":
+            raise TypeError(
+                f"{source} is a scipy.sparse {X.format.upper()} matrix; scextract reads cells as rows: "
+                f"pass it as CSR (adata.X = adata.X.tocsr()), which copies it once"
+            )
+        n, m = X.shape
+        return _scextract.apply_csr(algo, X.data, X.indices, X.indptr, n, m, list(symbols), **common)
+    if isinstance(X, np.ndarray):
+        return _scextract.apply_dense(algo, X, list(symbols), **common)
+    if hasattr(X, "compute") or type(X).__module__.startswith("dask"):
+        raise TypeError(f"{source} is a lazy (dask) array: use scextract.dask.apply for it")
+    raise TypeError(f"{source} is a {type(X).__name__}; pass a scipy.sparse CSR matrix or a numpy array")
+
+
+def _to_frame_columns(obs_list, index):
+    import pandas as pd
+
+    out = {}
+    for name, kind, values, categories in obs_list:
+        if kind == "categorical":
+            out[name] = pd.Categorical.from_codes(np.asarray(values), categories=list(categories))
+        else:
+            out[name] = np.asarray(values)
+    return pd.DataFrame(out, index=index)
+
+
+def apply(adata, algorithm: Union[str, Algorithm], *, layer: Optional[str] = None, raw: bool = False,
+          gene_column: Optional[str] = None, max_missing: float = 0.5, chunk_size: int = 20000,
+          exact_features: bool = False, threads: int = 0, copy: bool = False):
+    """Place the cells of an AnnData with an algorithm file, in memory.
+
+    Writes ``obsm['X_scx']`` (float32 latent), ``obs['scx_depth']`` (developmental depth),
+    ``obs['scx_branch']`` / ``obs['scx_stage']`` (categoricals), ``obs['scx_p_<task>']``
+    (binary-readout probabilities), ``obs['scx_recon_error']`` (out-of-distribution signal),
+    ``obs['scx_detected_fraction']`` and ``uns['scx']`` (provenance) - exactly what
+    ``scextract apply`` writes into its output file, with the same bits.
+
+    ``X`` (or ``layers[layer]``, or ``raw.X``) must hold raw counts, as a scipy.sparse CSR
+    matrix (float32/64 or integer data, int32/int64 indices) or a numpy array of any strides.
+    It is read in place, a block of ``chunk_size`` cells at a time: no copy of X is made.
+    The GIL is released while the library computes.
+
+    Returns the AnnData written to (a copy when ``copy=True``, else ``None``). Raises
+    :class:`scextract.Error` for bad content (not counts, too many panel genes missing) and
+    ``TypeError`` for a matrix type it cannot read in place.
+    """
+    path = ""
+    if not isinstance(algorithm, Algorithm):
+        path = str(algorithm)
+        algorithm = read_algorithm(path)
+    target = adata.copy() if copy else adata
+    X, source = _matrix(target, layer, raw)
+    var_source = target.raw if raw else target
+    symbols = gene_symbols(var_source, gene_column)
+    r = _apply_arrays(algorithm, X, symbols, source=source, algorithm_path=path, max_missing=max_missing,
+                      chunk_size=chunk_size, exact_features=exact_features, threads=threads)
+    if r["panel_missing"]:
+        _log.warning("%d of the algorithm's %d panel genes are absent from the data; they are zero-filled",
+                     len(r["panel_missing"]), len(algorithm.panel))
+    target.obsm["X_scx"] = r["latent"]
+    frame = _to_frame_columns(r["obs"], target.obs_names)
+    for name in frame.columns:
+        target.obs[name] = frame[name]
+    target.uns["scx"] = r["uns"]
+    return target if copy else None
+
+
+def apply_file(algorithm: str, input: str, out: str, *, layer: Optional[str] = None, raw: bool = False,
+               gene_column: Optional[str] = None, max_missing: float = 0.5, chunk_size: int = 20000,
+               exact_features: bool = False, threads: int = 0) -> dict[str, Any]:
+    """File to file, exactly as ``scextract apply`` (current .h5ad files are streamed, so a
+    file larger than memory is fine). Returns ``{"cells", "latent_dim", "streamed", "seconds"}``."""
+    cells, k, streamed, seconds = _scextract.apply_file(
+        str(algorithm), str(input), str(out), layer or "", raw, gene_column or "", max_missing, chunk_size,
+        exact_features, threads)
+    return {"cells": cells, "latent_dim": k, "streamed": streamed, "seconds": seconds}

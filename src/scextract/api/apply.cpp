@@ -1,0 +1,231 @@
+/// @file apply.cpp
+/// @brief The apply contract (which obs columns, which dtypes, what provenance) in one
+/// place for the in-memory, the streamed and the Python apply.
+
+#include "scextract/apply.hpp"
+
+#include "scextract/api/input_cells.hpp"
+#include "scextract/core/error.hpp"
+#include "scextract/io/atomic_file.hpp"
+#include "scextract/io/dataset.hpp"
+#include "scextract/io/h5ad_annotation_writer.hpp"
+#include "scextract/io/h5ad_reader.hpp"
+#include "scextract/io/h5ad_writer.hpp"
+#include "scextract/preprocess/count_check.hpp"
+#include "scextract/version.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+
+namespace scx {
+
+namespace {
+
+/// A categorical obs column from per-cell class names (categories in @p order).
+Column categorical_of(const std::vector<std::string>& values, const std::vector<std::string>& order) {
+    Categorical c;
+    std::vector<std::int32_t> codes;
+    codes.reserve(values.size());
+    for (const auto& v : values) {
+        const auto it = std::find(order.begin(), order.end(), v);
+        codes.push_back(it == order.end() ? -1 : static_cast<std::int32_t>(it - order.begin()));
+    }
+    c.codes = NdArray::from(codes, {static_cast<std::int64_t>(codes.size())});
+    c.categories = StringArray{{static_cast<std::int64_t>(order.size())}, order};
+    return c;
+}
+
+Column doubles(const Eigen::VectorXd& v) {
+    return NdArray::from(std::vector<double>(v.data(), v.data() + v.size()), {v.size()});
+}
+
+/// One obs column apply writes. Every front-end takes its columns from obs_outputs() and
+/// column_of(), so they cannot drift apart.
+struct ObsOutput {
+    enum class What { depth, branch, stage, probability, recon_error, detected_fraction };
+    std::string name;
+    What what;
+    const AlgorithmReadout* readout = nullptr; ///< its readout (categoricals: the classes; probabilities: the task)
+};
+
+std::vector<ObsOutput> obs_outputs(const Algorithm& algorithm) {
+    using W = ObsOutput::What;
+    std::vector<ObsOutput> out;
+    for (const auto& ro : algorithm.readouts)
+        if (ro.kind == "regression") {
+            out.push_back({"scx_depth", W::depth, &ro});
+            break;
+        }
+    for (const auto& [task, what] : {std::pair{"branch", W::branch}, std::pair{"stage", W::stage}})
+        if (const auto* ro = algorithm.readout(task); ro && ro->kind == "softmax") out.push_back({fmt::format("scx_{}", task), what, ro});
+    for (const auto& ro : algorithm.readouts)
+        if (ro.kind == "binary") out.push_back({fmt::format("scx_p_{}", ro.task), W::probability, &ro});
+    out.push_back({"scx_recon_error", W::recon_error});
+    out.push_back({"scx_detected_fraction", W::detected_fraction});
+    return out;
+}
+
+/// The rows of @p o held by @p r: float64 numbers, a categorical, or float32 detected fractions.
+Column column_of(const ObsOutput& o, const AlgorithmApplyResult& r) {
+    using W = ObsOutput::What;
+    switch (o.what) {
+    case W::depth: return doubles(r.depth);
+    case W::branch: return categorical_of(r.branch, o.readout->classes);
+    case W::stage: return categorical_of(r.stage, o.readout->classes);
+    case W::probability:
+        for (const auto& [task, p] : r.probabilities)
+            if (task == o.readout->task) return doubles(p);
+        throw Error(fmt::format("apply: no probabilities for task '{}'", o.readout->task));
+    case W::recon_error: return doubles(r.reconstruction_error.cast<double>());
+    case W::detected_fraction:
+        return NdArray::from(r.detected_fraction, {static_cast<std::int64_t>(r.detected_fraction.size())});
+    }
+    throw Error("unreachable");
+}
+
+/// uns['scx']: what was applied to what.
+Mapping provenance(const Algorithm& algorithm, const std::string& algorithm_path, const PanelMatch& panel,
+                   const std::string& matrix_source) {
+    Mapping prov;
+    prov.set("algorithm", Element{StringArray{{}, {algorithm_path}}});
+    prov.set("algorithm_provenance", Element{StringArray{{}, {algorithm.provenance_json}}});
+    prov.set("features", Element{StringArray{{}, {algorithm.features.description}}});
+    prov.set("panel_genes", Element{NdArray::scalar<std::int64_t>(algorithm.features.n_genes())});
+    prov.set("panel_genes_missing", Element{NdArray::scalar<std::int64_t>(static_cast<std::int64_t>(panel.missing.size()))});
+    prov.set("matrix", Element{StringArray{{}, {matrix_source}}});
+    prov.set("scextract_version", Element{StringArray{{}, {version()}}});
+    for (const auto& ro : algorithm.readouts) {
+        if (ro.kind == "binary")
+            prov.set(fmt::format("scx_p_{}", ro.task),
+                     Element{StringArray{{}, {fmt::format("P({} vs {})", ro.classes.at(1), ro.classes.at(0))}}});
+    }
+    return prov;
+}
+
+void warn_missing(const PanelMatch& panel, const std::string& input, const MessageSink& messages) {
+    if (!panel.missing.empty())
+        messages.warning(fmt::format("{} of the algorithm's {} panel genes are absent from {}; they are zero-filled",
+                                     panel.missing.size(), panel.column.size(), input));
+}
+
+AlgorithmApplyOptions pipeline_options(const ApplyOptions& o) {
+    AlgorithmApplyOptions p;
+    p.max_missing_fraction = o.max_missing_fraction;
+    p.chunk_rows = o.chunk_rows;
+    p.exact_features = o.exact_features;
+    p.threads = o.threads;
+    p.progress = o.progress;
+    return p;
+}
+
+/// A count check on each block as it arrives, naming the block's cells.
+std::function<void(const CsrMatrix&, std::int64_t)> count_check(const std::string& what, const std::string& hint, int threads) {
+    return [what, hint, threads](const CsrMatrix& block, std::int64_t first_row) {
+        require_counts(inspect_values(block, {.threads = threads}),
+                       fmt::format("{} (cells {}-{})", what, first_row, first_row + block.n_rows), hint);
+    };
+}
+
+/// Runs @p fn, naming @p input in errors that name no file yet (the reader's, the count
+/// check's and the writer's already do).
+template <class Fn> auto about_input(const ApplyFileOptions& a, Fn&& fn) {
+    try {
+        return fn();
+    } catch (const Error& e) {
+        const std::string what = e.what();
+        if (what.rfind(a.input, 0) == 0 || what.rfind(a.out, 0) == 0) throw;
+        throw Error(fmt::format("{}: {}", a.input, what));
+    }
+}
+
+/// A current-encoding h5ad: read a chunk at a time and written into the copy a chunk at a time.
+std::int64_t apply_streamed(const ApplyFileOptions& a, const Algorithm& algorithm, const MessageSink& messages) {
+    const auto d = read_dataset(a.input, {.layer = a.layer, .use_raw = a.raw, .metadata_only = true});
+    const auto symbols = dataset_gene_symbols(d, a.input, a.gene_column, messages);
+    auto o = pipeline_options(a.apply);
+    const auto panel = about_input(a, [&] { return match_algorithm_panel(algorithm, symbols, o); });
+    warn_missing(panel, a.input, messages);
+    if (a.apply.check_counts)
+        o.check_block = count_check(fmt::format("{} {}", a.input, d.matrix_source), counts_hint(d, a.layer, a.raw), o.threads);
+
+    H5adRowReader reader(a.input, {a.layer, a.raw});
+    H5adAnnotationWriter w(a.input, a.out);
+    const auto outputs = obs_outputs(algorithm);
+    w.add_obsm("X_scx", algorithm.latent_dim());
+    for (const auto& out : outputs) {
+        if (out.what == ObsOutput::What::branch || out.what == ObsOutput::What::stage)
+            w.add_obs_categorical(out.name, out.readout->classes);
+        else w.add_obs_numeric(out.name, out.what == ObsOutput::What::detected_fraction ? DType::float32 : DType::float64);
+    }
+    w.set_uns("scx", Element{provenance(algorithm, a.algorithm, panel, d.matrix_source)});
+    about_input(a, [&] {
+        return apply_algorithm_streamed(algorithm, reader, symbols, o, [&](std::int64_t first, AlgorithmApplyResult& chunk) {
+            w.write_obsm("X_scx", first, chunk.latent);
+            for (const auto& out : outputs) w.write_obs(out.name, first, column_of(out, chunk));
+        });
+    });
+    w.commit();
+    return reader.n_rows();
+}
+
+/// Every row of @p counts through the pipeline, gathered, in the apply contract's columns.
+ApplyResult apply_gathered(const Algorithm& algorithm, RowBlockReader& counts, const std::vector<std::string>& symbols,
+                           const ApplyOptions& options, const std::string& hint) {
+    auto o = pipeline_options(options);
+    if (options.check_counts) o.check_block = count_check(options.matrix_source, hint, o.threads);
+    auto all = apply_algorithm(algorithm, counts, symbols, o);
+    ApplyResult result;
+    for (const auto& out : obs_outputs(algorithm)) result.obs.emplace_back(out.name, column_of(out, all));
+    result.latent = std::move(all.latent);
+    result.panel = std::move(all.panel);
+    result.uns = provenance(algorithm, options.algorithm_path, result.panel, options.matrix_source);
+    return result;
+}
+
+/// 10x, CSV and anndata <= 0.7 inputs: read whole, written whole.
+std::int64_t apply_in_memory(const ApplyFileOptions& a, const Algorithm& algorithm, const MessageSink& messages) {
+    auto d = read_dataset(a.input, {.layer = a.layer, .use_raw = a.raw});
+    require_counts(inspect_values(d.matrix, {.threads = a.apply.threads}), fmt::format("{} {}", a.input, d.matrix_source),
+                   counts_hint(d, a.layer, a.raw));
+    const auto symbols = dataset_gene_symbols(d, a.input, a.gene_column, messages);
+    auto o = a.apply;
+    o.algorithm_path = a.algorithm;
+    o.matrix_source = d.matrix_source;
+    o.check_counts = false; // checked whole above
+    InMemoryRowReader reader(d.matrix);
+    auto r = about_input(a, [&] { return apply_gathered(algorithm, reader, symbols, o, ""); });
+    warn_missing(r.panel, a.input, messages);
+    H5adAdditions add;
+    const auto n = r.latent.rows(), k = r.latent.cols();
+    add.obsm.set("X_scx", Element{NdArray::from(std::vector<float>(r.latent.data(), r.latent.data() + r.latent.size()), {n, k})});
+    for (auto& [name, column] : r.obs) add.obs_columns.emplace_back(name, std::move(column));
+    add.uns.set("scx", Element{std::move(r.uns)});
+    write_dataset_with_additions(a.input, std::move(d), a.out, add);
+    return n;
+}
+
+} // namespace
+
+ApplyResult apply_algorithm_to(const Algorithm& algorithm, RowBlockReader& counts, const std::vector<std::string>& symbols,
+                               const ApplyOptions& options) {
+    return apply_gathered(algorithm, counts, symbols, options, "scextract needs raw counts");
+}
+
+ApplyFileResult apply_file(const ApplyFileOptions& a, const MessageSink& messages) {
+    refuse_overwriting_input(a.input, a.out);
+    refuse_overwriting_input(a.algorithm, a.out);
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto algorithm = read_algorithm_file(a.algorithm);
+    // anndata >= 0.8 files stream; other inputs have no row-block reader (or, for
+    // anndata <= 0.7, no layout a copy can be amended in), so they load whole
+    ApplyFileResult r;
+    r.streamed = detect_input_format(a.input) == InputFormat::h5ad && read_h5ad_layout(a.input) == H5adLayout::modern;
+    r.cells = r.streamed ? apply_streamed(a, algorithm, messages) : apply_in_memory(a, algorithm, messages);
+    r.latent_dim = algorithm.latent_dim();
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return r;
+}
+
+} // namespace scx

@@ -1,0 +1,60 @@
+#include "scextract/api/input_cells.hpp"
+
+#include "scextract/core/error.hpp"
+#include "scextract/preprocess/count_check.hpp"
+#include "scextract/preprocess/gene_alignment.hpp"
+
+#include <fmt/format.h>
+
+namespace scx {
+
+std::string counts_hint(const Dataset& d, const std::string& layer, bool raw) {
+    if (d.format != "h5ad") return "scextract needs raw counts";
+    std::vector<std::string> options;
+    if (!layer.empty() || raw) options.push_back(fmt::format("X (leave out {})", raw ? "--raw" : "--layer"));
+    for (const auto& l : d.layer_names)
+        if (l != layer) options.push_back("--layer " + l);
+    if (d.has_raw && !raw) options.push_back("--raw");
+    if (options.empty()) return "the file has no other layer or raw.X to take counts from";
+    return fmt::format("other matrices in this file: {}; choose the one that holds raw counts", fmt::join(options, ", "));
+}
+
+std::vector<std::string> dataset_gene_symbols(const Dataset& d, const std::string& input, const std::string& force_column,
+                                              const MessageSink& messages) {
+    std::vector<GeneColumn> columns;
+    for (const auto& [name, col] : d.var.columns)
+        if (std::holds_alternative<StringArray>(col) || std::holds_alternative<Categorical>(col))
+            columns.push_back({name, column_as_strings(col, input + " var['" + name + "']")});
+    GeneSymbolOptions o;
+    o.force_column = force_column;
+    auto choice = choose_gene_symbols(d.var_names, columns, o);
+    messages.note(choice.explanation);
+    return std::move(choice.symbols);
+}
+
+std::vector<std::string> obs_strings(const Dataset& d, const std::string& key, const std::string& input, const char* option) {
+    const Column* c = d.obs.find(key);
+    if (c == nullptr) {
+        std::vector<std::string> names;
+        for (const auto& [n, _] : d.obs.columns) names.push_back(n);
+        throw UsageError(fmt::format("{}: obs has no column '{}' ({}); obs columns: {}", input, key, option,
+                                     fmt::join(names, ", ")));
+    }
+    return column_as_strings(*c, fmt::format("{} obs['{}']", input, key));
+}
+
+std::unique_ptr<ReferenceCells> read_reference_cells(const ReferenceCellsOptions& a, const MessageSink& messages) {
+    auto in = std::make_unique<ReferenceCells>();
+    in->dataset = read_dataset(a.path, {.layer = a.layer, .use_raw = a.raw});
+    const auto& d = in->dataset;
+    const auto values = inspect_values(d.matrix, {.threads = a.threads});
+    require_counts(values, fmt::format("{} {}", a.path, d.matrix_source), counts_hint(d, a.layer, a.raw));
+    in->data.counts = &in->dataset.matrix;
+    in->data.symbols = dataset_gene_symbols(d, a.path, a.gene_column, messages);
+    in->data.labels = obs_strings(d, a.label_key, a.path, "--label-key");
+    in->data.donors = obs_strings(d, a.donor_key, a.path, "--donor-key");
+    if (!a.tissue_key.empty()) in->data.tissues = obs_strings(d, a.tissue_key, a.path, "--tissue-key");
+    return in;
+}
+
+} // namespace scx

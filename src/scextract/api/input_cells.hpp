@@ -1,0 +1,52 @@
+#pragma once
+/// @file input_cells.hpp
+/// @brief Reading cells the way every front-end does: where the counts are, which var
+/// column holds gene symbols, the per-cell annotations a fit needs. The CLI and the Python
+/// package both come here, so a file is read the same way whichever one a user runs.
+
+#include "scextract/core/messages.hpp"
+#include "scextract/io/dataset.hpp"
+#include "scextract/readout/algorithm_pipeline.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace scx {
+
+/// Where counts may be found, for the error when the chosen matrix holds none:
+/// the file's other layers, raw.X, or X when a layer or raw was chosen.
+std::string counts_hint(const Dataset& d, const std::string& layer, bool raw);
+
+/// Gene symbols of @p d: var_names, or a symbol column when var_names are Ensembl ids,
+/// or @p force_column. Notes on @p messages which was used.
+std::vector<std::string> dataset_gene_symbols(const Dataset& d, const std::string& input, const std::string& force_column,
+                                              const MessageSink& messages);
+
+/// obs[@p key] of @p d as strings; a usage error naming @p option and listing the obs
+/// columns when the column is absent.
+std::vector<std::string> obs_strings(const Dataset& d, const std::string& key, const std::string& input, const char* option);
+
+/// Reference cells to fit on: the file, the matrix in it, and the obs columns to use.
+struct ReferenceCellsOptions {
+    std::string path;                  ///< .h5ad, 10x or CSV with raw counts
+    std::string label_key = "cell_type";
+    std::string donor_key = "donor";
+    std::string tissue_key;            ///< empty: one tissue
+    std::string layer;                 ///< counts from this layer instead of X
+    bool raw = false;                  ///< counts from raw.X
+    std::string gene_column;           ///< var column with symbols (empty: automatic)
+    int threads = 0;                   ///< for the count check
+};
+
+/// The dataset and the per-cell annotations; data.counts points into dataset.
+struct ReferenceCells {
+    Dataset dataset;
+    AlgorithmTrainingData data;
+};
+
+/// Reads the reference cells, checks they are counts and collects symbols, labels,
+/// donors and tissues (usage error naming the obs columns when a key is absent).
+std::unique_ptr<ReferenceCells> read_reference_cells(const ReferenceCellsOptions& options, const MessageSink& messages);
+
+} // namespace scx

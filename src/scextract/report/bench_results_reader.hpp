@@ -1,0 +1,166 @@
+#pragma once
+/// @file bench_results_reader.hpp
+/// @brief results.json of `scextract bench` (format "scextract-bench-results" version 1;
+/// docs/formats.md; written by bench_results_json.hpp) read back and validated into plain
+/// structs, for the report.
+///
+/// The reader depends on the file format only, not on the runner's in-memory types, so a
+/// results file from any scextract writing version 1 renders. Values that do not apply (an
+/// endpoint whose labels are absent, a pseudotime endpoint for a method without
+/// pseudotime) are empty optionals, never zero.
+
+#include "scextract/bench/bench_method.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace scx::report {
+
+/// The "format" string of a results file.
+inline constexpr std::string_view kResultsFormat = "scextract-bench-results";
+/// The results-file version this code reads and writes.
+inline constexpr int kResultsVersion = 1;
+
+/// True for endpoints scored on a method's pseudotime (depth_spearman), whose rows belong
+/// to the method's pseudotime class.
+[[nodiscard]] bool is_pseudotime_endpoint(std::string_view endpoint);
+
+struct Dataset {
+    std::string path;
+    std::int64_t n_cells = 0, n_genes = 0, n_donors = 0, n_tissues = 0;
+    std::string label_key, donor_key;
+    std::optional<std::string> tissue_key; ///< empty when the data has no tissue column
+    std::int64_t panel_genes = 0;
+};
+
+struct Split {
+    std::int64_t index = 0;
+    std::vector<std::string> test_donors;
+    std::int64_t n_train = 0, n_test = 0;
+};
+
+struct Splits {
+    std::int64_t n = 0, test_donors_per_split = 0;
+    std::uint64_t seed = 0;
+    std::int64_t max_train_cells = 0;
+    std::vector<std::string> distinct_test_donors;
+    std::vector<Split> list;
+};
+
+struct Method {
+    std::string name, description;
+    PseudotimeClass pseudotime_class = PseudotimeClass::none;
+    std::int64_t trainable_parameters = -1; ///< -1: unknown
+    double cache_seconds = 0;               ///< one-off work shared by all splits (e.g. embeddings)
+    std::vector<double> split_seconds;      ///< per split, in split order
+    double total_seconds = 0;
+};
+
+struct Endpoint {
+    std::string name, label;
+    bool higher_is_better = true;
+};
+
+/// A method's score on one endpoint and split: the mean over the split's held-out donors.
+struct Score {
+    std::string method, endpoint;
+    std::int64_t split = 0;
+    std::optional<double> value; ///< empty: not applicable
+};
+
+/// A method's score for one distinct held-out donor (mean over the splits holding it out).
+struct DonorScore {
+    std::string method, endpoint, donor;
+    std::optional<double> value; ///< empty: not applicable
+};
+
+enum class ComparisonUnit { splits, donors };
+
+/// A paired Wilcoxon signed-rank comparison of a method with the reference on one endpoint.
+struct Comparison {
+    std::string reference, method, endpoint;
+    ComparisonUnit unit = ComparisonUnit::splits;
+    std::int64_t n = 0; ///< pairs with both values present
+    std::optional<double> mean_reference, mean_method, median_difference, statistic, p;
+    std::optional<double> q; ///< Benjamini-Hochberg over endpoints x comparisons within the unit
+    std::string test;        ///< "exact", "normal" or "none" (not tested)
+    bool significant = false; ///< q < 0.05
+    /// "reference" (with the run's reference), "ladder" (a rung against the rung it names) or
+    /// "control" (a method against its control); BH runs within each kind and unit.
+    std::string kind = "reference";
+};
+
+/// Held-out cells of one split: ruler depth against the method's pseudotime.
+/// In all figure data a null in the file (a non-finite value) reads as NaN and is not drawn.
+struct PseudotimePanel {
+    std::string method;
+    PseudotimeClass pseudotime_class = PseudotimeClass::none;
+    std::int64_t split = 0;
+    std::vector<double> depth, pseudotime;
+    double spearman = 0; ///< signed; the report shows |rho|; NaN when null in the file
+};
+
+/// One ROC curve of a binary task.
+struct RocLine {
+    std::string method, task;
+    std::int64_t split = 0;
+    std::vector<double> fpr, tpr;
+    double auc = 0; ///< NaN when null in the file
+};
+
+/// A 2-D view of one method's manifold on one split, cells coloured by stage.
+struct ManifoldView {
+    std::string method;
+    std::int64_t split = 0;
+    std::vector<double> x, y;
+    std::vector<std::int64_t> stage; ///< index into stages
+    std::vector<std::string> stages;
+};
+
+struct Figures {
+    std::vector<PseudotimePanel> pseudotime;
+    std::vector<RocLine> roc;
+    std::optional<ManifoldView> manifold;
+};
+
+/// A whole results file. Methods and endpoints keep the file's order.
+struct Results {
+    std::string scextract_version, command;
+    nlohmann::json config; ///< the bench configuration, as given
+    Dataset dataset;
+    Splits splits;
+    std::vector<Method> methods;
+    std::string reference; ///< the method the others are compared with
+    std::vector<Endpoint> endpoints;
+    std::vector<Score> scores;
+    std::vector<DonorScore> donor_scores;
+    std::vector<Comparison> comparisons;
+    Figures figures;
+
+    /// The method named @p name, or nullptr.
+    [[nodiscard]] const Method* find_method(std::string_view name) const;
+    /// The method's scores on the endpoint, one per score row, in split order (empty
+    /// optionals where not applicable).
+    [[nodiscard]] std::vector<std::optional<double>> split_scores(std::string_view method,
+                                                                  std::string_view endpoint) const;
+    /// The comparison of @p method with the reference on the endpoint in the unit, or nullptr.
+    [[nodiscard]] const Comparison* find_comparison(std::string_view method, std::string_view endpoint,
+                                                         ComparisonUnit unit) const;
+    /// True when @p c compares pseudotimes of different classes (supervised against
+    /// unsupervised): such a difference is shown but never a headline claim.
+    [[nodiscard]] bool across_classes(const Comparison& c) const;
+};
+
+/// Reads and validates a results file already parsed as JSON. Throws scx::Error naming
+/// @p source and the first problem by its JSON path ("results.json: missing key
+/// 'dataset.n_cells'"): wrong format or version, a missing key, a value of the wrong type,
+/// an unknown method or endpoint name, or figure arrays of unequal length.
+[[nodiscard]] Results parse_results(const nlohmann::json& results,
+                                               std::string_view source = "bench results");
+
+} // namespace scx::report
