@@ -6,4 +6,5 @@
 
 #include "scextract/apply.hpp"
 #include "scextract/fit.hpp"
+#include "scextract/validate.hpp"
 #include "scextract/version.hpp"
