@@ -5,6 +5,9 @@
 /// call nothing else.
 
 #include "scextract/apply.hpp"
+#include "scextract/embed.hpp"
+#include "scextract/export.hpp"
 #include "scextract/fit.hpp"
+#include "scextract/inspect.hpp"
 #include "scextract/validate.hpp"
 #include "scextract/version.hpp"

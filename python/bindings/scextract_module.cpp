@@ -5,6 +5,7 @@
 
 #include "scextract/scextract.hpp"
 
+#include "scextract/api/feature_choice.hpp"
 #include "scextract/api/input_cells.hpp"
 #include "scextract/core/array_view_reader.hpp"
 #include "scextract/core/error.hpp"
@@ -117,16 +118,16 @@ nb::object ndarray_to_python(const scx::NdArray& a) {
     std::vector<std::size_t> shape(a.shape.begin(), a.shape.end());
     auto numbers = [&](auto tag) -> nb::object {
         using T = decltype(tag);
-        const auto s = a.as<T>();
+        const T* s = a.data<T>();
         if (scalar) return nb::cast(s[0]);
-        return nb::cast(owned_array(std::vector<T>(s.begin(), s.end()), shape));
+        return nb::cast(owned_array(std::vector<T>(s, s + a.size()), shape));
     };
     switch (a.dtype) {
     case scx::DType::float32: return numbers(float{});
     case scx::DType::float64: return numbers(double{});
     case scx::DType::int32: return numbers(std::int32_t{});
     case scx::DType::int64: return numbers(std::int64_t{});
-    case scx::DType::bool_: return scalar ? nb::cast(a.as<std::uint8_t>()[0] != 0) : numbers(std::uint8_t{});
+    case scx::DType::bool_: return scalar ? nb::cast(a.data<std::uint8_t>()[0] != 0) : numbers(std::uint8_t{});
     default: throw scx::Error("a value of uns this module does not convert");
     }
 }
@@ -154,7 +155,8 @@ nb::list obs_to_python(std::vector<std::pair<std::string, scx::Column>>& obs) {
     nb::list out;
     for (auto& [name, column] : obs) {
         if (const auto* c = std::get_if<scx::Categorical>(&column))
-            out.append(nb::make_tuple(name, "categorical", ndarray_to_python(c->codes), nb::cast(c->categories.values)));
+            out.append(nb::make_tuple(name, "categorical", ndarray_to_python(c->codes),
+                                      nb::cast(std::get<scx::StringArray>(c->categories).values)));
         else if (const auto* a = std::get_if<scx::NdArray>(&column))
             out.append(nb::make_tuple(name, "numeric", ndarray_to_python(*a), nb::none()));
         else throw scx::Error(fmt::format("apply: obs column '{}' of an unexpected kind", name));
@@ -281,4 +283,133 @@ NB_MODULE(_scextract, m) {
         },
         "var_names"_a, "columns"_a, "force_column"_a = "",
         "The gene symbols scextract uses for var: (symbols, explanation), the CLI's choice.");
+
+    nb::class_<scx::ScGptCheckpoint>(m, "Model", "An scGPT checkpoint loaded without executing anything from it.")
+        .def_prop_ro("weights_file", [](const scx::ScGptCheckpoint& c) { return c.weights_file; })
+        .def_prop_ro("n_layers", [](const scx::ScGptCheckpoint& c) { return c.config.n_layers; })
+        .def_prop_ro("n_heads", [](const scx::ScGptCheckpoint& c) { return c.config.n_heads; })
+        .def_prop_ro("d_model", [](const scx::ScGptCheckpoint& c) { return c.config.d_model; })
+        .def_prop_ro("vocab_size", [](const scx::ScGptCheckpoint& c) { return static_cast<std::int64_t>(c.vocab.size()); });
+
+    m.def("load_model", &scx::load_model, "path"_a, nb::call_guard<nb::gil_scoped_release>(),
+          "Loads an scGPT checkpoint folder or weights file (nothing in it is executed).");
+
+    m.def(
+        "embed_arrays",
+        [](const scx::ScGptCheckpoint& model, nb::object x_data, nb::object indices, nb::object indptr, std::int64_t n_rows,
+           std::int64_t n_cols, const std::vector<std::string>& symbols, const std::string& pool, const std::string& tokenizer,
+           const std::string& padded_states, std::int64_t pool_batch_size, bool l2_normalize, std::int64_t max_tokens,
+           std::int64_t batch_size, std::uint64_t seed, int threads, const std::string& matrix_source) {
+            // the forward pass needs the cells as one CSR matrix: read the viewed arrays once
+            std::unique_ptr<scx::RowBlockReader> reader =
+                indices.is_none() ? dense_reader(nb::cast<AnyArray>(x_data))
+                                  : csr_reader(nb::cast<AnyArray>(x_data), nb::cast<AnyArray>(indices), nb::cast<AnyArray>(indptr),
+                                               n_rows, n_cols);
+            if (static_cast<std::int64_t>(symbols.size()) != reader->n_cols())
+                throw scx::Error(fmt::format("X has {} genes but {} gene symbols were given", reader->n_cols(), symbols.size()));
+            auto o = scx::embed_options(pool, tokenizer, padded_states);
+            o.pool_batch_size = pool_batch_size;
+            o.l2_normalize = l2_normalize;
+            o.max_tokens = max_tokens;
+            o.batch_size = batch_size;
+            o.seed = seed;
+            o.threads = threads;
+            scx::EmbedResult r;
+            {
+                nb::gil_scoped_release release;
+                const auto counts = reader->read_rows(0, reader->n_rows());
+                r = scx::embed_cells(model, counts, symbols, o);
+            }
+            nb::dict d;
+            const auto n = static_cast<std::size_t>(r.embedding.rows()), k = static_cast<std::size_t>(r.embedding.cols());
+            d["embedding"] = owned_array(std::vector<float>(r.embedding.data(), r.embedding.data() + r.embedding.size()), {n, k});
+            d["uns"] = element_to_python(scx::Element{scx::embed_provenance(model.weights_file, o, matrix_source)});
+            d["genes_in_vocab"] = r.genes_in_vocab;
+            d["empty_cells"] = r.empty_cells;
+            return d;
+        },
+        "model"_a, "data"_a, "indices"_a.none(), "indptr"_a.none(), "n_rows"_a, "n_cols"_a, "symbols"_a, "pool"_a = "mean",
+        "tokenizer"_a = "official", "padded_states"_a = "zero", "pool_batch_size"_a = 64, "l2_normalize"_a = false,
+        "max_tokens"_a = 1200, "batch_size"_a = 8, "seed"_a = 42, "threads"_a = 0, "matrix_source"_a = "X",
+        "Frozen scGPT embeddings of CSR arrays (indices given) or a dense array (indices None).");
+
+    m.def(
+        "export_file",
+        [](const std::string& model, const std::string& reference, const std::string& out, const std::string& mode,
+           std::int64_t panel, std::int64_t cells, std::int64_t max_tokens, std::int64_t batch_size, const std::string& layer, bool raw,
+           const std::string& gene_column, const std::string& flavor, const std::string& vocab_filter, const std::string& panel_order,
+           double target_sum, std::uint64_t seed, int threads) {
+            scx::ExportFileOptions o;
+            o.model = model;
+            o.reference = reference;
+            o.out = out;
+            o.mode = mode;
+            o.panel = panel;
+            o.cells = cells;
+            o.max_tokens = max_tokens;
+            o.batch_size = batch_size;
+            o.layer = layer;
+            o.raw = raw;
+            o.gene_column = gene_column;
+            o.flavor = flavor;
+            o.vocab_filter = vocab_filter;
+            o.panel_order = panel_order;
+            o.target_sum = target_sum;
+            o.seed = seed;
+            o.threads = threads;
+            nb::gil_scoped_release release;
+            const auto r = scx::export_file(o);
+            return std::make_tuple(r.operators, r.panel, r.bytes, r.seconds);
+        },
+        "model"_a, "reference"_a, "out"_a, "mode"_a, "panel"_a, "cells"_a, "max_tokens"_a, "batch_size"_a, "layer"_a, "raw"_a,
+        "gene_column"_a, "flavor"_a, "vocab_filter"_a, "panel_order"_a, "target_sum"_a, "seed"_a, "threads"_a,
+        "`scextract export`: (operators, panel genes, bytes, seconds).");
+
+    m.def(
+        "fit_file",
+        [](const std::string& operator_file, const std::string& train, const std::string& out, const std::string& label_key,
+           const std::string& donor_key, const std::string& tissue_key, const std::string& layer, bool raw,
+           const std::string& gene_column, const std::string& ruler, const std::string& variant, std::int64_t k, double alpha,
+           std::int64_t epochs, const std::string& features, const std::string& head, const std::string& heads, std::int64_t rank,
+           std::int64_t factors, std::int64_t top_genes, const std::string& orientation, std::uint64_t seed, int threads) {
+            scx::FitFileOptions o;
+            o.operator_file = operator_file;
+            o.reference.path = train;
+            o.reference.label_key = label_key;
+            o.reference.donor_key = donor_key;
+            o.reference.tissue_key = tissue_key;
+            o.reference.layer = layer;
+            o.reference.raw = raw;
+            o.reference.gene_column = gene_column;
+            o.out = out;
+            o.ruler = ruler;
+            o.variant = variant;
+            o.k = k;
+            o.alpha = alpha;
+            o.epochs = epochs;
+            o.features = scx::feature_spec({features, head, heads, orientation, rank, factors, top_genes});
+            o.seed = seed;
+            o.threads = threads;
+            nb::gil_scoped_release release;
+            const auto r = scx::fit_file(o);
+            std::vector<std::tuple<std::string, std::int64_t, std::int64_t, double>> readouts;
+            for (const auto& s : r.fit.readouts) readouts.emplace_back(s.task, s.parameters, s.training_rows, s.training_score);
+            return std::make_tuple(r.fit.n_cells, r.fit.n_on_ruler, r.fit.adaptor_rows, r.fit.adaptor_parameters, r.fit.adaptor_loss,
+                                   readouts, r.features, r.seconds);
+        },
+        "operator_file"_a, "train"_a, "out"_a, "label_key"_a, "donor_key"_a, "tissue_key"_a, "layer"_a, "raw"_a, "gene_column"_a,
+        "ruler"_a, "variant"_a, "k"_a, "alpha"_a, "epochs"_a, "features"_a, "head"_a, "heads"_a, "rank"_a, "factors"_a,
+        "top_genes"_a, "orientation"_a, "seed"_a, "threads"_a, "`scextract fit`: a summary tuple of the fit.");
+
+    m.def(
+        "inspect",
+        [](const std::string& path) {
+            scx::InspectResult r;
+            {
+                nb::gil_scoped_release release;
+                r = scx::inspect_path(path);
+            }
+            return std::make_tuple(r.kind, r.summary.dump(), r.text);
+        },
+        "path"_a, "`scextract inspect`: (kind, summary JSON text, text).");
 }

@@ -11,20 +11,27 @@ code as the ``scextract`` command line, so results are bit-identical to the CLI'
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
 from . import _scextract
-from ._scextract import Algorithm, Error, __version__
+from ._scextract import Algorithm, Error, Model, __version__
 
 __all__ = [
     "Algorithm",
     "Error",
+    "Model",
     "__version__",
     "apply",
     "apply_file",
+    "embed",
+    "export",
+    "fit",
     "gene_symbols",
+    "inspect",
+    "load_model",
     "read_algorithm",
 ]
 
@@ -151,3 +158,81 @@ def apply_file(algorithm: str, input: str, out: str, *, layer: Optional[str] = N
         str(algorithm), str(input), str(out), layer or "", raw, gene_column or "", max_missing, chunk_size,
         exact_features, threads)
     return {"cells": cells, "latent_dim": k, "streamed": streamed, "seconds": seconds}
+
+
+def load_model(path: Union[str, "os.PathLike[str]"]) -> Model:
+    """Load an scGPT checkpoint folder (args.json, vocab.json, weights) or weights file
+    (.pt or .safetensors). Nothing in the checkpoint is executed: only a state dict is parsed."""
+    return _scextract.load_model(str(path))
+
+
+def embed(adata, model: Union[str, Model], *, key: str = "X_scgpt", layer: Optional[str] = None, raw: bool = False,
+          gene_column: Optional[str] = None, pool: str = "mean", tokenizer: str = "official",
+          padded_states: str = "zero", pool_batch_size: int = 64, l2_normalize: bool = False,
+          max_tokens: int = 1200, batch_size: int = 8, seed: int = 42, threads: int = 0, copy: bool = False):
+    """Frozen scGPT cell embeddings into ``obsm[key]`` and ``uns['scx_embed']``, as
+    ``scextract embed`` writes them (same options, same bits). The forward pass needs the
+    cells as one CSR matrix, so unlike :func:`apply` this reads X into one copy."""
+    import scipy.sparse as sp
+
+    if not isinstance(model, Model):
+        model = load_model(model)
+    target = adata.copy() if copy else adata
+    X, source = _matrix(target, layer, raw)
+    symbols = gene_symbols(target.raw if raw else target, gene_column)
+    common = dict(pool=pool, tokenizer=tokenizer, padded_states=padded_states, pool_batch_size=pool_batch_size,
+                  l2_normalize=l2_normalize, max_tokens=max_tokens, batch_size=batch_size, seed=seed, threads=threads,
+                  matrix_source=source)
+    if sp.issparse(X):
+        if X.format != "csr":
+            raise TypeError(f"{source} is a scipy.sparse {X.format.upper()} matrix: pass it as CSR (X.tocsr())")
+        r = _scextract.embed_arrays(model, X.data, X.indices, X.indptr, X.shape[0], X.shape[1], symbols, **common)
+    elif isinstance(X, np.ndarray):
+        r = _scextract.embed_arrays(model, X, None, None, X.shape[0], X.shape[1], symbols, **common)
+    else:
+        raise TypeError(f"{source} is a {type(X).__name__}; pass a scipy.sparse CSR matrix or a numpy array")
+    if r["empty_cells"]:
+        _log.warning("%d cells express no vocabulary gene; their embeddings are NaN", r["empty_cells"])
+    target.obsm[key] = r["embedding"]
+    target.uns["scx_embed"] = r["uns"]
+    return target if copy else None
+
+
+def export(model: str, reference: str, out: str, *, mode: str = "atlas", panel: int = 1200, cells: int = 1000,
+           max_tokens: int = 1200, batch_size: int = 8, layer: Optional[str] = None, raw: bool = False,
+           gene_column: Optional[str] = None, flavor: str = "seurat_v3", vocab_filter: str = "before_hvg",
+           panel_order: str = "hvg_rank", target_sum: float = 1e4, seed: int = 42, threads: int = 0) -> dict[str, Any]:
+    """Stage 1, as ``scextract export``: every layer x head operator over an HVG panel of the
+    reference, from the attention atlas (``mode="atlas"``) or the weights-only ``"qk"`` /
+    ``"ov"`` circuits, written to ``out`` (.scxop). Returns ``{"operators", "panel", "bytes", "seconds"}``."""
+    ops, g, nbytes, seconds = _scextract.export_file(
+        str(model), str(reference), str(out), mode, panel, cells, max_tokens, batch_size, layer or "", raw,
+        gene_column or "", flavor, vocab_filter, panel_order, target_sum, seed, threads)
+    return {"operators": ops, "panel": g, "bytes": nbytes, "seconds": seconds}
+
+
+def fit(operator_file: str, train: str, out: str, *, label_key: str = "cell_type", donor_key: str = "donor",
+        tissue_key: Optional[str] = None, layer: Optional[str] = None, raw: bool = False,
+        gene_column: Optional[str] = None, ruler: str = "default", variant: str = "cell", k: int = 10,
+        alpha: Optional[float] = None, epochs: Optional[int] = None, features: str = "drift", head: str = "2:5",
+        heads: str = "", rank: int = 64, factors: int = 16, top_genes: int = 60, orientation: str = "xA",
+        seed: int = 42, threads: int = 0) -> dict[str, Any]:
+    """Fit an algorithm file (.scx), as ``scextract fit``: features of the operator file,
+    standardiser, adaptor and readouts on the labelled reference cells of ``train``."""
+    n, on_ruler, rows, params, loss, readouts, feats, seconds = _scextract.fit_file(
+        str(operator_file), str(train), str(out), label_key, donor_key, tissue_key or "", layer or "", raw,
+        gene_column or "", str(ruler), variant, k, -1.0 if alpha is None else alpha, -1 if epochs is None else epochs,
+        features, head, heads, rank, factors, top_genes, orientation, seed, threads)
+    return {"cells": n, "cells_on_ruler": on_ruler, "adaptor_rows": rows, "adaptor_parameters": params,
+            "adaptor_loss": loss, "features": feats, "seconds": seconds,
+            "readouts": {t: {"parameters": p, "training_cells": c, "training_score": sc} for t, p, c, sc in readouts}}
+
+
+def inspect(path: Union[str, "os.PathLike[str]"], *, text: bool = False):
+    """What a file is and holds, as ``scextract inspect --json`` (a dict) or, with
+    ``text=True``, as ``scextract inspect`` prints it. Works on .h5ad / 10x / CSV inputs,
+    checkpoints and scextract's own .scxop / .scx files."""
+    import json
+
+    kind, summary, rendered = _scextract.inspect(str(path))
+    return rendered if text else json.loads(summary)

@@ -25,6 +25,16 @@ def ok(*args, timeout: float = 600) -> subprocess.CompletedProcess:
     return r
 
 
+def cli_error(r: subprocess.CompletedProcess) -> str:
+    """The one-line message of a failed CLI run (its last stderr line, prefix removed)."""
+    assert r.returncode != 0
+    last = r.stderr.strip().splitlines()[-1]
+    for prefix in ("scextract: error: ", "scextract: usage error: "):
+        if last.startswith(prefix):
+            return last[len(prefix):]
+    raise AssertionError(f"not a scextract error line: {last}")
+
+
 @pytest.fixture(scope="session")
 def bed(tmp_path_factory) -> dict:
     """A small planted bed, its operators and an algorithm fitted on six donors through the

@@ -1,16 +1,8 @@
 /// @file embed_command.cpp
-/// @brief `scextract embed`: frozen scGPT cell embeddings into obsm['X_scgpt'] of a copy of the input.
+/// @brief `scextract embed`: parse, then the library's embed_file() (include/scextract/embed.hpp).
 
 #include "scextract/cli/command.hpp"
-#include "scextract/cli/input_matrix.hpp"
-#include "scextract/core/error.hpp"
-#include "scextract/io/atomic_file.hpp"
-#include "scextract/io/dataset.hpp"
-#include "scextract/io/h5ad_writer.hpp"
-#include "scextract/model/embed.hpp"
-#include "scextract/preprocess/count_check.hpp"
-
-#include <chrono>
+#include "scextract/embed.hpp"
 
 #include <fmt/format.h>
 
@@ -61,57 +53,23 @@ Command add_embed_command(CLI::App& root, GlobalOptions& g) {
     app->add_option("--key", args->key, "obsm key to write")->capture_default_str();
     return {app, [args, &g](const Console& console) {
                 const auto& a = *args;
-                if (a.pool == "cls" && a.tokenizer == "atlas")
-                    throw UsageError("--pool cls needs --tokenizer official: the atlas tokenizer has no <cls> token");
-                refuse_overwriting_input(a.input, a.out);
-                const auto t0 = std::chrono::steady_clock::now();
-                const auto checkpoint = load_scgpt_checkpoint(a.model);
-                console.info(fmt::format("model {}: {} layers, d={}, {} heads, vocabulary {}", checkpoint.weights_file,
-                                         checkpoint.config.n_layers, checkpoint.config.d_model, checkpoint.config.n_heads,
-                                         checkpoint.vocab.size()));
-                auto d = read_dataset(a.input, {.layer = a.layer, .use_raw = a.raw});
-                const auto values = inspect_values(d.matrix, {.threads = console.threads()});
-                require_counts(values, fmt::format("{} {}", a.input, d.matrix_source), counts_hint(d, a.layer, a.raw));
-                const auto symbols = dataset_gene_symbols(d, a.input, a.gene_column, console);
-                EmbedOptions o;
-                o.tokenizer = a.tokenizer == "atlas" ? EmbedTokenizer::atlas : EmbedTokenizer::official;
-                o.pooling = a.pool == "cls"         ? EmbedPooling::cls
-                            : a.pool == "scgpt-avg" ? EmbedPooling::scgpt_avg
-                                                    : EmbedPooling::mean;
-                o.pool_batch_size = a.pool_batch_size;
-                o.padded_states = a.padded_states == "computed" ? PaddedStates::computed : PaddedStates::zero;
-                o.l2_normalize = a.l2;
-                o.max_tokens = a.max_tokens;
-                o.seed = g.seed;
-                o.batch_size = a.batch_size;
-                o.threads = console.threads();
-                const auto r = embed_cells(checkpoint, d.matrix, symbols, o);
-                const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-                console.info(fmt::format("{} of {} genes in the vocabulary; {} cells, {} tokens, {:.1f} s ({:.2f} cells/s)",
-                                         r.genes_in_vocab, d.matrix.n_cols, d.matrix.n_rows, r.total_tokens, seconds,
-                                         static_cast<double>(d.matrix.n_rows) / seconds));
-                if (r.empty_cells > 0)
-                    console.warn(fmt::format("{} cells express no vocabulary gene; their embeddings are NaN", r.empty_cells));
-
-                const std::vector<float> flat(r.embedding.data(), r.embedding.data() + r.embedding.size());
-                Mapping provenance;
-                provenance.set("model", Element{StringArray{{}, {checkpoint.weights_file}}});
-                provenance.set("tokenizer", Element{StringArray{{}, {a.tokenizer}}});
-                provenance.set("pool", Element{StringArray{{}, {a.pool}}});
-                provenance.set("l2_normalize", Element{NdArray::scalar<bool>(a.l2)});
-                if (a.pool == "scgpt-avg") {
-                    provenance.set("pool_batch_size", Element{NdArray::scalar<std::int64_t>(a.pool_batch_size)});
-                    provenance.set("padded_states", Element{StringArray{{}, {a.padded_states}}});
-                }
-                provenance.set("max_tokens", Element{NdArray::scalar<std::int64_t>(a.max_tokens)});
-                provenance.set("seed", Element{NdArray::scalar<std::int64_t>(static_cast<std::int64_t>(g.seed))});
-                provenance.set("matrix", Element{StringArray{{}, {d.matrix_source}}});
-                provenance.set("scextract_version", Element{StringArray{{}, {SCX_VERSION}}});
-                H5adAdditions add;
-                add.obsm.set(a.key, Element{NdArray::from(flat, {r.embedding.rows(), r.embedding.cols()})});
-                add.uns.set("scx_embed", Element{provenance});
-                write_dataset_with_additions(a.input, std::move(d), a.out, add);
-                console.info(fmt::format("wrote {} (obsm['{}'])", a.out, a.key));
+                EmbedFileOptions o;
+                o.model = a.model;
+                o.input = a.input;
+                o.out = a.out;
+                o.layer = a.layer;
+                o.raw = a.raw;
+                o.gene_column = a.gene_column;
+                o.key = a.key;
+                o.embed = embed_options(a.pool, a.tokenizer, a.padded_states);
+                o.embed.pool_batch_size = a.pool_batch_size;
+                o.embed.l2_normalize = a.l2;
+                o.embed.max_tokens = a.max_tokens;
+                o.embed.seed = g.seed;
+                o.embed.batch_size = a.batch_size;
+                o.embed.threads = console.threads();
+                embed_file(o, console.messages());
+                console.info(fmt::format("wrote {} (obsm['{}'])", o.out, o.key));
             }};
 }
 

@@ -1,6 +1,5 @@
 #include "scextract/cli/feature_options.hpp"
 
-#include "scextract/core/error.hpp"
 
 namespace scx::cli {
 
@@ -20,24 +19,6 @@ void add_feature_options(CLI::App* app, FeatureArgs& a) {
     app->add_option("--orientation", a.orientation, "features x A or x A^T (METHOD.md leaves it open)")
         ->check(CLI::IsMember({"xA", "xAT"}))
         ->capture_default_str();
-}
-
-FeatureSpec feature_spec(const FeatureArgs& a) {
-    FeatureSpec s;
-    s.variant = a.variant;
-    const auto head = parse_weighted_heads(a.head);
-    if (head.size() != 1) throw UsageError("--head takes one layer:head");
-    s.layer = head[0].layer;
-    s.head = head[0].head;
-    if (a.variant == "topk") {
-        if (a.heads.empty()) throw UsageError("--features topk needs --heads layer:head:weight,...");
-        s.heads = parse_weighted_heads(a.heads);
-    }
-    s.rank = a.rank;
-    s.n_factors = a.factors;
-    s.top_genes = a.top_genes;
-    s.orientation = parse_orientation(a.orientation);
-    return s;
 }
 
 } // namespace scx::cli

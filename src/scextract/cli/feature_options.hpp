@@ -2,7 +2,7 @@
 /// @file feature_options.hpp
 /// @brief The feature-operator options `compress` and `fit` share.
 
-#include "scextract/extract/compress.hpp"
+#include "scextract/api/feature_choice.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -10,15 +10,11 @@
 
 namespace scx::cli {
 
-struct FeatureArgs {
-    std::string variant = "drift", head = "2:5", heads, orientation = "xA";
-    std::int64_t rank = 64, factors = 16, top_genes = 60;
-};
+using FeatureArgs = FeatureChoice;
 
 /// Adds --features, --head, --heads, --rank, --factors, --top-genes, --orientation.
 void add_feature_options(CLI::App* app, FeatureArgs& args);
 
-/// The FeatureSpec the options describe (usage errors for malformed heads).
-FeatureSpec feature_spec(const FeatureArgs& args);
+using scx::feature_spec;
 
 } // namespace scx::cli

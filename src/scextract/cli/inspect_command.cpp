@@ -1,10 +1,8 @@
 /// @file inspect_command.cpp
-/// @brief `scextract inspect PATH [--json]`.
+/// @brief `scextract inspect PATH [--json]`: the library's inspect_path() (include/scextract/inspect.hpp), printed.
 
 #include "scextract/cli/command.hpp"
-#include "scextract/io/input_summary.hpp"
-#include "scextract/io/scx_summary.hpp"
-#include "scextract/model/scgpt_checkpoint.hpp"
+#include "scextract/inspect.hpp"
 
 #include <iostream>
 
@@ -25,21 +23,9 @@ Command add_inspect_command(CLI::App& root, GlobalOptions&) {
         ->required();
     app->add_flag("--json", args->json, "print machine-readable JSON instead of text");
     return {app, [args](const Console&) {
-                if (is_scx_file(args->path)) {
-                    const auto summary = summarize_scx_file(args->path);
-                    if (args->json) std::cout << summary.dump(2) << "\n";
-                    else std::cout << format_scx_summary(summary);
-                    return;
-                }
-                if (is_checkpoint_path(args->path)) {
-                    const auto summary = summarize_checkpoint(args->path);
-                    if (args->json) std::cout << summary.dump(2) << "\n";
-                    else std::cout << format_checkpoint_summary(summary);
-                    return;
-                }
-                const auto summary = summarize_input(args->path);
-                if (args->json) std::cout << summary.dump(2) << "\n";
-                else std::cout << format_input_summary(summary);
+                const auto r = inspect_path(args->path);
+                if (args->json) std::cout << r.summary.dump(2) << "\n";
+                else std::cout << r.text;
             }};
 }
 
