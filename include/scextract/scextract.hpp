@@ -5,6 +5,7 @@
 /// call nothing else.
 
 #include "scextract/apply.hpp"
+#include "scextract/bench.hpp"
 #include "scextract/embed.hpp"
 #include "scextract/export.hpp"
 #include "scextract/fit.hpp"

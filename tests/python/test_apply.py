@@ -169,3 +169,33 @@ def test_the_gil_is_released_while_computing(bed):
     seconds = time.perf_counter() - start
     # with the GIL held for the whole call this loop would be starved for all of it
     assert seconds < 0.05 or ticks > 0.3 * seconds / 0.0011, (ticks, seconds)
+
+
+def test_the_extension_refuses_what_it_cannot_view(bed):
+    """The C++ entry points check every array before reading it: wrong dtypes, strides,
+    lengths and symbol counts are exceptions, never a crash."""
+    from scextract import _scextract
+
+    algo = scx.read_algorithm(bed["algorithm"])
+    X = anndata.read_h5ad(bed["query"]).X
+    n, m = X.shape
+    symbols = scx.gene_symbols(anndata.read_h5ad(bed["query"]))
+    doubled = np.repeat(X.data, 2)[::2]  # a strided view: not contiguous
+    with pytest.raises(TypeError, match="contiguous"):
+        _scextract.apply_csr(algo, doubled, X.indices, X.indptr, n, m, symbols)
+    with pytest.raises(TypeError, match="int32 or int64"):
+        _scextract.apply_csr(algo, X.data, X.indices.astype(np.int16), X.indptr, n, m, symbols)
+    with pytest.raises(TypeError, match="int8"):
+        _scextract.apply_csr(algo, X.data.astype(np.int8), X.indices, X.indptr, n, m, symbols)
+    with pytest.raises(scx.Error, match="indptr has"):
+        _scextract.apply_csr(algo, X.data, X.indices, X.indptr[:-1], n, m, symbols)
+    with pytest.raises(scx.Error, match="indptr ends at"):
+        _scextract.apply_csr(algo, X.data[:-1], X.indices[:-1], X.indptr, n, m, symbols)
+    with pytest.raises(scx.Error, match="gene symbols"):
+        _scextract.apply_csr(algo, X.data, X.indices, X.indptr, n, m, symbols[:-1])
+    bad_indptr = X.indptr.copy()
+    bad_indptr[5] = bad_indptr[6] + 3  # not monotone
+    with pytest.raises(scx.Error, match="monotone"):
+        _scextract.apply_csr(algo, X.data, X.indices, bad_indptr, n, m, symbols)
+    with pytest.raises(TypeError, match="2-D"):
+        _scextract.apply_dense(algo, X.toarray().ravel(), symbols)

@@ -1,97 +1,15 @@
 /// @file bench_command.cpp
-/// @brief `scextract bench`: methods on identical donor-holdout splits, endpoints,
-/// statistics, results.json, TSV tables and report.html.
+/// @brief `scextract bench`: parse, then the library's bench_file() (include/scextract/bench.hpp), then print.
 
+#include "scextract/bench.hpp"
 #include "scextract/cli/command.hpp"
-#include "scextract/cli/input_matrix.hpp"
-#include "scextract/cli/training_data.hpp"
-#include "scextract/core/error.hpp"
-#include "scextract/bench/bench_cells.hpp"
-#include "scextract/bench/bench_config.hpp"
-#include "scextract/report/bench_report.hpp"
-#include "scextract/bench/bench_results_json.hpp"
-#include "scextract/bench/bench_runner.hpp"
-#include "scextract/io/atomic_file.hpp"
-#include "scextract/io/dataset.hpp"
-#include "scextract/io/operator_file.hpp"
-#include "scextract/io/ruler_json.hpp"
-#include "scextract/io/vocab_json.hpp"
-#include "scextract/preprocess/count_check.hpp"
-#include "scextract/simulate/simulator.hpp"
-
-#include <chrono>
-#include <filesystem>
-#include <fstream>
 
 #include <fmt/format.h>
 
 namespace scx::cli {
 
-namespace {
-
-/// The cells of a config: read from a file or simulated in memory.
-struct LoadedCells {
-    CsrMatrix counts;
-    std::vector<std::string> symbols, labels, donors, tissues;
-    std::string description;
-};
-
-LoadedCells simulate_cells(const nlohmann::ordered_json& j, const Ruler& ruler, const std::string& config_path, int threads) {
-    SimulationOptions o;
-    const auto get = [&](const char* key, std::int64_t fallback) {
-        if (!j.contains(key)) return fallback;
-        if (!j.at(key).is_number_integer()) throw Error(fmt::format("{}: $.data.simulate.{} must be an integer", config_path, key));
-        return j.at(key).get<std::int64_t>();
-    };
-    for (const auto& [k, v] : j.items())
-        if (k != "cells" && k != "donors" && k != "genes" && k != "seed" && k != "null")
-            throw Error(fmt::format("{}: $.data.simulate: unknown key '{}' (cells, donors, genes, seed, null)", config_path, k));
-    o.n_cells = get("cells", 20000);
-    o.n_donors = get("donors", 20);
-    o.n_genes = get("genes", o.n_genes);
-    o.seed = static_cast<std::uint64_t>(get("seed", 42));
-    o.null_model = j.value("null", false);
-    const auto design = design_simulation(ruler, read_vocab_symbols_by_id(std::string(SCX_DATA_DIR) + "/scgpt_whole_human_vocab.json"), o);
-    LoadedCells c;
-    std::vector<SimulatedCell> placed;
-    c.counts = simulate_counts(design, 0, o.n_cells, threads, &placed);
-    for (const auto& g : design.genes) c.symbols.push_back(g.symbol);
-    for (const auto& p : placed) {
-        c.labels.push_back(design.stage_labels[p.stage]);
-        c.donors.push_back(design.donors[p.donor]);
-        c.tissues.push_back(o.tissues[p.tissue]);
-    }
-    c.description = fmt::format("simulated in memory: {} cells, {} donors, {} genes, seed {}{}", o.n_cells, o.n_donors,
-                                o.n_genes, o.seed, o.null_model ? ", null model" : "");
-    return c;
-}
-
-LoadedCells read_cells(const BenchConfig& config, const Console& console) {
-    const auto& spec = config.data;
-    const auto path = bench_config_path(config, spec.path);
-    auto d = read_dataset(path, {.layer = spec.layer, .use_raw = spec.raw});
-    const auto values = inspect_values(d.matrix, {.threads = console.threads()});
-    require_counts(values, fmt::format("{} {}", path, d.matrix_source), counts_hint(d, spec.layer, spec.raw));
-    LoadedCells c;
-    c.symbols = dataset_gene_symbols(d, path, spec.gene_column, console);
-    c.labels = obs_strings(d, spec.label_key, path, "label_key");
-    c.donors = obs_strings(d, spec.donor_key, path, "donor_key");
-    if (spec.tissue_key) c.tissues = obs_strings(d, *spec.tissue_key, path, "tissue_key");
-    c.counts = std::move(d.matrix);
-    c.description = path;
-    return c;
-}
-
-std::string format_value(double v) { return std::isfinite(v) ? fmt::format("{:.3f}", v) : "n/a"; }
-
-} // namespace
-
 Command add_bench_command(CLI::App& root, GlobalOptions& g) {
-    struct Args {
-        std::string config, out, data;
-        std::int64_t splits = 0;
-    };
-    auto args = std::make_shared<Args>();
+    auto args = std::make_shared<BenchFileOptions>();
     auto* app = root.add_subcommand("bench", "run methods on identical donor-holdout splits; write results.json, TSVs and report.html");
     app->add_option("--config", args->config, "bench config (JSON; see examples/bench-sim.json and docs/cli.md)")->required();
     app->add_option("--out", args->out, "output folder (created; files in it are replaced)")->required();
@@ -99,75 +17,14 @@ Command add_bench_command(CLI::App& root, GlobalOptions& g) {
     app->add_option("--data", args->data, "override the config's data with this file");
     return {app, [args, &g](const Console& console) {
                 (void)g;
-                const auto& a = *args;
-                const auto t0 = std::chrono::steady_clock::now();
-                auto config = read_bench_config(a.config);
-                if (a.splits > 0) config.options.splits.n_splits = a.splits;
-                if (!a.data.empty()) {
-                    config.data.path = std::filesystem::absolute(a.data).string();
-                    config.data.simulate.reset();
-                }
-                const Ruler ruler = config.ruler == "default" ? default_hematopoiesis_ruler()
-                                                              : read_ruler_json(bench_config_path(config, config.ruler));
-                const std::string ruler_json = ruler_to_json(ruler).dump();
-                auto cells_in = config.data.simulate ? simulate_cells(*config.data.simulate, ruler, a.config, console.threads())
-                                                     : read_cells(config, console);
-                BenchCellsOptions co;
-                co.panel_size = config.panel_size;
-                co.threads = console.threads();
-                if (config.panel_from) co.panel = read_operator_file(bench_config_path(config, *config.panel_from)).genes;
-                const auto cells = make_bench_cells(cells_in.counts, cells_in.symbols, ruler, ruler_json, cells_in.labels,
-                                                    cells_in.donors, cells_in.tissues, co);
-                console.info(fmt::format("{} cells, {} donors, {} tissues, panel of {} genes; {} methods x {} splits",
-                                         cells.n_cells(), cells.donor_names.size(), cells.tissue_names.size(),
-                                         cells.panel.size(), config.methods.size(), config.options.splits.n_splits));
-                const auto methods = make_bench_methods(config, cells);
-                auto options = config.options;
-                options.threads = console.threads();
-                auto bar = console.progress("bench");
-                options.progress = bar->callback();
-                // one line per method x split: long runs show where they are, on a terminal or in a log
-                options.log = [&console](const std::string& line) { console.info(line); };
-                const auto result = run_bench(cells, methods, options);
-                bar->finish();
-
-                BenchProvenance prov;
-                prov.scextract_version = SCX_VERSION;
-                prov.command = fmt::format("scextract bench --config {} --out {}", a.config, a.out);
-                prov.config = config.json;
-                prov.data_path = cells_in.description;
-                prov.label_key = config.data.label_key;
-                prov.donor_key = config.data.donor_key;
-                prov.tissue_key = config.data.simulate ? std::optional<std::string>("tissue") : config.data.tissue_key;
-                const auto results = bench_results_json(result, cells, prov);
-                const std::string html = render_bench_report_html(nlohmann::json(results), a.out + "/results.json");
-
-                const std::filesystem::path out(a.out);
-                std::filesystem::create_directories(out);
-                write_text_atomically(out / "results.json", results.dump(1) + "\n");
-                write_text_atomically(out / "scores_by_split.tsv", bench_split_scores_tsv(result));
-                write_text_atomically(out / "scores_by_donor.tsv", bench_donor_scores_tsv(result, cells));
-                write_text_atomically(out / "comparisons.tsv", bench_comparisons_tsv(result));
-                write_text_atomically(out / "report.html", html);
-
-                // A compact endpoint table on the console: mean over splits per method.
-                std::string table = fmt::format("{:<18}", "method");
-                for (const auto& e : result.endpoints) table += fmt::format(" {:>10.10}", e.name);
-                for (const auto& m : result.methods) {
-                    table += fmt::format("\n{:<18}", m.info.name);
-                    for (std::size_t e = 0; e < result.endpoints.size(); ++e) {
-                        double s = 0;
-                        std::int64_t n = 0;
-                        for (const auto& sc : m.scores)
-                            if (std::isfinite(sc.split_value[e])) s += sc.split_value[e], ++n;
-                        table += fmt::format(" {:>10}", format_value(n ? s / static_cast<double>(n) : std::nan("")));
-                    }
-                }
-                console.info(table);
-                const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                auto a = *args;
+                a.threads = console.threads();
+                a.progress_bar = [&console](const std::string& label) { return console.progress(label); };
+                const auto r = bench_file(a, console.messages());
+                console.info(r.summary_table);
                 console.info(fmt::format("wrote {}/{{results.json, scores_by_split.tsv, scores_by_donor.tsv, comparisons.tsv, "
                                          "report.html}} in {:.1f} s",
-                                         a.out, seconds));
+                                         a.out, r.seconds));
             }};
 }
 

@@ -1,0 +1,39 @@
+#pragma once
+/// @file bench.hpp
+/// @brief A benchmark from its config file: methods on identical donor-holdout splits,
+/// endpoints, statistics, and results.json, TSV tables and report.html in one folder. The
+/// CLI's `bench` is this header.
+
+#include "scextract/bench/bench_runner.hpp"
+#include "scextract/core/messages.hpp"
+#include "scextract/core/progress.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace scx {
+
+struct BenchFileOptions {
+    std::string config;          ///< bench config (JSON; examples/bench-sim.json, docs/cli.md)
+    std::string out;             ///< output folder (created; files in it are replaced)
+    std::string data;            ///< replaces the config's data with this file (empty: the config's)
+    std::int64_t splits = 0;     ///< replaces the config's number of splits (0: the config's)
+    int threads = 0;
+    std::string command;         ///< how the run was asked for, recorded in results.json
+    /// Makes the progress bar of the whole run; may be empty.
+    std::function<std::unique_ptr<ProgressBar>(const std::string& label)> progress_bar;
+};
+
+struct BenchFileResult {
+    BenchResult result;          ///< every method's scores and the comparisons
+    std::string summary_table;   ///< mean over splits per method and endpoint, as `bench` prints it
+    double seconds = 0;
+};
+
+/// Reads the config, reads or simulates the cells, runs every method on every split and
+/// writes the folder. One line per method x split goes to @p messages as it finishes.
+BenchFileResult bench_file(const BenchFileOptions& options, const MessageSink& messages = {});
+
+} // namespace scx

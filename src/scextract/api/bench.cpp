@@ -1,0 +1,159 @@
+/// @file bench.cpp
+/// @brief bench_file(): the `bench` verb for every front-end.
+
+#include "scextract/bench.hpp"
+
+#include "scextract/api/input_cells.hpp"
+#include "scextract/bench/bench_cells.hpp"
+#include "scextract/bench/bench_config.hpp"
+#include "scextract/bench/bench_results_json.hpp"
+#include "scextract/core/error.hpp"
+#include "scextract/io/atomic_file.hpp"
+#include "scextract/io/dataset.hpp"
+#include "scextract/io/operator_file.hpp"
+#include "scextract/io/ruler_json.hpp"
+#include "scextract/io/vocab_json.hpp"
+#include "scextract/preprocess/count_check.hpp"
+#include "scextract/report/bench_report.hpp"
+#include "scextract/simulate/simulator.hpp"
+#include "scextract/version.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+namespace scx {
+
+namespace {
+
+/// The cells of a config: read from a file or simulated in memory.
+struct LoadedCells {
+    CsrMatrix counts;
+    std::vector<std::string> symbols, labels, donors, tissues;
+    std::string description;
+};
+
+LoadedCells simulate_cells(const nlohmann::ordered_json& j, const Ruler& ruler, const std::string& config_path, int threads) {
+    SimulationOptions o;
+    const auto get = [&](const char* key, std::int64_t fallback) {
+        if (!j.contains(key)) return fallback;
+        if (!j.at(key).is_number_integer()) throw Error(fmt::format("{}: $.data.simulate.{} must be an integer", config_path, key));
+        return j.at(key).get<std::int64_t>();
+    };
+    for (const auto& [k, v] : j.items())
+        if (k != "cells" && k != "donors" && k != "genes" && k != "seed" && k != "null")
+            throw Error(fmt::format("{}: $.data.simulate: unknown key '{}' (cells, donors, genes, seed, null)", config_path, k));
+    o.n_cells = get("cells", 20000);
+    o.n_donors = get("donors", 20);
+    o.n_genes = get("genes", o.n_genes);
+    o.seed = static_cast<std::uint64_t>(get("seed", 42));
+    o.null_model = j.value("null", false);
+    const auto design = design_simulation(ruler, read_vocab_symbols_by_id(std::string(SCX_DATA_DIR) + "/scgpt_whole_human_vocab.json"), o);
+    LoadedCells c;
+    std::vector<SimulatedCell> placed;
+    c.counts = simulate_counts(design, 0, o.n_cells, threads, &placed);
+    for (const auto& g : design.genes) c.symbols.push_back(g.symbol);
+    for (const auto& p : placed) {
+        c.labels.push_back(design.stage_labels[p.stage]);
+        c.donors.push_back(design.donors[p.donor]);
+        c.tissues.push_back(o.tissues[p.tissue]);
+    }
+    c.description = fmt::format("simulated in memory: {} cells, {} donors, {} genes, seed {}{}", o.n_cells, o.n_donors,
+                                o.n_genes, o.seed, o.null_model ? ", null model" : "");
+    return c;
+}
+
+LoadedCells read_cells(const BenchConfig& config, int threads, const MessageSink& messages) {
+    const auto& spec = config.data;
+    const auto path = bench_config_path(config, spec.path);
+    auto d = read_dataset(path, {.layer = spec.layer, .use_raw = spec.raw});
+    const auto values = inspect_values(d.matrix, {.threads = threads});
+    require_counts(values, fmt::format("{} {}", path, d.matrix_source), counts_hint(d, spec.layer, spec.raw));
+    LoadedCells c;
+    c.symbols = dataset_gene_symbols(d, path, spec.gene_column, messages);
+    c.labels = obs_strings(d, spec.label_key, path, "label_key");
+    c.donors = obs_strings(d, spec.donor_key, path, "donor_key");
+    if (spec.tissue_key) c.tissues = obs_strings(d, *spec.tissue_key, path, "tissue_key");
+    c.counts = std::move(d.matrix);
+    c.description = path;
+    return c;
+}
+
+std::string format_value(double v) { return std::isfinite(v) ? fmt::format("{:.3f}", v) : "n/a"; }
+
+} // namespace
+
+BenchFileResult bench_file(const BenchFileOptions& a, const MessageSink& messages) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto config = read_bench_config(a.config);
+    if (a.splits > 0) config.options.splits.n_splits = a.splits;
+    if (!a.data.empty()) {
+        config.data.path = std::filesystem::absolute(a.data).string();
+        config.data.simulate.reset();
+    }
+    const Ruler ruler = config.ruler == "default" ? default_hematopoiesis_ruler()
+                                                  : read_ruler_json(bench_config_path(config, config.ruler));
+    const std::string ruler_json = ruler_to_json(ruler).dump();
+    auto cells_in = config.data.simulate ? simulate_cells(*config.data.simulate, ruler, a.config, a.threads)
+                                         : read_cells(config, a.threads, messages);
+    BenchCellsOptions co;
+    co.panel_size = config.panel_size;
+    co.threads = a.threads;
+    if (config.panel_from) co.panel = read_operator_file(bench_config_path(config, *config.panel_from)).genes;
+    const auto cells = make_bench_cells(cells_in.counts, cells_in.symbols, ruler, ruler_json, cells_in.labels,
+                                        cells_in.donors, cells_in.tissues, co);
+    messages.note(fmt::format("{} cells, {} donors, {} tissues, panel of {} genes; {} methods x {} splits",
+                             cells.n_cells(), cells.donor_names.size(), cells.tissue_names.size(),
+                             cells.panel.size(), config.methods.size(), config.options.splits.n_splits));
+    const auto methods = make_bench_methods(config, cells);
+    auto options = config.options;
+    options.threads = a.threads;
+    auto bar = a.progress_bar ? a.progress_bar("bench") : nullptr;
+    if (bar) options.progress = bar->callback();
+    // one line per method x split: long runs show where they are, on a terminal or in a log
+    options.log = [&messages](const std::string& line) { messages.note(line); };
+    BenchFileResult out_result;
+    out_result.result = run_bench(cells, methods, options);
+    const auto& result = out_result.result;
+    if (bar) bar->finish();
+
+    BenchProvenance prov;
+    prov.scextract_version = version();
+    prov.command = a.command.empty() ? fmt::format("scextract bench --config {} --out {}", a.config, a.out) : a.command;
+    prov.config = config.json;
+    prov.data_path = cells_in.description;
+    prov.label_key = config.data.label_key;
+    prov.donor_key = config.data.donor_key;
+    prov.tissue_key = config.data.simulate ? std::optional<std::string>("tissue") : config.data.tissue_key;
+    const auto results = bench_results_json(result, cells, prov);
+    const std::string html = render_bench_report_html(nlohmann::json(results), a.out + "/results.json");
+
+    const std::filesystem::path out(a.out);
+    std::filesystem::create_directories(out);
+    write_text_atomically(out / "results.json", results.dump(1) + "\n");
+    write_text_atomically(out / "scores_by_split.tsv", bench_split_scores_tsv(result));
+    write_text_atomically(out / "scores_by_donor.tsv", bench_donor_scores_tsv(result, cells));
+    write_text_atomically(out / "comparisons.tsv", bench_comparisons_tsv(result));
+    write_text_atomically(out / "report.html", html);
+
+    // A compact endpoint table on the console: mean over splits per method.
+    std::string& table = out_result.summary_table;
+    table = fmt::format("{:<18}", "method");
+    for (const auto& e : result.endpoints) table += fmt::format(" {:>10.10}", e.name);
+    for (const auto& m : result.methods) {
+        table += fmt::format("\n{:<18}", m.info.name);
+        for (std::size_t e = 0; e < result.endpoints.size(); ++e) {
+            double s = 0;
+            std::int64_t n = 0;
+            for (const auto& sc : m.scores)
+                if (std::isfinite(sc.split_value[e])) s += sc.split_value[e], ++n;
+            table += fmt::format(" {:>10}", format_value(n ? s / static_cast<double>(n) : std::nan("")));
+        }
+    }
+    out_result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return out_result;
+}
+
+} // namespace scx
