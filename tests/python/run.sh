@@ -5,6 +5,6 @@
 #   tests/python/run.sh SCEXTRACT_BIN
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export SCX_BIN=${1:-build/scextract}
+export SCX_BIN=$(realpath "${1:-build/scextract}")
 .venv/bin/python -m pip install --no-build-isolation --no-deps -q .
 cd tests/python && ../../.venv/bin/python -m pytest -q -p no:cacheprovider .
