@@ -3,9 +3,10 @@
 same library call made from C++, on the same cells, and the memory the Python call adds.
 
 Builds once (cached in --workdir, default bench/out/python/):
-  algorithm  simulate 4,000 reference cells (8 donors, --genes) -> make-model tiny, planted ->
+  algorithm  simulate 4,000 reference cells (8 donors, --genes, design seed 42) -> make-model tiny, planted ->
              export atlas (panel 200) -> fit -> algo.scx
-  queries    `scextract simulate --cells N --genes G` for each N of --cells
+  queries    `scextract --seed 7 simulate --design-seed 42 --cells N` for each N of --cells (the
+             reference's genes, new donors and cells)
 Then for each size, --reps times, interleaved, each in a fresh process:
   cpp     BUILD/bench/apply_tool: X read whole (scextract's reader), then apply_algorithm_to()
           over it in memory (the public API call scx.apply makes); times the apply alone
@@ -65,7 +66,7 @@ def ensure_algorithm(scx: str, work: Path, genes: int) -> Path:
         return algo
     ref = work / "reference.h5ad"
     print("  building the algorithm", file=sys.stderr)
-    run([scx, "simulate", "--cells", "4000", "--donors", "8", "--genes", str(genes), "--out", str(ref)])
+    run([scx, "simulate", "--design-seed", "42", "--cells", "4000", "--donors", "8", "--genes", str(genes), "--out", str(ref)])
     run([scx, "make-model", "--out", str(work / "model"), "--size", "tiny", "--plant", str(ref)])
     run([scx, "export", "--model", str(work / "model"), "--reference", str(ref), "--panel", "200", "--mode", "atlas",
          "--cells", "200", "--out", str(work / "ops.scxop")])
@@ -77,7 +78,9 @@ def ensure_query(scx: str, work: Path, cells: int, genes: int) -> Path:
     q = work / f"query_{cells}.h5ad"
     if not q.exists():
         print(f"  simulating {cells} cells", file=sys.stderr)
-        run([scx, "--seed", "7", "simulate", "--cells", str(cells), "--donors", "8", "--genes", str(genes), "--out", str(q)])
+        # the reference's design (same genes), new donors and cells
+        run([scx, "--seed", "7", "simulate", "--design-seed", "42", "--cells", str(cells), "--donors", "8", "--genes",
+             str(genes), "--out", str(q)])
     return q
 
 
