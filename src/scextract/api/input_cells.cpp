@@ -1,10 +1,14 @@
 #include "scextract/api/input_cells.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/io/h5ad_reader.hpp"
 #include "scextract/preprocess/count_check.hpp"
 #include "scextract/preprocess/gene_alignment.hpp"
 
+#include <map>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace scx {
 
@@ -55,6 +59,32 @@ std::unique_ptr<ReferenceCells> read_reference_cells(const ReferenceCellsOptions
     in->data.donors = obs_strings(d, a.donor_key, a.path, "--donor-key");
     if (!a.tissue_key.empty()) in->data.tissues = obs_strings(d, a.tissue_key, a.path, "--tissue-key");
     return in;
+}
+
+/// The labels of obs[key] (missing entries dropped) with their cell counts, in first-seen order.
+std::vector<std::pair<std::string, std::int64_t>> obs_label_counts(const std::string& path, const std::string& key) {
+    DataFrame obs;
+    if (detect_input_format(path) == InputFormat::h5ad)
+        obs = read_h5ad(path, {.read_X = false, .read_layers = false, .read_raw_X = false, .read_obsp = false}).obs;
+    else
+        obs = read_dataset(path).obs;
+    const auto* col = obs.find(key);
+    if (col == nullptr) {
+        std::vector<std::string> names;
+        for (const auto& [name, c] : obs.columns) names.push_back(name);
+        throw Error(fmt::format("{}: obs has no column '{}' (columns: {})", path, key,
+                                names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "))));
+    }
+    const auto values = column_as_strings(*col, fmt::format("{}: obs['{}']", path, key));
+    std::vector<std::pair<std::string, std::int64_t>> counts;
+    std::map<std::string, std::size_t> where;
+    for (const auto& v : values) {
+        if (v.empty()) continue;
+        const auto [it, fresh] = where.emplace(v, counts.size());
+        if (fresh) counts.emplace_back(v, 0);
+        ++counts[it->second].second;
+    }
+    return counts;
 }
 
 } // namespace scx

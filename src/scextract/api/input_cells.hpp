@@ -27,6 +27,11 @@ std::vector<std::string> dataset_gene_symbols(const Dataset& d, const std::strin
 /// columns when the column is absent.
 std::vector<std::string> obs_strings(const Dataset& d, const std::string& key, const std::string& input, const char* option);
 
+/// The labels of obs[@p key] of the file at @p path (missing entries dropped) with their cell
+/// counts, in first-seen order; only obs is read from an .h5ad. Throws scx::Error naming the
+/// file and listing the obs columns when the column is absent.
+std::vector<std::pair<std::string, std::int64_t>> obs_label_counts(const std::string& path, const std::string& key);
+
 /// Reference cells to fit on: the file, the matrix in it, and the obs columns to use.
 struct ReferenceCellsOptions {
     std::string path;                  ///< .h5ad, 10x or CSV with raw counts

@@ -2,12 +2,11 @@
 /// @brief `scextract ruler check|show|export-default`: validate, describe and export the
 /// stage graph that Stage 2 uses as its distance target (issue 4).
 
+#include "scextract/api/input_cells.hpp"
 #include "scextract/cli/command.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/core/ruler.hpp"
 #include "scextract/io/atomic_file.hpp"
-#include "scextract/io/dataset.hpp"
-#include "scextract/io/h5ad_reader.hpp"
 #include "scextract/io/ruler_json.hpp"
 
 #include <algorithm>
@@ -38,32 +37,6 @@ std::string source_label(const std::string& source) {
     return source == kDefaultName ? "built-in ruler (data/rulers/hematopoiesis.json)" : source;
 }
 
-/// The labels of obs[key] (missing entries dropped) with their cell counts, in first-seen order.
-std::vector<std::pair<std::string, std::int64_t>> dataset_labels(const std::string& path, const std::string& key) {
-    DataFrame obs;
-    if (detect_input_format(path) == InputFormat::h5ad)
-        obs = read_h5ad(path, {.read_X = false, .read_layers = false, .read_raw_X = false, .read_obsp = false}).obs;
-    else
-        obs = read_dataset(path).obs;
-    const auto* col = obs.find(key);
-    if (col == nullptr) {
-        std::vector<std::string> names;
-        for (const auto& [name, c] : obs.columns) names.push_back(name);
-        throw Error(fmt::format("{}: obs has no column '{}' (columns: {})", path, key,
-                                names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "))));
-    }
-    const auto values = column_as_strings(*col, fmt::format("{}: obs['{}']", path, key));
-    std::vector<std::pair<std::string, std::int64_t>> counts;
-    std::map<std::string, std::size_t> where;
-    for (const auto& v : values) {
-        if (v.empty()) continue;
-        const auto [it, fresh] = where.emplace(v, counts.size());
-        if (fresh) counts.emplace_back(v, 0);
-        ++counts[it->second].second;
-    }
-    return counts;
-}
-
 nlohmann::ordered_json summary_json(const Ruler& r, const std::string& source) {
     nlohmann::ordered_json j;
     j["source"] = source_label(source);
@@ -89,7 +62,7 @@ void run_check(const std::string& source, const std::string& labels_from, const 
     std::vector<std::pair<std::string, std::int64_t>> label_counts;
     std::vector<std::string> labels;
     if (!labels_from.empty()) {
-        label_counts = dataset_labels(labels_from, label_key);
+        label_counts = obs_label_counts(labels_from, label_key);
         for (const auto& [l, c] : label_counts) labels.push_back(l);
     }
     const auto res = check_ruler(ruler, labels);
