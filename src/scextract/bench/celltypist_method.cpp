@@ -2,6 +2,7 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/bench/linear_readout_set.hpp"
+#include "scextract/io/json_object_reader.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -147,6 +148,14 @@ CellTypistFitResult fit_celltypist(const RowMatrixF& x, const std::vector<std::i
 }
 
 // ---------------------------------------------------------------------------------------------
+
+CellTypistMethodOptions celltypist_method_options_from_json(const nlohmann::ordered_json& params, const std::string& where) {
+    JsonObjectReader r(params, where);
+    CellTypistMethodOptions o;
+    o.celltypist.C = r.number("C", o.celltypist.C);
+    r.finish();
+    return o;
+}
 
 CellTypistMethod::CellTypistMethod(CellTypistMethodOptions options) : options_(std::move(options)) {}
 

@@ -33,6 +33,7 @@
 #include "scextract/readout/readouts.hpp"
 
 #include <Eigen/Dense>
+#include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
 #include <string>
@@ -97,6 +98,11 @@ struct CellTypistMethodOptions {
     /// linear readouts' min_binary_cells, so every method scores the same tasks).
     std::int64_t min_binary_cells = 10;
 };
+
+/// The options of a "celltypist" method entry of a bench config: C (default 1); the name is left
+/// empty. @p where starts every error message (file and JSON path); throws scx::Error on a bad
+/// value or an unknown key.
+CellTypistMethodOptions celltypist_method_options_from_json(const nlohmann::ordered_json& params, const std::string& where);
 
 /// CellTypist trained on the ruler stages of the training cells with a stage; see the file
 /// comment for how its outputs become the benchmark's.
