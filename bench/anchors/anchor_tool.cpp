@@ -18,7 +18,7 @@
 #include "scextract/core/csr_matrix.hpp"
 #include "scextract/core/dense.hpp"
 #include "scextract/core/error.hpp"
-#include "scextract/bench/celltypist_method.hpp"
+#include "scextract/baselines/celltypist.hpp"
 #include "scextract/baselines/diffusion_pseudotime.hpp"
 #include "scextract/baselines/palantir.hpp"
 #include "scextract/baselines/scvi_model.hpp"

@@ -5,6 +5,8 @@
 #include "scextract/bench/mlp_probe_method.hpp"
 #include "scextract/baselines/pca_projection.hpp"
 #include "scextract/bench/raw_expression_method.hpp"
+#include "scextract/extract/control_operators.hpp"
+#include "scextract/io/json_object_reader.hpp"
 
 #include <algorithm>
 
@@ -170,6 +172,103 @@ MethodPrediction AlgorithmMethod::run_rung(const BenchCells& cells, std::span<co
     parameters_ = parameters;
     p.latent = std::move(zt);
     return p;
+}
+
+// --- the bench config's "algorithm" entry ---
+
+namespace {
+
+/// The ladder keys of an algorithm entry: bottleneck (adaptor | none | pca, with components),
+/// latent (z | unit) and readout (linear | mlp, with hidden). Combinations that cannot differ
+/// are refused.
+AlgorithmLadderOptions algorithm_ladder_options(JsonObjectReader& r) {
+    AlgorithmLadderOptions o;
+    const auto bottleneck = r.string("bottleneck", "adaptor");
+    if (bottleneck == "none") o.bottleneck = LadderBottleneck::none;
+    else if (bottleneck == "pca") o.bottleneck = LadderBottleneck::pca;
+    else if (bottleneck != "adaptor") r.fail("'bottleneck' must be adaptor, none or pca");
+    if (r.has("components") && o.bottleneck != LadderBottleneck::pca) r.fail("'components' applies to 'bottleneck' pca only");
+    o.pca_components = r.integer("components", o.pca_components);
+    if (o.pca_components < 1) r.fail("'components' must be positive");
+    const auto latent = r.string("latent", "z");
+    if (latent == "unit") o.latent = LadderLatent::unit;
+    else if (latent != "z") r.fail("'latent' must be z or unit");
+    if (o.latent == LadderLatent::unit && o.bottleneck != LadderBottleneck::adaptor)
+        r.fail("'latent' unit (z / |z|) applies to the adaptor's latent, whose lengths the ruler term leaves free");
+    const auto readout = r.string("readout", "linear");
+    if (readout == "mlp") o.readout = LadderReadout::mlp;
+    else if (readout != "linear") r.fail("'readout' must be linear or mlp");
+    if (r.has("hidden") && o.readout != LadderReadout::mlp) r.fail("'hidden' applies to 'readout' mlp only");
+    o.mlp.hidden = {r.integer("hidden", o.mlp.hidden.front())};
+    if (o.mlp.hidden.front() < 1) r.fail("'hidden' must be a positive width");
+    return o;
+}
+
+} // namespace
+
+AlgorithmMethodSpec algorithm_method_spec_from_json(const nlohmann::ordered_json& params, const std::string& where) {
+    JsonObjectReader r(params, where);
+    AlgorithmMethodSpec s;
+    s.operator_file = r.string("operator", "");
+    if (s.operator_file.empty()) r.fail("'operator' is required: an operator file from `scextract export`, or \"identity\"");
+    s.control = r.string("control", s.control);
+    s.ladder = algorithm_ladder_options(r);
+    if (r.has("adaptor") && s.ladder.bottleneck != LadderBottleneck::adaptor)
+        r.fail("'adaptor' chooses the Stage 2 variant; it cannot differ with 'bottleneck' none or pca");
+    const auto variant = r.string("adaptor", std::string(adaptor_variant_name(s.fit.adaptor.variant)));
+    if (variant != "anchor" && variant != "cell" && variant != "hybrid") r.fail("'adaptor' must be anchor, cell or hybrid");
+    s.fit.adaptor = adaptor_options(parse_adaptor_variant(variant));
+    s.fit.adaptor.seed = static_cast<std::uint64_t>(r.integer("seed", static_cast<std::int64_t>(s.fit.adaptor.seed)));
+    if (s.operator_file == "identity") {
+        if (s.control != "none") r.fail("'control' applies to an operator file, not to \"identity\"");
+        if (r.has("orientation")) r.fail("'orientation' cannot differ for the identity operator (I^T = I)");
+    } else {
+        auto& fs = s.features;
+        fs.variant = r.string("features", fs.variant);
+        const auto head = parse_weighted_heads(r.string("head", "2:5"));
+        if (head.size() != 1) r.fail("'head' takes one layer:head");
+        fs.layer = head[0].layer;
+        fs.head = head[0].head;
+        if (r.has("heads")) fs.heads = parse_weighted_heads(r.string("heads", ""));
+        fs.rank = r.integer("rank", fs.rank);
+        fs.n_factors = r.integer("factors", fs.n_factors);
+        fs.top_genes = r.integer("top_genes", fs.top_genes);
+        const auto orientation = r.string("orientation", "xA");
+        if (orientation != "xA" && orientation != "xAT") r.fail("'orientation' must be xA (x A) or xAT (x A^T)");
+        fs.orientation = parse_orientation(orientation);
+        if (s.control == "matched_spectrum" || s.control == "gene_permuted")
+            s.control_seed = static_cast<std::uint64_t>(r.integer("control_seed", static_cast<std::int64_t>(s.control_seed)));
+        else if (s.control != "none")
+            r.fail("'control' must be none, matched_spectrum or gene_permuted");
+    }
+    r.finish();
+    return s;
+}
+
+std::unique_ptr<AlgorithmMethod>
+make_algorithm_method(std::string name, const AlgorithmMethodSpec& spec, const std::vector<std::string>& panel,
+                      const std::function<const OperatorSet&(const std::string&)>& read_operators) {
+    FeatureOperator features;
+    std::string description;
+    if (spec.operator_file == "identity") {
+        features = identity_operator(panel);
+        description = "Stage 2/3 on the panel expression itself (A = I control)";
+    } else {
+        features = build_feature_operator(read_operators(spec.operator_file), spec.features);
+        description = fmt::format("extracted algorithm: {} ({})", features.description, spec.operator_file);
+        if (spec.control == "matched_spectrum") {
+            features = matched_spectrum_operator(features, spec.control_seed);
+            description = "Stage 2/3 on a random operator with the same singular values (control): " + features.description;
+        } else if (spec.control == "gene_permuted") {
+            features = gene_permuted_operator(features, spec.control_seed);
+            description = "Stage 2/3 on the operator with its genes shuffled (control): " + features.description;
+        }
+    }
+    const auto& ladder = spec.ladder;
+    if (!ladder.exported())
+        description += fmt::format(" [ladder rung: bottleneck {}, latent {}, readouts {}]", ladder_bottleneck_name(ladder.bottleneck),
+                                   ladder_latent_name(ladder.latent), ladder_readout_name(ladder.readout));
+    return std::make_unique<AlgorithmMethod>(std::move(name), std::move(description), std::move(features), spec.fit, ladder);
 }
 
 } // namespace scx

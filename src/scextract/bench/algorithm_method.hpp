@@ -13,10 +13,16 @@
 #include "scextract/core/feature_operator.hpp"
 #include "scextract/bench/bench_method.hpp"
 #include "scextract/baselines/mlp_probe.hpp"
+#include "scextract/extract/compress.hpp"
 #include "scextract/readout/algorithm_pipeline.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace scx {
 
@@ -85,5 +91,33 @@ private:
     AlgorithmLadderOptions ladder_;
     std::int64_t parameters_ = -1; ///< from the last fit
 };
+
+/// What an "algorithm" method entry of a bench config asks for: the features (an operator
+/// file, or the identity on the panel), a control in their place, and the Stage 2/3 fit and
+/// ladder rung. make_algorithm_method() builds the method.
+struct AlgorithmMethodSpec {
+    std::string operator_file;     ///< an operator file from `scextract export`, or "identity"
+    FeatureSpec features;          ///< built from the operator file (not used for "identity")
+    /// "none", or "matched_spectrum" (same singular values, random directions) or
+    /// "gene_permuted" (genes shuffled) built from those features with @ref control_seed.
+    std::string control = "none";
+    std::uint64_t control_seed = 7;
+    AlgorithmFitOptions fit;       ///< adaptor variant and seed from the entry; the rest default
+    AlgorithmLadderOptions ladder;
+};
+
+/// Parses an "algorithm" method entry of a bench config: operator (required), control and
+/// control_seed, the features (features, head, heads, rank, factors, top_genes,
+/// orientation), adaptor and seed, and the ladder keys (bottleneck with components, latent,
+/// readout with hidden). A key that cannot make a difference to the entry (e.g. orientation
+/// for "identity", adaptor with bottleneck none) is refused. @p where starts every error
+/// message (file and JSON path); throws scx::Error on a bad value or an unknown key.
+AlgorithmMethodSpec algorithm_method_spec_from_json(const nlohmann::ordered_json& params, const std::string& where);
+
+/// The method @p spec describes, named @p name: the identity on @p panel, or the features
+/// built from spec.operator_file as @p read_operators returns it, with the control applied.
+std::unique_ptr<AlgorithmMethod>
+make_algorithm_method(std::string name, const AlgorithmMethodSpec& spec, const std::vector<std::string>& panel,
+                      const std::function<const OperatorSet&(const std::string&)>& read_operators);
 
 } // namespace scx

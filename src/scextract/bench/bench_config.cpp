@@ -10,8 +10,7 @@
 #include "scextract/bench/scvi_method.hpp"
 #include "scextract/bench/pca_method.hpp"
 #include "scextract/bench/raw_expression_method.hpp"
-#include "scextract/extract/compress.hpp"
-#include "scextract/extract/control_operators.hpp"
+#include "scextract/io/json_object_reader.hpp"
 #include "scextract/io/operator_file.hpp"
 
 #include <algorithm>
@@ -19,8 +18,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
+#include <memory>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -31,89 +31,66 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-/// Reads typed values from one JSON object, naming file and path in every error, and
-/// refusing keys it was not asked about.
-class ObjectReader {
-public:
-    ObjectReader(const json& j, std::string file, std::string where) : j_(j), file_(std::move(file)), where_(std::move(where)) {
-        if (!j_.is_object()) fail("must be an object");
-    }
-    [[noreturn]] void fail(const std::string& what) const { throw Error(fmt::format("{}: {}: {}", file_, where_, what)); }
-    bool has(const std::string& key) {
-        seen_.insert(key);
-        return j_.contains(key) && !j_.at(key).is_null();
-    }
-    const json& at(const std::string& key) {
-        seen_.insert(key);
-        return j_.at(key);
-    }
-    std::string path_of(const std::string& key) const { return where_ + "." + key; }
-    std::string string(const std::string& key, std::string fallback) {
-        if (!has(key)) return fallback;
-        if (!j_.at(key).is_string()) fail(fmt::format("'{}' must be a string", key));
-        return j_.at(key).get<std::string>();
-    }
-    std::int64_t integer(const std::string& key, std::int64_t fallback) {
-        if (!has(key)) return fallback;
-        if (!j_.at(key).is_number_integer()) fail(fmt::format("'{}' must be an integer", key));
-        return j_.at(key).get<std::int64_t>();
-    }
-    double number(const std::string& key, double fallback) {
-        if (!has(key)) return fallback;
-        if (!j_.at(key).is_number()) fail(fmt::format("'{}' must be a number", key));
-        return j_.at(key).get<double>();
-    }
-    bool boolean(const std::string& key, bool fallback) {
-        if (!has(key)) return fallback;
-        if (!j_.at(key).is_boolean()) fail(fmt::format("'{}' must be true or false", key));
-        return j_.at(key).get<bool>();
-    }
-    /// Throws on any key not read, so a misspelt option is an error.
-    void finish() const {
-        for (const auto& [k, v] : j_.items())
-            if (!seen_.contains(k)) fail(fmt::format("unknown key '{}'", k));
-    }
+/// What building a method needs besides its own entry.
+struct MethodContext;
 
-private:
-    const json& j_;
-    std::string file_, where_;
-    std::set<std::string> seen_;
-};
+/// Builds the method of one entry; @p where (file, JSON path and name) starts every error.
+using MethodBuilder = std::unique_ptr<BenchMethod> (*)(const BenchMethodSpec& spec, const std::string& where,
+                                                       MethodContext& context);
 
-constexpr std::array<std::string_view, 10> kMethodTypes = {"algorithm", "raw", "pca", "svd", "celltypist",
-                                                          "dpt", "palantir", "mlp_probe", "scvi", "select"};
+std::unique_ptr<BenchMethod> build_algorithm(const BenchMethodSpec& spec, const std::string& where, MethodContext& context);
+std::unique_ptr<BenchMethod> build_select(const BenchMethodSpec& spec, const std::string& where, MethodContext& context);
 
-bool is_method_type(const std::string& type) {
-    return std::find(kMethodTypes.begin(), kMethodTypes.end(), type) != kMethodTypes.end();
+/// A method whose entry parses into its options alone.
+template <class Method, auto options_from_json>
+std::unique_ptr<BenchMethod> build_plain(const BenchMethodSpec& spec, const std::string& where, MethodContext&) {
+    auto o = options_from_json(spec.params, where);
+    o.name = spec.name;
+    return std::make_unique<Method>(std::move(o));
 }
 
-/// "one of algorithm, raw, ...", for error messages.
-std::string method_type_list() { return fmt::format("one of {}", fmt::join(kMethodTypes, ", ")); }
+/// PCA-k (centred) or SVD-k, by the entry's type.
+template <bool center>
+std::unique_ptr<BenchMethod> build_projection(const BenchMethodSpec& spec, const std::string& where, MethodContext&) {
+    auto o = pca_method_options_from_json(spec.params, where);
+    o.name = spec.name;
+    o.projection.center = center;
+    return std::make_unique<PcaMethod>(std::move(o));
+}
 
-/// The ladder keys of an algorithm method: bottleneck (adaptor | none | pca, with
-/// components), latent (z | unit) and readout (linear | mlp, with hidden). Combinations
-/// that cannot differ are refused.
-AlgorithmLadderOptions algorithm_ladder_options(ObjectReader& r) {
-    AlgorithmLadderOptions o;
-    const auto bottleneck = r.string("bottleneck", "adaptor");
-    if (bottleneck == "none") o.bottleneck = LadderBottleneck::none;
-    else if (bottleneck == "pca") o.bottleneck = LadderBottleneck::pca;
-    else if (bottleneck != "adaptor") r.fail("'bottleneck' must be adaptor, none or pca");
-    if (r.has("components") && o.bottleneck != LadderBottleneck::pca) r.fail("'components' applies to 'bottleneck' pca only");
-    o.pca_components = r.integer("components", o.pca_components);
-    if (o.pca_components < 1) r.fail("'components' must be positive");
-    const auto latent = r.string("latent", "z");
-    if (latent == "unit") o.latent = LadderLatent::unit;
-    else if (latent != "z") r.fail("'latent' must be z or unit");
-    if (o.latent == LadderLatent::unit && o.bottleneck != LadderBottleneck::adaptor)
-        r.fail("'latent' unit (z / |z|) applies to the adaptor's latent, whose lengths the ruler term leaves free");
-    const auto readout = r.string("readout", "linear");
-    if (readout == "mlp") o.readout = LadderReadout::mlp;
-    else if (readout != "linear") r.fail("'readout' must be linear or mlp");
-    if (r.has("hidden") && o.readout != LadderReadout::mlp) r.fail("'hidden' applies to 'readout' mlp only");
-    o.mlp.hidden = {r.integer("hidden", o.mlp.hidden.front())};
-    if (o.mlp.hidden.front() < 1) r.fail("'hidden' must be a positive width");
-    return o;
+std::unique_ptr<BenchMethod> build_mlp_probe(const BenchMethodSpec& spec, const std::string& where, MethodContext& context);
+
+struct MethodType {
+    std::string_view name;
+    MethodBuilder build;
+};
+
+/// Every method type a config may name, in the order error messages list them.
+constexpr std::array<MethodType, 10> kMethodTypes = {{
+    {"algorithm", build_algorithm},
+    {"raw", build_plain<RawExpressionMethod, raw_expression_options_from_json>},
+    {"pca", build_projection<true>},
+    {"svd", build_projection<false>},
+    {"celltypist", build_plain<CellTypistMethod, celltypist_method_options_from_json>},
+    {"dpt", build_plain<DptMethod, dpt_method_options_from_json>},
+    {"palantir", build_plain<PalantirMethod, palantir_method_options_from_json>},
+    {"mlp_probe", build_mlp_probe},
+    {"scvi", build_plain<ScviMethod, scvi_method_options_from_json>},
+    {"select", build_select},
+}};
+
+const MethodType* find_method_type(const std::string& type) {
+    const auto it = std::find_if(kMethodTypes.begin(), kMethodTypes.end(), [&](const MethodType& t) { return t.name == type; });
+    return it == kMethodTypes.end() ? nullptr : &*it;
+}
+
+bool is_method_type(const std::string& type) { return find_method_type(type) != nullptr; }
+
+/// "one of algorithm, raw, ...", for error messages.
+std::string method_type_list() {
+    std::vector<std::string_view> names;
+    for (const auto& t : kMethodTypes) names.push_back(t.name);
+    return fmt::format("one of {}", fmt::join(names, ", "));
 }
 
 } // namespace
@@ -134,14 +111,14 @@ BenchConfig read_bench_config(const std::string& path) {
     } catch (const json::parse_error& e) {
         throw Error(fmt::format("{}: not valid JSON: {}", path, e.what()));
     }
-    ObjectReader top(c.json, path, "$");
+    JsonObjectReader top(c.json, path + ": $");
     if (!top.has("data")) top.fail("'data' is required (a file path or {\"simulate\": {...}})");
     {
         const auto& d = top.at("data");
         if (d.is_string()) {
             c.data.path = d.get<std::string>();
         } else {
-            ObjectReader r(d, path, "$.data");
+            JsonObjectReader r(d, path + ": $.data");
             c.data.path = r.string("path", "");
             if (r.has("simulate")) c.data.simulate = r.at("simulate");
             if (c.data.path.empty() == !c.data.simulate) r.fail("give exactly one of 'path' and 'simulate'");
@@ -156,14 +133,14 @@ BenchConfig read_bench_config(const std::string& path) {
     }
     c.ruler = top.string("ruler", c.ruler);
     if (top.has("panel")) {
-        ObjectReader r(top.at("panel"), path, "$.panel");
+        JsonObjectReader r(top.at("panel"), path + ": $.panel");
         if (r.has("from_operator")) c.panel_from = r.string("from_operator", "");
         c.panel_size = r.integer("size", c.panel_size);
         if (c.panel_size < 2) r.fail("'size' must be at least 2");
         r.finish();
     }
     if (top.has("splits")) {
-        ObjectReader r(top.at("splits"), path, "$.splits");
+        JsonObjectReader r(top.at("splits"), path + ": $.splits");
         auto& s = c.options.splits;
         s.n_splits = r.integer("n", s.n_splits);
         s.test_donors = r.integer("test_donors", s.test_donors);
@@ -263,192 +240,58 @@ private:
     std::map<std::string, OperatorSet> sets_;
 };
 
-std::unique_ptr<BenchMethod> make_method(const BenchConfig& config, const BenchMethodSpec& spec, const std::string& where,
-                                         const BenchCells& cells, OperatorCache& operators) {
-    const auto operator_set = [&](const std::string& file) -> const OperatorSet& { return operators.get(file); };
-    ObjectReader r(spec.params, config.path, where);
-    if (spec.type == "algorithm") {
-        const auto op = r.string("operator", "");
-        if (op.empty()) r.fail("'operator' is required: an operator file from `scextract export`, or \"identity\"");
-        const auto control = r.string("control", "none");
-        const auto ladder = algorithm_ladder_options(r);
-        AlgorithmFitOptions fit;
-        if (r.has("adaptor") && ladder.bottleneck != LadderBottleneck::adaptor)
-            r.fail("'adaptor' chooses the Stage 2 variant; it cannot differ with 'bottleneck' none or pca");
-        const auto variant = r.string("adaptor", std::string(adaptor_variant_name(fit.adaptor.variant)));
-        if (variant != "anchor" && variant != "cell" && variant != "hybrid") r.fail("'adaptor' must be anchor, cell or hybrid");
-        fit.adaptor = adaptor_options(parse_adaptor_variant(variant));
-        fit.adaptor.seed = static_cast<std::uint64_t>(r.integer("seed", static_cast<std::int64_t>(fit.adaptor.seed)));
-        FeatureOperator features;
-        std::string description;
-        if (op == "identity") {
-            if (control != "none") r.fail("'control' applies to an operator file, not to \"identity\"");
-            if (r.has("orientation")) r.fail("'orientation' cannot differ for the identity operator (I^T = I)");
-            features = identity_operator(cells.panel);
-            description = "Stage 2/3 on the panel expression itself (A = I control)";
-        } else {
-            FeatureSpec fs;
-            fs.variant = r.string("features", fs.variant);
-            const auto head = parse_weighted_heads(r.string("head", "2:5"));
-            if (head.size() != 1) r.fail("'head' takes one layer:head");
-            fs.layer = head[0].layer;
-            fs.head = head[0].head;
-            if (r.has("heads")) fs.heads = parse_weighted_heads(r.string("heads", ""));
-            fs.rank = r.integer("rank", fs.rank);
-            fs.n_factors = r.integer("factors", fs.n_factors);
-            fs.top_genes = r.integer("top_genes", fs.top_genes);
-            const auto orientation = r.string("orientation", "xA");
-            if (orientation != "xA" && orientation != "xAT") r.fail("'orientation' must be xA (x A) or xAT (x A^T)");
-            fs.orientation = parse_orientation(orientation);
-            features = build_feature_operator(operator_set(op), fs);
-            description = fmt::format("extracted algorithm: {} ({})", features.description, op);
-            if (control == "matched_spectrum") {
-                features = matched_spectrum_operator(features, static_cast<std::uint64_t>(r.integer("control_seed", 7)));
-                description = "Stage 2/3 on a random operator with the same singular values (control): " + features.description;
-            } else if (control == "gene_permuted") {
-                features = gene_permuted_operator(features, static_cast<std::uint64_t>(r.integer("control_seed", 7)));
-                description = "Stage 2/3 on the operator with its genes shuffled (control): " + features.description;
-            } else if (control != "none") {
-                r.fail("'control' must be none, matched_spectrum or gene_permuted");
-            }
-        }
-        r.finish();
-        if (!ladder.exported())
-            description += fmt::format(" [ladder rung: bottleneck {}, latent {}, readouts {}]", ladder_bottleneck_name(ladder.bottleneck),
-                                       ladder_latent_name(ladder.latent), ladder_readout_name(ladder.readout));
-        return std::make_unique<AlgorithmMethod>(spec.name, description, std::move(features), fit, ladder);
-    } else if (spec.type == "raw") {
-        RawExpressionOptions o;
-        o.name = spec.name;
-        r.finish();
-        return std::make_unique<RawExpressionMethod>(o);
-    } else if (spec.type == "pca" || spec.type == "svd") {
-        PcaMethodOptions o;
-        o.name = spec.name;
-        o.projection.n_components = r.integer("components", 10);
-        if (o.projection.n_components < 1) r.fail("'components' must be positive");
-        o.projection.center = spec.type == "pca";
-        r.finish();
-        return std::make_unique<PcaMethod>(o);
-    } else if (spec.type == "celltypist") {
-        CellTypistMethodOptions o;
-        o.name = spec.name;
-        o.celltypist.C = r.number("C", o.celltypist.C);
-        r.finish();
-        return std::make_unique<CellTypistMethod>(o);
-    } else if (spec.type == "dpt") {
-        DptMethodOptions o;
-        o.name = spec.name;
-        auto& d = o.dpt;
-        d.n_pcs = r.integer("n_pcs", d.n_pcs);
-        d.knn.n_neighbors = r.integer("n_neighbors", d.knn.n_neighbors);
-        d.diffmap.n_components = r.integer("n_comps", d.diffmap.n_components);
-        d.dpt.n_dcs = r.integer("n_dcs", d.dpt.n_dcs);
-        o.min_cells = r.integer("min_cells", o.min_cells);
-        const auto kernel = r.string("method", "umap");
-        if (kernel != "umap" && kernel != "gauss") r.fail("'method' must be umap or gauss");
-        d.kernel = kernel == "umap" ? ConnectivityKernel::umap : ConnectivityKernel::gauss;
-        if (d.n_pcs < 2 || d.knn.n_neighbors < 2 || d.diffmap.n_components < 3 || d.dpt.n_dcs < 1)
-            r.fail("'n_pcs' and 'n_neighbors' must be at least 2, 'n_comps' at least 3, 'n_dcs' at least 1");
-        r.finish();
-        return std::make_unique<DptMethod>(o);
-    } else if (spec.type == "palantir") {
-        PalantirMethodOptions o;
-        o.name = spec.name;
-        auto& pl = o.palantir;
-        pl.n_pcs = r.integer("n_pcs", pl.n_pcs);
-        pl.kernel_knn = r.integer("knn", pl.kernel_knn);
-        pl.pseudotime.knn = pl.kernel_knn;
-        pl.n_components = r.integer("n_components", pl.n_components);
-        pl.num_waypoints = r.integer("num_waypoints", pl.num_waypoints);
-        pl.pseudotime.max_iterations = r.integer("max_iterations", pl.pseudotime.max_iterations);
-        pl.seed = static_cast<std::uint64_t>(r.integer("seed", static_cast<std::int64_t>(pl.seed)));
-        o.min_cells = r.integer("min_cells", o.min_cells);
-        if (pl.n_pcs < 2 || pl.kernel_knn < 4 || pl.n_components < 3 || pl.num_waypoints < 3 || pl.pseudotime.max_iterations < 1)
-            r.fail("'n_pcs' must be at least 2, 'knn' 4, 'n_components' and 'num_waypoints' 3, 'max_iterations' 1");
-        r.finish();
-        return std::make_unique<PalantirMethod>(o);
-    } else if (spec.type == "mlp_probe") {
-        MlpProbeMethodOptions o;
-        o.name = spec.name;
-        o.model = r.string("model", "");
-        if (o.model.empty()) r.fail("'model' is required: an scGPT checkpoint directory");
-        o.model = bench_config_path(config, o.model);
-        if (r.has("hidden")) {
-            const auto& h = r.at("hidden");
-            if (!h.is_array() || h.size() != 2 || !h[0].is_number_integer() || !h[1].is_number_integer() ||
-                h[0].get<std::int64_t>() < 1 || h[1].get<std::int64_t>() < 1)
-                r.fail("'hidden' must be two positive widths (a 3-layer probe)");
-            o.probe.hidden = h.get<std::vector<std::int64_t>>();
-        }
-        o.probe.epochs = r.integer("epochs", o.probe.epochs);
-        o.probe.batch_size = r.integer("batch_size", o.probe.batch_size);
-        o.probe.learning_rate = r.number("learning_rate", o.probe.learning_rate);
-        o.probe.seed = static_cast<std::uint64_t>(r.integer("seed", static_cast<std::int64_t>(o.probe.seed)));
-        o.embed.max_tokens = r.integer("max_tokens", o.embed.max_tokens);
-        if (o.probe.epochs < 1 || o.probe.batch_size < 1 || !(o.probe.learning_rate > 0.0) || o.embed.max_tokens < 2)
-            r.fail("'epochs', 'batch_size' and 'learning_rate' must be positive, 'max_tokens' at least 2");
-        r.finish();
-        return std::make_unique<MlpProbeMethod>(o);
-    } else if (spec.type == "scvi") {
-        ScviMethodOptions o;
-        o.name = spec.name;
-        auto& v = o.scvi;
-        v.n_latent = r.integer("n_latent", v.n_latent);
-        v.n_hidden = r.integer("n_hidden", v.n_hidden);
-        v.max_epochs = r.integer("max_epochs", v.max_epochs);
-        v.batch_size = r.integer("batch_size", v.batch_size);
-        v.seed = static_cast<std::uint64_t>(r.integer("seed", static_cast<std::int64_t>(v.seed)));
-        o.min_cells = r.integer("min_cells", o.min_cells);
-        if (v.n_latent < 1 || v.n_hidden < 1 || v.max_epochs < 0 || v.batch_size < 2)
-            r.fail("'n_latent' and 'n_hidden' must be positive, 'max_epochs' at least 0 (0: scvi-tools' heuristic), "
-                   "'batch_size' at least 2");
-        r.finish();
-        return std::make_unique<ScviMethod>(o);
+struct MethodContext {
+    const BenchConfig& config;
+    const BenchCells& cells;
+    OperatorCache operators;
+};
+
+std::unique_ptr<BenchMethod> make_method(const BenchMethodSpec& spec, const std::string& where, MethodContext& context) {
+    const auto* type = find_method_type(spec.type);
+    if (!type) throw Error(fmt::format("{}: unknown method type '{}' ({})", where, spec.type, method_type_list()));
+    return type->build(spec, where, context);
+}
+
+std::unique_ptr<BenchMethod> build_algorithm(const BenchMethodSpec& spec, const std::string& where, MethodContext& context) {
+    return make_algorithm_method(spec.name, algorithm_method_spec_from_json(spec.params, where), context.cells.panel,
+                                 [&](const std::string& file) -> const OperatorSet& { return context.operators.get(file); });
+}
+
+std::unique_ptr<BenchMethod> build_mlp_probe(const BenchMethodSpec& spec, const std::string& where, MethodContext& context) {
+    auto o = mlp_probe_method_options_from_json(spec.params, where);
+    o.name = spec.name;
+    o.model = bench_config_path(context.config, o.model);
+    return std::make_unique<MlpProbeMethod>(std::move(o));
+}
+
+std::unique_ptr<BenchMethod> build_select(const BenchMethodSpec& spec, const std::string& where, MethodContext& context) {
+    auto o = nested_selection_options_from_json(spec.params, where);
+    (void)select_endpoints(context.cells, o.endpoints); // an unknown name fails now, not after the first fold
+    // Candidates are methods of their own, each named; the held-out donors never choose.
+    std::vector<std::unique_ptr<BenchMethod>> candidates;
+    const auto& list = spec.params.at("candidates");
+    for (std::size_t k = 0; k < list.size(); ++k) {
+        const auto cwhere = fmt::format("{}.candidates[{}]", where, k);
+        if (!list[k].is_object() || !list[k].contains("type") || !list[k]["type"].is_string())
+            throw Error(fmt::format("{}: must be a method object with a 'type'", cwhere));
+        BenchMethodSpec c{list[k]["type"].get<std::string>(), list[k].value("name", list[k]["type"].get<std::string>()), list[k]};
+        if (c.type == "select" || !is_method_type(c.type))
+            throw Error(fmt::format("{}: unknown candidate type '{}' ({}; not select)", cwhere, c.type, method_type_list()));
+        c.params.erase("type");
+        c.params.erase("name");
+        candidates.push_back(make_method(c, cwhere + " ('" + c.name + "')", context));
     }
-    if (spec.type == "select") {
-        // Candidates are methods of their own, each named; the held-out donors never choose.
-        if (!r.has("candidates") || !r.at("candidates").is_array() || r.at("candidates").size() < 2)
-            r.fail("'candidates' must list at least two methods to choose from");
-        NestedSelectionOptions o;
-        o.folds = r.integer("folds", o.folds);
-        if (o.folds < 2) r.fail("'folds' must be at least 2");
-        o.seed = static_cast<std::uint64_t>(r.integer("seed", static_cast<std::int64_t>(o.seed)));
-        if (r.has("endpoints")) {
-            const auto& e = r.at("endpoints");
-            if (!e.is_array() || std::any_of(e.begin(), e.end(), [](const auto& x) { return !x.is_string(); }))
-                r.fail("'endpoints' must be a list of endpoint names");
-            o.endpoints = e.get<std::vector<std::string>>();
-            (void)select_endpoints(cells, o.endpoints); // an unknown name fails now, not after the first fold
-        }
-        std::vector<std::unique_ptr<BenchMethod>> candidates;
-        const auto& list = r.at("candidates");
-        for (std::size_t k = 0; k < list.size(); ++k) {
-            const auto cwhere = fmt::format("{}.candidates[{}]", where, k);
-            if (!list[k].is_object() || !list[k].contains("type") || !list[k]["type"].is_string())
-                throw Error(fmt::format("{}: {}: must be a method object with a 'type'", config.path, cwhere));
-            BenchMethodSpec c{list[k]["type"].get<std::string>(), list[k].value("name", list[k]["type"].get<std::string>()), list[k]};
-            if (c.type == "select" || !is_method_type(c.type))
-                throw Error(fmt::format("{}: {}: unknown candidate type '{}' ({}; not select)", config.path, cwhere, c.type,
-                                        method_type_list()));
-            c.params.erase("type");
-            c.params.erase("name");
-            candidates.push_back(make_method(config, c, cwhere + " ('" + c.name + "')", cells, operators));
-        }
-        r.finish();
-        return std::make_unique<NestedSelectionMethod>(spec.name, std::move(candidates), o);
-    }
-    throw Error(fmt::format("{}: {}: unknown method type '{}' ({})", config.path, where, spec.type, method_type_list()));
+    return std::make_unique<NestedSelectionMethod>(spec.name, std::move(candidates), o);
 }
 
 } // namespace
 
 std::vector<std::unique_ptr<BenchMethod>> make_bench_methods(const BenchConfig& config, const BenchCells& cells) {
-    OperatorCache operators(config);
+    MethodContext context{config, cells, OperatorCache(config)};
     std::vector<std::unique_ptr<BenchMethod>> out;
     for (std::size_t i = 0; i < config.methods.size(); ++i) {
         const auto& spec = config.methods[i];
-        out.push_back(make_method(config, spec, fmt::format("$.methods[{}] ('{}')", i, spec.name), cells, operators));
+        out.push_back(make_method(spec, fmt::format("{}: $.methods[{}] ('{}')", config.path, i, spec.name), context));
     }
     return out;
 }

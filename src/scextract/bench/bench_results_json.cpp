@@ -1,5 +1,7 @@
 #include "scextract/bench/bench_results_json.hpp"
 
+#include "scextract/io/json_number.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -10,14 +12,6 @@ namespace scx {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-json number_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
-json numbers(const std::vector<double>& v) {
-    json a = json::array();
-    for (const auto x : v) a.push_back(number_or_null(x));
-    return a;
-}
 
 std::string tsv_number(double v) { return std::isfinite(v) ? fmt::format("{:.17g}", v) : "NA"; }
 
@@ -78,11 +72,11 @@ json bench_results_json(const BenchResult& r, const BenchCells& cells, const Ben
         for (std::size_t e = 0; e < r.endpoints.size(); ++e) {
             for (std::size_t s = 0; s < m.scores.size(); ++s)
                 scores.push_back({{"method", m.info.name}, {"endpoint", r.endpoints[e].name}, {"split", s},
-                                  {"value", number_or_null(m.scores[s].split_value[e])}});
+                                  {"value", json_number_or_null(m.scores[s].split_value[e])}});
             for (std::size_t d = 0; d < r.splits.distinct_test_donors.size(); ++d)
                 donor_scores.push_back({{"method", m.info.name}, {"endpoint", r.endpoints[e].name},
                                         {"donor", cells.donor_names[r.splits.distinct_test_donors[d]]},
-                                        {"value", number_or_null(m.donor_means[e][d])}});
+                                        {"value", json_number_or_null(m.donor_means[e][d])}});
         }
     }
     j["scores"] = scores;
@@ -90,20 +84,20 @@ json bench_results_json(const BenchResult& r, const BenchCells& cells, const Ben
     json comparisons = json::array();
     for (const auto& c : r.comparisons)
         comparisons.push_back({{"reference", c.reference}, {"method", c.method}, {"endpoint", c.endpoint}, {"unit", c.unit},
-                               {"n", c.n}, {"mean_reference", number_or_null(c.mean_reference)},
-                               {"mean_method", number_or_null(c.mean_method)},
-                               {"median_difference", number_or_null(c.median_difference)},
-                               {"statistic", number_or_null(c.statistic)}, {"p", number_or_null(c.p)},
-                               {"q", number_or_null(c.q)}, {"test", c.test}, {"significant", c.significant},
+                               {"n", c.n}, {"mean_reference", json_number_or_null(c.mean_reference)},
+                               {"mean_method", json_number_or_null(c.mean_method)},
+                               {"median_difference", json_number_or_null(c.median_difference)},
+                               {"statistic", json_number_or_null(c.statistic)}, {"p", json_number_or_null(c.p)},
+                               {"q", json_number_or_null(c.q)}, {"test", c.test}, {"significant", c.significant},
                                {"kind", c.kind}});
     j["comparisons"] = comparisons;
     json pt = json::array(), roc = json::array();
     for (const auto& f : r.pseudotime_figures)
         pt.push_back({{"method", f.method}, {"pseudotime_class", to_string(f.pseudotime_class)}, {"split", r.figure_split},
-                      {"depth", f.depth}, {"pseudotime", f.pseudotime}, {"spearman", number_or_null(f.spearman)}});
+                      {"depth", f.depth}, {"pseudotime", f.pseudotime}, {"spearman", json_number_or_null(f.spearman)}});
     for (const auto& f : r.roc_figures)
         roc.push_back({{"method", f.method}, {"task", f.task}, {"split", r.figure_split}, {"fpr", f.fpr}, {"tpr", f.tpr},
-                       {"auc", number_or_null(f.auc)}});
+                       {"auc", json_number_or_null(f.auc)}});
     json manifold = nullptr;
     if (!r.manifold_figures.empty()) {
         const auto& m = r.manifold_figures.front();

@@ -1,12 +1,31 @@
 #include "scextract/bench/dpt_method.hpp"
 
 #include "scextract/bench/per_donor_pseudotime.hpp"
+#include "scextract/io/json_object_reader.hpp"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
 namespace scx {
+
+DptMethodOptions dpt_method_options_from_json(const nlohmann::ordered_json& params, const std::string& where) {
+    JsonObjectReader r(params, where);
+    DptMethodOptions o;
+    auto& d = o.dpt;
+    d.n_pcs = r.integer("n_pcs", d.n_pcs);
+    d.knn.n_neighbors = r.integer("n_neighbors", d.knn.n_neighbors);
+    d.diffmap.n_components = r.integer("n_comps", d.diffmap.n_components);
+    d.dpt.n_dcs = r.integer("n_dcs", d.dpt.n_dcs);
+    o.min_cells = r.integer("min_cells", o.min_cells);
+    const auto kernel = r.string("method", "umap");
+    if (kernel != "umap" && kernel != "gauss") r.fail("'method' must be umap or gauss");
+    d.kernel = kernel == "umap" ? ConnectivityKernel::umap : ConnectivityKernel::gauss;
+    if (d.n_pcs < 2 || d.knn.n_neighbors < 2 || d.diffmap.n_components < 3 || d.dpt.n_dcs < 1)
+        r.fail("'n_pcs' and 'n_neighbors' must be at least 2, 'n_comps' at least 3, 'n_dcs' at least 1");
+    r.finish();
+    return o;
+}
 
 DptMethod::DptMethod(DptMethodOptions options) : options_(std::move(options)) {}
 

@@ -8,6 +8,8 @@
 #include "scextract/bench/bench_method.hpp"
 #include "scextract/baselines/diffusion_pseudotime.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <span>
 #include <string>
@@ -22,6 +24,12 @@ struct DptMethodOptions {
     /// neighbours, and a diffusion map of a handful of cells says little.
     std::int64_t min_cells = 30;
 };
+
+/// The options of a "dpt" method entry of a bench config: n_pcs, n_neighbors, n_comps, n_dcs,
+/// min_cells and method (umap | gauss), each defaulting to DptMethodOptions'; the name is left
+/// empty. @p where starts every error message (file and JSON path); throws scx::Error on a bad
+/// value or an unknown key.
+DptMethodOptions dpt_method_options_from_json(const nlohmann::ordered_json& params, const std::string& where);
 
 /// DPT per held-out donor on the shared panel's log1p expression.
 class DptMethod final : public BenchMethod {

@@ -10,6 +10,8 @@
 #include "scextract/baselines/mlp_probe.hpp"
 #include "scextract/model/embed.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -33,6 +35,13 @@ struct MlpProbeMethodOptions {
     MlpProbeOptions probe;
     std::int64_t min_binary_cells = 10; ///< as the linear readouts
 };
+
+/// The options of a "mlp_probe" method entry of a bench config: model (required; as written, a
+/// relative path is the caller's to resolve), hidden (two positive widths), epochs, batch_size,
+/// learning_rate, seed and max_tokens, each defaulting to MlpProbeMethodOptions'; the name is left
+/// empty. @p where starts every error message (file and JSON path); throws scx::Error on a bad
+/// value or an unknown key.
+MlpProbeMethodOptions mlp_probe_method_options_from_json(const nlohmann::ordered_json& params, const std::string& where);
 
 /// What fit_predict_mlp_readouts() returns.
 struct MlpReadoutFit {

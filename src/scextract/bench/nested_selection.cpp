@@ -2,6 +2,7 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/core/shuffle.hpp"
+#include "scextract/io/json_object_reader.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,6 +11,24 @@
 #include <fmt/ranges.h>
 
 namespace scx {
+
+NestedSelectionOptions nested_selection_options_from_json(const nlohmann::ordered_json& params, const std::string& where) {
+    JsonObjectReader r(params, where);
+    if (!r.has("candidates") || !r.at("candidates").is_array() || r.at("candidates").size() < 2)
+        r.fail("'candidates' must list at least two methods to choose from");
+    NestedSelectionOptions o;
+    o.folds = r.integer("folds", o.folds);
+    if (o.folds < 2) r.fail("'folds' must be at least 2");
+    o.seed = static_cast<std::uint64_t>(r.integer("seed", static_cast<std::int64_t>(o.seed)));
+    if (r.has("endpoints")) {
+        const auto& e = r.at("endpoints");
+        if (!e.is_array() || std::any_of(e.begin(), e.end(), [](const auto& x) { return !x.is_string(); }))
+            r.fail("'endpoints' must be a list of endpoint names");
+        o.endpoints = e.get<std::vector<std::string>>();
+    }
+    r.finish();
+    return o;
+}
 
 NestedSelectionResult select_on_training_donors(const BenchCells& cells, std::span<const std::int64_t> train,
                                                 std::span<const std::unique_ptr<BenchMethod>> candidates,

@@ -14,6 +14,8 @@
 #include "scextract/bench/bench_method.hpp"
 #include "scextract/bench/endpoints.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -28,6 +30,12 @@ struct NestedSelectionOptions {
     std::vector<std::string> endpoints; ///< endpoint names scored (empty: all the cells support)
     EndpointOptions endpoint_options;
 };
+
+/// The options of a "select" method entry of a bench config: folds (at least 2), seed and endpoints
+/// (a list of names, checked against the cells by the caller). The entry's 'candidates' must list
+/// at least two methods; building them is the caller's. @p where starts every error message (file
+/// and JSON path); throws scx::Error on a bad value or an unknown key.
+NestedSelectionOptions nested_selection_options_from_json(const nlohmann::ordered_json& params, const std::string& where);
 
 struct NestedSelectionResult {
     std::int64_t chosen = 0;         ///< index into the candidates

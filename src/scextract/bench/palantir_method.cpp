@@ -1,12 +1,31 @@
 #include "scextract/bench/palantir_method.hpp"
 
 #include "scextract/bench/per_donor_pseudotime.hpp"
+#include "scextract/io/json_object_reader.hpp"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
 namespace scx {
+
+PalantirMethodOptions palantir_method_options_from_json(const nlohmann::ordered_json& params, const std::string& where) {
+    JsonObjectReader r(params, where);
+    PalantirMethodOptions o;
+    auto& pl = o.palantir;
+    pl.n_pcs = r.integer("n_pcs", pl.n_pcs);
+    pl.kernel_knn = r.integer("knn", pl.kernel_knn);
+    pl.pseudotime.knn = pl.kernel_knn;
+    pl.n_components = r.integer("n_components", pl.n_components);
+    pl.num_waypoints = r.integer("num_waypoints", pl.num_waypoints);
+    pl.pseudotime.max_iterations = r.integer("max_iterations", pl.pseudotime.max_iterations);
+    pl.seed = static_cast<std::uint64_t>(r.integer("seed", static_cast<std::int64_t>(pl.seed)));
+    o.min_cells = r.integer("min_cells", o.min_cells);
+    if (pl.n_pcs < 2 || pl.kernel_knn < 4 || pl.n_components < 3 || pl.num_waypoints < 3 || pl.pseudotime.max_iterations < 1)
+        r.fail("'n_pcs' must be at least 2, 'knn' 4, 'n_components' and 'num_waypoints' 3, 'max_iterations' 1");
+    r.finish();
+    return o;
+}
 
 PalantirMethod::PalantirMethod(PalantirMethodOptions options) : options_(std::move(options)) {}
 

@@ -8,6 +8,8 @@
 #include "scextract/bench/bench_method.hpp"
 #include "scextract/baselines/palantir.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <span>
 #include <string>
@@ -21,6 +23,12 @@ struct PalantirMethodOptions {
     /// A donor with fewer test cells gets no pseudotime (NaN).
     std::int64_t min_cells = 50;
 };
+
+/// The options of a "palantir" method entry of a bench config: n_pcs, knn (the kernel's and the
+/// pseudotime's), n_components, num_waypoints, max_iterations, seed and min_cells, each defaulting
+/// to PalantirMethodOptions'; the name is left empty. @p where starts every error message (file and
+/// JSON path); throws scx::Error on a bad value or an unknown key.
+PalantirMethodOptions palantir_method_options_from_json(const nlohmann::ordered_json& params, const std::string& where);
 
 /// Palantir per held-out donor on the shared panel's log1p expression; the early cell is
 /// pseudotime_root_cell().

@@ -1,8 +1,19 @@
 #include "scextract/bench/pca_method.hpp"
 
+#include "scextract/io/json_object_reader.hpp"
+
 #include <fmt/format.h>
 
 namespace scx {
+
+PcaMethodOptions pca_method_options_from_json(const nlohmann::ordered_json& params, const std::string& where) {
+    JsonObjectReader r(params, where);
+    PcaMethodOptions o;
+    o.projection.n_components = r.integer("components", 10);
+    if (o.projection.n_components < 1) r.fail("'components' must be positive");
+    r.finish();
+    return o;
+}
 
 PcaMethod::PcaMethod(PcaMethodOptions options) : options_(std::move(options)) {}
 

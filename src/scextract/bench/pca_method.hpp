@@ -10,6 +10,8 @@
 #include "scextract/bench/linear_readout_set.hpp"
 #include "scextract/baselines/pca_projection.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <string>
 
@@ -22,6 +24,12 @@ struct PcaMethodOptions {
     PcaProjectionOptions projection;
     LinearReadoutSetOptions readouts;
 };
+
+/// The options of a "pca" or "svd" method entry of a bench config: components (default 10,
+/// positive). projection.center is left for the caller to set by the entry's type and the name
+/// empty. @p where starts every error message (file and JSON path); throws scx::Error on a bad
+/// value or an unknown key.
+PcaMethodOptions pca_method_options_from_json(const nlohmann::ordered_json& params, const std::string& where);
 
 /// PCA-10 (projection.center) or SVD-10 (!projection.center) + linear readouts. The
 /// projection is fitted on the same rows as the readouts (training cells with a stage),

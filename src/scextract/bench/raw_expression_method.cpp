@@ -1,6 +1,13 @@
 #include "scextract/bench/raw_expression_method.hpp"
 
+#include "scextract/io/json_object_reader.hpp"
+
 namespace scx {
+
+RawExpressionOptions raw_expression_options_from_json(const nlohmann::ordered_json& params, const std::string& where) {
+    JsonObjectReader(params, where).finish();
+    return {};
+}
 
 RawExpressionMethod::RawExpressionMethod(RawExpressionOptions options) : options_(std::move(options)) {}
 

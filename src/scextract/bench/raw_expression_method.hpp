@@ -8,6 +8,8 @@
 #include "scextract/bench/bench_method.hpp"
 #include "scextract/bench/linear_readout_set.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <string>
 
@@ -29,6 +31,11 @@ struct RawExpressionOptions {
     /// panel genes, float: about 4.8 kB a cell for a 1,200-gene panel); false leaves it empty.
     bool keep_latent = true;
 };
+
+/// The options of a "raw" method entry of a bench config, which takes no keys: any key is
+/// refused with scx::Error, @p where (file and JSON path) starting the message. The name is
+/// left empty.
+RawExpressionOptions raw_expression_options_from_json(const nlohmann::ordered_json& params, const std::string& where);
 
 /// Panel log1p + linear readouts, fitted on the training cells with a ruler stage.
 class RawExpressionMethod final : public BenchMethod {

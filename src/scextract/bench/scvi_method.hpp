@@ -13,6 +13,8 @@
 #include "scextract/bench/linear_readout_set.hpp"
 #include "scextract/baselines/scvi_model.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <span>
 #include <string>
@@ -26,6 +28,12 @@ struct ScviMethodOptions {
     LinearReadoutSetOptions readouts;
     std::int64_t min_cells = 30; ///< per held-out donor, for the pseudotime
 };
+
+/// The options of a "scvi" method entry of a bench config: n_latent, n_hidden, max_epochs (0:
+/// scvi-tools' heuristic), batch_size, seed and min_cells, each defaulting to ScviMethodOptions';
+/// the name is left empty. @p where starts every error message (file and JSON path); throws
+/// scx::Error on a bad value or an unknown key.
+ScviMethodOptions scvi_method_options_from_json(const nlohmann::ordered_json& params, const std::string& where);
 
 /// scVI latent + linear readouts + latent-distance pseudotime (unsupervised class: the
 /// euclidean distance in the latent from the root of bench/per_donor_pseudotime.hpp,

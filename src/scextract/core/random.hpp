@@ -27,10 +27,12 @@ inline std::uint64_t splitmix64(std::uint64_t& state) {
 class Rng {
 public:
     /// The stream @p stream of master seed @p seed (e.g. stream = cell index).
-    explicit Rng(std::uint64_t seed, std::uint64_t stream = 0) {
-        std::uint64_t sm = seed ^ (0xD1B54A32D192ED03ULL * (stream + 1));
-        for (auto& w : s_) w = splitmix64(sm);
-    }
+    explicit Rng(std::uint64_t seed, std::uint64_t stream = 0)
+        : Rng(SplitMixState{}, seed ^ (0xD1B54A32D192ED03ULL * (stream + 1))) {}
+
+    /// The generator whose state is the next four SplitMix64 outputs from @p state, for callers
+    /// that key streams their own way (e.g. by a hashed name).
+    static Rng from_splitmix_state(std::uint64_t state) { return Rng(SplitMixState{}, state); }
 
     std::uint64_t next() {
         const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
@@ -125,6 +127,10 @@ public:
     }
 
 private:
+    struct SplitMixState {};
+    Rng(SplitMixState, std::uint64_t sm) {
+        for (auto& w : s_) w = splitmix64(sm);
+    }
     static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
     std::uint64_t s_[4];
     double spare_ = 0.0;

@@ -1,5 +1,6 @@
 #include "scextract/io/safetensors.hpp"
 
+#include "scextract/core/checked_math.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/io/atomic_file.hpp"
 
@@ -42,17 +43,6 @@ bool is_other_safetensors_dtype(const std::string& s) {
     static const char* const others[] = {"U16",     "U32",     "U64", "F8_E4M3", "F8_E5M2", "F8_E8M0",
                                          "F6_E2M3", "F6_E3M2", "F4",  "C64",     "I4",      "U4"};
     return std::any_of(std::begin(others), std::end(others), [&](const char* o) { return s == o; });
-}
-
-/// Product of @p shape times @p esize, or nullopt on overflow / negative dimension.
-std::optional<std::uint64_t> checked_nbytes(const std::vector<std::int64_t>& shape, std::size_t esize) {
-    std::uint64_t n = esize;
-    for (auto d : shape) {
-        if (d < 0) return std::nullopt;
-        if (__builtin_mul_overflow(n, static_cast<std::uint64_t>(d), &n)) return std::nullopt;
-    }
-    if (n > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
-    return n;
 }
 
 std::string shape_text(const std::vector<std::int64_t>& shape) {
@@ -325,10 +315,11 @@ std::vector<std::byte> tensor_contiguous_bytes(const Tensor& t, const std::strin
     const auto capacity = static_cast<std::int64_t>(t.storage->size() / esize);
     std::int64_t lo = t.storage_offset, hi = t.storage_offset;
     for (std::size_t i = 0; i < rank; ++i) {
-        std::int64_t span = 0;
-        if (__builtin_mul_overflow(t.shape[i] - 1, st[i], &span) ||
-            __builtin_add_overflow(span < 0 ? lo : hi, span, span < 0 ? &lo : &hi))
-            throw Error(fmt::format("{}: strides overflow", what));
+        const auto span = checked_mul(t.shape[i] - 1, st[i]);
+        auto& end = span && *span < 0 ? lo : hi; // a negative stride moves the low end
+        const auto moved = span ? checked_add(end, *span) : std::nullopt;
+        if (!moved) throw Error(fmt::format("{}: strides overflow", what));
+        end = *moved;
     }
     if (lo < 0 || hi >= capacity)
         throw Error(

@@ -1,5 +1,6 @@
 #include "scextract/io/scx_container.hpp"
 
+#include "scextract/core/checked_math.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/io/atomic_file.hpp"
 
@@ -54,17 +55,6 @@ std::uint32_t crc_update(std::uint32_t crc, std::span<const std::byte> bytes) {
 
 std::uint32_t crc_of(std::span<const std::byte> bytes) {
     return crc_update(static_cast<std::uint32_t>(crc32_z(0, nullptr, 0)), bytes);
-}
-
-/// product(shape) * esize, or nullopt on a negative dimension or overflow.
-std::optional<std::uint64_t> checked_nbytes(const std::vector<std::int64_t>& shape, std::size_t esize) {
-    std::uint64_t n = esize;
-    for (auto d : shape) {
-        if (d < 0) return std::nullopt;
-        if (__builtin_mul_overflow(n, static_cast<std::uint64_t>(d), &n)) return std::nullopt;
-    }
-    if (n > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
-    return n;
 }
 
 void put_u32(std::byte* p, std::uint32_t v) { std::memcpy(p, &v, 4); }
@@ -353,8 +343,8 @@ ScxContainer::ScxContainer(const std::string& path, const ScxOpenOptions& option
             if (info.offset % kScxAlignment != 0 || info.offset < data_start)
                 fail(fmt::format("{}: offset {} is not a multiple of {} after the header (which ends at {})", what,
                                  info.offset, kScxAlignment, data_start));
-            std::uint64_t end = 0;
-            if (__builtin_add_overflow(info.offset, info.nbytes, &end) || end > size_)
+            const auto end = checked_add(info.offset, info.nbytes);
+            if (!end || *end > size_)
                 fail(fmt::format("{} (bytes {}..{}) lies outside the file of {} bytes: truncated or corrupt", what,
                                  info.offset, info.offset + info.nbytes, size_));
             arrays_.push_back(std::move(info));

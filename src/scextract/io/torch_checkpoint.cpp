@@ -1,7 +1,9 @@
 #include "scextract/io/torch_checkpoint.hpp"
 
+#include "scextract/core/checked_math.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/io/restricted_pickle.hpp"
+#include "scextract/io/zip_error.hpp"
 
 #include <zip.h>
 
@@ -71,18 +73,6 @@ bool is_global(const Value& v, std::string_view module, std::string_view name) {
 }
 
 bool is_tensor(const Value& v) { return v.kind == Kind::object && v.text == kTensorType; }
-
-std::int64_t checked_mul(std::int64_t a, std::int64_t b, const std::string& what, const std::string& ctx) {
-    std::int64_t r;
-    if (__builtin_mul_overflow(a, b, &r)) throw Error(fmt::format("{}: {}: size overflows 64 bits", what, ctx));
-    return r;
-}
-
-std::int64_t checked_add(std::int64_t a, std::int64_t b, const std::string& what, const std::string& ctx) {
-    std::int64_t r;
-    if (__builtin_add_overflow(a, b, &r)) throw Error(fmt::format("{}: {}: size overflows 64 bits", what, ctx));
-    return r;
-}
 
 std::vector<std::int64_t> int_tuple(const Value& v, const std::string& what, const char* field) {
     if (v.kind != Kind::tuple && v.kind != Kind::list)
@@ -181,8 +171,8 @@ class TorchResolver final : public pickle::Resolver {
         s.dtype = *dtype;
         s.numel = numel.integer;
         s.key = key.text;
-        const auto nbytes = checked_mul(s.numel, static_cast<std::int64_t>(tensor_dtype_size(s.dtype)), what,
-                                        "storage '" + s.key + "'");
+        const auto nbytes = checked_mul(s.numel, static_cast<std::int64_t>(tensor_dtype_size(s.dtype)),
+                                        fmt::format("{}: storage '{}'", what, s.key));
         s.bytes = load_(s.key, static_cast<std::uint64_t>(nbytes));
         if (!s.bytes || s.bytes->size() != static_cast<std::uint64_t>(nbytes))
             throw Error(fmt::format("{}: storage '{}' has {} bytes; expected {} ({} x {})", what, s.key,
@@ -224,10 +214,12 @@ class TorchResolver final : public pickle::Resolver {
                                     t.shape.size(), t.strides.size()));
         // every element the view reaches must lie inside the storage
         const std::string ctx = "tensor on storage '" + s.key + "'";
+        const std::string overflow_ctx = what + ": " + ctx;
         std::int64_t last = t.storage_offset, count = 1;
         for (std::size_t i = 0; i < t.shape.size(); ++i) {
-            count = checked_mul(count, t.shape[i], what, ctx);
-            if (t.shape[i] > 0) last = checked_add(last, checked_mul(t.shape[i] - 1, t.strides[i], what, ctx), what, ctx);
+            count = checked_mul(count, t.shape[i], overflow_ctx);
+            if (t.shape[i] > 0)
+                last = checked_add(last, checked_mul(t.shape[i] - 1, t.strides[i], overflow_ctx), overflow_ctx);
         }
         if (count > 0 && last >= s.numel)
             throw Error(fmt::format("{}: {} reaches element {} of a storage of {} elements", what, ctx, last, s.numel));
@@ -304,14 +296,6 @@ struct ZipFileClose {
     void operator()(zip_file_t* f) const { zip_fclose(f); }
 };
 using ZipPtr = std::unique_ptr<zip_t, ZipDiscard>;
-
-std::string zip_error_text(int code) {
-    zip_error_t e;
-    zip_error_init_with_code(&e, code);
-    std::string s = zip_error_strerror(&e);
-    zip_error_fini(&e);
-    return s;
-}
 
 // pickle.dumps(0x1950a86a20f9469cfc6c, protocol=2): the magic number legacy torch.save writes first.
 constexpr std::array<unsigned char, 12> kLegacyMagic = {0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,

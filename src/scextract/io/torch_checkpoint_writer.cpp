@@ -1,8 +1,10 @@
 #include "scextract/io/torch_checkpoint_writer.hpp"
 
+#include "scextract/core/checked_math.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/io/atomic_file.hpp"
 #include "scextract/io/safetensors.hpp"
+#include "scextract/io/zip_error.hpp"
 
 #include <zip.h>
 
@@ -327,11 +329,8 @@ void plan_storages(const TensorMap& tensors, const TorchWriteOptions& options, c
         const auto capacity = static_cast<std::int64_t>(t.storage->size()) / esize;
         std::int64_t last = t.storage_offset, count = 1;
         for (std::size_t i = 0; i < rank; ++i) {
-            std::int64_t span = 0;
-            if (__builtin_mul_overflow(count, t.shape[i], &count) ||
-                (t.shape[i] > 0 && (__builtin_mul_overflow(t.shape[i] - 1, strides[i], &span) ||
-                                    __builtin_add_overflow(last, span, &last))))
-                throw Error(fmt::format("{}: size overflows 64 bits", what));
+            count = checked_mul(count, t.shape[i], what);
+            if (t.shape[i] > 0) last = checked_add(last, checked_mul(t.shape[i] - 1, strides[i], what), what);
         }
         if (count > 0 && last >= capacity)
             throw Error(fmt::format("{}: view reaches element {} of a storage of {} elements", what, last, capacity));
@@ -361,14 +360,6 @@ struct ZipDiscard {
         if (z) zip_discard(z);
     }
 };
-
-std::string zip_error_text(int code) {
-    zip_error_t e;
-    zip_error_init_with_code(&e, code);
-    std::string s = zip_error_strerror(&e);
-    zip_error_fini(&e);
-    return s;
-}
 
 // One record of the archive: its name and bytes (owned elsewhere, alive until the zip is closed).
 struct Record {

@@ -1,6 +1,8 @@
 #include "scextract/model/scgpt_init.hpp"
 
+#include "scextract/core/checked_math.hpp"
 #include "scextract/core/error.hpp"
+#include "scextract/core/random.hpp"
 #include "scextract/model/scgpt_forward.hpp"
 
 #include <algorithm>
@@ -20,14 +22,7 @@ namespace scx {
 
 namespace {
 
-// --- deterministic random numbers: SplitMix64 seeding, xoshiro256** ---
-
-std::uint64_t splitmix64(std::uint64_t& x) {
-    std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+// --- deterministic random numbers: core's xoshiro256**, one stream per name ---
 
 std::uint64_t fnv1a(std::string_view s) {
     std::uint64_t h = 0xcbf29ce484222325ULL;
@@ -38,28 +33,15 @@ std::uint64_t fnv1a(std::string_view s) {
     return h;
 }
 
-/// One stream per (seed, name): a tensor's values depend on nothing else.
-class Rng {
+/// One stream per (seed, name): a tensor's values depend on nothing else. The index and
+/// normal draws are this file's own, not Rng's (floor(u n); Box-Muller on 1 - u), so that
+/// every model made so far keeps its bits.
+class NamedStream {
   public:
-    Rng(std::uint64_t seed, std::string_view stream) {
-        std::uint64_t x = seed ^ fnv1a(stream);
-        for (auto& s : s_) s = splitmix64(x);
-    }
-
-    std::uint64_t next() {
-        const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-        const std::uint64_t t = s_[1] << 17;
-        s_[2] ^= s_[0];
-        s_[3] ^= s_[1];
-        s_[1] ^= s_[2];
-        s_[0] ^= s_[3];
-        s_[2] ^= t;
-        s_[3] = rotl(s_[3], 45);
-        return result;
-    }
+    NamedStream(std::uint64_t seed, std::string_view name) : rng_(Rng::from_splitmix_state(seed ^ fnv1a(name))) {}
 
     /// [0, 1) with 53 random bits.
-    double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+    double uniform() { return rng_.uniform(); }
 
     /// An index in [0, n).
     std::int64_t below(std::int64_t n) { return static_cast<std::int64_t>(uniform() * static_cast<double>(n)); }
@@ -79,8 +61,7 @@ class Rng {
     }
 
   private:
-    static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-    std::uint64_t s_[4]{};
+    Rng rng_;
     double spare_ = 0;
     bool have_spare_ = false;
 };
@@ -97,8 +78,11 @@ Tensor float_tensor(std::vector<std::int64_t> shape, const std::vector<float>& v
 
 std::int64_t product(const std::vector<std::int64_t>& shape) {
     std::int64_t n = 1;
-    for (const auto d : shape)
-        if (__builtin_mul_overflow(n, d, &n)) throw Error("scGPT init: tensor size overflows 64 bits");
+    for (const auto d : shape) {
+        const auto next = checked_mul(n, d);
+        if (!next) throw Error("scGPT init: tensor size overflows 64 bits");
+        n = *next;
+    }
     return n;
 }
 
@@ -108,14 +92,14 @@ class StateBuilder {
     explicit StateBuilder(std::uint64_t seed) : seed_(seed) {}
 
     void uniform(const std::string& name, std::vector<std::int64_t> shape, double lo, double hi) {
-        Rng rng(seed_, name);
+        NamedStream rng(seed_, name);
         std::vector<float> v(static_cast<std::size_t>(product(shape)));
         for (auto& x : v) x = static_cast<float>(lo + (hi - lo) * rng.uniform());
         out_.emplace_back(name, float_tensor(std::move(shape), v));
     }
 
     void normal(const std::string& name, std::vector<std::int64_t> shape) {
-        Rng rng(seed_, name);
+        NamedStream rng(seed_, name);
         std::vector<float> v(static_cast<std::size_t>(product(shape)));
         for (auto& x : v) x = static_cast<float>(rng.normal());
         out_.emplace_back(name, float_tensor(std::move(shape), v));
@@ -162,7 +146,7 @@ void normalise_columns(Matrix& m, bool orthonormal) {
     }
 }
 
-Matrix gaussian(Rng& rng, Eigen::Index rows, Eigen::Index cols) {
+Matrix gaussian(NamedStream& rng, Eigen::Index rows, Eigen::Index cols) {
     Matrix m(rows, cols);
     for (Eigen::Index j = 0; j < cols; ++j) // column by column: a column's values do not depend on rows of others
         for (Eigen::Index i = 0; i < rows; ++i) m(i, j) = rng.normal();
@@ -339,7 +323,7 @@ ScGptPlantResult plant_gene_programs(TensorMap& state, const ScGptConfig& config
     res.n_programs = P;
 
     // 1. program codes: random, orthogonal to the all-ones vector (LayerNorm's centring keeps them)
-    Rng code_rng(options.seed, "plant/program-codes");
+    NamedStream code_rng(options.seed, "plant/program-codes");
     Matrix U = gaussian(code_rng, d, P);
     for (Eigen::Index j = 0; j < P; ++j) U.col(j).array() -= U.col(j).mean();
     res.codes_orthonormal = P <= d - 1;
@@ -408,7 +392,7 @@ ScGptPlantResult plant_gene_programs(TensorMap& state, const ScGptConfig& config
         auto W = tensor_values(state, name, {3 * d, d}, t);
         for (const auto& hr : options.heads) {
             if (hr.layer != layer) continue;
-            Rng rng(options.seed, fmt::format("plant/head-readout/{}:{}", hr.layer, hr.head));
+            NamedStream rng(options.seed, fmt::format("plant/head-readout/{}:{}", hr.layer, hr.head));
             Matrix R = gaussian(rng, dh, P);
             normalise_columns(R, res.readout_orthonormal);
             const Matrix delta = res.alpha * R * U.transpose(); // dh x d
@@ -458,7 +442,7 @@ std::vector<TokenizedCell> make_program_probe_cells(const std::vector<std::vecto
         if (genes_of[p].size() >= 2) usable.push_back(static_cast<std::int64_t>(p));
     if (usable.empty()) throw Error("program probe cells: no program has two genes in the vocabulary");
 
-    Rng rng(options.seed, "probe-cells");
+    NamedStream rng(options.seed, "probe-cells");
     auto sample = [&](std::vector<std::int64_t> pool, std::int64_t k) { // k distinct items (partial shuffle)
         k = std::min<std::int64_t>(k, static_cast<std::int64_t>(pool.size()));
         for (std::int64_t i = 0; i < k; ++i)

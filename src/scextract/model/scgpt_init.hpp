@@ -35,9 +35,9 @@
 /// nn.MultiheadAttention's xavier / zero-bias initialisation.
 ///
 /// **Random numbers.** Each tensor draws from its own stream, seeded from (seed, tensor
-/// name) through SplitMix64 into xoshiro256**; uniforms have 53 bits, normals come from
-/// Box-Muller. The values therefore follow PyTorch's distributions but are not PyTorch's
-/// bits, and one tensor's values do not depend on any other tensor (or on the vocabulary
+/// name) through SplitMix64 into xoshiro256** (core/random.hpp); uniforms have 53 bits,
+/// normals come from Box-Muller. The values therefore follow PyTorch's distributions but are
+/// not PyTorch's bits, and one tensor's values do not depend on any other tensor (or on the vocabulary
 /// size, except the embedding itself).
 
 #include "scextract/core/dense.hpp"

@@ -2,8 +2,9 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/core/quantile.hpp"
-#include "scextract/io/svg_plot.hpp"
 #include "scextract/io/atomic_file.hpp"
+#include "scextract/io/json_number.hpp"
+#include "scextract/io/svg_plot.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -294,13 +295,11 @@ void write_realism_report(const RealismComparison& c, const std::string& directo
                            st.n_real, number(st.median_simulated), number(st.median_real), st.description, st.note);
         nlohmann::ordered_json row;
         row["distance"] = st.distance;
-        row["value"] = std::isfinite(st.value) ? nlohmann::ordered_json(st.value) : nlohmann::ordered_json(nullptr);
+        row["value"] = json_number_or_null(st.value);
         row["n_simulated"] = st.n_simulated;
         row["n_real"] = st.n_real;
-        row["median_simulated"] =
-            std::isfinite(st.median_simulated) ? nlohmann::ordered_json(st.median_simulated) : nlohmann::ordered_json();
-        row["median_real"] =
-            std::isfinite(st.median_real) ? nlohmann::ordered_json(st.median_real) : nlohmann::ordered_json();
+        row["median_simulated"] = json_number_or_null(st.median_simulated);
+        row["median_real"] = json_number_or_null(st.median_real);
         row["description"] = st.description;
         if (!st.note.empty()) row["note"] = st.note;
         j["statistics"][st.name] = row;
