@@ -1,5 +1,7 @@
 #include "scextract/validate/validation_report.hpp"
 
+#include "scextract/io/json_number.hpp"
+
 #include <cmath>
 #include <functional>
 
@@ -8,8 +10,6 @@
 namespace scx {
 
 namespace {
-
-nlohmann::ordered_json number(double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); }
 
 std::string cell(const std::optional<ManifoldValidationResult>& r, const std::function<double(const ManifoldValidationResult&)>& get,
                  const char* format = "{:.3f}") {
@@ -30,32 +30,32 @@ nlohmann::ordered_json validation_result_json(const ManifoldValidationResult& r)
     j["features"] = r.features;
     j["k"] = r.k;
     j["frozen"] = r.frozen;
-    j["ruler_correlation"] = number(r.ruler_correlation);
-    j["trustworthiness"] = number(r.trustworthiness);
-    j["trustworthiness_anchors"] = number(r.trustworthiness_anchors);
+    j["ruler_correlation"] = json_number_or_null(r.ruler_correlation);
+    j["trustworthiness"] = json_number_or_null(r.trustworthiness);
+    j["trustworthiness_anchors"] = json_number_or_null(r.trustworthiness_anchors);
     j["subsample_cells"] = r.subsample_cells;
-    j["geodesic_correlation"] = number(r.geodesic_correlation);
+    j["geodesic_correlation"] = json_number_or_null(r.geodesic_correlation);
     j["geodesic_pairs"] = r.geodesic_pairs;
     auto& gates = j["gates"] = nlohmann::ordered_json::array();
     for (const auto& g : r.gates) {
         nlohmann::ordered_json folds = nlohmann::ordered_json::object();
-        for (const auto& [name, s] : g.folds) folds[name] = number(s);
-        gates.push_back({{"name", g.name}, {"score", number(g.score)}, {"worst", number(g.worst)}, {"passed", g.passed},
+        for (const auto& [name, s] : g.folds) folds[name] = json_number_or_null(s);
+        gates.push_back({{"name", g.name}, {"score", json_number_or_null(g.score)}, {"worst", json_number_or_null(g.worst)}, {"passed", g.passed},
                          {"folds", folds}, {"skipped", g.skipped}});
     }
     const auto& p = r.permutation;
-    j["permutation"] = {{"permutations", p.permutations}, {"refit", p.refit}, {"epochs", p.epochs},          {"observed", number(p.observed)},
-                        {"null_mean", number(p.null_mean)}, {"null_sd", number(p.null_sd)}, {"null_max", number(p.null_max)},
+    j["permutation"] = {{"permutations", p.permutations}, {"refit", p.refit}, {"epochs", p.epochs},          {"observed", json_number_or_null(p.observed)},
+                        {"null_mean", json_number_or_null(p.null_mean)}, {"null_sd", json_number_or_null(p.null_sd)}, {"null_max", json_number_or_null(p.null_max)},
                         {"p_greater", p.p_greater},         {"p_two_sided", p.p_two_sided},
                         {"p_floor_greater", p.p_floor_greater}, {"p_floor_two_sided", p.p_floor_two_sided},
                         {"alpha", p.alpha},                 {"passed", p.passed}};
     auto& sweep = j["dimension_sweep"] = nlohmann::ordered_json::array();
     for (const auto& s : r.sweep)
         sweep.push_back({{"k", s.k},
-                         {"ruler_correlation", number(s.ruler_correlation)},
-                         {"trustworthiness", number(s.trustworthiness)},
-                         {"geodesic_correlation", number(s.geodesic_correlation)},
-                         {"random_holdout", number(s.random_holdout)}});
+                         {"ruler_correlation", json_number_or_null(s.ruler_correlation)},
+                         {"trustworthiness", json_number_or_null(s.trustworthiness)},
+                         {"geodesic_correlation", json_number_or_null(s.geodesic_correlation)},
+                         {"random_holdout", json_number_or_null(s.random_holdout)}});
     return j;
 }
 
