@@ -108,6 +108,25 @@ def _to_frame_columns(obs_list, index):
     return pd.DataFrame(out, index=index)
 
 
+def _write_outputs(target, result: dict) -> None:
+    """obsm['X_scx'], obs['scx_*'] and uns['scx'] of one C++ apply result into ``target``."""
+    target.obsm["X_scx"] = result["latent"]
+    frame = _to_frame_columns(result["obs"], target.obs_names)
+    for name in frame.columns:
+        target.obs[name] = frame[name]
+    target.uns["scx"] = result["uns"]
+
+
+def _concatenated(parts: Sequence[dict]) -> dict:
+    """The results of consecutive row blocks as one result, rows in block order (the
+    sharded applies gather with this)."""
+    if not parts:
+        return {"latent": np.zeros((0, 0), np.float32), "obs": [], "uns": {}}
+    obs = [(name, kind, np.concatenate([np.asarray(p["obs"][i][2]) for p in parts]), categories)
+           for i, (name, kind, _, categories) in enumerate(parts[0]["obs"])]
+    return {"latent": np.concatenate([p["latent"] for p in parts]), "obs": obs, "uns": parts[0]["uns"]}
+
+
 def apply(adata, algorithm: Union[str, Algorithm], *, layer: Optional[str] = None, raw: bool = False,
           gene_column: Optional[str] = None, max_missing: float = 0.5, chunk_size: int = 20000,
           exact_features: bool = False, threads: int = 0, copy: bool = False):
@@ -141,11 +160,7 @@ def apply(adata, algorithm: Union[str, Algorithm], *, layer: Optional[str] = Non
     if r["panel_missing"]:
         _log.warning("%d of the algorithm's %d panel genes are absent from the data; they are zero-filled",
                      len(r["panel_missing"]), len(algorithm.panel))
-    target.obsm["X_scx"] = r["latent"]
-    frame = _to_frame_columns(r["obs"], target.obs_names)
-    for name in frame.columns:
-        target.obs[name] = frame[name]
-    target.uns["scx"] = r["uns"]
+    _write_outputs(target, r)
     return target if copy else None
 
 

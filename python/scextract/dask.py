@@ -21,7 +21,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from . import _scextract, _to_frame_columns, gene_symbols
+from . import _concatenated, _scextract, _write_outputs, gene_symbols
 
 #: Rows of the C++ apply's arithmetic block (readout/algorithm_pipeline.hpp, kApplyRowBlock).
 ROW_BLOCK = 256
@@ -47,8 +47,13 @@ def _apply_block(block, algorithm_path: str, symbols: tuple, options: dict) -> d
     return _scextract.apply_dense(algo, np.asarray(block), list(symbols), algorithm_path=algorithm_path, **options)
 
 
+def _block_size(rows_per_block: int) -> int:
+    """``rows_per_block`` rounded up to a multiple of ROW_BLOCK (at least one)."""
+    return max(ROW_BLOCK, -(-rows_per_block // ROW_BLOCK) * ROW_BLOCK)
+
+
 def _aligned_chunks(n_rows: int, rows_per_block: int) -> tuple:
-    size = max(ROW_BLOCK, -(-rows_per_block // ROW_BLOCK) * ROW_BLOCK)
+    size = _block_size(rows_per_block)
     chunks = [size] * (n_rows // size)
     if n_rows % size:
         chunks.append(n_rows % size)
@@ -108,13 +113,5 @@ def apply(data, algorithm: Union[str, "os.PathLike[str]"], *, client=None, layer
     parts = client.gather(client.compute(tasks)) if client is not None else dask.compute(*tasks)
 
     out = ad.AnnData(obs=adata.obs[[]].copy())
-    out.obsm["X_scx"] = np.concatenate([p["latent"] for p in parts]) if parts else np.zeros((0, 0), np.float32)
-    columns = []
-    for i, (name, kind, _, categories) in enumerate(parts[0]["obs"]):
-        values = np.concatenate([np.asarray(p["obs"][i][2]) for p in parts])
-        columns.append((name, kind, values, categories))
-    frame = _to_frame_columns(columns, out.obs_names)
-    for name in frame.columns:
-        out.obs[name] = frame[name]
-    out.uns["scx"] = parts[0]["uns"]
+    _write_outputs(out, _concatenated(parts))
     return out

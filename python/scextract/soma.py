@@ -18,8 +18,8 @@ from typing import Optional, Union
 
 import numpy as np
 
-from . import _to_frame_columns
-from .dask import ROW_BLOCK, _algorithm
+from . import _concatenated, _write_outputs
+from .dask import _algorithm, _block_size
 
 __all__ = ["apply"]
 
@@ -60,7 +60,7 @@ def apply(uri: str, algorithm: Union[str, "os.PathLike[str]"], *, measurement: s
     with tiledbsoma.Experiment.open(uri) as exp:
         obs = exp.obs.read(value_filter=obs_value_filter, column_names=["soma_joinid"]).concat().to_pandas()
     joinids = np.sort(obs["soma_joinid"].to_numpy())
-    size = max(ROW_BLOCK, -(-rows_per_block // ROW_BLOCK) * ROW_BLOCK)
+    size = _block_size(rows_per_block)
     blocks = [joinids[i:i + size] for i in range(0, len(joinids), size)]
     options = dict(max_missing=max_missing, chunk_size=min(size, 20_000), exact_features=exact_features, threads=threads)
     args = [(uri, measurement, X_name, b, algorithm, gene_column, options) for b in blocks]
@@ -69,13 +69,5 @@ def apply(uri: str, algorithm: Union[str, "os.PathLike[str]"], *, measurement: s
     else:
         parts = [_place_block(*a) for a in args]
     out = ad.AnnData(obs=pd.DataFrame(index=joinids.astype(str)))
-    out.obsm["X_scx"] = np.concatenate([p["latent"] for p in parts]) if parts else np.zeros((0, 0), np.float32)
-    columns = []
-    for i, (name, kind, _, categories) in enumerate(parts[0]["obs"] if parts else []):
-        columns.append((name, kind, np.concatenate([np.asarray(p["obs"][i][2]) for p in parts]), categories))
-    frame = _to_frame_columns(columns, out.obs_names)
-    for name in frame.columns:
-        out.obs[name] = frame[name]
-    if parts:
-        out.uns["scx"] = parts[0]["uns"]
+    _write_outputs(out, _concatenated(parts))
     return out
