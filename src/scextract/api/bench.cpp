@@ -93,8 +93,7 @@ BenchFileResult bench_file(const BenchFileOptions& a, const MessageSink& message
         config.data.path = std::filesystem::absolute(a.data).string();
         config.data.simulate.reset();
     }
-    const Ruler ruler = config.ruler == "default" ? default_hematopoiesis_ruler()
-                                                  : read_ruler_json(bench_config_path(config, config.ruler));
+    const Ruler ruler = load_ruler(config.ruler == "default" ? config.ruler : bench_config_path(config, config.ruler));
     const std::string ruler_json = ruler_to_json(ruler).dump();
     auto cells_in = config.data.simulate ? simulate_cells(*config.data.simulate, ruler, a.config, a.threads)
                                          : read_cells(config, a.threads, messages);

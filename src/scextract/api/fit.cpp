@@ -22,7 +22,7 @@ FitFileResult fit_file(const FitFileOptions& a, const MessageSink& messages) {
     refuse_overwriting_input(a.operator_file, a.out);
     refuse_overwriting_input(a.reference.path, a.out);
     const auto t0 = std::chrono::steady_clock::now();
-    const Ruler ruler = a.ruler == "default" ? default_hematopoiesis_ruler() : read_ruler_json(a.ruler);
+    const Ruler ruler = load_ruler(a.ruler);
     const std::string ruler_json = ruler_to_json(ruler).dump();
     const auto ops = read_operator_file(a.operator_file);
     const auto features = build_feature_operator(ops, a.features);

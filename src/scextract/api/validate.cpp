@@ -34,7 +34,7 @@ ValidateFileResult validate_file(const ValidateFileOptions& a, const MessageSink
     refuse_overwriting_input(a.data.path, a.out);
     refuse_overwriting_input(a.algorithm.empty() ? a.operator_file : a.algorithm, a.out);
     const auto t0 = std::chrono::steady_clock::now();
-    const Ruler ruler = a.ruler == "default" ? default_hematopoiesis_ruler() : read_ruler_json(a.ruler);
+    const Ruler ruler = load_ruler(a.ruler);
     std::optional<Algorithm> algorithm;
     FeatureOperator features;
     double target_sum = 1e4;

@@ -28,11 +28,6 @@ std::string count_of(std::int64_t n, const char* one, const char* many) {
     return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
-/// "default" is the built-in ruler; anything else a file.
-Ruler load_ruler(const std::string& source) {
-    return source == kDefaultName ? default_hematopoiesis_ruler() : read_ruler_json(source);
-}
-
 std::string source_label(const std::string& source) {
     return source == kDefaultName ? "built-in ruler (data/rulers/hematopoiesis.json)" : source;
 }

@@ -37,7 +37,7 @@ Command add_scan_heads_command(CLI::App& root, GlobalOptions& g) {
     app->add_option("--orientation", args->orientation, "x A or x A^T")->check(CLI::IsMember({"xA", "xAT"}))->capture_default_str();
     return {app, [args, &g](const Console& console) {
                 const auto& a = *args;
-                const Ruler ruler = a.ruler == "default" ? default_hematopoiesis_ruler() : read_ruler_json(a.ruler);
+                const Ruler ruler = load_ruler(a.ruler);
                 const auto ops = read_operator_file(a.op);
                 const auto input = read_training_input(a.training, console);
                 const auto& data = input->data;

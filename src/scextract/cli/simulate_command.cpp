@@ -189,7 +189,7 @@ Command add_simulate_command(CLI::App& root, GlobalOptions& g) {
                     compare_files(a.compare, a.ref, a.out, console);
                     return;
                 }
-                const Ruler ruler = a.ruler == "default" ? default_hematopoiesis_ruler() : read_ruler_json(a.ruler);
+                const Ruler ruler = load_ruler(a.ruler);
                 std::optional<Calibration> cal;
                 if (!a.calibrate.empty()) {
                     cal = calibrate_from_file(a.calibrate, a.ref, ruler, console);

@@ -359,4 +359,8 @@ const Ruler& default_hematopoiesis_ruler() {
     return ruler;
 }
 
+Ruler load_ruler(const std::string& source) {
+    return source == "default" ? default_hematopoiesis_ruler() : read_ruler_json(source);
+}
+
 } // namespace scx

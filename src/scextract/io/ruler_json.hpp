@@ -49,4 +49,7 @@ const Ruler& default_hematopoiesis_ruler();
 /// The text of data/rulers/hematopoiesis.json as compiled in.
 std::string_view default_hematopoiesis_ruler_json();
 
+/// A ruler as users name it: "default" is the built-in one, anything else a ruler JSON file.
+Ruler load_ruler(const std::string& source);
+
 } // namespace scx
