@@ -10,5 +10,7 @@
 #include "scextract/export.hpp"
 #include "scextract/fit.hpp"
 #include "scextract/inspect.hpp"
+#include "scextract/interpret.hpp"
+#include "scextract/perturb.hpp"
 #include "scextract/validate.hpp"
 #include "scextract/version.hpp"

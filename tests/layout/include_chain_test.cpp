@@ -1,4 +1,4 @@
-// The folders of src/scextract form one chain (core -> io -> ... -> report -> api -> cli):
+// The folders of src/scextract form one chain (core -> io -> ... -> bench -> interpret -> report -> api -> cli):
 // a file may include its own folder or one below it, never one above. This test reads
 // every source file, so a new include that runs up the chain fails the default suite.
 #include <gtest/gtest.h>
@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 
 const std::vector<std::string> kChain = {
     "core",  "io",        "preprocess", "model",    "simulate", "extract", "adapt", "readout",
-    "stats", "baselines", "validate",   "bench",    "report",   "api",     "cli"};
+    "stats", "baselines", "validate",   "bench",    "interpret", "report",   "api",     "cli"};
 
 int level_of(const std::string& folder) {
     const auto it = std::find(kChain.begin(), kChain.end(), folder);

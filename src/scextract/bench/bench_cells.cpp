@@ -47,8 +47,9 @@ BenchCells make_bench_cells(const CsrMatrix& counts, std::vector<std::string> sy
     if (mapped == 0) throw Error("bench: no cell label maps to a stage of the ruler");
 
     c.donor = codes_in_sorted_order(donors, &c.donor_names);
-    if (c.donor_names.size() < 2)
-        throw Error(fmt::format("bench: donor-holdout splits need at least two donors, found {}", c.donor_names.size()));
+    if (static_cast<std::int64_t>(c.donor_names.size()) < options.min_donors)
+        throw Error(fmt::format("bench: donor-holdout splits need at least {} donors, found {}", options.min_donors,
+                                c.donor_names.size()));
     if (tissues.empty()) {
         c.tissue_names = {""};
         c.tissue.assign(static_cast<std::size_t>(n), 0);

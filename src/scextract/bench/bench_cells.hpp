@@ -61,12 +61,15 @@ struct BenchCellsOptions {
     /// seurat_v3 flavour on the raw counts) of all cells.
     std::vector<std::string> panel;
     std::int64_t panel_size = 1200;
+    /// Donors required: two for donor-holdout splits; one where every cell is scored as
+    /// held out (interpret, perturb).
+    std::int64_t min_donors = 2;
     int threads = 0;
 };
 
 /// Resolves labels, donors and tissues (tissues may be empty: one tissue). Throws
-/// scx::Error on size mismatches, when no label maps to the ruler, or when fewer than two
-/// donors exist.
+/// scx::Error on size mismatches, when no label maps to the ruler, or when fewer than
+/// options.min_donors donors exist.
 BenchCells make_bench_cells(const CsrMatrix& counts, std::vector<std::string> symbols, const Ruler& ruler,
                             std::string ruler_json, std::vector<std::string> labels,
                             const std::vector<std::string>& donors, const std::vector<std::string>& tissues,

@@ -67,5 +67,7 @@ Command add_export_command(CLI::App& root, GlobalOptions& g);
 Command add_report_command(CLI::App& root, GlobalOptions& g);
 Command add_bench_command(CLI::App& root, GlobalOptions& g);
 Command add_validate_command(CLI::App& root, GlobalOptions& g);
+Command add_interpret_command(CLI::App& root, GlobalOptions& g);
+Command add_perturb_command(CLI::App& root, GlobalOptions& g);
 
 } // namespace scx::cli

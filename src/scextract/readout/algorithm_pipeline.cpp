@@ -219,6 +219,56 @@ AlgorithmFitResult fit_algorithm(const FeatureOperator& features, const Ruler& r
     return result;
 }
 
+namespace {
+
+/// Row-wise softmax of logits (max subtracted first), in double.
+RowMatrixD softmax_rows(const RowMatrixF& logits) {
+    RowMatrixD p = logits.cast<double>();
+    for (Eigen::Index i = 0; i < p.rows(); ++i) {
+        p.row(i).array() -= p.row(i).maxCoeff();
+        p.row(i) = p.row(i).array().exp().matrix();
+        p.row(i) /= p.row(i).sum();
+    }
+    return p;
+}
+
+} // namespace
+
+AlgorithmReadoutScores score_algorithm_readouts(const Algorithm& a, const RowMatrixF& z) {
+    if (z.cols() != a.latent_dim())
+        throw Error(fmt::format("readouts: latent of {} dimensions for an algorithm of {}", z.cols(), a.latent_dim()));
+    AlgorithmReadoutScores s;
+    for (const auto& ro : a.readouts) {
+        const RowMatrixF o = linear(ro, z);
+        if (ro.kind == "regression") {
+            s.depth = o.col(0).cast<double>();
+        } else if (ro.kind == "softmax" && (ro.task == "branch" || ro.task == "stage")) {
+            (ro.task == "branch" ? s.branch_probability : s.stage_probability) = softmax_rows(o);
+            (ro.task == "branch" ? s.branch_classes : s.stage_classes) = ro.classes;
+        } else if (ro.kind == "binary") {
+            Eigen::VectorXd e = (-o.col(0).cast<double>()).array().exp();
+            s.probabilities.emplace_back(ro.task, (1.0 + e.array()).inverse().matrix());
+        }
+    }
+    return s;
+}
+
+AlgorithmFeatureOutputs apply_algorithm_to_features(const Algorithm& a, RowMatrixF features, int threads) {
+    if (features.cols() != a.feature_mean.size())
+        throw Error(fmt::format("apply: {} features for an algorithm of {}", features.cols(), a.feature_mean.size()));
+    Standardizer{a.feature_mean, a.feature_sd}.apply_in_place(features);
+    Adaptor adaptor;
+    adaptor.W = a.adaptor_W;
+    adaptor.b = a.adaptor_b;
+    adaptor.beta = a.adaptor_beta;
+    auto enc = adaptor.encode_with_error(features, threads);
+    AlgorithmFeatureOutputs out;
+    out.readouts = score_algorithm_readouts(a, enc.z);
+    out.latent = std::move(enc.z);
+    out.reconstruction_error = std::move(enc.reconstruction_error);
+    return out;
+}
+
 PanelMatch match_algorithm_panel(const Algorithm& a, const std::vector<std::string>& symbols,
                                  const AlgorithmApplyOptions& options) {
     auto panel = match_panel(symbols, a.features.genes);

@@ -142,6 +142,28 @@ PanelMatch match_algorithm_panel(const Algorithm& algorithm, const std::vector<s
 /// The chunk may be moved from.
 using AlgorithmApplySink = std::function<void(std::int64_t first_row, AlgorithmApplyResult& chunk)>;
 
+/// Every readout of an algorithm on some cells' latent, with the class probabilities that
+/// apply reduces to labels (interpretation and perturbation compare them before and after).
+struct AlgorithmReadoutScores {
+    Eigen::VectorXd depth;                         ///< depth readout; empty when absent
+    std::vector<std::string> branch_classes, stage_classes;
+    RowMatrixD branch_probability, stage_probability; ///< cells x classes (softmax); empty when absent
+    std::vector<std::pair<std::string, Eigen::VectorXd>> probabilities; ///< binary task -> P(positive class)
+};
+
+/// The readouts of @p algorithm on latent @p z (cells x k), the same W z + b as apply.
+AlgorithmReadoutScores score_algorithm_readouts(const Algorithm& algorithm, const RowMatrixF& z);
+
+/// Stages 2 and 3 of @p algorithm on features it did not compute itself (cells x D, before
+/// standardising), e.g. an operator with some factors removed: standardiser, adaptor and
+/// readouts frozen. Row-parallel over @p threads; the result does not depend on them.
+struct AlgorithmFeatureOutputs {
+    RowMatrixF latent;                  ///< cells x k
+    Eigen::VectorXf reconstruction_error;
+    AlgorithmReadoutScores readouts;
+};
+AlgorithmFeatureOutputs apply_algorithm_to_features(const Algorithm& algorithm, RowMatrixF features, int threads = 1);
+
 /// Applies @p algorithm to raw counts streamed from @p counts (columns named by @p symbols),
 /// options.chunk_rows cells at a time, handing each chunk's outputs to @p sink. The next chunk
 /// is read while this one is computed; the reader and the sink are never called at the same

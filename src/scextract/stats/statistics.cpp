@@ -245,3 +245,29 @@ std::vector<double> benjamini_hochberg(const std::vector<double>& pvalues) {
 }
 
 } // namespace scx
+
+namespace scx {
+
+double hypergeometric_upper_tail(std::int64_t k, std::int64_t population, std::int64_t successes, std::int64_t draws) {
+    if (population < 0 || successes < 0 || draws < 0 || successes > population || draws > population)
+        throw Error(fmt::format("hypergeometric: {} marked and {} drawn of {} items", successes, draws, population));
+    const auto lo = std::max<std::int64_t>(0, draws - (population - successes));
+    const auto hi = std::min(successes, draws);
+    if (k <= lo) return 1.0;
+    if (k > hi) return 0.0;
+    const auto log_choose = [](std::int64_t n, std::int64_t r) {
+        return std::lgamma(static_cast<double>(n) + 1) - std::lgamma(static_cast<double>(r) + 1) -
+               std::lgamma(static_cast<double>(n - r) + 1);
+    };
+    const double log_total = log_choose(population, draws);
+    // the terms fall off past the mode; summing from the largest keeps the log-sum-exp exact
+    std::vector<double> terms;
+    for (auto i = k; i <= hi; ++i)
+        terms.push_back(log_choose(successes, i) + log_choose(population - successes, draws - i) - log_total);
+    const double top = *std::max_element(terms.begin(), terms.end());
+    double sum = 0;
+    for (const double t : terms) sum += std::exp(t - top);
+    return std::min(1.0, std::exp(top) * sum);
+}
+
+} // namespace scx

@@ -93,6 +93,12 @@ struct GroupMeansResult {
 /// while one mean difference per donor is. Throws scx::Error when the lengths differ.
 GroupMeansResult group_means(const std::vector<double>& values, const std::vector<std::string>& groups);
 
+/// P(X >= @p k) for X hypergeometric: @p draws taken without replacement from @p population
+/// items of which @p successes are marked (scipy.stats.hypergeom.sf(k - 1, population,
+/// successes, draws)). Summed in log space, so populations of whole genomes are exact to
+/// double rounding. Throws scx::Error on counts that cannot describe a draw.
+double hypergeometric_upper_tail(std::int64_t k, std::int64_t population, std::int64_t successes, std::int64_t draws);
+
 /// Benjamini-Hochberg q-values of @p pvalues in input order (scipy.stats.
 /// false_discovery_control(method='bh'), statsmodels multipletests 'fdr_bh'):
 /// q_(i) = min over j >= i of min(1, p_(j) m / j) for the sorted p-values. A NaN p-value (an
