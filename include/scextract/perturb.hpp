@@ -24,6 +24,9 @@ struct PerturbFileOptions {
     bool raw = false;                 ///< counts from raw.X
     std::string gene_column;          ///< var column with symbols (empty: automatic)
     PerturbationOptions perturbation; ///< genes or factor, mode, null
+    /// Or perturb the genes of one named program of a programs file (an .h5ad of `simulate`,
+    /// a JSON object of gene lists, or a GMT file): both set, and no genes given.
+    std::string programs_file, program;
 };
 
 struct PerturbFileResult {

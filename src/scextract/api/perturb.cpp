@@ -9,10 +9,13 @@
 #include "scextract/extract/panel_features.hpp"
 #include "scextract/io/atomic_file.hpp"
 #include "scextract/io/dataset.hpp"
+#include "scextract/io/gene_programs.hpp"
+#include "scextract/io/gene_sets_gmt.hpp"
 #include "scextract/io/h5ad_annotation_writer.hpp"
 #include "scextract/preprocess/count_check.hpp"
 #include "scextract/version.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -21,9 +24,9 @@
 namespace scx {
 
 std::string perturbation_summary_tsv(const PerturbationResult& r) {
-    std::string s = "output\tshift\tnull_mean\tnull_sd\tp\tq\tdirection\n";
+    std::string s = "output\tshift\tnull_mean\tnull_sd\tz\tp\tq\tdirection\n";
     for (const auto& x : r.summary)
-        s += fmt::format("{}\t{:.6g}\t{:.6g}\t{:.6g}\t{:.6g}\t{:.6g}\t{}\n", x.output, x.shift, x.null_mean, x.null_sd, x.p, x.q,
+        s += fmt::format("{}\t{:.6g}\t{:.6g}\t{:.6g}\t{:.4g}\t{:.6g}\t{:.6g}\t{}\n", x.output, x.shift, x.null_mean, x.null_sd, x.z, x.p, x.q,
                          x.direction.empty() ? "none" : x.direction);
     return s;
 }
@@ -49,13 +52,14 @@ Mapping uns_of(const PerturbFileOptions& a, const PerturbationResult& r) {
     m.set("branch_classes", strings(r.branch_classes));
     m.set("stage_classes", strings(r.stage_classes));
     std::vector<std::string> output, direction;
-    std::vector<double> shift, null_mean, null_sd, p, q;
+    std::vector<double> shift, null_mean, null_sd, z, p, q;
     for (const auto& s : r.summary) {
         output.push_back(s.output);
         direction.push_back(s.direction.empty() ? "none" : s.direction);
         shift.push_back(s.shift);
         null_mean.push_back(s.null_mean);
         null_sd.push_back(s.null_sd);
+        z.push_back(s.z);
         p.push_back(s.p);
         q.push_back(s.q);
     }
@@ -64,12 +68,34 @@ Mapping uns_of(const PerturbFileOptions& a, const PerturbationResult& r) {
     summary.set("shift", doubles(shift));
     summary.set("null_mean", doubles(null_mean));
     summary.set("null_sd", doubles(null_sd));
+    summary.set("z", doubles(z));
     summary.set("p", doubles(p));
     summary.set("q", doubles(q));
     summary.set("direction", strings(direction));
     m.set("summary", Element{std::move(summary)});
     m.set("scextract_version", Element{StringArray{{}, {version()}}});
     return m;
+}
+
+/// The genes of program @p name in @p path (GMT by extension, else read_gene_programs()).
+std::vector<std::string> program_genes(const std::string& path, const std::string& name) {
+    if (path.empty()) throw UsageError("perturb: a program name needs its programs file");
+    std::vector<std::string> names;
+    const auto gmt = path.ends_with(".gmt") || path.ends_with(".gmt.gz");
+    if (gmt) {
+        for (auto& s : read_gmt(path)) {
+            if (s.name == name) return s.genes;
+            names.push_back(s.name);
+        }
+    } else {
+        for (auto& p : read_gene_programs(path)) {
+            if (p.name == name) return p.genes;
+            names.push_back(p.name);
+        }
+    }
+    throw Error(fmt::format("{}: no program named '{}' (it has {}{})", path, name,
+                            fmt::join(names.begin(), names.begin() + std::min<std::ptrdiff_t>(8, std::ssize(names)), ", "),
+                            names.size() > 8 ? fmt::format(", ... {} in all", names.size()) : ""));
 }
 
 } // namespace
@@ -83,6 +109,8 @@ PerturbFileResult perturb_file(const PerturbFileOptions& a, const MessageSink& m
                                   : a.out + ".perturb.tsv";
     refuse_overwriting_input(a.input, summary_path);
     const auto t0 = std::chrono::steady_clock::now();
+    auto perturbation = a.perturbation;
+    if (!a.program.empty()) perturbation.genes = program_genes(a.programs_file, a.program);
     const Algorithm algorithm = read_algorithm(a.algorithm);
     const auto d = read_dataset(a.input, {.layer = a.layer, .use_raw = a.raw});
     require_counts(inspect_values(d.matrix, {.threads = a.perturbation.threads}), fmt::format("{} {}", a.input, d.matrix_source),
@@ -95,7 +123,7 @@ PerturbFileResult perturb_file(const PerturbFileOptions& a, const MessageSink& m
     const auto x = panel_expression(d.matrix, panel, {.target_sum = algorithm.target_sum, .threads = a.perturbation.threads}).x;
     PerturbFileResult result;
     try {
-        result.perturbation = perturb_cells(algorithm, x, a.perturbation);
+        result.perturbation = perturb_cells(algorithm, x, perturbation);
     } catch (const UsageError&) {
         throw;
     } catch (const Error& e) {

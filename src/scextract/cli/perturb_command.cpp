@@ -24,8 +24,12 @@ Command add_perturb_command(CLI::App& root, GlobalOptions& g) {
     auto* genes = app->add_option("--genes", a.perturbation.genes, "panel genes to perturb (comma-separated)")->delimiter(',');
     auto* factor = app->add_option("--factor", a.perturbation.factor, "or: this operator factor (0-based, as f00..)")
                        ->check(CLI::NonNegativeNumber);
+    auto* program = app->add_option("--program", a.program, "or: the genes of this program of --programs");
+    app->add_option("--programs", a.programs_file, "programs file for --program (.h5ad of `simulate`, JSON or GMT)")->needs(program);
+    program->needs("--programs");
     genes->excludes(factor);
     factor->excludes(genes);
+    program->excludes(genes)->excludes(factor);
     app->add_option("--mode", *mode, "knockout (genes to 0, factor removed) or overexpress (genes to their highest value in "
                                      "the input, factor doubled)")
         ->check(CLI::IsMember({"knockout", "overexpress"}))
@@ -39,8 +43,8 @@ Command add_perturb_command(CLI::App& root, GlobalOptions& g) {
     app->add_option("--gene-column", a.gene_column, "var column with gene symbols (default: automatic)");
     return {app, [args, mode, &g](const Console& console) {
                 auto o = *args;
-                if (o.perturbation.genes.empty() && o.perturbation.factor < 0)
-                    throw UsageError("perturb: give --genes or --factor");
+                if (o.perturbation.genes.empty() && o.perturbation.factor < 0 && o.program.empty())
+                    throw UsageError("perturb: give --genes, --program or --factor");
                 o.perturbation.mode = parse_perturbation_mode(*mode);
                 o.perturbation.seed = g.seed;
                 o.perturbation.threads = console.threads();
@@ -52,8 +56,8 @@ Command add_perturb_command(CLI::App& root, GlobalOptions& g) {
                 for (const auto& s : r.perturbation.summary) {
                     if (s.direction.empty()) continue;
                     ++significant;
-                    std::cout << fmt::format("{}\t{}\tshift {:+.4f} (null {:+.4f} +- {:.4f}), q {:.3g}\n", s.output, s.direction,
-                                             s.shift, s.null_mean, s.null_sd, s.q);
+                    std::cout << fmt::format("{}\t{}\tshift {:+.4f} (null {:+.4f} +- {:.4f}, z {:+.1f}), q {:.3g}\n", s.output, s.direction,
+                                             s.shift, s.null_mean, s.null_sd, s.z, s.q);
                 }
                 console.info(fmt::format("{} of {} outputs shift beyond {} random gene sets (q < {}); wrote {} and {}", significant,
                                          r.perturbation.summary.size(), r.perturbation.null_sets, o.perturbation.fdr, o.out,

@@ -207,6 +207,7 @@ PerturbationResult perturb_cells(const Algorithm& a, const RowMatrixF& x, const 
         s.null_mean = sum / count;
         for (const auto& n : null) sq += (n[k] - s.null_mean) * (n[k] - s.null_mean);
         s.null_sd = std::sqrt(sq / count);
+        s.z = s.null_sd > 0 ? (s.shift - s.null_mean) / s.null_sd : 0.0;
         s.p = std::min(1.0, 2.0 * static_cast<double>(1 + std::min(above, below)) / (1.0 + count));
         p.push_back(s.p);
         r.summary.push_back(std::move(s));

@@ -43,6 +43,7 @@ struct PerturbationShift {
     std::string output;       ///< "depth", "branch:NAME" or "stage:NAME"
     double shift = 0;         ///< mean over cells of perturbed - original
     double null_mean = 0, null_sd = 0;
+    double z = 0;             ///< (shift - null mean) / null sd: how far beyond the null, for ranking
     double p = 1, q = 1;      ///< two-sided empirical rank p (floor 2 / (1 + null_sets)), BH over outputs
     std::string direction;    ///< "toward", "away" or "" when q >= fdr (depth: "deeper" / "shallower")
 };
