@@ -8,6 +8,7 @@
 #   planted_bed_check.sh SCEXTRACT WORKDIR
 set -euo pipefail
 S=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
 W=$2
 rm -rf "$W"
 mkdir -p "$W"
@@ -63,4 +64,10 @@ if $S -q perturb --algorithm planted.scx --input held.h5ad --genes NOPE1,NOPE2 -
 grep -q "none of the 2 genes" err.txt || fail "absent-gene error unclear: $(cat err.txt)"
 [ ! -e p2.h5ad ] || fail "perturb left output behind"
 [ "$(wc -l < err.txt)" -eq 1 ] || fail "error is not one line"
+# the interpret page in headless Chromium: both figures drawn, no script, a non-blank screenshot
+chromium_check=$HERE/../report/report_chromium_check.sh
+status=0
+bash "$chromium_check" "$S" "$W/interp_planted/interpret.html" "$W/chromium" "fig-impact:rect:20 fig-subsets:rect:64" || status=$?
+[ $status -eq 0 ] || [ $status -eq 77 ] || fail "the interpret page does not render in Chromium"
+[ $status -eq 0 ] || echo "(Chromium check skipped: no chromium)"
 echo "interpret / perturb planted-bed check passed"

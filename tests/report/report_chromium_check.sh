@@ -5,17 +5,21 @@
 # non-blank PNG. Exits 77 (ctest: skipped) when chromium is not installed.
 #
 #   tests/report/report_chromium_check.sh SCEXTRACT RESULTS.json OUT_DIR
+#   tests/report/report_chromium_check.sh SCEXTRACT PAGE.html OUT_DIR "FIG:SHAPE:MIN ..."
 #
-# OUT_DIR keeps report.html, dom.html and report.png for a look afterwards.
+# The second form checks a page scextract already wrote (e.g. interpret.html) for the given
+# figures, each with at least MIN <SHAPE> elements. OUT_DIR keeps report.html, dom.html and
+# report.png for a look afterwards.
 set -euo pipefail
 
-if [ $# -ne 3 ]; then
-  echo "usage: $0 SCEXTRACT RESULTS.json OUT_DIR" >&2
+if [ $# -ne 3 ] && [ $# -ne 4 ]; then
+  echo "usage: $0 SCEXTRACT RESULTS.json OUT_DIR | $0 SCEXTRACT PAGE.html OUT_DIR 'FIG:SHAPE:MIN ...'" >&2
   exit 2
 fi
 scx=$1
 results=$2
 out=$3
+figures=${4:-"fig-pseudotime:circle:100 fig-roc:polyline:4 fig-splits:circle:20 fig-manifold:circle:100"}
 
 browser=""
 for candidate in chromium chromium-browser; do
@@ -38,7 +42,11 @@ fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -f "$out/report.html" "$out/dom.html" "$out/report.png"
-"$scx" --quiet report --results "$results" --out "$out/report.html"
+if [[ "$results" == *.html ]]; then
+  cp "$results" "$out/report.html"
+else
+  "$scx" --quiet report --results "$results" --out "$out/report.html"
+fi
 if [ ! -s "$out/report.html" ]; then
   echo "FAIL: scextract report wrote no $out/report.html" >&2
   exit 1
@@ -72,7 +80,7 @@ if [ ! -s "$out/report.png" ]; then
   exit 1
 fi
 
-python3 - "$out/dom.html" "$out/report.png" <<'PY'
+python3 - "$out/dom.html" "$out/report.png" "$figures" <<'PY'
 """Checks Chromium's DOM of the report and its screenshot (standard library only)."""
 import struct
 import sys
@@ -80,11 +88,10 @@ import zlib
 from html.parser import HTMLParser
 
 dom_path, png_path = sys.argv[1], sys.argv[2]
-FIGURES = ("fig-pseudotime", "fig-roc", "fig-splits", "fig-manifold")
 SHAPES = ("circle", "path", "polyline", "line", "rect")
-# Shapes each figure must have at least, beyond axes: points, curves, boxes.
-MINIMUM = {"fig-pseudotime": ("circle", 100), "fig-roc": ("polyline", 4), "fig-splits": ("circle", 20),
-           "fig-manifold": ("circle", 100)}
+# Shapes each figure must have at least, beyond axes: points, curves, boxes (FIG:SHAPE:MIN).
+MINIMUM = {f: (shape, int(least)) for f, shape, least in (spec.split(":") for spec in sys.argv[3].split())}
+FIGURES = tuple(MINIMUM)
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 

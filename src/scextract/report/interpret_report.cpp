@@ -27,7 +27,7 @@ std::string names(const std::vector<std::int64_t>& f) {
 
 constexpr const char* kExtraCss = "td.heat { text-align: center; } details { margin: 4px 0; } "
                                   "summary { cursor: pointer; font-weight: bold; } td.genes { white-space: normal; "
-                                  "text-align: left; max-width: 520px; font-size: 12px; }\n";
+                                  "text-align: left; min-width: 240px; max-width: 420px; font-size: 12px; }\n";
 
 std::string header(const Interpretation& i) {
     const auto& a = i.ablation;
