@@ -61,7 +61,7 @@ PY
   [ -f kang.scxop ] || $S -q export --model "$MODEL" --reference "$KANG" --panel 400 --mode atlas --cells 600 --out kang.scxop
   # one donor: the head is chosen within donor A, control cells training and stimulated cells held out
   [ -f kang_heads.tsv ] || $S -q scan-heads --operator kang.scxop --train kang_a.h5ad --donor-key group_id --test-donors stim --out kang_heads.tsv
-  HEAD=$(awk -F'\t' 'NR == 2 { print $1 }' kang_heads.tsv)
+  HEAD=$(awk -F'\t' 'NR == 2 { print $2 ":" $3 }' kang_heads.tsv)
   echo "head ranked first by scan-heads on donor A: $HEAD"
   [ -f kang_r32.scx ] || timed $S -q fit --operator kang.scxop --train kang_a.h5ad --features rank --head "$HEAD" --rank 32 --out kang_r32.scx
   timed $S interpret --algorithm kang_r32.scx --data kang_b.h5ad --out interpret_kang
