@@ -4,6 +4,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
 #include "scextract/core/random.hpp"
+#include "scextract/core/shortest_paths.hpp"
 #include "scextract/stats/metrics.hpp"
 #include "scextract/stats/ruler_correlation.hpp"
 #include "scextract/stats/statistics.hpp"
@@ -89,7 +90,7 @@ std::pair<double, std::int64_t> geodesic_correlation(const Eigen::MatrixXd& z, c
     }
     const auto arc = [&](Eigen::Index i, Eigen::Index j) { return std::acos(std::clamp(u.row(i).dot(u.row(j)), -1.0, 1.0)); };
     // kNN (ties by index), symmetrised
-    std::vector<std::vector<std::pair<std::int64_t, double>>> adj(static_cast<std::size_t>(n));
+    WeightedAdjacency adj(static_cast<std::size_t>(n));
     std::vector<std::vector<std::pair<std::int64_t, double>>> knn(static_cast<std::size_t>(n));
     const auto kk = std::min<std::int64_t>(k, n - 1);
     parallel_for(n, 64, threads, [&](std::int64_t, std::int64_t b, std::int64_t e) {
@@ -105,33 +106,12 @@ std::pair<double, std::int64_t> geodesic_correlation(const Eigen::MatrixXd& z, c
             adj[i].push_back({j, w});
             adj[j].push_back({i, w});
         }
-    // Dijkstra from every node; pairs i < j
-    std::vector<std::vector<double>> geo(static_cast<std::size_t>(n));
-    parallel_for(n, 16, threads, [&](std::int64_t, std::int64_t b, std::int64_t e) {
-        using Item = std::pair<double, std::int64_t>;
-        for (std::int64_t s = b; s < e; ++s) {
-            std::vector<double> dd(static_cast<std::size_t>(n), std::numeric_limits<double>::infinity());
-            std::priority_queue<Item, std::vector<Item>, std::greater<>> q;
-            dd[s] = 0;
-            q.push({0.0, s});
-            while (!q.empty()) {
-                const auto [d, v] = q.top();
-                q.pop();
-                if (d > dd[v]) continue;
-                for (const auto& [w, len] : adj[v])
-                    if (d + len < dd[w]) {
-                        dd[w] = d + len;
-                        q.push({dd[w], w});
-                    }
-            }
-            geo[s] = std::move(dd);
-        }
-    });
+    const Eigen::MatrixXd geo = all_shortest_paths(adj, threads);
     std::vector<double> g, r;
     for (std::int64_t i = 0; i < n; ++i)
         for (std::int64_t j = i + 1; j < n; ++j)
-            if (std::isfinite(geo[i][j])) {
-                g.push_back(geo[i][j]);
+            if (std::isfinite(geo(i, j))) {
+                g.push_back(geo(i, j));
                 r.push_back(dist(stage[i], stage[j]));
             }
     if (g.size() < 2) return {std::numeric_limits<double>::quiet_NaN(), static_cast<std::int64_t>(g.size())};
