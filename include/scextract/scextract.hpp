@@ -10,5 +10,6 @@
 #include "scextract/export.hpp"
 #include "scextract/fit.hpp"
 #include "scextract/inspect.hpp"
+#include "scextract/lr_ruler.hpp"
 #include "scextract/validate.hpp"
 #include "scextract/version.hpp"
