@@ -12,5 +12,6 @@
 #include "scextract/inspect.hpp"
 #include "scextract/interpret.hpp"
 #include "scextract/perturb.hpp"
+#include "scextract/lr_ruler.hpp"
 #include "scextract/validate.hpp"
 #include "scextract/version.hpp"

@@ -39,6 +39,15 @@ struct ValidateFileOptions {
     std::vector<std::int64_t> dimensions = {3, 6, 10};
     std::int64_t null_cells = 5000;    ///< cells of the null simulation (at most the data's)
     bool controls = true;              ///< run the three controls
+    /// How the geometry is fitted: "let" (the adaptor, above) or, for the second manifold,
+    /// "isomap" / "mds" (validate/geometry_validation.hpp: the anchors embedded without the
+    /// ruler, a k x seed sweep, plus the PCA margin gate). k, alpha, epochs, max_cells and
+    /// dimensions belong to "let" only.
+    std::string geometry = "let";
+    std::vector<std::int64_t> neighbors = {10, 15, 20};    ///< isomap / mds: the k sweep
+    std::vector<std::uint64_t> geometry_seeds = {42, 43, 44}; ///< isomap / mds: the seed sweep
+    std::int64_t geometry_dimensions = 2;                  ///< isomap / mds: embedding and PCA dimensions
+    double pca_margin = 0.0;                               ///< isomap / mds: the margin gate
     std::uint64_t seed = 42;
     int threads = 0;
     /// Makes a progress bar for each run (labelled "data", "null simulation", ...); may be empty.
@@ -46,7 +55,10 @@ struct ValidateFileOptions {
 };
 
 struct ValidateFileResult {
-    std::vector<ValidationRun> runs;  ///< the data first, then the controls
+    std::vector<ValidationRun> runs;  ///< geometry "let": the data first, then the controls
+    std::vector<GeometryRun> geometry_runs; ///< geometry "isomap" / "mds": the same runs
+    bool passed = false;              ///< the data's verdict
+    std::vector<std::string> failures; ///< the data's failures, in words
     nlohmann::ordered_json json;      ///< what was written to options.out
     std::string summary_table;        ///< metrics x runs, as `validate` prints it
 };

@@ -16,6 +16,8 @@
 #include <chrono>
 #include <optional>
 
+#include <fmt/ranges.h>
+
 #include <fmt/format.h>
 
 namespace scx {
@@ -77,6 +79,22 @@ ValidateFileResult validate_file(const ValidateFileOptions& a, const MessageSink
         ad.beta = algorithm->adaptor_beta;
         frozen = FrozenEncoder{Standardizer{algorithm->feature_mean, algorithm->feature_sd}, ad};
     }
+    std::optional<GeodesicMethod> geometry;
+    if (a.geometry == "isomap") geometry = GeodesicMethod::isomap;
+    else if (a.geometry == "mds") geometry = GeodesicMethod::geodesic_mds;
+    else if (a.geometry != "let") throw UsageError(fmt::format("validate: --geometry '{}' is not let, isomap or mds", a.geometry));
+    if (geometry && a.held_out) throw UsageError("validate: --held-out has no frozen encoder to use with --geometry isomap or mds");
+    GeometryValidationOptions go;
+    if (geometry) {
+        go.method = *geometry;
+        go.neighbors = a.neighbors;
+        go.seeds = a.geometry_seeds;
+        go.dimensions = a.geometry_dimensions;
+        go.pca_margin = a.pca_margin;
+        go.permutations = a.permutations;
+        go.seed = a.seed;
+        go.threads = a.threads;
+    }
     const auto run = [&](const std::string& what, const ManifoldData& d, const Ruler& on, const FrozenEncoder* f) {
         messages.note(fmt::format("{}: {} cells, {} features, {} permutations ({})", what, d.n_cells(), d.features.cols(),
                                   o.permutations, f ? "frozen adaptor" : "refitted each time"));
@@ -87,31 +105,49 @@ ValidateFileResult validate_file(const ValidateFileOptions& a, const MessageSink
         if (bar) bar->finish();
         return r;
     };
+    const auto run_geometry = [&](const std::string& what, const ManifoldData& d, const Ruler& on) {
+        messages.note(fmt::format("{}: {} cells, {} features, {} sweep over k = {} and seeds = {}, {} permutations", what, d.n_cells(),
+                                  d.features.cols(), a.geometry, fmt::join(go.neighbors, ","), fmt::join(go.seeds, ","), go.permutations));
+        auto bar = a.progress_bar ? a.progress_bar(what) : nullptr;
+        auto oo = go;
+        if (bar) oo.progress = bar->callback();
+        auto r = validate_geometry(d, on, oo);
+        if (bar) bar->finish();
+        return r;
+    };
     ValidateFileResult result;
-    auto& runs = result.runs;
-    runs.push_back({"data", "data", run("data", data, ruler, frozen ? &*frozen : nullptr)});
+    // one list of (column, key, data, ruler) runs, fitted by the LET adaptor or by the geometry
+    const auto add_run = [&](const std::string& column, const std::string& key, const std::string& what, const ManifoldData* d,
+                             const Ruler* on, const FrozenEncoder* f) {
+        if (geometry) {
+            result.geometry_runs.push_back({column, key, d ? std::optional(run_geometry(what, *d, *on)) : std::nullopt});
+        } else {
+            result.runs.push_back({column, key, d ? std::optional(run(what, *d, *on, f)) : std::nullopt});
+        }
+    };
+    add_run("data", "data", "data", &data, &ruler, frozen ? &*frozen : nullptr);
     nlohmann::ordered_json controls = nlohmann::ordered_json::object();
     if (a.controls) {
         try {
             const auto null_bed = null_simulation_control(features, target_sum, data, input->data.symbols, ruler,
                                                           {.max_cells = a.null_cells, .seed = a.seed, .threads = a.threads});
             controls["null_simulation"] = null_bed.description;
-            runs.push_back({"null sim", "null_simulation", run("null simulation", null_bed.data, ruler, frozen ? &*frozen : nullptr)});
+            add_run("null sim", "null_simulation", "null simulation", &null_bed.data, &ruler, frozen ? &*frozen : nullptr);
         } catch (const Error& e) {
             messages.warning(fmt::format("null-simulation control skipped: {}", e.what()));
             controls["null_simulation"] = fmt::format("skipped: {}", e.what());
-            runs.push_back({"null sim", "null_simulation", std::nullopt});
+            add_run("null sim", "null_simulation", "", nullptr, nullptr, nullptr);
         }
         controls["label_lookup"] = fmt::format("features replaced by a fixed random code per cell type "
                                                "({} standard normals, seeded); adaptor refitted",
                                                kLabelCodeDimension);
-        runs.push_back({"label lookup", "label_lookup",
-                        run("label lookup", label_lookup_control(data, kLabelCodeDimension, a.seed), ruler, nullptr)});
+        const auto lookup = label_lookup_control(data, kLabelCodeDimension, a.seed);
+        add_run("label lookup", "label_lookup", "label lookup", &lookup, &ruler, nullptr);
         // the data's features and labels (their stage codes hold on both rulers), fitted like the data
         const auto shuffled = null_ruler(ruler, {.seed = a.seed});
         if (shuffled.moved == 0) {
             controls["null_ruler"] = fmt::format("skipped: no branch of ruler '{}' has two stages", ruler.name);
-            runs.push_back({"null ruler", "null_ruler", std::nullopt});
+            add_run("null ruler", "null_ruler", "", nullptr, nullptr, nullptr);
         } else {
             controls["null_ruler"] = fmt::format(
                 "ruler '{}' with its stages shuffled within each branch over the branch's nodes (seed {}): {} of {} "
@@ -119,7 +155,7 @@ ValidateFileResult validate_file(const ValidateFileOptions& a, const MessageSink
                 "the data's features and labels",
                 ruler.name, a.seed, shuffled.moved, ruler.stages.size(), shuffled.distance_spearman,
                 shuffled.fixed_branches.empty() ? std::string("none") : fmt::format("{}", fmt::join(shuffled.fixed_branches, ", ")));
-            runs.push_back({"null ruler", "null_ruler", run("null ruler", data, shuffled.ruler, frozen ? &*frozen : nullptr)});
+            add_run("null ruler", "null_ruler", "null ruler", &data, &shuffled.ruler, frozen ? &*frozen : nullptr);
         }
     }
 
@@ -132,6 +168,16 @@ ValidateFileResult validate_file(const ValidateFileOptions& a, const MessageSink
                   {"held_out", a.held_out},
                   {"ruler", ruler.name},
                   {"unmapped_cells", unmapped}};
+    j["geometry"] = a.geometry;
+    if (geometry)
+        j["geometry_options"] = {{"method", a.geometry},
+                                 {"neighbors", go.neighbors},
+                                 {"seeds", go.seeds},
+                                 {"dimensions", go.dimensions},
+                                 {"trust_k", go.trust_k},
+                                 {"min_anchor_cells", go.min_anchor_cells},
+                                 {"pca_margin_gate", fmt::format("ruler correlation - PCA-{} correlation > {}", go.dimensions, go.pca_margin)},
+                                 {"selection", "the (k, seed) with the highest ruler correlation; the permutation test reruns the sweep"}};
     j["options"] = {{"k", a.k},
                     {"alpha", a.alpha},
                     {"epochs", o.adaptor.epochs},
@@ -163,13 +209,26 @@ ValidateFileResult validate_file(const ValidateFileOptions& a, const MessageSink
                     {"floor_at_most_alpha", o.permutations >= min_permutations(o.alpha)}}}};
     j["controls"] = controls;
     auto& results = j["results"];
-    for (const auto& r : runs) results[r.key] = r.result ? validation_result_json(*r.result) : nlohmann::ordered_json(nullptr);
+    for (const auto& r : result.runs) results[r.key] = r.result ? validation_result_json(*r.result) : nlohmann::ordered_json(nullptr);
+    for (const auto& r : result.geometry_runs) results[r.key] = r.result ? geometry_result_json(*r.result) : nlohmann::ordered_json(nullptr);
     j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     write_text_atomically(a.out, j.dump(2) + "\n");
-    result.summary_table = validation_summary_table(runs);
-    for (const auto& r : runs)
-        if (r.key != "data" && r.result && r.result->passed)
-            messages.warning(fmt::format("the {} control passes the gates too: the gates do not separate the data from it here", r.column));
+    const auto warn_passing_controls = [&](const auto& runs) {
+        for (const auto& r : runs)
+            if (r.key != "data" && r.result && r.result->passed)
+                messages.warning(fmt::format("the {} control passes the gates too: the gates do not separate the data from it here", r.column));
+    };
+    if (geometry) {
+        result.summary_table = geometry_summary_table(result.geometry_runs);
+        result.passed = result.geometry_runs.front().result->passed;
+        result.failures = result.geometry_runs.front().result->failures;
+        warn_passing_controls(result.geometry_runs);
+    } else {
+        result.summary_table = validation_summary_table(result.runs);
+        result.passed = result.runs.front().result->passed;
+        result.failures = result.runs.front().result->failures;
+        warn_passing_controls(result.runs);
+    }
     return result;
 }
 

@@ -2,6 +2,7 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
+#include "scextract/core/shortest_paths.hpp"
 #include "scextract/baselines/diffusion_map.hpp"
 #include "scextract/baselines/diffusion_pseudotime.hpp"
 #include "scextract/baselines/numpy_generator.hpp"
@@ -23,29 +24,7 @@ namespace {
 
 constexpr double kConverged = 0.9999; // palantir's Pearson threshold between refinement steps
 
-/// Undirected weighted graph as adjacency lists.
-using Adjacency = std::vector<std::vector<std::pair<std::int64_t, double>>>;
-
-/// Shortest-path distances from @p source (+inf where unreachable).
-Eigen::VectorXd dijkstra(const Adjacency& adj, std::int64_t source) {
-    const auto n = static_cast<std::int64_t>(adj.size());
-    Eigen::VectorXd dist = Eigen::VectorXd::Constant(n, std::numeric_limits<double>::infinity());
-    using Item = std::pair<double, std::int64_t>;
-    std::priority_queue<Item, std::vector<Item>, std::greater<>> queue;
-    dist(source) = 0.0;
-    queue.emplace(0.0, source);
-    while (!queue.empty()) {
-        const auto [d, v] = queue.top();
-        queue.pop();
-        if (d > dist(v)) continue;
-        for (const auto& [u, w] : adj[static_cast<std::size_t>(v)])
-            if (d + w < dist(u)) {
-                dist(u) = d + w;
-                queue.emplace(dist(u), u);
-            }
-    }
-    return dist;
-}
+using Adjacency = WeightedAdjacency;
 
 /// The cells at the minimum and at the maximum of each component (palantir's "boundaries";
 /// the first such cell on ties, as pandas' idxmin / idxmax).
@@ -204,7 +183,7 @@ PalantirPseudotime palantir_pseudotime(const RowMatrixD& scaled, const std::vect
     // every cell is reached from the start
     PalantirPseudotime r;
     for (;;) {
-        const Eigen::VectorXd from_start = dijkstra(adj, start);
+        const Eigen::VectorXd from_start = shortest_paths_from(adj, start);
         if (from_start.allFinite()) break;
         Eigen::Index far = 0;
         double far_d = -1.0;
@@ -225,7 +204,7 @@ PalantirPseudotime palantir_pseudotime(const RowMatrixD& scaled, const std::vect
     const auto n_wp = static_cast<std::int64_t>(waypoints.size());
     RowMatrixD dist(n_wp, n);
     parallel_for(n_wp, 8, options.threads, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
-        for (std::int64_t w = begin; w < end; ++w) dist.row(w) = dijkstra(adj, waypoints[static_cast<std::size_t>(w)]).transpose();
+        for (std::int64_t w = begin; w < end; ++w) dist.row(w) = shortest_paths_from(adj, waypoints[static_cast<std::size_t>(w)]).transpose();
     });
     // Gaussian weights, bandwidth 1.06 sd N^(-1/5) over all waypoint-cell distances; columns sum to 1
     const double count = static_cast<double>(dist.size());

@@ -1,6 +1,6 @@
 /// @file ruler_command.cpp
-/// @brief `scextract ruler check|show|export-default`: validate, describe and export the
-/// stage graph that Stage 2 uses as its distance target (issue 4).
+/// @brief `scextract ruler check|show|export-default|build-lr`: validate, describe and export the
+/// stage graph that Stage 2 uses as its distance target (issue 4), or build a ligand-receptor one (issue 20).
 
 #include "scextract/api/input_cells.hpp"
 #include "scextract/cli/command.hpp"
@@ -8,6 +8,7 @@
 #include "scextract/core/ruler.hpp"
 #include "scextract/io/atomic_file.hpp"
 #include "scextract/io/ruler_json.hpp"
+#include "scextract/lr_ruler.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -179,8 +180,10 @@ Command add_ruler_command(CLI::App& root, GlobalOptions&) {
     struct Args {
         std::string check_file, show_file = kDefaultName, labels_from, label_key = "cell_type", out;
         bool json = false;
+        BuildLrRulerOptions lr;
     };
     auto args = std::make_shared<Args>();
+    args->lr.resource = SCX_DATA_DIR "/lr/cellphonedb_v4_human.tsv";
     auto* app = root.add_subcommand("ruler", "validate, show or export a ruler: the stage graph (stages with depth and branch, "
                                              "edges, label mappings) whose distances Stage 2 fits");
     app->require_subcommand(1);
@@ -203,10 +206,34 @@ Command add_ruler_command(CLI::App& root, GlobalOptions&) {
     auto* exp = app->add_subcommand("export-default", "write the built-in hematopoiesis ruler as JSON, to start a custom ruler");
     exp->add_option("--out", args->out, "output JSON file")->required();
 
-    return {app, [args, check, show, exp](const Console& console) {
+    auto* lr = app->add_subcommand("build-lr", "build a ligand-receptor interaction-path ruler over the cell types of a data set "
+                                               "(the second manifold): edge 1/sqrt(linking pairs), distance = shortest path");
+    auto& b = args->lr;
+    lr->add_option("--data", b.data, "cells (.h5ad, 10x, CSV); a gene is detected where its value is non-zero")->required();
+    lr->add_option("--label-key", b.label_key, "obs column with cell-type labels")->capture_default_str();
+    auto* lr_layer = lr->add_option("--layer", b.layer, "read this layer instead of X");
+    lr->add_flag("--raw", b.raw, "read raw.X")->excludes(lr_layer);
+    lr->add_option("--gene-column", b.gene_column, "var column with gene symbols (default: automatic)");
+    lr->add_option("--resource", b.resource, "ligand-receptor TSV with 'ligand' and 'receptor' columns (default: the shipped "
+                                             "CellPhoneDB v4 human table, data/lr/)")
+        ->capture_default_str();
+    lr->add_option("--min-fraction", b.ruler.min_fraction, "a type expresses a gene detected in at least this share of its cells")
+        ->capture_default_str();
+    lr->add_option("--min-cells", b.ruler.min_cells, "cell types with fewer cells are left out")->check(CLI::PositiveNumber)->capture_default_str();
+    lr->add_option("--branches", b.ruler.branches, "farthest-point groups of cell types, for the leave-branch gate")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    lr->add_option("--name", b.ruler.name, "ruler name")->capture_default_str();
+    lr->add_option("--out", b.out, "ruler JSON to write")->required();
+
+    return {app, [args, check, show, exp, lr](const Console& console) {
                 if (check->parsed()) run_check(args->check_file, args->labels_from, args->label_key, args->json, console);
                 else if (show->parsed()) run_show(args->show_file, args->json);
-                else if (exp->parsed()) {
+                else if (lr->parsed()) {
+                    const auto built = build_lr_ruler_file(args->lr, console.messages());
+                    console.info(fmt::format("wrote {}: {} cell types, {} linking pairs, root '{}'", args->lr.out,
+                                             built.ruler.stages.size(), built.pairs_linking, built.ruler.root));
+                } else if (exp->parsed()) {
                     run_export_default(args->out);
                     console.info(fmt::format("wrote {}", args->out));
                 }

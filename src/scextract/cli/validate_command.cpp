@@ -52,6 +52,18 @@ Command add_validate_command(CLI::App& root, GlobalOptions& g) {
     app->add_option("--null-cells", v.null_cells, "cells of the null simulation control (at most the data's)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    app->add_option("--geometry", v.geometry,
+                    "how the geometry is fitted: let (the adaptor), or isomap / mds on the anchors without the ruler "
+                    "(the second manifold's methods: a k x seed sweep and a PCA margin gate)")
+        ->check(CLI::IsMember({"let", "isomap", "mds"}))
+        ->capture_default_str();
+    app->add_option("--neighbors", v.neighbors, "isomap / mds: the k sweep")->delimiter(',')->capture_default_str();
+    app->add_option("--geometry-seeds", v.geometry_seeds, "isomap / mds: the seed sweep")->delimiter(',')->capture_default_str();
+    app->add_option("--geometry-dims", v.geometry_dimensions, "isomap / mds: embedding dimensions (and PCA's)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app->add_option("--pca-margin", v.pca_margin, "isomap / mds: the ruler correlation must beat PCA's by more than this")
+        ->capture_default_str();
     app->add_flag("--no-controls", args->no_controls, "skip the null-simulation, label-lookup and null-ruler controls");
     add_feature_options(app, args->features);
     return {app, [args, &g](const Console& console) {
@@ -63,9 +75,8 @@ Command add_validate_command(CLI::App& root, GlobalOptions& g) {
                 o.progress_bar = [&console](const std::string& label) { return console.progress(label); };
                 const auto r = validate_file(o, console.messages());
                 std::cout << r.summary_table;
-                const auto& main = *r.runs.front().result;
-                console.info(main.passed ? fmt::format("the manifold passes every gate; wrote {}", o.out)
-                                         : fmt::format("the manifold fails: {}; wrote {}", fmt::join(main.failures, "; "), o.out));
+                console.info(r.passed ? fmt::format("the manifold passes every gate; wrote {}", o.out)
+                                      : fmt::format("the manifold fails: {}; wrote {}", fmt::join(r.failures, "; "), o.out));
             }};
 }
 

@@ -4,7 +4,9 @@
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
 #include "scextract/core/random.hpp"
+#include "scextract/core/shortest_paths.hpp"
 #include "scextract/stats/metrics.hpp"
+#include "scextract/validate/holdout_folds.hpp"
 #include "scextract/stats/ruler_correlation.hpp"
 #include "scextract/stats/statistics.hpp"
 
@@ -29,17 +31,6 @@ std::vector<std::int64_t> all_rows(std::int64_t n) {
     std::vector<std::int64_t> r(static_cast<std::size_t>(n));
     std::iota(r.begin(), r.end(), 0);
     return r;
-}
-
-/// A seeded uniform sample of @p m of [0, n) (all when m >= n), ascending.
-std::vector<std::int64_t> sample_rows(std::int64_t n, std::int64_t m, std::uint64_t seed, std::uint64_t stream) {
-    auto rows = all_rows(n);
-    if (m >= n) return rows;
-    Rng rng(seed, stream);
-    for (std::int64_t i = 0; i < m; ++i) std::swap(rows[i], rows[i + static_cast<std::int64_t>(rng.below(n - i))]);
-    rows.resize(static_cast<std::size_t>(m));
-    std::sort(rows.begin(), rows.end());
-    return rows;
 }
 
 /// The standardised features and the labels the fits share.
@@ -89,7 +80,7 @@ std::pair<double, std::int64_t> geodesic_correlation(const Eigen::MatrixXd& z, c
     }
     const auto arc = [&](Eigen::Index i, Eigen::Index j) { return std::acos(std::clamp(u.row(i).dot(u.row(j)), -1.0, 1.0)); };
     // kNN (ties by index), symmetrised
-    std::vector<std::vector<std::pair<std::int64_t, double>>> adj(static_cast<std::size_t>(n));
+    WeightedAdjacency adj(static_cast<std::size_t>(n));
     std::vector<std::vector<std::pair<std::int64_t, double>>> knn(static_cast<std::size_t>(n));
     const auto kk = std::min<std::int64_t>(k, n - 1);
     parallel_for(n, 64, threads, [&](std::int64_t, std::int64_t b, std::int64_t e) {
@@ -105,33 +96,12 @@ std::pair<double, std::int64_t> geodesic_correlation(const Eigen::MatrixXd& z, c
             adj[i].push_back({j, w});
             adj[j].push_back({i, w});
         }
-    // Dijkstra from every node; pairs i < j
-    std::vector<std::vector<double>> geo(static_cast<std::size_t>(n));
-    parallel_for(n, 16, threads, [&](std::int64_t, std::int64_t b, std::int64_t e) {
-        using Item = std::pair<double, std::int64_t>;
-        for (std::int64_t s = b; s < e; ++s) {
-            std::vector<double> dd(static_cast<std::size_t>(n), std::numeric_limits<double>::infinity());
-            std::priority_queue<Item, std::vector<Item>, std::greater<>> q;
-            dd[s] = 0;
-            q.push({0.0, s});
-            while (!q.empty()) {
-                const auto [d, v] = q.top();
-                q.pop();
-                if (d > dd[v]) continue;
-                for (const auto& [w, len] : adj[v])
-                    if (d + len < dd[w]) {
-                        dd[w] = d + len;
-                        q.push({dd[w], w});
-                    }
-            }
-            geo[s] = std::move(dd);
-        }
-    });
+    const Eigen::MatrixXd geo = all_shortest_paths(adj, threads);
     std::vector<double> g, r;
     for (std::int64_t i = 0; i < n; ++i)
         for (std::int64_t j = i + 1; j < n; ++j)
-            if (std::isfinite(geo[i][j])) {
-                g.push_back(geo[i][j]);
+            if (std::isfinite(geo(i, j))) {
+                g.push_back(geo(i, j));
                 r.push_back(dist(stage[i], stage[j]));
             }
     if (g.size() < 2) return {std::numeric_limits<double>::quiet_NaN(), static_cast<std::int64_t>(g.size())};
@@ -181,35 +151,12 @@ std::pair<double, std::string> holdout_score(const Prepared& p, const std::vecto
     return {s, {}};
 }
 
-void finish_gate(HoldoutGate& g, double threshold) {
-    double sum = 0, worst = std::numeric_limits<double>::infinity();
-    for (const auto& [_, s] : g.folds) sum += s, worst = std::min(worst, s);
-    if (!g.folds.empty()) {
-        g.score = sum / static_cast<double>(g.folds.size());
-        g.worst = worst;
-    }
-    g.passed = std::isfinite(g.score) && g.score >= threshold;
-}
-
 HoldoutGate random_gate(const Prepared& p, std::int64_t k, int threads) {
     HoldoutGate g;
     g.name = "random";
-    // whole donor x tissue x cell-type groups: a held-out cell sample would leave too few cells
-    // per group for a held-out anchor
-    std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::int64_t> group_of;
-    std::vector<std::int64_t> group(static_cast<std::size_t>(p.f.rows()));
-    for (std::int64_t i = 0; i < p.f.rows(); ++i)
-        group[i] = group_of.emplace(std::tuple{p.data.donor[i], p.data.tissue[i], p.data.label[i]},
-                                    static_cast<std::int64_t>(group_of.size()))
-                       .first->second;
-    const auto n_groups = static_cast<std::int64_t>(group_of.size());
-    const auto m = std::max<std::int64_t>(
-        1, static_cast<std::int64_t>(std::llround(p.options.random_fraction * static_cast<double>(n_groups))));
-    std::vector<char> held_group(static_cast<std::size_t>(n_groups), 0), held(static_cast<std::size_t>(p.f.rows()), 0);
-    for (const auto gi : sample_rows(n_groups, m, p.options.seed, 101)) held_group[gi] = 1;
-    for (std::int64_t i = 0; i < p.f.rows(); ++i) held[i] = held_group[group[i]];
-    const auto [s, why] = holdout_score(p, held, k, threads);
-    if (std::isfinite(s)) g.folds.push_back({fmt::format("{:.0f}% of donor x tissue x cell-type groups", 100 * p.options.random_fraction), s});
+    const auto fold = random_group_fold(p.data, p.options.random_fraction, p.options.seed);
+    const auto [s, why] = holdout_score(p, fold.held, k, threads);
+    if (std::isfinite(s)) g.folds.push_back({fold.name, s});
     else g.skipped.push_back(why);
     finish_gate(g, p.options.holdout_gate);
     return g;
@@ -218,20 +165,10 @@ HoldoutGate random_gate(const Prepared& p, std::int64_t k, int threads) {
 HoldoutGate donor_gate(const Prepared& p, int threads) {
     HoldoutGate g;
     g.name = "leave_donor";
-    const auto n_donors = *std::max_element(p.data.donor.begin(), p.data.donor.end()) + 1;
-    auto order = all_rows(n_donors);
-    Rng rng(p.options.seed, 102);
-    for (std::int64_t i = n_donors - 1; i > 0; --i) std::swap(order[i], order[static_cast<std::int64_t>(rng.below(i + 1))]);
-    const auto folds = std::min(p.options.donor_folds, n_donors);
-    for (std::int64_t fold = 0; fold < folds; ++fold) {
-        std::set<std::int64_t> out;
-        for (std::int64_t i = fold; i < n_donors; i += folds) out.insert(order[i]);
-        std::vector<char> held(static_cast<std::size_t>(p.f.rows()), 0);
-        for (std::int64_t i = 0; i < p.f.rows(); ++i) held[i] = out.contains(p.data.donor[i]) ? 1 : 0;
-        const auto name = fmt::format("donors {}", fmt::join(out, ","));
-        const auto [s, why] = holdout_score(p, held, p.options.adaptor.k, threads);
-        if (std::isfinite(s)) g.folds.push_back({name, s});
-        else g.skipped.push_back(name + ": " + why);
+    for (const auto& fold : donor_holdout_folds(p.data, p.options.donor_folds, p.options.seed)) {
+        const auto [s, why] = holdout_score(p, fold.held, p.options.adaptor.k, threads);
+        if (std::isfinite(s)) g.folds.push_back({fold.name, s});
+        else g.skipped.push_back(fold.name + ": " + why);
     }
     finish_gate(g, p.options.holdout_gate);
     return g;
@@ -240,33 +177,13 @@ HoldoutGate donor_gate(const Prepared& p, int threads) {
 HoldoutGate branch_gate(const Prepared& p, const Ruler& ruler, int threads) {
     HoldoutGate g;
     g.name = "leave_branch";
-    for (const auto& branch : ruler.branches) {
-        std::vector<char> held(static_cast<std::size_t>(p.f.rows()), 0);
-        std::int64_t count = 0;
-        for (std::int64_t i = 0; i < p.f.rows(); ++i)
-            if (ruler.stages[p.data.stage[i]].branch == branch) held[i] = 1, ++count;
-        if (count == 0) continue; // a branch the data does not cover is not a fold
-        const auto [s, why] = holdout_score(p, held, p.options.adaptor.k, threads, p.options.branch_distinct_stages);
-        if (std::isfinite(s)) g.folds.push_back({branch, s});
-        else g.skipped.push_back(branch + ": " + why);
+    for (const auto& fold : branch_holdout_folds(p.data, ruler)) {
+        const auto [s, why] = holdout_score(p, fold.held, p.options.adaptor.k, threads, p.options.branch_distinct_stages);
+        if (std::isfinite(s)) g.folds.push_back({fold.name, s});
+        else g.skipped.push_back(fold.name + ": " + why);
     }
     finish_gate(g, p.options.holdout_gate);
     return g;
-}
-
-/// Stage and label codes with the (stage, label) pairs shuffled among the cells of each
-/// donor x tissue block.
-void permute_within_blocks(const ManifoldData& d, Rng& rng, std::vector<std::int64_t>& stage,
-                           std::vector<std::int64_t>& label, const std::vector<std::vector<std::int64_t>>& blocks) {
-    stage = d.stage;
-    label = d.label;
-    for (const auto& rows : blocks) {
-        for (std::int64_t i = static_cast<std::int64_t>(rows.size()) - 1; i > 0; --i) {
-            const auto j = static_cast<std::int64_t>(rng.below(i + 1));
-            std::swap(stage[rows[i]], stage[rows[j]]);
-            std::swap(label[rows[i]], label[rows[j]]);
-        }
-    }
 }
 
 PermutationTest permutation_test(const Prepared& p, const AnchorSet& anchors, double frozen_observed,
@@ -286,10 +203,7 @@ PermutationTest permutation_test(const Prepared& p, const AnchorSet& anchors, do
         t.observed = frozen_observed;
     }
     const double observed = t.observed;
-    std::map<std::pair<std::int64_t, std::int64_t>, std::vector<std::int64_t>> by_block;
-    for (std::int64_t i = 0; i < p.f.rows(); ++i) by_block[{p.data.donor[i], p.data.tissue[i]}].push_back(i);
-    std::vector<std::vector<std::int64_t>> blocks;
-    for (auto& [_, rows] : by_block) blocks.push_back(std::move(rows));
+    const auto blocks = donor_tissue_blocks(p.data);
     const auto rows = all_rows(p.f.rows());
     // frozen: the latent of every cell is fixed; anchors of z are the encodings of anchors of f
     RowMatrixF z_cells;
@@ -317,31 +231,10 @@ PermutationTest permutation_test(const Prepared& p, const AnchorSet& anchors, do
             p.options.progress(++done, n_perm);
         }
     });
-    std::int64_t ge = 0, le = 0, valid = 0;
-    double sum = 0, sum2 = 0, mx = -std::numeric_limits<double>::infinity();
-    for (const double v : null) {
-        // a permutation that cannot be scored counts against the observed value (conservative)
-        if (!std::isfinite(v)) {
-            ++ge, ++le;
-            continue;
-        }
-        ++valid;
-        sum += v, sum2 += v * v, mx = std::max(mx, v);
-        ge += v >= observed;
-        le += v <= observed;
-    }
-    const double denom = static_cast<double>(n_perm + 1);
-    if (valid > 0) {
-        t.null_mean = sum / static_cast<double>(valid);
-        t.null_sd = std::sqrt(std::max(0.0, sum2 / static_cast<double>(valid) - t.null_mean * t.null_mean));
-        t.null_max = mx;
-    }
-    t.p_greater = static_cast<double>(1 + ge) / denom;
-    t.p_two_sided = std::min(1.0, 2.0 * std::min(t.p_greater, static_cast<double>(1 + le) / denom));
-    t.p_floor_greater = 1.0 / denom;
-    t.p_floor_two_sided = std::min(1.0, 2.0 / denom);
-    t.passed = t.p_greater <= t.alpha;
-    return t;
+    auto summary = summarize_permutations(observed, null, t.alpha);
+    summary.refit = t.refit;
+    summary.epochs = t.epochs;
+    return summary;
 }
 
 /// Ruler correlation on anchors, trustworthiness and geodesic correlation on the subsample,
@@ -403,7 +296,7 @@ ManifoldValidationResult validate_manifold(const ManifoldData& data, const Ruler
         throw Error(fmt::format("validate: only {} donor x tissue x cell-type groups have >= {} cells (need 3)",
                                 anchors.rows.rows(), options.min_anchor_cells));
     r.anchors = anchors.rows.rows();
-    const auto subsample = sample_rows(n, options.max_cells, options.seed, 100);
+    const auto subsample = seeded_sample(n, options.max_cells, options.seed, 100);
     r.subsample_cells = static_cast<std::int64_t>(subsample.size());
     if (r.subsample_cells <= 2 * options.trust_k)
         throw Error(fmt::format("validate: {} cells are too few for trustworthiness with k = {}", n, options.trust_k));
