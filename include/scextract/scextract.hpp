@@ -11,7 +11,7 @@
 #include "scextract/fit.hpp"
 #include "scextract/inspect.hpp"
 #include "scextract/interpret.hpp"
-#include "scextract/perturb.hpp"
 #include "scextract/lr_ruler.hpp"
+#include "scextract/perturb.hpp"
 #include "scextract/validate.hpp"
 #include "scextract/version.hpp"
