@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace scx {
 
@@ -29,6 +30,7 @@ struct BenchFileOptions {
 struct BenchFileResult {
     BenchResult result;          ///< every method's scores and the comparisons
     std::string summary_table;   ///< mean over splits per method and endpoint, as `bench` prints it
+    std::vector<std::string> files; ///< the files written into the output folder, by name
     double seconds = 0;
 };
 

@@ -7,6 +7,7 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/bench/raw_expression_method.hpp"
+#include "scextract/extract/compress.hpp"
 #include "scextract/extract/control_operators.hpp"
 
 #include "baseline_test_cells.hpp"
@@ -118,6 +119,20 @@ TEST(AlgorithmMethodLadder, AnchorAdaptorRefusesASingleDonor) {
     // the cell variant needs no donors to form its rows
     auto cell = rung(tc->cells, {.latent = LadderLatent::unit}, AdaptorVariant::cell);
     EXPECT_EQ(cell.run_split(tc->cells, one_donor, tc->test, 1).stage.size(), tc->test.size());
+}
+
+// The operator's size is what results.json records for the compression chain: the form
+// the features are stored in, not the panel's G x G.
+TEST(AlgorithmMethod, ReportsItsOperatorsStoredSize) {
+    const std::vector<std::string> genes = {"A", "B", "C", "D", "E"};
+    const AlgorithmMethod dense("dense", "", identity_operator(genes));
+    ASSERT_TRUE(dense.operator_size());
+    EXPECT_EQ(dense.operator_size()->stored_values, 25);
+    EXPECT_DOUBLE_EQ(dense.operator_size()->mb, 100e-6);
+    const AlgorithmMethod rank2("rank2", "", low_rank_operator(identity_operator(genes), 2));
+    EXPECT_EQ(rank2.operator_size()->stored_values, 2 * 5 * 2); // L: G x r, R: r x G
+    const AlgorithmMethod sparse("sparse", "", hard_sparse_operator(identity_operator(genes), 2, 1, 1));
+    EXPECT_EQ(sparse.operator_size()->stored_values, 2 * (2 * (1 + 1) + 1)); // genes and weights on each side, and a scale
 }
 
 } // namespace

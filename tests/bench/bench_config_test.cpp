@@ -126,5 +126,25 @@ TEST(BenchConfigLadder, RefusesWhatCannotWorkNamingTheKey) {
     EXPECT_NE(selected[0]->info().description.find("x, y"), std::string::npos) << selected[0]->info().description;
 }
 
+// "compression_chain" asks the report for the chain table; like every key it is typed.
+TEST(BenchConfig, CompressionChainIsTrueOrFalse) {
+    const test::TempDir dir;
+    const std::string methods = R"({"type": "algorithm", "name": "drift", "operator": "a.scxop"},
+        {"type": "algorithm", "name": "head", "operator": "a.scxop", "features": "head", "head": "2:5"})";
+    EXPECT_FALSE(read(dir, config(methods, "")).compression_chain);
+    EXPECT_TRUE(read(dir, config(methods, "\"compression_chain\": true,")).compression_chain);
+    EXPECT_FALSE(read(dir, config(methods, "\"compression_chain\": false,")).compression_chain);
+    for (const std::string bad : {"\"yes\"", "1", "[true]"}) {
+        const auto e = error_of([&] { (void)read(dir, config(methods, "\"compression_chain\": " + bad + ",")); });
+        EXPECT_NE(e.find("bench.json: $: 'compression_chain' must be true or false"), std::string::npos) << bad << ": " << e;
+    }
+    // a misspelt key is refused, not ignored
+    EXPECT_NE(error_of([&] { (void)read(dir, config(methods, "\"compression_chian\": true,")); }).find("unknown key 'compression_chian'"),
+              std::string::npos);
+    // the q threshold the chain counts losses at must be one
+    EXPECT_NE(error_of([&] { (void)read(dir, config(methods, "\"fdr\": 0,")); }).find("'fdr'"), std::string::npos);
+    EXPECT_NE(error_of([&] { (void)read(dir, config(methods, "\"fdr\": 1.5,")); }).find("'fdr'"), std::string::npos);
+}
+
 } // namespace
 } // namespace scx

@@ -15,6 +15,7 @@
 #include "scextract/io/vocab_json.hpp"
 #include "scextract/preprocess/count_check.hpp"
 #include "scextract/report/bench_report.hpp"
+#include "scextract/report/bench_report_chain.hpp"
 #include "scextract/simulate/simulator.hpp"
 #include "scextract/version.hpp"
 
@@ -127,7 +128,9 @@ BenchFileResult bench_file(const BenchFileOptions& a, const MessageSink& message
     prov.donor_key = config.data.donor_key;
     prov.tissue_key = config.data.simulate ? std::optional<std::string>("tissue") : config.data.tissue_key;
     const auto results = bench_results_json(result, cells, prov);
-    const std::string html = render_bench_report_html(nlohmann::json(results), a.out + "/results.json");
+    // the report and the chain table read what results.json holds, as `scextract report` would
+    const auto read_back = report::parse_results(nlohmann::json(results), a.out + "/results.json");
+    const std::string html = render_bench_report_html(read_back);
 
     const std::filesystem::path out(a.out);
     std::filesystem::create_directories(out);
@@ -136,6 +139,11 @@ BenchFileResult bench_file(const BenchFileOptions& a, const MessageSink& message
     write_text_atomically(out / "scores_by_donor.tsv", bench_donor_scores_tsv(result, cells));
     write_text_atomically(out / "comparisons.tsv", bench_comparisons_tsv(result));
     write_text_atomically(out / "report.html", html);
+    out_result.files = {"results.json", "scores_by_split.tsv", "scores_by_donor.tsv", "comparisons.tsv", "report.html"};
+    if (config.compression_chain) {
+        write_text_atomically(out / "compression_chain.tsv", report::compression_chain_tsv(read_back));
+        out_result.files.push_back("compression_chain.tsv");
+    }
 
     // A compact endpoint table on the console: mean over splits per method.
     std::string& table = out_result.summary_table;

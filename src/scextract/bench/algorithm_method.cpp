@@ -36,6 +36,10 @@ MethodInfo AlgorithmMethod::info() const {
     return {name_, description_, PseudotimeClass::supervised, parameters_};
 }
 
+std::optional<OperatorSize> AlgorithmMethod::operator_size() const {
+    return OperatorSize{features_.stored_values(), features_.size_mb()};
+}
+
 namespace {
 
 std::vector<std::string> take(const std::vector<std::string>& v, std::span<const std::int64_t> rows) {

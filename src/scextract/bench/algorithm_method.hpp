@@ -76,6 +76,9 @@ public:
     [[nodiscard]] MethodInfo info() const override;
     MethodPrediction run_split(const BenchCells& cells, std::span<const std::int64_t> train,
                                std::span<const std::int64_t> test, int threads) override;
+    /// The feature operator's stored values and MB, after any control (the identity control
+    /// counts its dense G x G block, as the operator holds it).
+    [[nodiscard]] std::optional<OperatorSize> operator_size() const override;
 
 private:
     /// The exported algorithm: fit_algorithm() on the training cells, apply_algorithm() on the test cells.

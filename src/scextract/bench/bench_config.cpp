@@ -161,11 +161,13 @@ BenchConfig read_bench_config(const std::string& path) {
     }
     c.options.reference = top.string("reference", "");
     c.options.fdr = top.number("fdr", c.options.fdr);
+    if (!(c.options.fdr > 0 && c.options.fdr <= 1)) top.fail("'fdr' must be a q threshold in (0, 1]");
     c.options.endpoint_options.min_donor_cells = top.integer("min_donor_cells", c.options.endpoint_options.min_donor_cells);
     c.options.figure_points = top.integer("figure_points", c.options.figure_points);
     if (!top.has("methods") || !top.at("methods").is_array() || top.at("methods").empty())
         top.fail("'methods' must be a non-empty list");
     const bool ladder = top.boolean("ladder", false);
+    c.compression_chain = top.boolean("compression_chain", false);
     const auto& methods = top.at("methods");
     std::string previous_rung; // the ladder compares each method with the one above, controls aside
     for (std::size_t i = 0; i < methods.size(); ++i) {

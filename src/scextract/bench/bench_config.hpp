@@ -42,6 +42,10 @@ struct BenchConfig {
     std::optional<std::string> panel_from;     ///< operator file whose panel all methods share
     std::int64_t panel_size = 1200;            ///< otherwise: this many HVGs
     BenchOptions options;                      ///< splits, endpoints, reference, fdr, figures
+    /// `"compression_chain": true`: the report adds the compression-chain table (size and
+    /// significant losses of every method against the reference, bench_report_chain.hpp) and
+    /// the bench folder gets compression_chain.tsv.
+    bool compression_chain = false;
     std::vector<BenchMethodSpec> methods;
 };
 

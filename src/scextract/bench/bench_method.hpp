@@ -9,6 +9,7 @@
 #include <Eigen/Dense>
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -47,6 +48,13 @@ struct MethodInfo {
     std::int64_t trainable_parameters = -1; ///< per split, all tasks together; -1 unknown
 };
 
+/// The operator a method carries, sized as FeatureOperator counts it, so a compression
+/// chain's variants can be set against what they cost to ship.
+struct OperatorSize {
+    std::int64_t stored_values = 0; ///< FeatureOperator::stored_values()
+    double mb = 0;                  ///< FeatureOperator::size_mb(): 4 bytes per stored value
+};
+
 /// A benchmarked method. run_split() is called once per split with that split's training
 /// and test cells; prepare() once before any split, for work shared by all splits (timed
 /// separately as cache building). Implementations must be deterministic given their seed
@@ -67,6 +75,8 @@ public:
     /// A short note on the last run_split() for the log and results.json (e.g. which
     /// configuration a nested selection chose); default: none.
     [[nodiscard]] virtual std::string split_note() const { return {}; }
+    /// The operator the method carries (the extracted algorithm's features); default: none.
+    [[nodiscard]] virtual std::optional<OperatorSize> operator_size() const { return std::nullopt; }
 };
 
 } // namespace scx

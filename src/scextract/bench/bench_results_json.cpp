@@ -1,6 +1,7 @@
 #include "scextract/bench/bench_results_json.hpp"
 
 #include "scextract/io/json_number.hpp"
+#include "scextract/io/tsv_number.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -12,8 +13,6 @@ namespace scx {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-std::string tsv_number(double v) { return std::isfinite(v) ? fmt::format("{:.17g}", v) : "NA"; }
 
 } // namespace
 
@@ -61,6 +60,8 @@ json bench_results_json(const BenchResult& r, const BenchCells& cells, const Ben
                            {"total_seconds", total}});
         if (std::any_of(m.split_notes.begin(), m.split_notes.end(), [](const std::string& n) { return !n.empty(); }))
             methods.back()["split_notes"] = m.split_notes;
+        if (m.operator_size)
+            methods.back()["operator_size"] = {{"stored_values", m.operator_size->stored_values}, {"mb", m.operator_size->mb}};
     }
     j["methods"] = methods;
     j["reference"] = r.reference;

@@ -191,6 +191,7 @@ BenchResult run_bench(const BenchCells& cells, std::span<const std::unique_ptr<B
             tick();
         }
         run.info = method.info(); // after fitting, so parameter counts are known
+        run.operator_size = method.operator_size();
         r.methods.push_back(std::move(run));
     }
 

@@ -13,6 +13,7 @@
 #include "scextract/bench/endpoints.hpp"
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -49,6 +50,7 @@ struct BenchMethodRun {
     double cache_seconds = 0;          ///< prepare()
     std::vector<double> split_seconds; ///< run_split() per split
     std::vector<std::string> split_notes; ///< BenchMethod::split_note() per split (all empty for most methods)
+    std::optional<OperatorSize> operator_size; ///< BenchMethod::operator_size(); empty for methods without an operator
     std::vector<SplitScores> scores;   ///< per split
     /// [endpoint][distinct test donor]: mean of the donor's values over the splits holding it out.
     std::vector<std::vector<double>> donor_means;

@@ -5,6 +5,7 @@
 #include "scextract/cli/command.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace scx::cli {
 
@@ -22,9 +23,7 @@ Command add_bench_command(CLI::App& root, GlobalOptions& g) {
                 a.progress_bar = [&console](const std::string& label) { return console.progress(label); };
                 const auto r = bench_file(a, console.messages());
                 console.info(r.summary_table);
-                console.info(fmt::format("wrote {}/{{results.json, scores_by_split.tsv, scores_by_donor.tsv, comparisons.tsv, "
-                                         "report.html}} in {:.1f} s",
-                                         a.out, r.seconds));
+                console.info(fmt::format("wrote {}/{{{}}} in {:.1f} s", a.out, fmt::join(r.files, ", "), r.seconds));
             }};
 }
 

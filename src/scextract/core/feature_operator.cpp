@@ -21,6 +21,12 @@ std::int64_t FeatureBlock::stored_values() const {
     return 0;
 }
 
+std::int64_t FeatureOperator::stored_values() const {
+    std::int64_t n = 0;
+    for (const auto& b : blocks) n += b.stored_values();
+    return n;
+}
+
 double FeatureOperator::size_mb() const {
     double mb = 0;
     for (const auto& b : blocks) mb += b.size_mb();

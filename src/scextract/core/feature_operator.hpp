@@ -49,6 +49,9 @@ struct FeatureOperator {
 
     [[nodiscard]] std::int64_t n_genes() const { return static_cast<std::int64_t>(genes.size()); }
     [[nodiscard]] std::int64_t n_features() const { return n_genes() * static_cast<std::int64_t>(blocks.size()); }
+    /// Stored numbers of all blocks (FeatureBlock::stored_values()).
+    [[nodiscard]] std::int64_t stored_values() const;
+    /// Size on disk in MB (10^6 bytes): the blocks' sizes summed.
     [[nodiscard]] double size_mb() const;
     /// Features of each row of @p x (cells x G): cells x n_features(). Row-parallel over
     /// @p threads; each row's arithmetic is fixed, so the result does not depend on them.

@@ -1,5 +1,6 @@
 #include "scextract/report/bench_report.hpp"
 
+#include "scextract/report/bench_report_chain.hpp"
 #include "scextract/report/bench_report_figures.hpp"
 #include "scextract/report/html_page.hpp"
 #include "scextract/io/svg_plot.hpp"
@@ -54,28 +55,6 @@ std::string method_cell(const Results& r, const Method& m) {
 }
 
 // ---- summary statistics ----
-
-struct Summary {
-    std::size_t present = 0, total = 0;
-    double mean = 0, sd = 0; ///< over present values; sd with n - 1
-};
-
-Summary summarise(const std::vector<std::optional<double>>& values) {
-    Summary s;
-    s.total = values.size();
-    std::vector<double> v;
-    for (const auto& x : values)
-        if (x && std::isfinite(*x)) v.push_back(*x);
-    s.present = v.size();
-    if (v.empty()) return s;
-    for (const double x : v) s.mean += x;
-    s.mean /= static_cast<double>(v.size());
-    if (v.size() > 1) {
-        for (const double x : v) s.sd += (x - s.mean) * (x - s.mean);
-        s.sd = std::sqrt(s.sd / static_cast<double>(v.size() - 1));
-    }
-    return s;
-}
 
 double median(std::vector<double> v) {
     if (v.empty()) return 0;
@@ -161,7 +140,7 @@ std::vector<Column> endpoint_columns(const Results& r) {
 
 /// One cell: a summary, or why there is none.
 struct Cell {
-    Summary summary;
+    ScoreSummary summary;
     std::string missing_reason; ///< empty when the cell holds a value
     bool other_class = false;   ///< the method's pseudotime is of the column's other class
 };
@@ -180,7 +159,7 @@ Cell endpoint_cell(const Results& r, const Method& m, const Column& col) {
             return c;
         }
     }
-    c.summary = summarise(r.split_scores(m.name, col.endpoint->name));
+    c.summary = summarise_scores(r.split_scores(m.name, col.endpoint->name));
     if (c.summary.present == 0) c.missing_reason = "not applicable on any split (labels absent)";
     return c;
 }
@@ -341,13 +320,6 @@ const Comparison* find_pair(const Results& r, std::string_view kind, std::string
     return nullptr;
 }
 
-/// "better" / "worse" of a significant change of @p c on @p e (method against its pair).
-std::string_view direction(const Comparison& c, const Endpoint& e) {
-    if (!c.mean_method || !c.mean_reference) return {};
-    const bool up = *c.mean_method > *c.mean_reference;
-    return up == e.higher_is_better ? "better" : "worse";
-}
-
 /// Marks of the significant changes of @p method against its pair, over splits and donors.
 std::string pair_marks(const Results& r, std::string_view kind, std::string_view method, const Endpoint& e) {
     std::string marks;
@@ -356,7 +328,7 @@ std::string pair_marks(const Results& r, std::string_view kind, std::string_view
         const auto* c = find_pair(r, kind, method, e.name, unit);
         if (c == nullptr || !c->significant) continue;
         marks += significance_mark(c->q, unit);
-        dir = direction(*c, e);
+        dir = comparison_direction(*c, e);
     }
     if (marks.empty()) return {};
     return fmt::format(" <span class=\"{}\">{}{}</span>", dir, dir == "better" ? "&#9650;" : "&#9660;", marks);
@@ -389,7 +361,7 @@ std::string ladder_section(const Results& r) {
         out += fmt::format("<tr><th scope=\"row\" class=\"text\" title=\"{}\">{}</th><td class=\"text\">{}</td>",
                            esc(m.description), esc(m.name), esc(against[i]));
         for (const auto& e : r.endpoints) {
-            const auto s = summarise(r.split_scores(m.name, e.name));
+            const auto s = summarise_scores(r.split_scores(m.name, e.name));
             if (s.present == 0) {
                 out += fmt::format("<td class=\"na\">{}</td>", kNotApplicable);
                 continue;
@@ -425,7 +397,7 @@ std::string controls_section(const Results& r) {
             std::string verdict = "not tested";
             if (c->test != "none" && c->p)
                 verdict = !c->significant            ? "no evidence it matters"
-                          : direction(*c, e) == "better" ? "matters: the real genes do better"
+                          : comparison_direction(*c, e) == "better" ? "matters: the real genes do better"
                                                         : "the permuted genes do better";
             out += fmt::format("<tr{}><th scope=\"row\" class=\"text\">{}</th><td class=\"text\">{}</td><td class=\"text\">{}</td>"
                                "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"text\">{}</td></tr>\n",
@@ -434,6 +406,64 @@ std::string controls_section(const Results& r) {
                                p_value(c->p), p_value(c->q), verdict);
         }
     return out + "</tbody>\n</table></div>\n</section>\n";
+}
+
+// ---- compression chain ----
+
+/// "k/n" losses of one unit, the lost endpoints' labels in the title, gains noted beside.
+std::string chain_losses_cell(const Results& r, const ChainLosses& l) {
+    if (l.tested.empty()) return fmt::format("<td class=\"na\" title=\"no endpoint was tested\">{}</td>", kNotApplicable);
+    const auto label = [&](const std::string& name) {
+        for (const auto& e : r.endpoints)
+            if (e.name == name) return esc(e.label);
+        return esc(name);
+    };
+    std::vector<std::string> lost, gained;
+    for (const auto& n : l.lost) lost.push_back(label(n));
+    for (const auto& n : l.gained) gained.push_back(label(n));
+    std::string title = lost.empty() ? std::string("no significant loss") : fmt::format("lost: {}", fmt::join(lost, "; "));
+    if (!gained.empty()) title += fmt::format(" | gained: {}", fmt::join(gained, "; "));
+    std::string text = fmt::format("{}/{}", l.lost.size(), l.tested.size());
+    if (!l.gained.empty()) text += fmt::format(" <span class=\"better\">(+{} better)</span>", l.gained.size());
+    return fmt::format("<td title=\"{}\">{}</td>", title, text);
+}
+
+std::string chain_section(const Results& r) {
+    if (!r.compression_chain) return {};
+    const Endpoint* depth = nullptr;
+    std::size_t classification = 0;
+    for (const auto& e : r.endpoints) {
+        if (is_pseudotime_endpoint(e.name)) depth = &e;
+        else ++classification;
+    }
+    std::string out = fmt::format(
+        "<section id=\"compression-chain\">\n<h2>Compression chain</h2>\n"
+        "<p class=\"note\">Each variant against the reference <b>{}</b> on the same splits, adaptor and readouts "
+        "retrained per variant. Losses: of the classification endpoints tested ({} in this run: every endpoint but "
+        "depth), those where the reference is significantly better, q &lt; {} (Benjamini-Hochberg over all "
+        "endpoints and methods against the reference, within a unit), over splits and over distinct held-out donors; "
+        "the cell's title names them. Size: the operator as stored, 4 bytes per value (MB = 10<sup>6</sup> bytes). "
+        "Depth: mean |&rho;| over the {} splits, marked as in the ladder (&#9650; better / &#9660; worse than the "
+        "reference; * / ** over splits, &dagger; / &dagger;&dagger; over donors). The paper: single head 0/8, "
+        "rank-64 5/8, rank-32 6/8, hard-sparse 7/8.</p>\n"
+        "<table class=\"chain\">\n<thead><tr><th class=\"text\">variant</th><th>operator (MB)</th>"
+        "<th>stored values</th><th>losses over splits</th><th>losses over donors</th><th>{} &uarr;</th></tr></thead>\n"
+        "<tbody>\n",
+        esc(r.reference), classification, p_value(r.fdr), r.splits.n, depth ? esc(depth->label) : "depth");
+    for (const auto& row : compression_chain_rows(r)) {
+        const auto& m = *row.method;
+        const auto& size = m.operator_size;
+        out += "<tr>" + method_cell(r, m);
+        out += size ? fmt::format("<td>{}</td><td>{}</td>", number(size->mb, 3), grouped(size->stored_values))
+                    : fmt::format("<td class=\"na\" title=\"no operator recorded\">{0}</td><td class=\"na\">{0}</td>",
+                                  kNotApplicable);
+        if (row.is_reference) out += "<td class=\"text\" colspan=\"2\">reference</td>";
+        else out += chain_losses_cell(r, row.splits) + chain_losses_cell(r, row.donors);
+        if (depth == nullptr || !row.depth_mean) out += fmt::format("<td class=\"na\">{}</td>", kNotApplicable);
+        else out += fmt::format("<td>{}{}</td>", number(*row.depth_mean), pair_marks(r, "reference", m.name, *depth));
+        out += "</tr>\n";
+    }
+    return out + "</tbody>\n</table>\n</section>\n";
 }
 
 // ---- methods and runtime ----
@@ -497,7 +527,7 @@ std::string render_bench_report_html(const nlohmann::json& results, std::string_
 
 std::string render_bench_report_html(const report::Results& r) {
     using namespace report;
-    return page_head() + header_section(r) + dataset_section(r) + endpoints_section(r) + ladder_section(r) +
+    return page_head() + header_section(r) + dataset_section(r) + endpoints_section(r) + chain_section(r) + ladder_section(r) +
            controls_section(r) + comparisons_section(r) +
            figures_section(r) + runtime_section(r) + "</body>\n</html>\n";
 }

@@ -8,7 +8,10 @@
 /// endpoints split into supervised and unsupervised columns); the comparisons with the
 /// reference (Wilcoxon over splits and over donors, n, differences, p, BH q, the test used,
 /// significance); methods and runtimes; and four figures with ids "fig-pseudotime",
-/// "fig-roc", "fig-splits" and "fig-manifold" (bench_report_figures.hpp).
+/// "fig-roc", "fig-splits" and "fig-manifold" (bench_report_figures.hpp). When the config
+/// asks for it (`"compression_chain": true`) a section "compression-chain" follows the
+/// endpoint table: size and losses against the reference per method
+/// (bench_report_chain.hpp); ladder and control sections appear when those comparisons exist.
 
 #include "scextract/report/bench_results_reader.hpp"
 

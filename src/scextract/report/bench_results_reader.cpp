@@ -45,6 +45,29 @@ bool Results::across_classes(const Comparison& c) const {
            b->pseudotime_class != PseudotimeClass::none && a->pseudotime_class != b->pseudotime_class;
 }
 
+ScoreSummary summarise_scores(const std::vector<std::optional<double>>& values) {
+    ScoreSummary s;
+    s.total = values.size();
+    std::vector<double> v;
+    for (const auto& x : values)
+        if (x && std::isfinite(*x)) v.push_back(*x);
+    s.present = v.size();
+    if (v.empty()) return s;
+    for (const double x : v) s.mean += x;
+    s.mean /= static_cast<double>(v.size());
+    if (v.size() > 1) {
+        for (const double x : v) s.sd += (x - s.mean) * (x - s.mean);
+        s.sd = std::sqrt(s.sd / static_cast<double>(v.size() - 1));
+    }
+    return s;
+}
+
+std::string_view comparison_direction(const Comparison& c, const Endpoint& e) {
+    if (!c.mean_method || !c.mean_reference || *c.mean_method == *c.mean_reference) return {};
+    const bool up = *c.mean_method > *c.mean_reference;
+    return up == e.higher_is_better ? "better" : "worse";
+}
+
 namespace {
 
 using nlohmann::json;
@@ -174,6 +197,12 @@ Method read_method(const Node& n) {
     m.cache_seconds = n.at("cache_seconds").number();
     m.split_seconds = n.at("split_seconds").numbers();
     m.total_seconds = n.at("total_seconds").number();
+    // files written before operator sizes were recorded have no key
+    if (n.has("operator_size") && !n.at("operator_size").is_null()) {
+        const auto size = n.at("operator_size");
+        m.operator_size = OperatorSize{.stored_values = size.at("stored_values").count(), .mb = size.at("mb").number()};
+        if (!(m.operator_size->mb >= 0)) fail(fmt::format("'{}.mb' must not be negative", size.path()));
+    }
     return m;
 }
 
@@ -254,6 +283,18 @@ Figures read_figures(const Node& n) {
     return f;
 }
 
+/// The config keys the report itself follows (the rest it only shows): `fdr` and `compression_chain`.
+void read_report_settings(const Node& config, Results& r) {
+    if (!config.raw().is_object()) return;
+    if (config.has("fdr") && !config.at("fdr").is_null()) {
+        const auto fdr = config.at("fdr");
+        r.fdr = fdr.number();
+        if (!(r.fdr > 0 && r.fdr <= 1)) fail(fmt::format("'{}' is {}; expected a q threshold in (0, 1]", fdr.path(), r.fdr));
+    }
+    if (config.has("compression_chain") && !config.at("compression_chain").is_null())
+        r.compression_chain = config.at("compression_chain").boolean();
+}
+
 /// Every method and endpoint a row or figure names must be declared, so nothing is silently dropped.
 void check_names(const Results& r) {
     std::set<std::string> methods, endpoints;
@@ -324,6 +365,7 @@ Results read_results(const nlohmann::json& results) {
                                   .value = e.at("value").number_or_null()});
     for (const auto& e : root.at("comparisons").elements()) r.comparisons.push_back(read_comparison(e));
     r.figures = read_figures(root.at("figures"));
+    read_report_settings(root.at("config"), r);
     check_names(r);
     return r;
 }

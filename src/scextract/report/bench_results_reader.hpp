@@ -59,6 +59,9 @@ struct Method {
     double cache_seconds = 0;               ///< one-off work shared by all splits (e.g. embeddings)
     std::vector<double> split_seconds;      ///< per split, in split order
     double total_seconds = 0;
+    /// The operator the method carries (algorithm methods); empty when the file has none,
+    /// as in files written before the key existed.
+    std::optional<OperatorSize> operator_size;
 };
 
 struct Endpoint {
@@ -141,6 +144,10 @@ struct Results {
     std::vector<DonorScore> donor_scores;
     std::vector<Comparison> comparisons;
     Figures figures;
+    /// From the config: its `fdr` (0.05 when absent), the q below which the compression
+    /// chain counts a difference, and `compression_chain` (the table is asked for).
+    double fdr = 0.05;
+    bool compression_chain = false;
 
     /// The method named @p name, or nullptr.
     [[nodiscard]] const Method* find_method(std::string_view name) const;
@@ -155,6 +162,20 @@ struct Results {
     /// unsupervised): such a difference is shown but never a headline claim.
     [[nodiscard]] bool across_classes(const Comparison& c) const;
 };
+
+/// Per-split scores of a method on an endpoint, summarised as the report shows them.
+struct ScoreSummary {
+    std::size_t present = 0, total = 0; ///< finite values, and values in all
+    double mean = 0, sd = 0;            ///< over the present values; sd with n - 1 (0 for one value)
+};
+
+/// Mean and sd of the present, finite values of @p values (e.g. Results::split_scores()).
+[[nodiscard]] ScoreSummary summarise_scores(const std::vector<std::optional<double>>& values);
+
+/// Which way the means of @p c lean on @p e: "better" when the method's mean beats its
+/// reference's (the run's reference, or a pair's `against`), "worse" when it trails, empty
+/// when a mean is missing or the two are equal.
+[[nodiscard]] std::string_view comparison_direction(const Comparison& c, const Endpoint& e);
 
 /// Reads and validates a results file already parsed as JSON. Throws scx::Error naming
 /// @p source and the first problem by its JSON path ("results.json: missing key
