@@ -2,6 +2,8 @@
 
 #include "scextract/core/error.hpp"
 
+#include "../support/error_of.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -12,14 +14,7 @@
 namespace scx {
 namespace {
 
-std::string message_of(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "no error";
-}
+using test::error_of;
 
 TEST(LrResource, ParsesColumnsComplexesCommentsAndDuplicates) {
     const auto r = parse_lr_resource("# made by hand\n\nsource\tligand\treceptor\nx\tCXCL12\tCXCR4\r\ny\tTGFB1\tTGFBR1_TGFBR2\nz\tCXCL12\tCXCR4\n",
@@ -32,15 +27,15 @@ TEST(LrResource, ParsesColumnsComplexesCommentsAndDuplicates) {
 }
 
 TEST(LrResource, MalformedInputIsRefusedWithFileAndLine) {
-    EXPECT_NE(message_of([] { parse_lr_resource("ligand\tpartner\nA\tB\n", "t.tsv"); }).find("t.tsv: line 1: the header names no 'receptor' column"),
+    EXPECT_NE(error_of([] { parse_lr_resource("ligand\tpartner\nA\tB\n", "t.tsv"); }).find("t.tsv: line 1: the header names no 'receptor' column"),
               std::string::npos);
-    EXPECT_NE(message_of([] { parse_lr_resource("ligand\treceptor\nA\tB\nC\n", "t.tsv"); }).find("t.tsv: line 3: 1 tab-separated fields, the header has 2"),
+    EXPECT_NE(error_of([] { parse_lr_resource("ligand\treceptor\nA\tB\nC\n", "t.tsv"); }).find("t.tsv: line 3: 1 tab-separated fields, the header has 2"),
               std::string::npos);
-    EXPECT_NE(message_of([] { parse_lr_resource("ligand\treceptor\n\tB\n", "t.tsv"); }).find("line 2: empty ligand"), std::string::npos);
-    EXPECT_NE(message_of([] { parse_lr_resource("ligand\treceptor\nA\tB__C\n", "t.tsv"); }).find("line 2: empty subunit in 'B__C'"),
+    EXPECT_NE(error_of([] { parse_lr_resource("ligand\treceptor\n\tB\n", "t.tsv"); }).find("line 2: empty ligand"), std::string::npos);
+    EXPECT_NE(error_of([] { parse_lr_resource("ligand\treceptor\nA\tB__C\n", "t.tsv"); }).find("line 2: empty subunit in 'B__C'"),
               std::string::npos);
-    EXPECT_NE(message_of([] { parse_lr_resource("ligand\treceptor\n", "t.tsv"); }).find("no ligand-receptor pairs"), std::string::npos);
-    EXPECT_NE(message_of([] { parse_lr_resource("# only a comment\n", "t.tsv"); }).find("no header line"), std::string::npos);
+    EXPECT_NE(error_of([] { parse_lr_resource("ligand\treceptor\n", "t.tsv"); }).find("no ligand-receptor pairs"), std::string::npos);
+    EXPECT_NE(error_of([] { parse_lr_resource("# only a comment\n", "t.tsv"); }).find("no header line"), std::string::npos);
 }
 
 TEST(LrResource, ReadsTheShippedResource) {

@@ -2,6 +2,8 @@
 
 #include "scextract/core/error.hpp"
 
+#include "../support/error_of.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,14 +13,7 @@
 namespace scx {
 namespace {
 
-std::string message_of(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "no error";
-}
+using test::error_of;
 
 const std::vector<std::string> kGenes = {"L1", "L2", "R1", "R2", "X"};
 
@@ -78,7 +73,7 @@ TEST(LrRuler, ThresholdDecidesExpression) {
 
 TEST(LrRuler, TypeWithoutInteractionsIsNamed) {
     const auto d = detection({"A", "B", "C", "D"}, {kABC[0], kABC[1], kABC[2], {0, 0, 0, 0, 10}});
-    EXPECT_EQ(message_of([&] { build_lr_ruler(resource(), d, {.min_fraction = 0.2}); }),
+    EXPECT_EQ(error_of([&] { build_lr_ruler(resource(), d, {.min_fraction = 0.2}); }),
               "ligand-receptor ruler: cell type(s) D share no ligand-receptor pair with any other type at detection >= 0.2; "
               "lower --min-fraction or leave them out");
 }
@@ -88,12 +83,12 @@ TEST(LrRuler, DisconnectedGraphAndBadInputsAreRefused) {
     const auto d = detection({"A", "B", "C", "D"}, {{10, 0, 0, 0, 0}, {0, 0, 10, 0, 0}, {0, 10, 0, 0, 0}, {0, 0, 10, 0, 0}});
     const auto halves = parse_lr_resource("ligand\treceptor\nL1\tR1\nL2\tR2\n", "lr.tsv");
     const auto b = detection({"A", "B", "C", "D"}, {{10, 0, 0, 0, 0}, {0, 0, 10, 0, 0}, {0, 10, 0, 0, 0}, {0, 0, 0, 10, 0}});
-    EXPECT_NE(message_of([&] { build_lr_ruler(halves, b, {}); }).find("falls into 2 parts with no pair between them: {A, B} {C, D}"),
+    EXPECT_NE(error_of([&] { build_lr_ruler(halves, b, {}); }).find("falls into 2 parts with no pair between them: {A, B} {C, D}"),
               std::string::npos);
-    EXPECT_NE(message_of([&] { build_lr_ruler(resource(), d, {.min_fraction = 0}); }).find("not in (0, 1]"), std::string::npos);
+    EXPECT_NE(error_of([&] { build_lr_ruler(resource(), d, {.min_fraction = 0}); }).find("not in (0, 1]"), std::string::npos);
     const auto foreign = parse_lr_resource("ligand\treceptor\nFOO\tBAR\n", "mouse.tsv");
-    EXPECT_NE(message_of([&] { build_lr_ruler(foreign, d, {}); }).find("no pair of mouse.tsv has all its genes"), std::string::npos);
-    EXPECT_NE(message_of([&] { build_lr_ruler(resource(), d, {.min_cells = 11}); }).find("0 cell type(s) have >= 11 cells"),
+    EXPECT_NE(error_of([&] { build_lr_ruler(foreign, d, {}); }).find("no pair of mouse.tsv has all its genes"), std::string::npos);
+    EXPECT_NE(error_of([&] { build_lr_ruler(resource(), d, {.min_cells = 11}); }).find("0 cell type(s) have >= 11 cells"),
               std::string::npos);
 }
 
