@@ -402,6 +402,78 @@ NB_MODULE(_scextract, m) {
         "top_genes"_a, "orientation"_a, "seed"_a, "threads"_a, "`scextract fit`: a summary tuple of the fit.");
 
     m.def(
+        "interpret_file",
+        [](const std::string& algorithm, const std::string& data, const std::string& out, const std::string& label_key,
+           const std::string& donor_key, const std::string& tissue_key, const std::string& layer, bool raw,
+           const std::string& gene_column, const std::vector<std::string>& gmt, const std::string& programs,
+           std::int64_t top_genes, std::int64_t factors, std::int64_t core, const std::vector<std::string>& endpoints,
+           std::int64_t min_donor_cells, std::int64_t max_cells, std::int64_t permutations, double fdr, std::uint64_t seed,
+           int threads) {
+            scx::InterpretFileOptions o;
+            o.algorithm = algorithm;
+            o.data.path = data;
+            o.data.label_key = label_key;
+            o.data.donor_key = donor_key;
+            o.data.tissue_key = tissue_key;
+            o.data.layer = layer;
+            o.data.raw = raw;
+            o.data.gene_column = gene_column;
+            o.out = out;
+            o.gmt = gmt;
+            o.programs = programs;
+            o.top_genes = top_genes;
+            o.max_factors = factors;
+            o.core_size = core;
+            o.endpoints = endpoints;
+            o.min_donor_cells = min_donor_cells;
+            o.max_cells = max_cells;
+            o.permutations = permutations;
+            o.fdr = fdr;
+            o.seed = seed;
+            o.threads = threads;
+            o.data.threads = threads;
+            nb::gil_scoped_release release;
+            const auto r = scx::interpret_file(o);
+            return std::make_tuple(scx::interpretation_json(r.interpretation).dump(), r.files, r.seconds);
+        },
+        "algorithm"_a, "data"_a, "out"_a, "label_key"_a, "donor_key"_a, "tissue_key"_a, "layer"_a, "raw"_a, "gene_column"_a,
+        "gmt"_a, "programs"_a, "top_genes"_a, "factors"_a, "core"_a, "endpoints"_a, "min_donor_cells"_a, "max_cells"_a,
+        "permutations"_a, "fdr"_a, "seed"_a, "threads"_a, "`scextract interpret`: (interpret.json text, files written, seconds).");
+
+    m.def(
+        "perturb_file",
+        [](const std::string& algorithm, const std::string& input, const std::string& out, const std::string& summary,
+           const std::vector<std::string>& genes, const std::string& program, const std::string& programs, std::int64_t factor,
+           const std::string& mode, std::int64_t null_sets, const std::string& layer, bool raw, const std::string& gene_column,
+           std::uint64_t seed, int threads) {
+            scx::PerturbFileOptions o;
+            o.algorithm = algorithm;
+            o.input = input;
+            o.out = out;
+            o.summary = summary;
+            o.layer = layer;
+            o.raw = raw;
+            o.gene_column = gene_column;
+            o.program = program;
+            o.programs_file = programs;
+            o.perturbation.genes = genes;
+            o.perturbation.factor = factor;
+            o.perturbation.mode = scx::parse_perturbation_mode(mode);
+            o.perturbation.null_sets = null_sets;
+            o.perturbation.seed = seed;
+            o.perturbation.threads = threads;
+            nb::gil_scoped_release release;
+            const auto r = scx::perturb_file(o);
+            std::vector<std::tuple<std::string, double, double, double, double, double, double, std::string>> rows;
+            for (const auto& x : r.perturbation.summary)
+                rows.emplace_back(x.output, x.shift, x.null_mean, x.null_sd, x.z, x.p, x.q, x.direction);
+            return std::make_tuple(rows, r.perturbation.genes, r.perturbation.missing_genes, r.summary, r.seconds);
+        },
+        "algorithm"_a, "input"_a, "out"_a, "summary"_a, "genes"_a, "program"_a, "programs"_a, "factor"_a, "mode"_a,
+        "null_sets"_a, "layer"_a, "raw"_a, "gene_column"_a, "seed"_a, "threads"_a,
+        "`scextract perturb`: (summary rows, genes perturbed, genes off the panel, summary TSV, seconds).");
+
+    m.def(
         "inspect",
         [](const std::string& path) {
             scx::InspectResult r;

@@ -31,7 +31,9 @@ __all__ = [
     "fit",
     "gene_symbols",
     "inspect",
+    "interpret",
     "load_model",
+    "perturb",
     "read_algorithm",
 ]
 
@@ -241,6 +243,45 @@ def fit(operator_file: str, train: str, out: str, *, label_key: str = "cell_type
     return {"cells": n, "cells_on_ruler": on_ruler, "adaptor_rows": rows, "adaptor_parameters": params,
             "adaptor_loss": loss, "features": feats, "seconds": seconds,
             "readouts": {t: {"parameters": p, "training_cells": c, "training_score": sc} for t, p, c, sc in readouts}}
+
+
+def interpret(algorithm: str, data: str, out: str, *, label_key: str = "cell_type", donor_key: str = "donor",
+              tissue_key: Optional[str] = None, layer: Optional[str] = None, raw: bool = False,
+              gene_column: Optional[str] = None, gmt: Sequence[str] = ("default",), programs: Optional[str] = None,
+              top_genes: int = 60, factors: int = 64, core: int = 4, endpoints: Sequence[str] = (),
+              min_donor_cells: int = 5, max_cells: int = 20000, permutations: int = 1000, fdr: float = 0.05,
+              seed: int = 42, threads: int = 0) -> dict[str, Any]:
+    """What an algorithm's operator knows, as ``scextract interpret``: factors, fixed-probe
+    factor ablation on the (held-out) cells of ``data``, core subsets, gene-set enrichment
+    (``gmt``: files, ``"default"`` the bundled collection, empty for none) and, with
+    ``programs``, known-program recovery. Writes the files into ``out`` and returns
+    interpret.json as a dict, with ``"files"`` and ``"seconds"`` added."""
+    import json
+
+    summary, files, seconds = _scextract.interpret_file(
+        str(algorithm), str(data), str(out), label_key, donor_key, tissue_key or "", layer or "", raw, gene_column or "",
+        [str(g) for g in gmt], str(programs or ""), top_genes, factors, core, list(endpoints), min_donor_cells, max_cells,
+        permutations, fdr, seed, threads)
+    result = json.loads(summary)
+    result["files"] = files
+    result["seconds"] = seconds
+    return result
+
+
+def perturb(algorithm: str, input: str, out: str, *, genes: Sequence[str] = (), program: Optional[str] = None,
+            programs: Optional[str] = None, factor: Optional[int] = None, mode: str = "knockout", null_sets: int = 200,
+            summary: Optional[str] = None, layer: Optional[str] = None, raw: bool = False,
+            gene_column: Optional[str] = None, seed: int = 42, threads: int = 0) -> dict[str, Any]:
+    """In-silico perturbation through the operator, as ``scextract perturb``: knock out or
+    overexpress ``genes`` (or the genes of ``program`` in ``programs``, or one ``factor``) in every
+    cell of ``input``; writes the annotated copy ``out`` and the summary TSV. Returns
+    ``{"summary": [row dicts], "genes", "missing_genes", "summary_file", "seconds"}``."""
+    rows, used, missing, summary_file, seconds = _scextract.perturb_file(
+        str(algorithm), str(input), str(out), str(summary or ""), list(genes), program or "", str(programs or ""),
+        -1 if factor is None else factor, mode, null_sets, layer or "", raw, gene_column or "", seed, threads)
+    keys = ("output", "shift", "null_mean", "null_sd", "z", "p", "q", "direction")
+    return {"summary": [dict(zip(keys, r)) for r in rows], "genes": used, "missing_genes": missing,
+            "summary_file": summary_file, "seconds": seconds}
 
 
 def inspect(path: Union[str, "os.PathLike[str]"], *, text: bool = False):

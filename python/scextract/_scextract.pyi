@@ -88,5 +88,11 @@ def export_file(model: str, reference: str, out: str, mode: str, panel: int, cel
 def fit_file(operator_file: str, train: str, out: str, label_key: str, donor_key: str, tissue_key: str, layer: str, raw: bool, gene_column: str, ruler: str, variant: str, k: int, alpha: float, epochs: int, features: str, head: str, heads: str, rank: int, factors: int, top_genes: int, orientation: str, seed: int, threads: int) -> tuple[int, int, int, int, float, list[tuple[str, int, int, float]], str, float]:
     """`scextract fit`: a summary tuple of the fit."""
 
+def interpret_file(algorithm: str, data: str, out: str, label_key: str, donor_key: str, tissue_key: str, layer: str, raw: bool, gene_column: str, gmt: list[str], programs: str, top_genes: int, factors: int, core: int, endpoints: list[str], min_donor_cells: int, max_cells: int, permutations: int, fdr: float, seed: int, threads: int) -> tuple[str, list[str], float]:
+    """`scextract interpret`: (interpret.json text, files written, seconds)."""
+
+def perturb_file(algorithm: str, input: str, out: str, summary: str, genes: list[str], program: str, programs: str, factor: int, mode: str, null_sets: int, layer: str, raw: bool, gene_column: str, seed: int, threads: int) -> tuple[list[tuple[str, float, float, float, float, float, float, str]], list[str], list[str], str, float]:
+    """`scextract perturb`: (summary rows, genes perturbed, genes off the panel, summary TSV, seconds)."""
+
 def inspect(path: str) -> tuple[str, str, str]:
     """`scextract inspect`: (kind, summary JSON text, text)."""

@@ -1,10 +1,11 @@
-"""inspect, load_model + embed, export and fit from Python against the CLI on the same
+"""inspect, load_model + embed, export, fit, interpret and perturb from Python against the CLI on the same
 inputs: the same files (byte for byte where the CLI's are deterministic), the same arrays,
 the same one-line errors."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import anndata
 import numpy as np
@@ -70,3 +71,34 @@ def test_fit_errors_are_the_cli_messages(bed, tmp_path):
         scx.fit(bed["operators"], bed["train"], tmp_path / "y.scx", label_key="nope")
     assert cli_error(r) == str(e.value)
     assert not (tmp_path / "y.scx").exists()
+
+
+def test_interpret_writes_the_cli_files(bed, tmp_path):
+    """scx.interpret and `scextract interpret` on the same rank-r algorithm give the same files."""
+    algo = tmp_path / "rank.scx"
+    ok("fit", "--operator", bed["operators"], "--train", bed["train"], "--tissue-key", "tissue", "--epochs", "40",
+       "--features", "rank", "--rank", "6", "--out", algo)
+    summary = scx.interpret(algo, bed["query"], tmp_path / "py", tissue_key="tissue", programs=bed["train"],
+                            permutations=50, gmt=())
+    ok("interpret", "--algorithm", algo, "--data", bed["query"], "--tissue-key", "tissue", "--programs", bed["train"],
+       "--permutations", "50", "--gmt", "none", "--out", tmp_path / "cli")
+    assert summary["n_factors"] == 6 and len(summary["ablation"]["subsets"]) == 15
+    assert summary["programs"]["tested"] > 0
+    for name in ("factors.tsv", "ablation.tsv", "subsets.tsv", "programs.tsv", "interpret.json", "interpret.html"):
+        assert (tmp_path / "py" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
+    with pytest.raises(scx.Error, match="feature blocks"):
+        scx.interpret(bed["algorithm"], bed["query"], tmp_path / "drift")
+    assert not (tmp_path / "drift").exists()
+
+
+def test_perturb_writes_the_cli_file(bed, tmp_path):
+    genes = list(scx.read_algorithm(bed["algorithm"]).panel[:3])
+    r = scx.perturb(bed["algorithm"], bed["query"], tmp_path / "py.h5ad", genes=genes + ["NOT_A_GENE"], null_sets=20)
+    ok("perturb", "--algorithm", bed["algorithm"], "--input", bed["query"], "--genes", ",".join(genes + ["NOT_A_GENE"]),
+       "--null-sets", "20", "--out", tmp_path / "cli.h5ad")
+    assert r["genes"] == genes and r["missing_genes"] == ["NOT_A_GENE"]
+    assert Path(r["summary_file"]).read_bytes() == (tmp_path / "cli.perturb.tsv").read_bytes()
+    py, cli = anndata.read_h5ad(tmp_path / "py.h5ad"), anndata.read_h5ad(tmp_path / "cli.h5ad")
+    np.testing.assert_array_equal(py.obs["scx_perturb_depth_shift"], cli.obs["scx_perturb_depth_shift"])
+    np.testing.assert_array_equal(py.obsm["scx_perturb_stage_shift"], cli.obsm["scx_perturb_stage_shift"])
+    assert r["summary"][0]["output"] == "depth"
