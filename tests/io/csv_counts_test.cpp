@@ -113,7 +113,11 @@ INSTANTIATE_TEST_SUITE_P(
                  "line 2: 3 fields, but the header (line 1) has 5"},
         BadTable{"open_quote", "a.csv", ",g1\n\"c1,1\n", "line 2, column 1: quote is not closed"},
         BadTable{"empty_file", "a.csv", "\n\n", "empty file"},
-        BadTable{"unknown_extension", "a.txt", ",g1\nc1,1\n", "cannot tell the separator"}),
+        BadTable{"unknown_extension", "a.txt", ",g1\nc1,1\n", "cannot tell the separator"},
+        BadTable{"semicolons", "a.csv", "cell;g1;g2\nc1;1;2\n",
+                 "line 1: the header has one field when read as ,-separated (it looks ;-separated"},
+        BadTable{"tabs_in_csv", "a.csv", "cell\tg1\nc1\t1\n", "line 1: the header has one field when read as ,-separated (it looks tab-separated"},
+        BadTable{"one_column", "a.tsv", "cell\nc1\n", "line 1: the header has one field when read as tab-separated; expected"}),
     [](const auto& info) { return std::string(info.param.label); });
 
 TEST(CsvCounts, MissingFileIsNamed) {

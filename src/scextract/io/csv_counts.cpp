@@ -129,6 +129,22 @@ Dataset read_csv_counts(const std::string& path, const DatasetReadOptions& /*opt
     if (!have_header) throw Error(fmt::format("{}: empty file, expected a header row of gene names", path));
     std::vector<std::string> header;
     for (auto f : splitter.split(line, header_line)) header.emplace_back(f);
+    if (header.size() < 2) {
+        // one field: the file is separated by something else (a semicolon from a European
+        // spreadsheet, a tab in a .csv); reading on would give cells with no genes
+        std::string other;
+        for (const char c : {';', '\t', ',', '|', ' '})
+            if (c != sep && line.find(c) != std::string_view::npos) {
+                other = c == '\t' ? "tab" : c == ' ' ? "space" : std::string(1, c);
+                break;
+            }
+        throw Error(fmt::format("{}: line {}: the header has one field when read as {}-separated{}; expected a cell-name "
+                                "column and one column per gene",
+                                path, header_line, sep == '\t' ? "tab" : ",",
+                                other.empty() ? "" : fmt::format(" (it looks {}-separated: save it with the file's "
+                                                                 "extension's separator, .csv comma or .tsv tab)",
+                                                                 other)));
+    }
 
     Dataset d;
     CsrMatrix& m = d.matrix;
