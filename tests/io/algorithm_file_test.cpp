@@ -9,7 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <string>
 
 namespace {
@@ -103,3 +105,46 @@ TEST(AlgorithmFile, RefusesDamageAndOtherKinds) {
 }
 
 } // namespace
+
+TEST(AlgorithmFile, RefusesCorrectlyChecksummedFilesWithValuesApplyCannotUse) {
+    // each written through the ordinary writer, so the checksums are right and only the
+    // values are wrong (issue 23: NaN or zero sd gave all-NaN latents, an unknown readout
+    // kind silently dropped its output)
+    scx::test::TempDir dir;
+    const auto refused = [&](scx::Algorithm a, const std::string& fragment) {
+        const auto path = (dir.path() / "bad.scx").string();
+        scx::write_algorithm_file(a, path);
+        try {
+            (void)scx::read_algorithm_file(path);
+            ADD_FAILURE() << "accepted: " << fragment;
+        } catch (const scx::Error& e) {
+            const std::string msg = e.what();
+            EXPECT_EQ(msg.rfind(path + ": ", 0), 0U) << msg;
+            EXPECT_NE(msg.find(fragment), std::string::npos) << msg;
+        }
+    };
+    auto a = sample();
+    a.feature_sd(3) = 0;
+    refused(a, "feature_sd[3] is 0");
+    a = sample();
+    a.feature_sd(1) = std::nanf("");
+    refused(a, "feature_sd holds a non-finite value");
+    a = sample();
+    a.adaptor_W(1, 2) = std::numeric_limits<float>::infinity();
+    refused(a, "adaptor_W holds a non-finite value");
+    a = sample();
+    a.features.blocks[0].dense(0, 0) = std::nanf("");
+    refused(a, "block 'dense' holds a non-finite value");
+    a = sample();
+    a.readouts[1].b(0) = std::nanf("");
+    refused(a, "readout 'branch' b holds a non-finite value");
+    a = sample();
+    a.readouts[0].kind = "ordinal";
+    refused(a, "readout 'depth' is of unknown kind 'ordinal'");
+    a = sample();
+    a.readouts[1].classes.pop_back();
+    refused(a, "softmax readout 'branch' has 3 rows for 2 classes");
+    a = sample();
+    a.features.genes[2] = "CD34";
+    refused(a, "panel gene 'CD34' appears twice");
+}

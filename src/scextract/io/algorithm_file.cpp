@@ -5,6 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <unordered_set>
+
 #include <fmt/format.h>
 
 namespace scx {
@@ -126,6 +129,60 @@ Eigen::VectorXf vector(const ScxContainer& c, const std::string& name, std::int6
 
 } // namespace
 
+namespace {
+
+/// Throws naming @p what when an entry of @p m is NaN or infinite: a checksummed file can still
+/// carry a bad value from a broken fit, and it would turn every cell's outputs into NaN.
+template <class M> void require_finite(const M& m, const std::string& what) {
+    for (Eigen::Index i = 0; i < m.size(); ++i)
+        if (!std::isfinite(m.data()[i])) throw Error(fmt::format("{} holds a non-finite value ({}) at entry {}", what, m.data()[i], i));
+}
+
+/// What apply relies on beyond shapes: finite numbers, a positive standardiser, unique panel
+/// genes and readouts of the kinds apply knows, each with as many classes as rows.
+void check_algorithm_values(const Algorithm& a) {
+    std::unordered_set<std::string> seen;
+    for (const auto& g : a.features.genes)
+        if (!seen.insert(g).second) throw Error(fmt::format("panel gene '{}' appears twice", g));
+    for (const auto& b : a.features.blocks) {
+        require_finite(b.dense, "block '" + b.name + "'");
+        require_finite(b.left, "block '" + b.name + "' (left)");
+        require_finite(b.right, "block '" + b.name + "' (right)");
+        for (const auto& f : b.factors) {
+            if (!std::isfinite(f.scale)) throw Error(fmt::format("block '{}' has a non-finite factor scale", b.name));
+            require_finite(Eigen::Map<const Eigen::VectorXf>(f.read_weights.data(), static_cast<Eigen::Index>(f.read_weights.size())),
+                           "block '" + b.name + "' (read weights)");
+            require_finite(Eigen::Map<const Eigen::VectorXf>(f.write_weights.data(), static_cast<Eigen::Index>(f.write_weights.size())),
+                           "block '" + b.name + "' (write weights)");
+        }
+    }
+    require_finite(a.feature_mean, "feature_mean");
+    require_finite(a.feature_sd, "feature_sd");
+    for (Eigen::Index i = 0; i < a.feature_sd.size(); ++i)
+        if (!(a.feature_sd(i) > 0)) throw Error(fmt::format("feature_sd[{}] is {} (a standard deviation must be positive)", i, a.feature_sd(i)));
+    require_finite(a.adaptor_W, "adaptor_W");
+    require_finite(a.adaptor_b, "adaptor_b");
+    if (!std::isfinite(a.adaptor_beta)) throw Error("adaptor_beta is not finite");
+    if (!std::isfinite(a.target_sum) || !(a.target_sum > 0)) throw Error(fmt::format("target_sum is {} (must be positive)", a.target_sum));
+    for (const auto& r : a.readouts) {
+        require_finite(r.W, "readout '" + r.task + "' W");
+        require_finite(r.b, "readout '" + r.task + "' b");
+        const auto rows = static_cast<std::size_t>(r.W.rows());
+        if (r.kind == "regression" || r.kind == "binary") {
+            if (rows != 1) throw Error(fmt::format("{} readout '{}' has {} rows (1 expected)", r.kind, r.task, rows));
+            if (r.kind == "binary" && r.classes.size() != 2)
+                throw Error(fmt::format("binary readout '{}' names {} classes (2 expected)", r.task, r.classes.size()));
+        } else if (r.kind == "softmax") {
+            if (r.classes.size() != rows)
+                throw Error(fmt::format("softmax readout '{}' has {} rows for {} classes", r.task, rows, r.classes.size()));
+        } else {
+            throw Error(fmt::format("readout '{}' is of unknown kind '{}' (regression, softmax or binary)", r.task, r.kind));
+        }
+    }
+}
+
+} // namespace
+
 Algorithm read_algorithm_file(const std::string& path) {
     ScxOpenOptions o;
     o.expected_kind = kKind;
@@ -195,6 +252,7 @@ Algorithm read_algorithm_file(const std::string& path) {
             if (r.W.cols() != a.latent_dim()) throw Error(fmt::format("readout '{}' does not match the latent", r.task));
             a.readouts.push_back(std::move(r));
         }
+        check_algorithm_values(a);
         if (meta.contains("ruler") && !meta.at("ruler").is_null()) a.ruler_json = meta.at("ruler").dump();
         a.provenance_json = meta.value("provenance", nlohmann::ordered_json::object()).dump();
         // a last consistency check: every block must fit the panel
