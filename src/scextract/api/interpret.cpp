@@ -5,7 +5,7 @@
 
 #include "scextract/apply.hpp"
 #include "scextract/core/error.hpp"
-#include "scextract/core/random.hpp"
+#include "scextract/core/shuffle.hpp"
 #include "scextract/extract/panel_features.hpp"
 #include "scextract/io/atomic_file.hpp"
 #include "scextract/io/gene_programs.hpp"
@@ -18,7 +18,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <numeric>
 
 #include <fmt/format.h>
 
@@ -38,19 +37,6 @@ std::string bundled_gene_sets() {
 }
 
 namespace {
-
-/// Rows [0, n) or, above @p max_cells, a seeded sorted subsample of that many.
-std::vector<std::int64_t> sampled_rows(std::int64_t n, std::int64_t max_cells, std::uint64_t seed) {
-    std::vector<std::int64_t> rows(static_cast<std::size_t>(n));
-    std::iota(rows.begin(), rows.end(), 0);
-    if (n <= max_cells) return rows;
-    Rng rng(seed, 0x1a7e);
-    for (std::int64_t i = 0; i < max_cells; ++i)
-        std::swap(rows[static_cast<std::size_t>(i)], rows[static_cast<std::size_t>(i + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n - i))))]);
-    rows.resize(static_cast<std::size_t>(max_cells));
-    std::sort(rows.begin(), rows.end());
-    return rows;
-}
 
 template <class T> std::vector<T> take(const std::vector<T>& v, const std::vector<std::int64_t>& rows) {
     if (v.empty()) return {};
@@ -98,7 +84,7 @@ InterpretFileResult interpret_file(const InterpretFileOptions& a, const MessageS
     data_options.threads = a.threads;
     const auto input = read_reference_cells(data_options, messages);
     const auto& d = input->data;
-    const auto rows = sampled_rows(d.counts->n_rows, a.max_cells, a.seed);
+    const auto rows = seeded_sample(d.counts->n_rows, a.max_cells, a.seed, 0x1a7e);
     if (static_cast<std::int64_t>(rows.size()) < d.counts->n_rows)
         messages.note(fmt::format("scoring a seeded subsample of {} of the {} cells (--max-cells)", rows.size(), d.counts->n_rows));
     const CsrMatrix counts = static_cast<std::int64_t>(rows.size()) < d.counts->n_rows ? select_rows(*d.counts, rows) : *d.counts;

@@ -1,5 +1,7 @@
 #include "scextract/validate/holdout_folds.hpp"
 
+#include "scextract/core/shuffle.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -12,17 +14,6 @@
 #include <fmt/ranges.h>
 
 namespace scx {
-
-std::vector<std::int64_t> seeded_sample(std::int64_t n, std::int64_t m, std::uint64_t seed, std::uint64_t stream) {
-    std::vector<std::int64_t> rows(static_cast<std::size_t>(n));
-    std::iota(rows.begin(), rows.end(), 0);
-    if (m >= n) return rows;
-    Rng rng(seed, stream);
-    for (std::int64_t i = 0; i < m; ++i) std::swap(rows[i], rows[i + static_cast<std::int64_t>(rng.below(n - i))]);
-    rows.resize(static_cast<std::size_t>(m));
-    std::sort(rows.begin(), rows.end());
-    return rows;
-}
 
 HoldoutFold random_group_fold(const ManifoldData& d, double fraction, std::uint64_t seed) {
     const auto n = d.n_cells();

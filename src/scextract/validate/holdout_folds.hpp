@@ -14,10 +14,6 @@
 
 namespace scx {
 
-/// A seeded uniform sample of @p m of [0, n) (all when m >= n), ascending; @p stream keeps
-/// the draws of different uses apart.
-std::vector<std::int64_t> seeded_sample(std::int64_t n, std::int64_t m, std::uint64_t seed, std::uint64_t stream);
-
 /// One fold: its name (for the report) and a 0/1 flag per cell, 1 = held out.
 struct HoldoutFold {
     std::string name;

@@ -4,6 +4,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
 #include "scextract/core/random.hpp"
+#include "scextract/core/shuffle.hpp"
 #include "scextract/core/shortest_paths.hpp"
 #include "scextract/stats/metrics.hpp"
 #include "scextract/validate/holdout_folds.hpp"
