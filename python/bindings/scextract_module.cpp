@@ -374,13 +374,7 @@ NB_MODULE(_scextract, m) {
            std::int64_t factors, std::int64_t top_genes, const std::string& orientation, std::uint64_t seed, int threads) {
             scx::FitFileOptions o;
             o.operator_file = operator_file;
-            o.reference.path = train;
-            o.reference.label_key = label_key;
-            o.reference.donor_key = donor_key;
-            o.reference.tissue_key = tissue_key;
-            o.reference.layer = layer;
-            o.reference.raw = raw;
-            o.reference.gene_column = gene_column;
+            o.reference = {train, label_key, donor_key, tissue_key, layer, raw, gene_column};
             o.out = out;
             o.ruler = ruler;
             o.variant = variant;
@@ -411,13 +405,7 @@ NB_MODULE(_scextract, m) {
            int threads) {
             scx::InterpretFileOptions o;
             o.algorithm = algorithm;
-            o.data.path = data;
-            o.data.label_key = label_key;
-            o.data.donor_key = donor_key;
-            o.data.tissue_key = tissue_key;
-            o.data.layer = layer;
-            o.data.raw = raw;
-            o.data.gene_column = gene_column;
+            o.data = {data, label_key, donor_key, tissue_key, layer, raw, gene_column, threads};
             o.out = out;
             o.gmt = gmt;
             o.programs = programs;
@@ -431,7 +419,6 @@ NB_MODULE(_scextract, m) {
             o.fdr = fdr;
             o.seed = seed;
             o.threads = threads;
-            o.data.threads = threads;
             nb::gil_scoped_release release;
             const auto r = scx::interpret_file(o);
             return std::make_tuple(scx::interpretation_json(r.interpretation).dump(), r.files, r.seconds);
