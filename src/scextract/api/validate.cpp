@@ -9,6 +9,7 @@
 #include "scextract/io/atomic_file.hpp"
 #include "scextract/io/operator_file.hpp"
 #include "scextract/io/ruler_json.hpp"
+#include "scextract/readout/algorithm_pipeline.hpp"
 #include "scextract/validate/manifold_inputs.hpp"
 #include "scextract/validate/null_ruler.hpp"
 #include "scextract/validate/null_simulation_control.hpp"
@@ -73,11 +74,7 @@ ValidateFileResult validate_file(const ValidateFileOptions& a, const MessageSink
                                      min_permutations(o.alpha)));
     std::optional<FrozenEncoder> frozen;
     if (a.held_out) {
-        Adaptor ad;
-        ad.W = algorithm->adaptor_W;
-        ad.b = algorithm->adaptor_b;
-        ad.beta = algorithm->adaptor_beta;
-        frozen = FrozenEncoder{Standardizer{algorithm->feature_mean, algorithm->feature_sd}, ad};
+        frozen = FrozenEncoder{Standardizer{algorithm->feature_mean, algorithm->feature_sd}, algorithm_adaptor(*algorithm)};
     }
     std::optional<GeodesicMethod> geometry;
     if (a.geometry == "isomap") geometry = GeodesicMethod::isomap;

@@ -234,6 +234,14 @@ RowMatrixD softmax_rows(const RowMatrixF& logits) {
 
 } // namespace
 
+Adaptor algorithm_adaptor(const Algorithm& a) {
+    Adaptor adaptor;
+    adaptor.W = a.adaptor_W;
+    adaptor.b = a.adaptor_b;
+    adaptor.beta = a.adaptor_beta;
+    return adaptor;
+}
+
 AlgorithmReadoutScores score_algorithm_readouts(const Algorithm& a, const RowMatrixF& z) {
     if (z.cols() != a.latent_dim())
         throw Error(fmt::format("readouts: latent of {} dimensions for an algorithm of {}", z.cols(), a.latent_dim()));
@@ -257,11 +265,7 @@ AlgorithmFeatureOutputs apply_algorithm_to_features(const Algorithm& a, RowMatri
     if (features.cols() != a.feature_mean.size())
         throw Error(fmt::format("apply: {} features for an algorithm of {}", features.cols(), a.feature_mean.size()));
     Standardizer{a.feature_mean, a.feature_sd}.apply_in_place(features);
-    Adaptor adaptor;
-    adaptor.W = a.adaptor_W;
-    adaptor.b = a.adaptor_b;
-    adaptor.beta = a.adaptor_beta;
-    auto enc = adaptor.encode_with_error(features, threads);
+    auto enc = algorithm_adaptor(a).encode_with_error(features, threads);
     AlgorithmFeatureOutputs out;
     out.readouts = score_algorithm_readouts(a, enc.z);
     out.latent = std::move(enc.z);
@@ -369,10 +373,7 @@ PanelMatch apply_algorithm_streamed(const Algorithm& a, RowBlockReader& counts, 
     if (static_cast<std::int64_t>(symbols.size()) != counts.n_cols())
         throw Error(fmt::format("apply: {} gene symbols for {} genes", symbols.size(), counts.n_cols()));
     if (options.chunk_rows < 1) throw Error(fmt::format("apply: chunk size {} (need at least 1 cell)", options.chunk_rows));
-    Adaptor adaptor;
-    adaptor.W = a.adaptor_W;
-    adaptor.b = a.adaptor_b;
-    adaptor.beta = a.adaptor_beta;
+    const Adaptor adaptor = algorithm_adaptor(a);
     auto panel = match_algorithm_panel(a, symbols, options);
     auto panel_of = panel_position_of_columns(panel, counts.n_cols());
     std::optional<FoldedApplyPlan> folded;

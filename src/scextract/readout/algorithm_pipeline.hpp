@@ -142,6 +142,9 @@ PanelMatch match_algorithm_panel(const Algorithm& algorithm, const std::vector<s
 /// The chunk may be moved from.
 using AlgorithmApplySink = std::function<void(std::int64_t first_row, AlgorithmApplyResult& chunk)>;
 
+/// The Stage 2 adaptor an algorithm file carries (W, b, beta), ready to encode.
+Adaptor algorithm_adaptor(const Algorithm& algorithm);
+
 /// Every readout of an algorithm on some cells' latent, with the class probabilities that
 /// apply reduces to labels (interpretation and perturbation compare them before and after).
 struct AlgorithmReadoutScores {
