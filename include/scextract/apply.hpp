@@ -10,6 +10,7 @@
 #include "scextract/core/row_block_reader.hpp"
 #include "scextract/io/algorithm_file.hpp"
 #include "scextract/io/anndata.hpp"
+#include "scextract/preprocess/input_values.hpp"
 #include "scextract/readout/algorithm_pipeline.hpp"
 
 #include <cstdint>
@@ -27,7 +28,8 @@ struct ApplyOptions {
     double max_missing_fraction = 0.5; ///< refuse input missing more than this share of the panel
     std::int64_t chunk_rows = 20000;   ///< cells per block (memory, never results, depends on it)
     bool exact_features = false;       ///< form every cell's features as fit does (slower, same up to rounding)
-    bool check_counts = true;          ///< refuse a block that does not hold raw counts
+    bool check_counts = true;          ///< check what each block holds (refusing what is neither counts nor log-normalised)
+    InputValuesOptions input;          ///< counts or log-normalised (default: detected on the first block)
     int threads = 0;                   ///< 0: all cores; results do not depend on it
     ProgressCallback progress;         ///< (cells done, cells total); may be empty
     std::string algorithm_path;        ///< recorded in uns['scx']['algorithm']
@@ -44,7 +46,7 @@ struct ApplyResult {
     PanelMatch panel;                                 ///< panel genes the input lacked
 };
 
-/// Applies @p algorithm to the raw counts of @p counts, whose columns are named by
+/// Applies @p algorithm to the raw counts (or log-normalised values, ApplyOptions::input) of @p counts, whose columns are named by
 /// @p symbols. Identical bits for every chunk size and thread count, and to the file written
 /// by apply_file() on the same cells. Throws scx::Error on too many missing panel genes or
 /// (with check_counts) values that are not counts.

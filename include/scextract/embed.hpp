@@ -5,6 +5,7 @@
 /// the Python package's `scx.load_model` / `scx.embed` are this header.
 
 #include "scextract/core/messages.hpp"
+#include "scextract/preprocess/input_values.hpp"
 #include "scextract/io/anndata.hpp"
 #include "scextract/model/embed.hpp"
 #include "scextract/model/scgpt_checkpoint.hpp"
@@ -30,6 +31,7 @@ struct EmbedFileOptions {
     std::string model, input, out;  ///< checkpoint, cells (raw counts), output .h5ad
     std::string layer;              ///< counts from this layer instead of X
     bool raw = false;               ///< counts from raw.X
+    InputValuesOptions input_kind;  ///< counts or log-normalised (default: detected)
     std::string gene_column;        ///< var column with symbols (empty: automatic)
     std::string key = "X_scgpt";    ///< obsm key to write
     EmbedOptions embed;             ///< tokenizer, pooling, batch size, threads, seed

@@ -5,6 +5,7 @@
 /// atlas or the weights-only QK / OV circuits. The CLI's `export` is this header.
 
 #include "scextract/core/messages.hpp"
+#include "scextract/preprocess/input_values.hpp"
 #include "scextract/core/progress.hpp"
 #include "scextract/extract/atlas.hpp"
 
@@ -23,8 +24,9 @@ struct ExportFileOptions {
     std::string mode = "atlas";           ///< atlas, qk or ov
     std::string layer;                    ///< counts from this layer instead of X
     bool raw = false;                     ///< counts from raw.X
+    InputValuesOptions input;             ///< counts or log-normalised (default: detected)
     std::string gene_column;              ///< var column with symbols (empty: automatic)
-    std::string flavor = "seurat_v3";     ///< HVG flavour: seurat_v3 (counts) or seurat (log data)
+    std::string flavor = "auto";          ///< HVG flavour: seurat_v3 (counts), seurat (log data), auto (by the input)
     std::string vocab_filter = "before_hvg"; ///< drop out-of-vocabulary genes before HVG selection, or after
     std::string panel_order = "hvg_rank"; ///< hvg_rank or input
     std::int64_t panel = 1200;            ///< panel size

@@ -19,6 +19,7 @@ struct FitFileOptions {
     std::string operator_file;        ///< .scxop from export
     ReferenceCellsOptions reference;  ///< the cells, their matrix and obs keys
     std::string ruler = "default";    ///< ruler JSON file, or "default" (hematopoiesis)
+    std::string label_map;            ///< TSV label -> stage added to the ruler (io/label_map.hpp); empty: none
     std::string out;                  ///< .scx to write (atomically)
     FeatureSpec features;             ///< which features of the operators (the drift of head 2:5 by default)
     std::string variant = "cell";     ///< adaptor: anchor, cell or hybrid

@@ -6,6 +6,7 @@
 /// against random gene sets of the same size and expression level. The CLI's `perturb`.
 
 #include "scextract/core/messages.hpp"
+#include "scextract/preprocess/input_values.hpp"
 #include "scextract/core/progress.hpp"
 #include "scextract/interpret/in_silico_perturbation.hpp"
 
@@ -22,6 +23,7 @@ struct PerturbFileOptions {
     std::string summary;              ///< summary TSV; empty: out with ".perturb.tsv" for ".h5ad"
     std::string layer;                ///< counts from this layer instead of X
     bool raw = false;                 ///< counts from raw.X
+    InputValuesOptions input_kind;    ///< counts or log-normalised (default: detected)
     std::string gene_column;          ///< var column with symbols (empty: automatic)
     PerturbationOptions perturbation; ///< genes or factor, mode, null
     /// Or perturb the genes of one named program of a programs file (an .h5ad of `simulate`,

@@ -28,6 +28,7 @@ struct ValidateFileOptions {
     bool held_out = false;          ///< the data was not used to fit the algorithm: its adaptor is used frozen
     ReferenceCellsOptions data;     ///< the labelled cells
     std::string ruler = "default";  ///< ruler JSON file, or "default"
+    std::string label_map;          ///< TSV label -> stage added to the ruler (io/label_map.hpp); empty: none
     std::string out;                ///< results JSON to write (atomically)
     FeatureSpec features;           ///< with operator_file: which features
     std::int64_t k = 10;            ///< latent dimension

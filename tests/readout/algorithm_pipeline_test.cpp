@@ -160,7 +160,7 @@ TEST_P(StreamedApply, SameBitsAsTheWholeMatrix) {
     AlgorithmApplyOptions o;
     o.chunk_rows = chunk;
     o.threads = threads;
-    o.check_block = [&](const CsrMatrix& block, std::int64_t first) {
+    o.prepare_block = [&](CsrMatrix& block, std::int64_t first) {
         EXPECT_EQ(first, checked);
         checked += block.n_rows;
     };
@@ -294,7 +294,7 @@ TEST(StreamedApplyErrors, ReaderAndSinkNeverOverlapAndErrorsStopTheStream) {
                  Error);
     EXPECT_EQ(chunks, 1); // the second chunk's outputs wait for the third chunk's read, which failed
 
-    o.check_block = [](const CsrMatrix&, std::int64_t first) {
+    o.prepare_block = [](CsrMatrix&, std::int64_t first) {
         if (first > 0) throw Error("not counts");
     };
     reader.fail_from = 1 << 30;

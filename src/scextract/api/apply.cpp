@@ -16,6 +16,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -120,11 +122,22 @@ AlgorithmApplyOptions pipeline_options(const ApplyOptions& o) {
     return p;
 }
 
-/// A count check on each block as it arrives, naming the block's cells.
-std::function<void(const CsrMatrix&, std::int64_t)> count_check(const std::string& what, const std::string& hint, int threads) {
-    return [what, hint, threads](const CsrMatrix& block, std::int64_t first_row) {
-        require_counts(inspect_values(block, {.threads = threads}),
-                       fmt::format("{} (cells {}-{})", what, first_row, first_row + block.n_rows), hint);
+/// What each block holds, decided on the first (noted on @p messages) and checked on every
+/// later one, naming the block's cells; log-normalised blocks become their expm1 in place.
+std::function<void(CsrMatrix&, std::int64_t)> input_block(const std::string& what, const std::string& hint,
+                                                           const InputValuesOptions& input, int threads,
+                                                           const MessageSink& messages) {
+    auto resolved = std::make_shared<std::optional<InputValues>>();
+    return [=](CsrMatrix& block, std::int64_t first_row) {
+        const auto cells = fmt::format("{} (cells {}-{})", what, first_row, first_row + block.n_rows);
+        const auto values = inspect_values(block, {.threads = threads});
+        if (!resolved->has_value()) {
+            *resolved = resolve_input_values(values, input, cells, hint);
+            messages.note((*resolved)->describe(what));
+        } else {
+            check_input_block(values, **resolved, input, cells);
+        }
+        to_method_values_in_place(block, **resolved, threads);
     };
 }
 
@@ -148,7 +161,8 @@ std::int64_t apply_streamed(const ApplyFileOptions& a, const Algorithm& algorith
     const auto panel = about_input(a, [&] { return match_algorithm_panel(algorithm, symbols, o); });
     warn_missing(panel, a.input, messages);
     if (a.apply.check_counts)
-        o.check_block = count_check(fmt::format("{} {}", a.input, d.matrix_source), counts_hint(d, a.layer, a.raw), o.threads);
+        o.prepare_block = input_block(fmt::format("{} {}", a.input, d.matrix_source), counts_hint(d, a.layer, a.raw),
+                                      a.apply.input, o.threads, messages);
 
     H5adRowReader reader(a.input, {a.layer, a.raw});
     H5adAnnotationWriter w(a.input, a.out);
@@ -172,9 +186,10 @@ std::int64_t apply_streamed(const ApplyFileOptions& a, const Algorithm& algorith
 
 /// Every row of @p counts through the pipeline, gathered, in the apply contract's columns.
 ApplyResult apply_gathered(const Algorithm& algorithm, RowBlockReader& counts, const std::vector<std::string>& symbols,
-                           const ApplyOptions& options, const std::string& hint) {
+                           const ApplyOptions& options, const std::string& what, const std::string& hint,
+                           const MessageSink& messages) {
     auto o = pipeline_options(options);
-    if (options.check_counts) o.check_block = count_check(options.matrix_source, hint, o.threads);
+    if (options.check_counts) o.prepare_block = input_block(what, hint, options.input, o.threads, messages);
     auto all = apply_algorithm(algorithm, counts, symbols, o);
     ApplyResult result;
     for (const auto& out : obs_outputs(algorithm)) result.obs.emplace_back(out.name, column_of(out, all));
@@ -187,15 +202,13 @@ ApplyResult apply_gathered(const Algorithm& algorithm, RowBlockReader& counts, c
 /// 10x, CSV and anndata <= 0.7 inputs: read whole, written whole.
 std::int64_t apply_in_memory(const ApplyFileOptions& a, const Algorithm& algorithm, const MessageSink& messages) {
     auto d = read_dataset(a.input, {.layer = a.layer, .use_raw = a.raw});
-    require_counts(inspect_values(d.matrix, {.threads = a.apply.threads}), fmt::format("{} {}", a.input, d.matrix_source),
-                   counts_hint(d, a.layer, a.raw));
     const auto symbols = dataset_gene_symbols(d, a.input, a.gene_column, messages);
     auto o = a.apply;
     o.algorithm_path = a.algorithm;
     o.matrix_source = d.matrix_source;
-    o.check_counts = false; // checked whole above
-    InMemoryRowReader reader(d.matrix);
-    auto r = about_input(a, [&] { return apply_gathered(algorithm, reader, symbols, o, ""); });
+    InMemoryRowReader reader(d.matrix); // blocks are copies: X is written back as read
+    auto r = about_input(a, [&] { return apply_gathered(algorithm, reader, symbols, o, fmt::format("{} {}", a.input, d.matrix_source),
+                                                  counts_hint(d, a.layer, a.raw), messages); });
     warn_missing(r.panel, a.input, messages);
     H5adAdditions add;
     const auto n = r.latent.rows(), k = r.latent.cols();
@@ -210,7 +223,8 @@ std::int64_t apply_in_memory(const ApplyFileOptions& a, const Algorithm& algorit
 
 ApplyResult apply_algorithm_to(const Algorithm& algorithm, RowBlockReader& counts, const std::vector<std::string>& symbols,
                                const ApplyOptions& options) {
-    return apply_gathered(algorithm, counts, symbols, options, "scextract needs raw counts");
+    return apply_gathered(algorithm, counts, symbols, options, options.matrix_source,
+                          "scextract needs raw counts or log-normalised values", {});
 }
 
 ApplyFileResult apply_file(const ApplyFileOptions& a, const MessageSink& messages) {

@@ -61,11 +61,12 @@ EmbedFileResult embed_file(const EmbedFileOptions& a, const MessageSink& message
     messages.note(fmt::format("model {}: {} layers, d={}, {} heads, vocabulary {}", checkpoint.weights_file, checkpoint.config.n_layers,
                               checkpoint.config.d_model, checkpoint.config.n_heads, checkpoint.vocab.size()));
     auto d = read_dataset(a.input, {.layer = a.layer, .use_raw = a.raw});
-    const auto values = inspect_values(d.matrix, {.threads = a.embed.threads});
-    require_counts(values, fmt::format("{} {}", a.input, d.matrix_source), counts_hint(d, a.layer, a.raw));
+    const auto input = resolve_dataset_values(d, a.input_kind, a.input, a.layer, a.raw, a.embed.threads, messages);
+    CsrMatrix converted;
+    const CsrMatrix& x = method_matrix(d, input, converted, a.embed.threads);
     const auto symbols = dataset_gene_symbols(d, a.input, a.gene_column, messages);
     EmbedFileResult result;
-    result.embed = embed_cells(checkpoint, d.matrix, symbols, a.embed);
+    result.embed = embed_cells(checkpoint, x, symbols, a.embed);
     const auto& r = result.embed;
     result.cells = d.matrix.n_rows;
     result.genes = d.matrix.n_cols;

@@ -51,9 +51,12 @@ ExportFileResult export_file(const ExportFileOptions& a, const MessageSink& mess
     auto d = read_dataset(a.reference, {.layer = a.layer, .use_raw = a.raw});
     messages.note(fmt::format("reference {}: {} cells x {} genes ({}, {}) ({:.1f} s)", a.reference,
                              d.matrix.n_rows, d.matrix.n_cols, d.format, d.matrix_source, lap(t0)));
+    const auto input = take_input_values(d, a.input, a.reference, a.layer, a.raw, a.threads, messages);
+    const auto flavor = resolve_hvg_flavor(a.flavor, input.normalized());
     const auto symbols = dataset_gene_symbols(d, a.reference, a.gene_column, messages);
     PrepareOptions po;
-    po.flavor = a.flavor == "seurat" ? HvgFlavor::seurat : HvgFlavor::seurat_v3;
+    po.flavor = flavor;
+    po.normalized_input = input.normalized();
     po.n_top_genes = a.panel;
     po.target_sum = a.target_sum;
     po.vocab_filter = a.vocab_filter == "after_hvg" ? VocabFilter::after_hvg : VocabFilter::before_hvg;
@@ -70,7 +73,7 @@ ExportFileResult export_file(const ExportFileOptions& a, const MessageSink& mess
     for (auto p : prep.panel) genes.push_back(symbols[static_cast<std::size_t>(p)]);
     std::vector<std::string> head(genes.begin(), genes.begin() + std::min<std::int64_t>(g_panel, 8));
     messages.note(fmt::format("panel: {} genes ({}, vocabulary filter {}, order {}); first: {} ({:.1f} s)",
-                             g_panel, a.flavor, a.vocab_filter, a.panel_order, fmt::join(head, ", "),
+                             g_panel, hvg_flavor_name(flavor), a.vocab_filter, a.panel_order, fmt::join(head, ", "),
                              lap(t0)));
 
     const std::int64_t n_ops = cfg.n_layers * cfg.n_heads;
@@ -115,7 +118,7 @@ ExportFileResult export_file(const ExportFileOptions& a, const MessageSink& mess
     p.checkpoint_sha256 = sha;
     p.reference_path = std::filesystem::absolute(a.reference).string();
     p.reference_matrix = d.matrix_source;
-    p.hvg_flavor = a.flavor;
+    p.hvg_flavor = hvg_flavor_name(flavor);
     p.vocab_filter = a.vocab_filter;
     p.panel_order = a.panel_order;
     p.panel_requested = a.panel;

@@ -7,6 +7,7 @@
 #include "scextract/io/algorithm_file.hpp"
 #include "scextract/io/atomic_file.hpp"
 #include "scextract/io/operator_file.hpp"
+#include "scextract/io/label_map.hpp"
 #include "scextract/io/ruler_json.hpp"
 #include "scextract/version.hpp"
 
@@ -22,7 +23,7 @@ FitFileResult fit_file(const FitFileOptions& a, const MessageSink& messages) {
     refuse_overwriting_input(a.operator_file, a.out);
     refuse_overwriting_input(a.reference.path, a.out);
     const auto t0 = std::chrono::steady_clock::now();
-    const Ruler ruler = load_ruler(a.ruler);
+    const Ruler ruler = load_ruler_with_label_map(a.ruler, a.label_map);
     const std::string ruler_json = ruler_to_json(ruler).dump();
     const auto ops = read_operator_file(a.operator_file);
     const auto features = build_feature_operator(ops, a.features);

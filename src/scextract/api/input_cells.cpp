@@ -4,8 +4,10 @@
 #include "scextract/io/h5ad_reader.hpp"
 #include "scextract/preprocess/count_check.hpp"
 #include "scextract/preprocess/gene_alignment.hpp"
+#include "scextract/stats/cell_folds.hpp"
 
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -21,6 +23,28 @@ std::string counts_hint(const Dataset& d, const std::string& layer, bool raw) {
     if (d.has_raw && !raw) options.push_back("--raw");
     if (options.empty()) return "the file has no other layer or raw.X to take counts from";
     return fmt::format("other matrices in this file: {}; choose the one that holds raw counts", fmt::join(options, ", "));
+}
+
+InputValues resolve_dataset_values(const Dataset& d, const InputValuesOptions& options, const std::string& path,
+                                   const std::string& layer, bool raw, int threads, const MessageSink& messages) {
+    const auto what = fmt::format("{} {}", path, d.matrix_source);
+    auto v = resolve_input_values(inspect_values(d.matrix, {.threads = threads}), options, what, counts_hint(d, layer, raw));
+    messages.note(v.describe(what));
+    return v;
+}
+
+InputValues take_input_values(Dataset& d, const InputValuesOptions& options, const std::string& path,
+                              const std::string& layer, bool raw, int threads, const MessageSink& messages) {
+    auto v = resolve_dataset_values(d, options, path, layer, raw, threads, messages);
+    to_method_values_in_place(d.matrix, v, threads);
+    return v;
+}
+
+const CsrMatrix& method_matrix(const Dataset& d, const InputValues& input, CsrMatrix& storage, int threads) {
+    if (!input.normalized()) return d.matrix;
+    storage = d.matrix;
+    to_method_values_in_place(storage, input, threads);
+    return storage;
 }
 
 std::vector<std::string> dataset_gene_symbols(const Dataset& d, const std::string& input, const std::string& force_column,
@@ -51,12 +75,26 @@ std::unique_ptr<ReferenceCells> read_reference_cells(const ReferenceCellsOptions
     auto in = std::make_unique<ReferenceCells>();
     in->dataset = read_dataset(a.path, {.layer = a.layer, .use_raw = a.raw});
     const auto& d = in->dataset;
-    const auto values = inspect_values(d.matrix, {.threads = a.threads});
-    require_counts(values, fmt::format("{} {}", a.path, d.matrix_source), counts_hint(d, a.layer, a.raw));
+    in->input = take_input_values(in->dataset, a.input, a.path, a.layer, a.raw, a.threads, messages);
     in->data.counts = &in->dataset.matrix;
     in->data.symbols = dataset_gene_symbols(d, a.path, a.gene_column, messages);
     in->data.labels = obs_strings(d, a.label_key, a.path, "--label-key");
-    in->data.donors = obs_strings(d, a.donor_key, a.path, "--donor-key");
+    in->data.donors = a.donor_key == "none" ? std::vector<std::string>(static_cast<std::size_t>(d.matrix.n_rows), "all")
+                                            : obs_strings(d, a.donor_key, a.path, "--donor-key");
+    const std::set<std::string> distinct(in->data.donors.begin(), in->data.donors.end());
+    if (distinct.size() <= 1) {
+        const auto why = a.donor_key == "none" ? std::string("no donor column (--donor-key none)")
+                         : distinct.empty()    ? std::string("no cells")
+                                               : fmt::format("one donor ('{}') in obs['{}']", *distinct.begin(), a.donor_key);
+        if (a.cell_folds >= 2) {
+            const CellFoldOptions fo{.n_folds = a.cell_folds};
+            in->data.donors = cell_fold_donors(in->data.labels, fo);
+            in->donor_note = cell_fold_note(why, fo);
+        } else {
+            in->donor_note = why + ": every cell has the same donor";
+        }
+        messages.warning(fmt::format("{}: {}", a.path, in->donor_note));
+    }
     if (!a.tissue_key.empty()) in->data.tissues = obs_strings(d, a.tissue_key, a.path, "--tissue-key");
     return in;
 }

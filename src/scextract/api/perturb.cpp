@@ -112,9 +112,8 @@ PerturbFileResult perturb_file(const PerturbFileOptions& a, const MessageSink& m
     auto perturbation = a.perturbation;
     if (!a.program.empty()) perturbation.genes = program_genes(a.programs_file, a.program);
     const Algorithm algorithm = read_algorithm(a.algorithm);
-    const auto d = read_dataset(a.input, {.layer = a.layer, .use_raw = a.raw});
-    require_counts(inspect_values(d.matrix, {.threads = a.perturbation.threads}), fmt::format("{} {}", a.input, d.matrix_source),
-                   counts_hint(d, a.layer, a.raw));
+    auto d = read_dataset(a.input, {.layer = a.layer, .use_raw = a.raw});
+    take_input_values(d, a.input_kind, a.input, a.layer, a.raw, a.perturbation.threads, messages);
     const auto symbols = dataset_gene_symbols(d, a.input, a.gene_column, messages);
     const auto panel = match_algorithm_panel(algorithm, symbols, {});
     if (!panel.missing.empty())

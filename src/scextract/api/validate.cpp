@@ -8,6 +8,7 @@
 #include "scextract/io/algorithm_file.hpp"
 #include "scextract/io/atomic_file.hpp"
 #include "scextract/io/operator_file.hpp"
+#include "scextract/io/label_map.hpp"
 #include "scextract/io/ruler_json.hpp"
 #include "scextract/readout/algorithm_pipeline.hpp"
 #include "scextract/validate/manifold_inputs.hpp"
@@ -37,7 +38,7 @@ ValidateFileResult validate_file(const ValidateFileOptions& a, const MessageSink
     refuse_overwriting_input(a.data.path, a.out);
     refuse_overwriting_input(a.algorithm.empty() ? a.operator_file : a.algorithm, a.out);
     const auto t0 = std::chrono::steady_clock::now();
-    const Ruler ruler = load_ruler(a.ruler);
+    const Ruler ruler = load_ruler_with_label_map(a.ruler, a.label_map);
     std::optional<Algorithm> algorithm;
     FeatureOperator features;
     double target_sum = 1e4;
@@ -52,6 +53,9 @@ ValidateFileResult validate_file(const ValidateFileOptions& a, const MessageSink
                               features.n_features()));
     auto reference = a.data;
     reference.threads = a.threads;
+    // the anchors and the random and leave-donor gates need replicate groups: without donors,
+    // seeded cell folds stand in (warned, and recorded in the results)
+    if (reference.cell_folds == 0) reference.cell_folds = 10;
     const auto input = read_reference_cells(reference, messages);
     std::int64_t unmapped = 0;
     const auto data = manifold_data(features, target_sum, input->data, ruler, a.threads, &unmapped);
@@ -164,7 +168,9 @@ ValidateFileResult validate_file(const ValidateFileOptions& a, const MessageSink
                   {"source", a.algorithm.empty() ? a.operator_file : a.algorithm},
                   {"held_out", a.held_out},
                   {"ruler", ruler.name},
-                  {"unmapped_cells", unmapped}};
+                  {"unmapped_cells", unmapped},
+                  {"label_map", a.label_map},
+                  {"donors", input->donor_note.empty() ? "donors" : input->donor_note}};
     j["geometry"] = a.geometry;
     if (geometry)
         j["geometry_options"] = {{"method", a.geometry},

@@ -3,6 +3,7 @@
 #include "scextract/core/category_codes.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/preprocess/hvg.hpp"
+#include "scextract/preprocess/normalize.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -27,6 +28,7 @@ BenchCells make_bench_cells(const CsrMatrix& counts, std::vector<std::string> sy
 
     BenchCells c;
     c.counts = &counts;
+    c.normalized_values = options.normalized_values;
     c.symbols = std::move(symbols);
     c.ruler = &ruler;
     c.ruler_json = std::move(ruler_json);
@@ -79,7 +81,12 @@ BenchCells make_bench_cells(const CsrMatrix& counts, std::vector<std::string> sy
         HvgOptions h;
         h.n_top_genes = std::min<std::int64_t>(options.panel_size, counts.n_cols);
         h.threads = options.threads;
-        const auto hvg = highly_variable_genes(counts, h);
+        // seurat_v3 models raw counts; normalised input takes the seurat flavour on its log values
+        const auto hvg = options.normalized_values
+                             ? highly_variable_genes(log1p(normalize_total(counts, {.target_sum = 1e4, .threads = options.threads}),
+                                                           options.threads),
+                                                     [&] { auto o = h; o.flavor = HvgFlavor::seurat; return o; }())
+                             : highly_variable_genes(counts, h);
         for (const auto g : hvg.selected) c.panel.push_back(c.symbols[g]);
     }
     c.panel_match = match_panel(c.symbols, c.panel);

@@ -32,6 +32,9 @@ struct BinaryTaskLabels {
 /// Benchmark input: raw counts plus everything the endpoints need.
 struct BenchCells {
     const CsrMatrix* counts = nullptr;   ///< cells x genes, raw counts (not owned)
+    /// counts holds per-cell normalised values (expm1 of log-normalised input,
+    /// preprocess/input_values.hpp): raw-count models (scVI) cannot run.
+    bool normalized_values = false;
     std::vector<std::string> symbols;    ///< gene symbol per column
     const Ruler* ruler = nullptr;        ///< not owned
     std::string ruler_json;              ///< the ruler as JSON (for the extracted algorithm's file)
@@ -58,12 +61,15 @@ struct BenchCellsOptions {
     /// Binary tasks defined on ruler stages; a task is kept when both sides have cells.
     std::vector<BinaryTask> binary_tasks = default_binary_tasks();
     /// Panel genes; empty: the @ref panel_size most variable genes (preprocess/hvg.hpp,
-    /// seurat_v3 flavour on the raw counts) of all cells.
+    /// seurat_v3 flavour on the raw counts, or seurat on log1p(normalize_total) for normalised
+    /// values) of all cells.
     std::vector<std::string> panel;
     std::int64_t panel_size = 1200;
     /// Donors required: two for donor-holdout splits; one where every cell is scored as
     /// held out (interpret, perturb).
     std::int64_t min_donors = 2;
+    /// The matrix holds per-cell normalised values, not counts (BenchCells::normalized_values).
+    bool normalized_values = false;
     int threads = 0;
 };
 

@@ -128,6 +128,14 @@ BenchConfig read_bench_config(const std::string& path) {
             c.data.layer = r.string("layer", "");
             c.data.gene_column = r.string("gene_column", "");
             c.data.raw = r.boolean("raw", false);
+            c.data.input.kind = parse_input_kind(r.string("input_kind", "detect"), path + ": $.data.input_kind");
+            if (r.has("input_target_sum")) {
+                c.data.input.target_sum = r.number("input_target_sum", 0.0);
+                if (!(*c.data.input.target_sum > 0)) r.fail("'input_target_sum' must be positive");
+            }
+            c.data.label_map = r.string("label_map", "");
+            c.data.cell_folds = r.integer("cell_folds", c.data.cell_folds);
+            if (c.data.cell_folds < 2 || c.data.cell_folds > 1000) r.fail("'cell_folds' must be between 2 and 1000");
             r.finish();
         }
     }

@@ -5,6 +5,7 @@
 
 #include "scextract/bench/bench_method.hpp"
 #include "scextract/bench/bench_runner.hpp"
+#include "scextract/preprocess/input_values.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,11 @@ struct BenchDataSpec {
     std::optional<std::string> tissue_key;     ///< absent: one tissue
     std::string layer, gene_column;
     bool raw = false;
+    InputValuesOptions input;                  ///< input_kind, input_target_sum: counts or log-normalised
+    std::string label_map;                     ///< TSV label -> ruler stage (relative to the config's folder)
+    /// With no donor column (donor_key "none") or one donor: folds of cells standing in for
+    /// donors (stats/cell_folds.hpp), at least 2.
+    std::int64_t cell_folds = 10;
     /// When set instead of a path: `scextract simulate` with these settings
     /// (keys: cells, donors, genes, seed, null).
     std::optional<nlohmann::ordered_json> simulate;

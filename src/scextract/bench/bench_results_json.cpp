@@ -31,7 +31,13 @@ json bench_results_json(const BenchResult& r, const BenchCells& cells, const Ben
                     {"label_key", prov.label_key},
                     {"donor_key", prov.donor_key},
                     {"tissue_key", prov.tissue_key ? json(*prov.tissue_key) : json(nullptr)},
-                    {"panel_genes", cells.panel.size()}};
+                    {"panel_genes", cells.panel.size()},
+                    {"input_kind", prov.input_kind},
+                    {"split_unit", prov.split_unit_note.empty() ? "donors" : "cell folds"},
+                    {"split_unit_note", prov.split_unit_note}};
+    json unmapped = json::array();
+    for (const auto& [label, n] : prov.unmapped_labels) unmapped.push_back({{"label", label}, {"n_cells", n}});
+    j["dataset"]["unmapped_labels"] = unmapped;
     json splits = json::array();
     for (const auto& s : r.splits.splits) {
         json donors = json::array();

@@ -21,6 +21,12 @@ struct BenchProvenance {
     std::string data_path;               ///< or a description of simulated data
     std::string label_key, donor_key;
     std::optional<std::string> tissue_key;
+    std::string input_kind = "counts";   ///< what the matrix held: counts or lognorm
+    /// Empty with two or more donors; otherwise why cell folds stand in for donors
+    /// (stats/cell_folds.hpp), shown on the report.
+    std::string split_unit_note;
+    /// Labels that map to no ruler stage, with their cell counts: left out of every endpoint.
+    std::vector<std::pair<std::string, std::int64_t>> unmapped_labels;
 };
 
 /// results.json; not-applicable values are null.

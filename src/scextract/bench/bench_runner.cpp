@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -158,27 +159,62 @@ BenchResult run_bench(const BenchCells& cells, std::span<const std::unique_ptr<B
         ++done;
         if (options.progress) options.progress(done, steps);
     };
+    const auto* kept = options.checkpoint;
+    std::int64_t computed = 0; // method x splits run here (not resumed), for the failure message
+    const auto failed = [&](const std::string& name, const std::string& where, const Error& e) {
+        const auto resume = kept && computed > 0 ? fmt::format(" ({} finished method x splits are kept in {}; rerun with "
+                                                               "--resume to continue from there)",
+                                                               computed, kept->folder().string())
+                                                 : std::string();
+        return Error(fmt::format("bench: method '{}' failed {}: {}{}", name, where, e.what(), resume));
+    };
     for (std::int64_t mi = 0; mi < n_methods; ++mi) {
         auto& method = *methods[static_cast<std::size_t>(mi)];
+        const auto& name = infos[mi].name;
         BenchMethodRun run;
-        const auto t0 = std::chrono::steady_clock::now();
-        try {
-            method.prepare(cells, options.threads);
-        } catch (const Error& e) {
-            throw Error(fmt::format("bench: method '{}' failed to prepare: {}", infos[mi].name, e.what()));
-        }
-        run.cache_seconds = seconds_since(t0);
-        tick();
-        for (const auto& split : r.splits.splits) {
-            const auto t1 = std::chrono::steady_clock::now();
-            MethodPrediction p;
+        std::vector<std::optional<SplitRecord>> records;
+        for (const auto& split : r.splits.splits)
+            records.push_back(kept ? kept->load(mi, name, split.index) : std::nullopt);
+        const bool all_kept = std::all_of(records.begin(), records.end(), [](const auto& x) { return x.has_value(); });
+        if (all_kept && !records.empty()) {
+            run.cache_seconds = records.front()->cache_seconds; // prepare() is skipped: nothing left to run
+        } else {
+            const auto t0 = std::chrono::steady_clock::now();
             try {
-                p = method.run_split(cells, split.train, split.test, options.threads);
+                method.prepare(cells, options.threads);
             } catch (const Error& e) {
-                throw Error(fmt::format("bench: method '{}' failed on split {}: {}", infos[mi].name, split.index, e.what()));
+                throw failed(name, "to prepare", e);
             }
-            run.split_seconds.push_back(seconds_since(t1));
-            run.split_notes.push_back(method.split_note());
+            run.cache_seconds = seconds_since(t0);
+        }
+        tick();
+        std::int64_t parameters = -1;
+        for (const auto& split : r.splits.splits) {
+            MethodPrediction p;
+            auto& record = records[static_cast<std::size_t>(split.index)];
+            if (record) {
+                p = std::move(record->prediction);
+                run.split_seconds.push_back(record->seconds);
+                run.split_notes.push_back(record->note);
+                parameters = record->trainable_parameters;
+                run.operator_size = record->operator_size;
+            } else {
+                const auto t1 = std::chrono::steady_clock::now();
+                try {
+                    p = method.run_split(cells, split.train, split.test, options.threads);
+                } catch (const Error& e) {
+                    throw failed(name, fmt::format("on split {}", split.index), e);
+                }
+                run.split_seconds.push_back(seconds_since(t1));
+                run.split_notes.push_back(method.split_note());
+                parameters = method.info().trainable_parameters;
+                run.operator_size = method.operator_size();
+                if (kept)
+                    kept->save(mi, name, split.index,
+                               {p, run.cache_seconds, run.split_seconds.back(), run.split_notes.back(), parameters,
+                                run.operator_size});
+                ++computed;
+            }
             run.scores.push_back(score_split(cells, split, p, r.endpoints, options.endpoint_options));
             if (split.index == r.figure_split) {
                 const auto e = std::find_if(r.endpoints.begin(), r.endpoints.end(), [](const Endpoint& x) { return x.name == "depth_spearman"; });
@@ -186,12 +222,13 @@ BenchResult run_bench(const BenchCells& cells, std::span<const std::unique_ptr<B
                 add_figures(r, cells, split, method.info(), p, depth_score, infos[mi].name == r.reference, options);
             }
             if (options.log)
-                options.log(fmt::format("{} split {}/{}: {:.2f} s{}", infos[mi].name, split.index + 1, n_splits, run.split_seconds.back(),
+                options.log(fmt::format("{} split {}/{}: {:.2f} s{}{}", infos[mi].name, split.index + 1, n_splits,
+                                        run.split_seconds.back(), record ? " (resumed)" : "",
                                         run.split_notes.back().empty() ? "" : " (" + run.split_notes.back() + ")"));
             tick();
         }
-        run.info = method.info(); // after fitting, so parameter counts are known
-        run.operator_size = method.operator_size();
+        run.info = method.info();
+        run.info.trainable_parameters = parameters; // after fitting, so parameter counts are known
         r.methods.push_back(std::move(run));
     }
 

@@ -9,6 +9,7 @@
 #include "scextract/core/progress.hpp"
 #include "scextract/bench/bench_cells.hpp"
 #include "scextract/bench/bench_method.hpp"
+#include "scextract/bench/split_checkpoint.hpp"
 #include "scextract/stats/donor_splits.hpp"
 #include "scextract/bench/endpoints.hpp"
 
@@ -42,6 +43,9 @@ struct BenchOptions {
     ProgressCallback progress;
     /// Called with a line of text as each method x split finishes (e.g. for a log).
     std::function<void(const std::string&)> log;
+    /// Keeps each finished method x split and reuses kept ones (bench/split_checkpoint.hpp);
+    /// null: none. Results are the same bits either way.
+    const SplitCheckpoint* checkpoint = nullptr;
 };
 
 /// One method's run.

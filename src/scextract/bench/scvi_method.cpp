@@ -1,5 +1,7 @@
 #include "scextract/bench/scvi_method.hpp"
 
+#include "scextract/core/error.hpp"
+
 #include "scextract/bench/per_donor_pseudotime.hpp"
 #include "scextract/bench/readout_targets.hpp"
 #include "scextract/io/json_object_reader.hpp"
@@ -41,6 +43,7 @@ MethodInfo ScviMethod::info() const {
 
 MethodPrediction ScviMethod::run_split(const BenchCells& cells, std::span<const std::int64_t> train,
                                        std::span<const std::int64_t> test, int threads) {
+    if (cells.normalized_values) throw Error("scVI models raw counts, and the input holds log-normalised values");
     const RowMatrixF train_counts = bench_panel_counts(cells, train);
     auto so = options_.scvi;
     so.threads = threads;

@@ -3,6 +3,7 @@
 
 #include "scextract/apply.hpp"
 #include "scextract/cli/command.hpp"
+#include "scextract/cli/input_matrix.hpp"
 
 #include <fmt/format.h>
 
@@ -12,11 +13,12 @@ Command add_apply_command(CLI::App& root, GlobalOptions& g) {
     auto args = std::make_shared<ApplyFileOptions>();
     auto* app = root.add_subcommand("apply", "place new cells with an algorithm file (no model needed); writes a copy of the input");
     app->add_option("--algorithm", args->algorithm, "algorithm file from `scextract fit` (.scx)")->required();
-    app->add_option("--input", args->input, "cells to annotate (.h5ad, 10x, CSV) with raw counts")->required();
+    app->add_option("--input", args->input, "cells to annotate (.h5ad, 10x, CSV): raw counts or log-normalised values")->required();
     app->add_option("--out", args->out, "output .h5ad: the input with obsm['X_scx'], obs['scx_*'] and uns['scx']")->required();
     auto* layer = app->add_option("--layer", args->layer, "take counts from this layer instead of X");
     app->add_flag("--raw", args->raw, "take counts from raw.X")->excludes(layer);
     app->add_option("--gene-column", args->gene_column, "var column with gene symbols (default: automatic)");
+    add_input_kind_options(app, args->apply.input);
     app->add_option("--max-missing", args->apply.max_missing_fraction, "refuse input missing more than this fraction of the panel")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();

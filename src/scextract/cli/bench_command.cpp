@@ -15,6 +15,10 @@ Command add_bench_command(CLI::App& root, GlobalOptions& g) {
     app->add_option("--config", args->config, "bench config (JSON; see examples/bench-sim.json and docs/cli.md)")->required();
     app->add_option("--out", args->out, "output folder (created; files in it are replaced)")->required();
     app->add_option("--splits", args->splits, "override the config's number of splits")->check(CLI::PositiveNumber);
+    app->add_flag("--resume", args->resume,
+                  "continue an interrupted run: reuse the method x splits kept in OUT/checkpoint/ by an earlier run of the "
+                  "same config and data (the results are the same bits)");
+    app->add_option("--label-map", args->label_map, "override the config's data.label_map: " "TSV of label<TAB>stage added to the ruler's labels, ahead of its synonyms");
     app->add_option("--data", args->data, "override the config's data with this file");
     return {app, [args, &g](const Console& console) {
                 (void)g;

@@ -2,6 +2,7 @@
 /// @brief `scextract embed`: parse, then the library's embed_file() (include/scextract/embed.hpp).
 
 #include "scextract/cli/command.hpp"
+#include "scextract/cli/input_matrix.hpp"
 #include "scextract/embed.hpp"
 
 #include <fmt/format.h>
@@ -15,15 +16,17 @@ Command add_embed_command(CLI::App& root, GlobalOptions& g) {
         std::int64_t pool_batch_size = 64;
         bool raw = false, l2 = false;
         std::int64_t batch_size = 8, max_tokens = 1200;
+        InputValuesOptions input_kind;
     };
     auto args = std::make_shared<Args>();
     auto* app = root.add_subcommand("embed", "frozen scGPT cell embeddings, written to obsm of a copy of the input");
     app->add_option("--model", args->model, "scGPT checkpoint folder (args.json, vocab.json, weights) or weights file")
         ->required();
-    app->add_option("--input", args->input, "input .h5ad, 10x folder or .h5, or CSV (raw counts)")->required();
+    app->add_option("--input", args->input, "input .h5ad, 10x folder or .h5, or CSV (raw counts or log-normalised values)")->required();
     app->add_option("--out", args->out, "output .h5ad: a copy of the input with obsm[KEY] and uns['scx_embed']")->required();
     auto* layer = app->add_option("--layer", args->layer, "take counts from this layer instead of X");
     app->add_flag("--raw", args->raw, "take counts from raw.X instead of X")->excludes(layer);
+    add_input_kind_options(app, args->input_kind);
     app->add_option("--gene-column", args->gene_column, "var column with gene symbols (default: automatic)");
     app->add_option("--pool", args->pool,
                     "mean over a cell's real tokens, the <cls> state, or scgpt-avg: scGPT's avg-pool compatibility mode "
@@ -59,6 +62,7 @@ Command add_embed_command(CLI::App& root, GlobalOptions& g) {
                 o.out = a.out;
                 o.layer = a.layer;
                 o.raw = a.raw;
+                o.input_kind = a.input_kind;
                 o.gene_column = a.gene_column;
                 o.key = a.key;
                 o.embed = embed_options(a.pool, a.tokenizer, a.padded_states);

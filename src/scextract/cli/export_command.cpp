@@ -2,6 +2,7 @@
 /// @brief `scextract export`: parse, then the library's export_file() (include/scextract/export.hpp).
 
 #include "scextract/cli/command.hpp"
+#include "scextract/cli/input_matrix.hpp"
 #include "scextract/export.hpp"
 
 #include <fmt/format.h>
@@ -39,9 +40,12 @@ Command add_export_command(CLI::App& root, GlobalOptions& g) {
         ->capture_default_str();
     auto* layer = app->add_option("--layer", a->layer, "take counts from this layer instead of X");
     app->add_flag("--raw", a->raw, "take counts from raw.X instead of X")->excludes(layer);
+    add_input_kind_options(app, a->input);
     app->add_option("--gene-column", a->gene_column, "var column with gene symbols (default: automatic)");
-    app->add_option("--hvg-flavor,--flavor", a->flavor, "HVG flavour, as scanpy: seurat_v3 (on counts) or seurat (on log data)")
-        ->check(CLI::IsMember({"seurat_v3", "seurat"}))
+    app->add_option("--hvg-flavor,--flavor", a->flavor,
+                    "HVG flavour, as scanpy: seurat_v3 (on counts), seurat (on log data) or auto (seurat_v3 for counts, "
+                    "seurat for log-normalised input)")
+        ->check(CLI::IsMember({"auto", "seurat_v3", "seurat"}))
         ->capture_default_str();
     app->add_option("--vocab-filter", a->vocab_filter,
                     "drop genes missing from the vocabulary before HVG selection (exactly --panel genes) or after it")

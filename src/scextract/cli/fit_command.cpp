@@ -21,6 +21,7 @@ Command add_fit_command(CLI::App& root, GlobalOptions& g) {
     app->add_option("--operator", f.operator_file, "operators from `scextract export` (.scxop)")->required();
     add_training_options(app, f.reference);
     app->add_option("--ruler", f.ruler, "ruler JSON, or 'default'")->capture_default_str();
+    app->add_option("--label-map", f.label_map, "TSV of label<TAB>stage added to the ruler's labels, ahead of its synonyms");
     app->add_option("--out", f.out, "algorithm file to write (.scx)")->required();
     app->add_option("--variant", f.variant,
                     "adaptor: anchor, cell or hybrid (cell: chosen on training donors, docs/adaptor.md#the-ladder)")

@@ -2,6 +2,7 @@
 /// @brief `scextract perturb`: parse, then the library's perturb_file() (include/scextract/perturb.hpp).
 
 #include "scextract/cli/command.hpp"
+#include "scextract/cli/input_matrix.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/perturb.hpp"
 
@@ -40,6 +41,7 @@ Command add_perturb_command(CLI::App& root, GlobalOptions& g) {
     app->add_option("--summary", a.summary, "summary TSV (default: OUT with .perturb.tsv)");
     auto* layer = app->add_option("--layer", a.layer, "take counts from this layer instead of X");
     app->add_flag("--raw", a.raw, "take counts from raw.X")->excludes(layer);
+    add_input_kind_options(app, a.input_kind);
     app->add_option("--gene-column", a.gene_column, "var column with gene symbols (default: automatic)");
     return {app, [args, mode, &g](const Console& console) {
                 auto o = *args;

@@ -26,19 +26,23 @@ namespace {
 struct Args {
     std::string input, layer, gene_column, vocab, out, json_out;
     bool raw = false, subset = false;
-    std::string flavor = "seurat_v3", vocab_filter = "before_hvg", panel_order = "hvg_rank";
+    std::string flavor = "auto", vocab_filter = "before_hvg", panel_order = "hvg_rank";
     std::int64_t n_top_genes = 1200;
     double target_sum = 1e4;
+    InputValuesOptions input_kind;
 };
 
-nlohmann::ordered_json summary_json(const Args& a, const Dataset& d, const PrepareResult& r, const std::vector<std::string>& symbols) {
+nlohmann::ordered_json summary_json(const Args& a, const Dataset& d, const InputValues& input, const PrepareResult& r,
+                                    const std::vector<std::string>& symbols) {
     nlohmann::ordered_json j;
     j["input"] = a.input;
     j["matrix"] = d.matrix_source;
     j["n_cells"] = d.matrix.n_rows;
     j["n_genes"] = d.matrix.n_cols;
-    j["values"] = r.values.describe();
-    j["flavor"] = hvg_flavor_name(a.flavor == "seurat" ? HvgFlavor::seurat : HvgFlavor::seurat_v3);
+    j["values"] = input.values.describe();
+    j["input_kind"] = input_kind_name(input.kind);
+    if (input.normalized()) j["input_target_sum"] = input.target_sum;
+    j["flavor"] = hvg_flavor_name(r.hvg.flavor);
     j["n_top_genes"] = a.n_top_genes;
     j["target_sum"] = a.target_sum;
     j["vocab_filter"] = a.vocab.empty() ? "none" : a.vocab_filter;
@@ -102,11 +106,12 @@ void write_output(const Args& a, Dataset& d, const PrepareResult& r, const nlohm
 
     if (a.subset) {
         // a new AnnData of the panel: X = log1p(normalize_total(counts)), layers['counts'] = counts
+        // (layers['input'] = the input's log-normalised values when it held no counts)
         AnnData ad;
         ad.n_obs = d.matrix.n_rows;
         ad.n_vars = static_cast<std::int64_t>(r.panel.size());
         ad.X = from_csr(r.panel_log_normalized);
-        ad.layers.set("counts", Element{from_csr(select_columns(d.matrix, r.panel))});
+        ad.layers.set(summary["input_kind"] == "counts" ? "counts" : "input", Element{from_csr(select_columns(d.matrix, r.panel))});
         ad.obs = d.obs;
         ad.obs.set("scx_total_counts", NdArray::from(totals));
         const auto cols = var_columns(d, r);
@@ -144,10 +149,13 @@ Command add_prepare_command(CLI::App& root, GlobalOptions&) {
     app->add_option("input", args->input, "input .h5ad, 10x folder or .h5, or CSV")->required();
     auto* layer = app->add_option("--layer", args->layer, "take counts from this layer instead of X");
     app->add_flag("--raw", args->raw, "take counts from raw.X instead of X")->excludes(layer);
+    add_input_kind_options(app, args->input_kind);
     app->add_option("--gene-column", args->gene_column,
                     "var column with gene symbols (default: var_names, or feature_name etc. when var_names are Ensembl ids)");
-    app->add_option("--flavor", args->flavor, "HVG flavour, as scanpy: seurat_v3 (on counts) or seurat (on log data)")
-        ->check(CLI::IsMember({"seurat_v3", "seurat"}))
+    app->add_option("--flavor", args->flavor,
+                    "HVG flavour, as scanpy: seurat_v3 (on counts), seurat (on log data) or auto (seurat_v3 for counts, "
+                    "seurat for log-normalised input)")
+        ->check(CLI::IsMember({"auto", "seurat_v3", "seurat"}))
         ->capture_default_str();
     app->add_option("--n-top-genes", args->n_top_genes, "panel size")->check(CLI::PositiveNumber)->capture_default_str();
     app->add_option("--target-sum", args->target_sum, "normalize_total target")->check(CLI::PositiveNumber)->capture_default_str();
@@ -178,18 +186,23 @@ Command add_prepare_command(CLI::App& root, GlobalOptions&) {
                 const auto symbols = dataset_gene_symbols(d, a.input, a.gene_column, console);
                 std::optional<GeneVocabulary> vocab;
                 if (!a.vocab.empty()) vocab = read_vocab_json(a.vocab);
+                const auto input = resolve_dataset_values(d, a.input_kind, a.input, a.layer, a.raw, console.threads(),
+                                                          console.messages());
+                CsrMatrix converted; // d keeps the file's values, for writing the copy
+                const CsrMatrix& x = method_matrix(d, input, converted, console.threads());
                 PrepareOptions o;
-                o.flavor = a.flavor == "seurat" ? HvgFlavor::seurat : HvgFlavor::seurat_v3;
+                o.flavor = resolve_hvg_flavor(a.flavor, input.normalized());
+                o.normalized_input = input.normalized();
                 o.n_top_genes = a.n_top_genes;
                 o.target_sum = a.target_sum;
                 o.vocab_filter = a.vocab_filter == "after_hvg" ? VocabFilter::after_hvg : VocabFilter::before_hvg;
                 o.panel_order = a.panel_order == "input" ? PanelOrder::input : PanelOrder::hvg_rank;
                 o.threads = console.threads();
-                const auto r = prepare_panel(d.matrix, symbols, vocab ? &*vocab : nullptr, o,
+                const auto r = prepare_panel(x, symbols, vocab ? &*vocab : nullptr, o,
                                              fmt::format("{} {}", a.input, d.matrix_source), counts_hint(d, a.layer, a.raw));
                 bar->update(3, 4);
                 bar->finish();
-                console.info(fmt::format("values: {}", r.values.describe()));
+                console.info(fmt::format("values: {}", input.values.describe()));
                 if (r.alignment) {
                     const auto& al = *r.alignment;
                     console.info(fmt::format("vocabulary {}: {} of {} genes matched ({:.1f}%)", a.vocab, al.positions.size(),
@@ -210,8 +223,8 @@ Command add_prepare_command(CLI::App& root, GlobalOptions&) {
                 for (std::size_t k = 0; k < std::min<std::size_t>(r.panel.size(), 10); ++k)
                     top.push_back(symbols[static_cast<std::size_t>(r.panel[k])]);
                 console.info(fmt::format("panel: {} genes ({} HVGs, vocabulary filter {}, order {}); first: {}", r.panel.size(),
-                                         a.flavor, a.vocab.empty() ? "none" : a.vocab_filter, a.panel_order, fmt::join(top, ", ")));
-                const auto summary = summary_json(a, d, r, symbols);
+                                         hvg_flavor_name(o.flavor), a.vocab.empty() ? "none" : a.vocab_filter, a.panel_order, fmt::join(top, ", ")));
+                const auto summary = summary_json(a, d, input, r, symbols);
                 if (a.json_out == "-") std::cout << summary.dump(2) << "\n";
                 else if (!a.json_out.empty()) {
                     AtomicOutput json_file(a.json_out);

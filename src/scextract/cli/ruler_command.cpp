@@ -7,6 +7,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/core/ruler.hpp"
 #include "scextract/io/atomic_file.hpp"
+#include "scextract/io/label_map.hpp"
 #include "scextract/io/ruler_json.hpp"
 #include "scextract/lr_ruler.hpp"
 
@@ -52,9 +53,9 @@ std::string summary_line(const Ruler& r, const std::string& source, std::int64_t
                        r.root, max_depth, r.explicit_distances ? "explicit matrix" : "graph hops");
 }
 
-void run_check(const std::string& source, const std::string& labels_from, const std::string& label_key, bool as_json,
-               const Console& console) {
-    const auto ruler = load_ruler(source);
+void run_check(const std::string& source, const std::string& labels_from, const std::string& label_key,
+               const std::string& label_map, bool as_json, const Console& console) {
+    const auto ruler = load_ruler_with_label_map(source, label_map);
     std::vector<std::pair<std::string, std::int64_t>> label_counts;
     std::vector<std::string> labels;
     if (!labels_from.empty()) {
@@ -178,7 +179,7 @@ void run_export_default(const std::string& out) {
 
 Command add_ruler_command(CLI::App& root, GlobalOptions&) {
     struct Args {
-        std::string check_file, show_file = kDefaultName, labels_from, label_key = "cell_type", out;
+        std::string check_file, show_file = kDefaultName, labels_from, label_key = "cell_type", label_map, out;
         bool json = false;
         BuildLrRulerOptions lr;
     };
@@ -197,6 +198,8 @@ Command add_ruler_command(CLI::App& root, GlobalOptions&) {
     check->add_option("--label-key", args->label_key, "obs column holding the cell-type labels")
         ->capture_default_str()
         ->needs(from);
+    check->add_option("--label-map", args->label_map,
+                      "TSV of label<TAB>stage added to the ruler's labels, ahead of its synonyms (checked with it)");
     check->add_flag("--json", args->json, "print machine-readable JSON instead of text");
 
     auto* show = app->add_subcommand("show", "summarise a ruler: sources, branches, stages by depth");
@@ -227,7 +230,7 @@ Command add_ruler_command(CLI::App& root, GlobalOptions&) {
     lr->add_option("--out", b.out, "ruler JSON to write")->required();
 
     return {app, [args, check, show, exp, lr](const Console& console) {
-                if (check->parsed()) run_check(args->check_file, args->labels_from, args->label_key, args->json, console);
+                if (check->parsed()) run_check(args->check_file, args->labels_from, args->label_key, args->label_map, args->json, console);
                 else if (show->parsed()) run_show(args->show_file, args->json);
                 else if (lr->parsed()) {
                     const auto built = build_lr_ruler_file(args->lr, console.messages());

@@ -33,6 +33,7 @@ Command add_validate_command(CLI::App& root, GlobalOptions& g) {
         ->needs(algo);
     add_training_options(app, v.data, "--data");
     app->add_option("--ruler", v.ruler, "ruler JSON, or 'default'")->capture_default_str();
+    app->add_option("--label-map", v.label_map, "TSV of label<TAB>stage added to the ruler's labels, ahead of its synonyms");
     app->add_option("--out", v.out, "results to write (.json)")->required();
     app->add_option("--k", v.k, "latent dimension")->check(CLI::PositiveNumber)->capture_default_str();
     app->add_option("--alpha", v.alpha, "reconstruction weight of the adaptor")->check(CLI::NonNegativeNumber)->capture_default_str();

@@ -12,6 +12,16 @@ namespace scx {
 const char* vocab_filter_name(VocabFilter f) { return f == VocabFilter::before_hvg ? "before_hvg" : "after_hvg"; }
 const char* panel_order_name(PanelOrder o) { return o == PanelOrder::hvg_rank ? "hvg_rank" : "input"; }
 
+HvgFlavor resolve_hvg_flavor(std::string_view name, bool normalized_input) {
+    if (name == "seurat") return HvgFlavor::seurat;
+    if (name == "auto") return normalized_input ? HvgFlavor::seurat : HvgFlavor::seurat_v3;
+    if (name != "seurat_v3") throw UsageError(fmt::format("unknown HVG flavour '{}' (auto, seurat_v3, seurat)", name));
+    if (normalized_input)
+        throw UsageError("the seurat_v3 HVG flavour models raw counts, but the input is log-normalised; use the seurat "
+                         "flavour (or auto)");
+    return HvgFlavor::seurat_v3;
+}
+
 PrepareResult prepare_panel(const CsrMatrix& counts, const std::vector<std::string>& symbols, const GeneVocabulary* vocab,
                             const PrepareOptions& options, const std::string& what, const std::string& counts_hint) {
     if (static_cast<std::int64_t>(symbols.size()) != counts.n_cols)
@@ -19,7 +29,14 @@ PrepareResult prepare_panel(const CsrMatrix& counts, const std::vector<std::stri
     if (options.n_top_genes <= 0) throw UsageError(fmt::format("the panel size must be positive, got {}", options.n_top_genes));
     PrepareResult r;
     r.values = inspect_values(counts, {.threads = options.threads});
-    require_counts(r.values, what, counts_hint);
+    if (options.normalized_input) {
+        if (options.flavor == HvgFlavor::seurat_v3)
+            throw UsageError(fmt::format("{}: the seurat_v3 HVG flavour needs raw counts; use seurat", what));
+        if (r.values.kind == ValueKind::scaled || r.values.kind == ValueKind::non_finite)
+            throw Error(fmt::format("{}: expected per-cell normalised values but found {}", what, r.values.describe()));
+    } else {
+        require_counts(r.values, what, counts_hint);
+    }
 
     // normalize_total over all genes, before any gene is dropped (METHOD.md, cell feature)
     CsrMatrix lognorm = counts;

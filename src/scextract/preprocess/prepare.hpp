@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace scx {
@@ -45,7 +46,16 @@ struct PrepareOptions {
     VocabFilter vocab_filter = VocabFilter::before_hvg;
     PanelOrder panel_order = PanelOrder::hvg_rank;
     int threads = 0; ///< <= 0: all cores; results do not depend on it
+    /// The matrix holds per-cell normalised values (expm1 of log-normalised input,
+    /// preprocess/input_values.hpp) rather than counts: no count check, and the seurat_v3
+    /// flavour, which models raw counts, is refused.
+    bool normalized_input = false;
 };
+
+/// The HVG flavour named @p name ("seurat_v3", "seurat", or "auto": seurat_v3 on counts,
+/// seurat on log-normalised input). Throws UsageError for seurat_v3 on normalised input,
+/// naming the flavour that works.
+HvgFlavor resolve_hvg_flavor(std::string_view name, bool normalized_input);
 
 /// Everything prepare_panel() decided, for reports and provenance.
 struct PrepareResult {

@@ -400,7 +400,7 @@ PanelMatch apply_algorithm_streamed(const Algorithm& a, RowBlockReader& counts, 
         // sink (both HDF5 in the CLI) never run at once
         std::future<void> next;
         if (end < n) next = std::async(std::launch::async, read, end, std::ref(following));
-        if (options.check_block) options.check_block(current, begin);
+        if (options.prepare_block) options.prepare_block(current, begin);
         auto out = allocate_outputs(a, end - begin);
         parallel_for(end - begin, kApplyRowBlock, options.threads,
                      [&](std::int64_t, std::int64_t b, std::int64_t e) { apply_rows(plan, current, b, e, out); });

@@ -115,9 +115,10 @@ struct AlgorithmApplyOptions {
     /// plan (readout/apply_plan.hpp), which equals this in exact arithmetic and differs only
     /// by rounding; algorithms with a dense block always take this path.
     bool exact_features = false;
-    /// Called with each chunk of raw counts and its first row before the chunk is used, e.g. a
-    /// count check (preprocess/count_check.hpp) per block; may throw to stop. May be empty.
-    std::function<void(const CsrMatrix& counts, std::int64_t first_row)> check_block;
+    /// Called with each chunk as read and its first row before the chunk is used: checks what
+    /// it holds and may turn it into counts-equivalent values in place (expm1 of log-normalised
+    /// input, preprocess/input_values.hpp); may throw to stop. May be empty.
+    std::function<void(CsrMatrix& chunk, std::int64_t first_row)> prepare_block;
     /// Called with (cells done, cells total) after each chunk. May be empty.
     ProgressCallback progress;
 };

@@ -169,6 +169,14 @@ Dataset read_dataset(const Node& n) {
     d.donor_key = n.at("donor_key").str();
     if (const auto t = n.at("tissue_key"); !t.is_null()) d.tissue_key = t.str();
     d.panel_genes = n.at("panel_genes").count();
+    // fields later versions added; older results.json files lack them
+    if (n.has("input_kind")) d.input_kind = n.at("input_kind").str();
+    if (n.has("split_unit")) d.split_unit = n.at("split_unit").str();
+    if (n.has("split_unit_note")) d.split_unit_note = n.at("split_unit_note").str();
+    if (n.has("unmapped_labels")) {
+        for (const auto& e : n.at("unmapped_labels").elements())
+            d.unmapped_labels.emplace_back(e.at("label").str(), e.at("n_cells").count());
+    }
     return d;
 }
 

@@ -36,6 +36,10 @@ struct Dataset {
     std::string label_key, donor_key;
     std::optional<std::string> tissue_key; ///< empty when the data has no tissue column
     std::int64_t panel_genes = 0;
+    std::string input_kind = "counts";   ///< absent in older results: counts
+    std::string split_unit = "donors";   ///< "donors" or "cell folds" (no donor column, or one donor)
+    std::string split_unit_note;         ///< why cell folds stand in for donors; empty with donors
+    std::vector<std::pair<std::string, std::int64_t>> unmapped_labels; ///< labels off the ruler, cells each
 };
 
 struct Split {
