@@ -8,17 +8,22 @@
 # or when RESULTS.json does not exist (e.g. the bench example has not been run).
 #
 #   tests/report/report_layout_check.sh SCEXTRACT RESULTS.json OUT_DIR
+#   tests/report/report_layout_check.sh SCEXTRACT PAGE.html OUT_DIR expect-overflow
+#
+# The second form checks the check: PAGE.html (copied, not rendered) must be found to
+# overflow, so a probe that measures nothing cannot pass unnoticed.
 #
 # OUT_DIR keeps report.html, probe.html, layout.json and report-1400.png for a look.
 set -euo pipefail
 
-if [ $# -ne 3 ]; then
-  echo "usage: $0 SCEXTRACT RESULTS.json OUT_DIR" >&2
+if [ $# -ne 3 ] && [ $# -ne 4 ]; then
+  echo "usage: $0 SCEXTRACT RESULTS.json OUT_DIR | $0 SCEXTRACT PAGE.html OUT_DIR expect-overflow" >&2
   exit 2
 fi
 scx=$1
 results=$2
 out=$3
+expect=${4:-fits}
 width=1400
 
 browser=""
@@ -44,7 +49,11 @@ fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -f "$out/report.html" "$out/probe.html" "$out/layout.json" "$out/report-1400.png"
-"$scx" --quiet report --results "$results" --out "$out/report.html"
+if [[ "$results" == *.html ]]; then
+  cp "$results" "$out/report.html"
+else
+  "$scx" --quiet report --results "$results" --out "$out/report.html"
+fi
 [ -s "$out/report.html" ] || { echo "FAIL: scextract report wrote no $out/report.html" >&2; exit 1; }
 
 # The measuring script, added before </body> of a copy.
@@ -128,12 +137,12 @@ timeout 120 "$browser" "${flags[@]}" --dump-dom "file://$out/probe.html" >"$scra
 timeout 120 "$browser" "${flags[@]/--window-size=$width,1000/--window-size=$width,2400}" \
   --screenshot="$out/report-1400.png" "file://$out/report.html" >"$scratch/shot.log" 2>&1 || true
 
-python3 - "$scratch/dom.html" "$out/layout.json" "$width" <<'PY'
+python3 - "$scratch/dom.html" "$out/layout.json" "$width" "$expect" <<'PY'
 import html
 import json
 import re
 import sys
-dom, keep, width = open(sys.argv[1], encoding="utf-8").read(), sys.argv[2], int(sys.argv[3])
+dom, keep, width, expect = open(sys.argv[1], encoding="utf-8").read(), sys.argv[2], int(sys.argv[3]), sys.argv[4]
 m = re.search(r'<pre id="layout-probe">(.*?)</pre>', dom, re.S)
 if not m:
     sys.exit("FAIL: the measuring script left no result (did Chromium run it?)")
@@ -144,8 +153,19 @@ print(f"viewport {res['width']} px, {res['tables']} tables, {res['picks']} manif
 problems = list(res["problems"])
 if res["width"] != width:
     problems.insert(0, f"viewport is {res['width']} px, expected {width}")
+if expect == "expect-overflow":
+    found = [p for p in problems if "scrollWidth" in p or "scroll container" in p]
+    for p in found[:10]:
+        print("found, as expected:", p)
+    if not found:
+        sys.exit("FAIL: the page was expected to overflow, but the probe found nothing")
+    sys.exit(0)
 for p in problems[:40]:
     print("FAIL:", p, file=sys.stderr)
 sys.exit(1 if problems else 0)
 PY
-echo "ok: no horizontal overflow at ${width} px ($out/layout.json)"
+if [ "$expect" = expect-overflow ]; then
+  echo "ok: the probe finds the overflow of $results"
+else
+  echo "ok: no horizontal overflow at ${width} px ($out/layout.json)"
+fi
