@@ -94,6 +94,8 @@ std::string page_css(const Results& r) {
         "p.warn { background: #fff4e0; border-left: 4px solid #e69f00; padding: 6px 10px; }\n"
         ".picker { margin: 4px 0; font-size: 13px; } .picker b { display: inline-block; min-width: 80px; }\n"
         ".picker label { margin-right: 12px; } .mf-panel { display: none; }\n"
+        "table.endpoints th, table.endpoints td { padding: 3px 5px; } table.endpoints td { white-space: normal; min-width: 44px; }\n"
+        "table.endpoints th .cls { white-space: normal; }\n"
         ".confusions { display: flex; flex-wrap: wrap; gap: 8px 24px; align-items: flex-start; }\n"
         "table.confusion caption { text-align: left; font-size: 12px; color: #444; caption-side: top; }\n"
         "table.confusion td { min-width: 24px; } table.confusion td.diag { font-weight: bold; outline: 1px solid #0b5d1e; }\n"
@@ -210,7 +212,8 @@ std::string cell_html(const Cell& c, bool best) {
     if (!c.missing_reason.empty())
         return fmt::format("<td class=\"na\" title=\"{}\">{}</td>", esc(c.missing_reason), kNotApplicable);
     auto text = number(c.summary.mean);
-    if (c.summary.present > 1) text += kPlusMinus + number(c.summary.sd);
+    // a no-break space keeps "± sd" together, so a narrow column wraps only before the ±
+    if (c.summary.present > 1) text += " \u00b1\u00a0" + number(c.summary.sd);
     if (c.summary.present < c.summary.total) text += fmt::format(" ({}/{})", c.summary.present, c.summary.total);
     return fmt::format("<td{}>{}</td>", best ? " class=\"best\"" : "", text);
 }
