@@ -1,11 +1,10 @@
-// Issue 19, item 8: the report's palette, manifold views (every method, legend of the
+// Issue 19, item 8: the report's manifold views (every method, legend of the
 // classes drawn only), confusion tables, and the note of the smallest attainable p.
 
 #include "scextract/core/error.hpp"
 #include "scextract/report/bench_report.hpp"
 #include "scextract/report/bench_report_figures.hpp"
 #include "scextract/report/bench_results_reader.hpp"
-#include "scextract/report/min_attainable_p.hpp"
 #include "scextract/report/palette.hpp"
 
 #include <cmath>
@@ -85,29 +84,6 @@ json current_results() {
     return j;
 }
 
-TEST(Palette, NoColourRepeatsUpToFortyClasses) {
-    for (std::size_t n = 0; n <= 40; ++n) {
-        const auto colours = distinct_palette(n);
-        ASSERT_EQ(colours.size(), n);
-        const std::set<std::string> distinct(colours.begin(), colours.end());
-        EXPECT_EQ(distinct.size(), n) << n << " classes";
-        const auto distance = [](const std::string& a, const std::string& b) {
-            const auto rgb = [](const std::string& c, int k) { return std::stoi(c.substr(1 + 2 * k, 2), nullptr, 16); };
-            double d = 0;
-            for (int k = 0; k < 3; ++k) d += std::pow(rgb(a, k) - rgb(b, k), 2);
-            return std::sqrt(d);
-        };
-        for (std::size_t a = 0; a < n; ++a) {
-            ASSERT_EQ(colours[a].size(), 7u) << colours[a];
-            EXPECT_NE(colours[a], "#ffffff");
-            // any two differ by more than a rounding step; hue neighbours (wrapping around) by much more
-            for (std::size_t b = 0; b < a; ++b) EXPECT_GT(distance(colours[a], colours[b]), 20) << n << ": " << a << ", " << b;
-            if (n > 14) EXPECT_GT(distance(colours[a], colours[(a + 1) % n]), 60) << n << " classes: " << a;
-        }
-    }
-    EXPECT_EQ(distinct_palette(35), distinct_palette(35)); // deterministic
-}
-
 TEST(ManifoldView, LegendListsOnlyTheClassesDrawn) {
     ManifoldView v{.method = "m", .split = 0, .x = {0, 1, 2, 3}, .y = {0, 1, 0, 1}, .stage = {0, 0, 2, 2},
                    .stages = {"HSC", "never_drawn_stage", "B_cell"}, .label = {1, 1, 1, 3},
@@ -153,15 +129,7 @@ TEST(ConfusionTable, CountsRowsAndColumnsOfThePresentClasses) {
     EXPECT_NE(html.find("<td>8</td></tr>"), std::string::npos);
 }
 
-TEST(MinAttainableP, ExactFloorAndNote) {
-    EXPECT_DOUBLE_EQ(min_attainable_wilcoxon_p(5), 0.0625);
-    EXPECT_DOUBLE_EQ(min_attainable_wilcoxon_p(4), 0.125);
-    EXPECT_DOUBLE_EQ(min_attainable_wilcoxon_p(6), 0.03125);
-    EXPECT_DOUBLE_EQ(min_attainable_wilcoxon_p(1), 1.0);
-    EXPECT_DOUBLE_EQ(min_attainable_wilcoxon_p(0), 1.0);
-    EXPECT_GT(min_attainable_wilcoxon_p(51), 0);
-    EXPECT_LT(min_attainable_wilcoxon_p(51), 1e-9);
-
+TEST(BenchReportFigures, MinAttainablePNote) {
     // the example: 4 splits (floor 0.125: nothing can be significant), 8 donors (0.0078)
     auto j = example_results();
     const auto r = parse_results(j);
