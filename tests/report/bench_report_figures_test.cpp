@@ -101,8 +101,8 @@ TEST(ManifoldView, LegendListsOnlyTheClassesDrawn) {
     EXPECT_NE(by_prediction.find("no prediction (1)"), std::string::npos) << by_prediction;
     EXPECT_EQ(by_prediction.find("never_drawn_stage"), std::string::npos);
     // two classes drawn: two colours, both different
-    EXPECT_EQ(count(by_stage, distinct_palette(2)[0]), count(by_stage, distinct_palette(2)[0]));
-    EXPECT_NE(by_stage.find(distinct_palette(2)[1]), std::string::npos);
+    EXPECT_GE(count(by_stage, distinct_palette(2)[0]), 3u); // two cells and a legend mark
+    EXPECT_GE(count(by_stage, distinct_palette(2)[1]), 3u);
     // a view without predictions cannot be coloured by them
     v.predicted_stage.clear();
     EXPECT_FALSE(manifold_has_colouring(v, ManifoldColouring::predicted_stage));
