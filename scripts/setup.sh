@@ -17,7 +17,7 @@ APT_PACKAGES=(
   libspectra-dev libhnswlib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-venv python3-dev
-  chromium fonts-dejavu-core  # headless check of the benchmark report (tests/report/report_chromium_check.sh)
+  chromium fonts-dejavu-core  # headless checks of the benchmark report (tests/report/report_chromium_check.sh, report_layout_check.sh)
 )
 
 missing=()

@@ -19,7 +19,11 @@ awk -F'\t' 'NR > 1 && $2 == "celltypist" { if ($NF != "NA") bad = 1 } END { exit
   || { echo "celltypist has a depth score but no pseudotime"; exit 1; }
 "$S" --quiet report --results "$OUT/results.json" --out "$OUT/rerendered.html"
 cmp -s "$OUT/report.html" "$OUT/rerendered.html" || { echo "report.html differs from a re-render of results.json"; exit 1; }
-for id in fig-pseudotime fig-roc fig-splits fig-manifold; do
+for id in fig-pseudotime fig-roc fig-splits fig-manifold fig-confusion; do
   grep -q "id=\"$id\"" "$OUT/report.html" || { echo "report.html lacks $id"; exit 1; }
 done
-echo "bench example: 48 method x split rows, report with 4 figures"
+# every method with a latent (all four here) can be picked in the manifold figure
+picks=$(grep -o 'name="mf-method"' "$OUT/report.html" | wc -l)
+[ "$picks" -eq 4 ] || { echo "expected 4 methods in the manifold picker, found $picks"; exit 1; }
+grep -q '<table class="confusion"' "$OUT/report.html" || { echo "report.html has no confusion table"; exit 1; }
+echo "bench example: 48 method x split rows, report with 5 figures, 4 manifolds to pick"

@@ -141,7 +141,7 @@ TEST(BenchRunner, OracleScoresOneAndBeatsNoiseSignificantly) {
             EXPECT_EQ(c.p, 1.0) << c.endpoint;
             EXPECT_FALSE(c.significant);
         }
-    EXPECT_EQ(r.manifold_figures.size(), 1U);
+    EXPECT_EQ(r.manifold_figures.size(), 2U); // every method with a latent: oracle, classes_only
     EXPECT_EQ(r.pseudotime_figures.size(), 2U);
     EXPECT_EQ(r.roc_figures.size(), 3U * 2U);
     for (const auto& m2 : r.methods) {
@@ -163,6 +163,46 @@ TEST(BenchRunner, CellsWhoseLabelReachesNoStageStayOutOfTheManifoldFigure) {
     EXPECT_FALSE(r.manifold_figures[0].stage.empty());
     for (const auto s : r.manifold_figures[0].stage) EXPECT_GE(s, 0);
     EXPECT_EQ(r.manifold_figures[0].x.size(), r.manifold_figures[0].stage.size());
+}
+
+TEST(BenchRunner, FiguresCarryLabelsPredictionsBranchesAndConfusion) {
+    const auto t = toy_cells(6, true);
+    const auto m = methods(false);
+    BenchOptions o;
+    o.splits = {.n_splits = 2, .test_donors = 2};
+    const auto r = run_bench(t->cells, m, o);
+    // labels of cells that reach a stage, sorted; "cluster 3" maps to none
+    EXPECT_EQ(r.figure_labels, (std::vector<std::string>{"HSC", "classical_monocyte", "macrophage", "naive_B",
+                                                         "naive_CD4_T", "naive_CD8_T"}));
+    ASSERT_EQ(r.manifold_figures.size(), 1U); // the noise method has no latent
+    const auto& v = r.manifold_figures[0];
+    ASSERT_EQ(v.label.size(), v.x.size());
+    ASSERT_EQ(v.predicted_stage.size(), v.x.size());
+    for (std::size_t i = 0; i < v.x.size(); ++i) {
+        EXPECT_EQ(r.figure_labels[static_cast<std::size_t>(v.label[i])], t->cells.ruler->stages[static_cast<std::size_t>(v.stage[i])].name);
+        EXPECT_EQ(v.predicted_stage[i], v.stage[i]); // the oracle predicts the true stage
+    }
+    for (const auto& f : r.pseudotime_figures) {
+        ASSERT_EQ(f.branch.size(), f.depth.size());
+        for (const auto b : f.branch) EXPECT_GE(b, 0);
+    }
+    // one branch and one stage table per method predicting them; the oracle's is diagonal
+    ASSERT_EQ(r.confusion_figures.size(), 4U);
+    const auto split = r.splits.splits[static_cast<std::size_t>(r.figure_split)];
+    std::int64_t mapped = 0;
+    for (const auto c : split.test) mapped += t->cells.stage[static_cast<std::size_t>(c)] >= 0;
+    for (const auto& c : r.confusion_figures) {
+        const auto n = c.task == "branch" ? t->cells.ruler->branches.size() : t->cells.ruler->stages.size();
+        ASSERT_EQ(c.counts.size(), n) << c.method << " " << c.task;
+        std::int64_t total = 0, diagonal = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            ASSERT_EQ(c.counts[i].size(), n + 1);
+            for (const auto x : c.counts[i]) total += x;
+            diagonal += c.counts[i][i];
+        }
+        EXPECT_EQ(total, mapped) << c.method << " " << c.task;
+        if (c.method == "oracle") EXPECT_EQ(diagonal, total) << c.task;
+    }
 }
 
 TEST(BenchRunner, DonorsWithoutATaskClassAreNotApplicable) {

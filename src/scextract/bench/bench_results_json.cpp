@@ -101,18 +101,33 @@ json bench_results_json(const BenchResult& r, const BenchCells& cells, const Ben
     json pt = json::array(), roc = json::array();
     for (const auto& f : r.pseudotime_figures)
         pt.push_back({{"method", f.method}, {"pseudotime_class", to_string(f.pseudotime_class)}, {"split", r.figure_split},
-                      {"depth", f.depth}, {"pseudotime", f.pseudotime}, {"spearman", json_number_or_null(f.spearman)}});
+                      {"depth", f.depth}, {"pseudotime", f.pseudotime}, {"branch", f.branch},
+                      {"spearman", json_number_or_null(f.spearman)}});
     for (const auto& f : r.roc_figures)
         roc.push_back({{"method", f.method}, {"task", f.task}, {"split", r.figure_split}, {"fpr", f.fpr}, {"tpr", f.tpr},
                        {"auc", json_number_or_null(f.auc)}});
-    json manifold = nullptr;
-    if (!r.manifold_figures.empty()) {
-        const auto& m = r.manifold_figures.front();
-        json stages = json::array();
+    json stages = json::array(), branches = json::array();
+    if (cells.ruler != nullptr) {
         for (const auto& s : cells.ruler->stages) stages.push_back(s.name);
-        manifold = {{"method", m.method}, {"split", r.figure_split}, {"x", m.x}, {"y", m.y}, {"stage", m.stage}, {"stages", stages}};
+        for (const auto& b : cells.ruler->branches) branches.push_back(b);
     }
-    j["figures"] = {{"pseudotime", pt}, {"roc", roc}, {"manifold", manifold}};
+    // "manifold" keeps the reference's view in the version-1 shape, so older readers still draw it;
+    // "manifolds" holds every method's, with the cells' own labels and the predicted stage.
+    json manifold = nullptr, manifolds = json::array();
+    for (const auto& m : r.manifold_figures) {
+        json v = {{"method", m.method}, {"split", r.figure_split}, {"x", m.x}, {"y", m.y}, {"stage", m.stage}, {"stages", stages}};
+        if (m.method == r.reference) manifold = v;
+        v["label"] = m.label;
+        v["labels"] = r.figure_labels;
+        v["predicted_stage"] = m.predicted_stage.empty() ? json(nullptr) : json(m.predicted_stage);
+        manifolds.push_back(std::move(v));
+    }
+    json confusion = json::array();
+    for (const auto& c : r.confusion_figures)
+        confusion.push_back({{"method", c.method}, {"task", c.task}, {"split", r.figure_split},
+                             {"classes", c.task == "branch" ? branches : stages}, {"counts", c.counts}});
+    j["figures"] = {{"pseudotime", pt}, {"roc", roc}, {"manifold", manifold}, {"manifolds", manifolds},
+                    {"confusion", confusion}, {"branches", branches}};
     return j;
 }
 

@@ -70,18 +70,51 @@ std::vector<std::int64_t> subsample(std::int64_t n, std::int64_t k, std::uint64_
     return idx;
 }
 
+/// The latent's first two principal components over @p points (test positions).
+Eigen::MatrixXd latent_pcs(const RowMatrixF& latent, const std::vector<std::int64_t>& points) {
+    Eigen::MatrixXd z(static_cast<Eigen::Index>(points.size()), latent.cols());
+    for (std::size_t i = 0; i < points.size(); ++i) z.row(static_cast<Eigen::Index>(i)) = latent.row(points[i]).cast<double>();
+    z.rowwise() -= z.colwise().mean();
+    // BDCSVD: every method's latent is drawn now, and raw-expression latents are hundreds of columns wide
+    const Eigen::BDCSVD<Eigen::MatrixXd> svd(z, Eigen::ComputeThinV);
+    Eigen::MatrixXd v = svd.matrixV().leftCols(2);
+    for (Eigen::Index j = 0; j < 2; ++j) {
+        // Sign convention: the largest-magnitude loading is positive, so the picture is reproducible.
+        Eigen::Index arg = 0;
+        v.col(j).cwiseAbs().maxCoeff(&arg);
+        if (v(arg, j) < 0) v.col(j) *= -1.0;
+    }
+    return z * v;
+}
+
+/// counts[true][predicted] of @p predicted (per test cell) against @p truth (per cell, -1
+/// unknown); predictions outside 0..n_classes-1 go to the last column.
+ConfusionFigure confusion(const std::string& method, const std::string& task, const DonorSplit& split,
+                          const std::vector<std::int64_t>& truth, const std::vector<std::int64_t>& predicted,
+                          std::size_t n_classes) {
+    ConfusionFigure c{method, task, std::vector<std::vector<std::int64_t>>(n_classes, std::vector<std::int64_t>(n_classes + 1, 0))};
+    for (std::size_t k = 0; k < split.test.size(); ++k) {
+        const auto t = truth[static_cast<std::size_t>(split.test[k])];
+        if (t < 0 || t >= static_cast<std::int64_t>(n_classes)) continue;
+        const auto p = predicted[k];
+        ++c.counts[static_cast<std::size_t>(t)][p >= 0 && p < static_cast<std::int64_t>(n_classes) ? static_cast<std::size_t>(p) : n_classes];
+    }
+    return c;
+}
+
 /// The figures drawn from one method's prediction on the figure split.
 void add_figures(BenchResult& r, const BenchCells& cells, const DonorSplit& split, const MethodInfo& info,
-                 const MethodPrediction& p, double depth_score, bool is_reference, const BenchOptions& options) {
+                 const MethodPrediction& p, double depth_score, const BenchOptions& options) {
     const auto n = static_cast<std::int64_t>(split.test.size());
     const auto points = subsample(n, options.figure_points, options.splits.seed);
     if (p.pseudotime.size() == n) {
-        PseudotimeFigure f{info.name, info.pseudotime, {}, {}, depth_score};
+        PseudotimeFigure f{info.name, info.pseudotime, {}, {}, {}, depth_score};
         for (const auto k : points) {
             const auto dv = cells.depth[split.test[k]];
             if (!std::isfinite(dv) || !std::isfinite(p.pseudotime(k))) continue;
             f.depth.push_back(dv);
             f.pseudotime.push_back(p.pseudotime(k));
+            f.branch.push_back(cells.branch[split.test[k]]);
         }
         r.pseudotime_figures.push_back(std::move(f));
     }
@@ -100,28 +133,29 @@ void add_figures(BenchResult& r, const BenchCells& cells, const DonorSplit& spli
         const auto roc = roc_curve(s, y);
         r.roc_figures.push_back({info.name, cells.binary_tasks[t].name, roc.fpr, roc.tpr, auroc(s, y)});
     }
-    if (is_reference && p.latent.rows() == n && p.latent.cols() >= 2) {
-        // The latent's first two principal components over the shown points.
-        Eigen::MatrixXd z(static_cast<Eigen::Index>(points.size()), p.latent.cols());
-        for (std::size_t i = 0; i < points.size(); ++i) z.row(static_cast<Eigen::Index>(i)) = p.latent.row(points[i]).cast<double>();
-        z.rowwise() -= z.colwise().mean();
-        const Eigen::JacobiSVD<Eigen::MatrixXd> svd(z, Eigen::ComputeThinV);
-        Eigen::MatrixXd v = svd.matrixV().leftCols(2);
-        for (Eigen::Index j = 0; j < 2; ++j) {
-            // Sign convention: the largest-magnitude loading is positive, so the picture is reproducible.
-            Eigen::Index arg = 0;
-            v.col(j).cwiseAbs().maxCoeff(&arg);
-            if (v(arg, j) < 0) v.col(j) *= -1.0;
-        }
-        const Eigen::MatrixXd xy = z * v;
-        ManifoldFigure m{info.name, {}, {}, {}};
+    if (cells.ruler) {
+        if (static_cast<std::int64_t>(p.branch.size()) == n)
+            r.confusion_figures.push_back(confusion(info.name, "branch", split, cells.branch, p.branch, cells.ruler->branches.size()));
+        if (static_cast<std::int64_t>(p.stage.size()) == n)
+            r.confusion_figures.push_back(confusion(info.name, "stage", split, cells.stage, p.stage, cells.ruler->stages.size()));
+    }
+    if (p.latent.rows() == n && p.latent.cols() >= 2) {
+        const Eigen::MatrixXd xy = latent_pcs(p.latent, points);
+        const bool has_stage = static_cast<std::int64_t>(p.stage.size()) == n;
+        ManifoldFigure m{info.name, {}, {}, {}, {}, {}};
         for (std::size_t i = 0; i < points.size(); ++i) {
             // cells whose label reaches no stage have no colour; they are left out of the picture
-            const auto stage = cells.stage[split.test[points[i]]];
+            const auto cell = split.test[points[i]];
+            const auto stage = cells.stage[cell];
             if (stage < 0) continue;
             m.x.push_back(xy(static_cast<Eigen::Index>(i), 0));
             m.y.push_back(xy(static_cast<Eigen::Index>(i), 1));
             m.stage.push_back(stage);
+            if (cells.labels.size() == cells.stage.size()) {
+                const auto at = std::lower_bound(r.figure_labels.begin(), r.figure_labels.end(), cells.labels[cell]);
+                m.label.push_back(at - r.figure_labels.begin());
+            }
+            if (has_stage) m.predicted_stage.push_back(p.stage[points[i]]);
         }
         r.manifold_figures.push_back(std::move(m));
     }
@@ -137,6 +171,11 @@ BenchResult run_bench(const BenchCells& cells, std::span<const std::unique_ptr<B
     r.splits = make_donor_splits(cells.donor, static_cast<std::int64_t>(cells.donor_names.size()), options.splits);
     const auto n_splits = static_cast<std::int64_t>(r.splits.splits.size());
     r.figure_split = std::clamp<std::int64_t>(options.figure_split, 0, n_splits - 1);
+    // the labels the manifold figures are coloured by: those of cells that reach a stage
+    for (std::size_t i = 0; i < cells.labels.size() && i < cells.stage.size(); ++i)
+        if (cells.stage[i] >= 0) r.figure_labels.push_back(cells.labels[i]);
+    std::sort(r.figure_labels.begin(), r.figure_labels.end());
+    r.figure_labels.erase(std::unique(r.figure_labels.begin(), r.figure_labels.end()), r.figure_labels.end());
 
     std::vector<MethodInfo> infos;
     for (const auto& m : methods) infos.push_back(m->info());
@@ -219,7 +258,7 @@ BenchResult run_bench(const BenchCells& cells, std::span<const std::unique_ptr<B
             if (split.index == r.figure_split) {
                 const auto e = std::find_if(r.endpoints.begin(), r.endpoints.end(), [](const Endpoint& x) { return x.name == "depth_spearman"; });
                 const double depth_score = e == r.endpoints.end() ? kNaN : run.scores.back().split_value[e - r.endpoints.begin()];
-                add_figures(r, cells, split, method.info(), p, depth_score, infos[mi].name == r.reference, options);
+                add_figures(r, cells, split, method.info(), p, depth_score, options);
             }
             if (options.log)
                 options.log(fmt::format("{} split {}/{}: {:.2f} s{}{}", infos[mi].name, split.index + 1, n_splits,

@@ -76,6 +76,7 @@ struct PseudotimeFigure {
     std::string method;
     PseudotimeClass pseudotime_class = PseudotimeClass::supervised;
     std::vector<double> depth, pseudotime;
+    std::vector<std::int64_t> branch; ///< true ruler branch per point (index into ruler->branches)
     double spearman = 0; ///< the split's depth_spearman score (donor mean)
 };
 
@@ -89,6 +90,20 @@ struct ManifoldFigure {
     std::string method;
     std::vector<double> x, y;        ///< the first two principal components of the latent
     std::vector<std::int64_t> stage; ///< ruler stage per point
+    /// The cell's own label per point, an index into BenchResult::figure_labels.
+    std::vector<std::int64_t> label;
+    /// Predicted ruler stage per point; empty when the method predicts no stage.
+    std::vector<std::int64_t> predicted_stage;
+};
+
+/// True against predicted class counts on all test cells of the figure split whose true
+/// class is known (cells of unmapped labels are left out).
+struct ConfusionFigure {
+    std::string method;
+    std::string task; ///< "branch" (classes: ruler->branches) or "stage" (ruler->stages)
+    /// counts[true][predicted] over every class of the task; a prediction of -1 (none) is
+    /// counted in the last column, index n_classes.
+    std::vector<std::vector<std::int64_t>> counts;
 };
 
 struct BenchResult {
@@ -100,7 +115,9 @@ struct BenchResult {
     std::int64_t figure_split = 0;
     std::vector<PseudotimeFigure> pseudotime_figures;
     std::vector<RocFigure> roc_figures;
-    std::vector<ManifoldFigure> manifold_figures; ///< the reference's (empty if it has no latent)
+    std::vector<ManifoldFigure> manifold_figures; ///< every method with a latent, in method order
+    std::vector<ConfusionFigure> confusion_figures; ///< per method with branch / stage predictions
+    std::vector<std::string> figure_labels; ///< distinct cell labels of the manifold points, sorted
 };
 
 /// Runs every method on the same splits. Depth comparisons are made only between methods of

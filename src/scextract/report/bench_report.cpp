@@ -3,9 +3,11 @@
 #include "scextract/report/bench_report_chain.hpp"
 #include "scextract/report/bench_report_figures.hpp"
 #include "scextract/report/html_page.hpp"
+#include "scextract/report/min_attainable_p.hpp"
 #include "scextract/io/svg_plot.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <tuple>
 
@@ -65,7 +67,48 @@ double median(std::vector<double> v) {
 
 // ---- header and summary ----
 
-std::string page_head() { return html_page_head("scextract benchmark report"); }
+/// The manifold picker shows one panel, the one whose method and colouring radios are both
+/// checked: CSS only (the page carries no script), one rule per method x colouring.
+constexpr std::array<std::pair<ManifoldColouring, const char*>, 3> kColourings = {{
+    {ManifoldColouring::label, "label"}, {ManifoldColouring::predicted_stage, "predicted"}, {ManifoldColouring::true_stage, "stage"}}};
+
+std::vector<ManifoldColouring> manifold_colourings(const Results& r) {
+    std::vector<ManifoldColouring> out;
+    for (const auto& [c, key] : kColourings)
+        if (c == ManifoldColouring::true_stage ||
+            std::any_of(r.figures.manifolds.begin(), r.figures.manifolds.end(),
+                        [&](const ManifoldView& v) { return manifold_has_colouring(v, c); }))
+            out.push_back(c);
+    return out;
+}
+
+const char* colouring_key(ManifoldColouring c) {
+    for (const auto& [k, key] : kColourings)
+        if (k == c) return key;
+    return "stage";
+}
+
+std::string page_css(const Results& r) {
+    std::string css =
+        "div.wide table { margin-top: 0; } code { overflow-wrap: anywhere; }\n"
+        "p.warn { background: #fff4e0; border-left: 4px solid #e69f00; padding: 6px 10px; }\n"
+        ".picker { margin: 4px 0; font-size: 13px; } .picker b { display: inline-block; min-width: 80px; }\n"
+        ".picker label { margin-right: 12px; } .mf-panel { display: none; }\n"
+        "table.endpoints th, table.endpoints td { padding: 3px 5px; } table.endpoints td { white-space: normal; min-width: 44px; }\n"
+        "table.endpoints th .cls { white-space: normal; }\n"
+        ".confusions { display: flex; flex-wrap: wrap; gap: 8px 24px; align-items: flex-start; }\n"
+        "table.confusion caption { text-align: left; font-size: 12px; color: #444; caption-side: top; }\n"
+        "table.confusion td { min-width: 24px; } table.confusion td.diag { font-weight: bold; outline: 1px solid #0b5d1e; }\n"
+        "table.confusion th.rot { vertical-align: bottom; max-width: 28px; padding: 2px; }\n"
+        "table.confusion th.rot span { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; font-weight: normal; }\n";
+    for (std::size_t i = 0; i < r.figures.manifolds.size(); ++i)
+        for (const auto c : manifold_colourings(r))
+            css += fmt::format("#mf-m-{0}:checked ~ #mf-c-{1}:checked ~ .mf-panels > .mf-{0}-{1} {{ display: block; }}\n", i,
+                               colouring_key(c));
+    return css;
+}
+
+std::string page_head(const Results& r) { return html_page_head("scextract benchmark report", page_css(r)); }
 
 std::string header_section(const Results& r) {
     return fmt::format(
@@ -85,7 +128,7 @@ std::string key_value_row(std::string_view key, const std::string& value_html) {
 std::string dataset_section(const Results& r) {
     const auto& d = r.dataset;
     const auto& s = r.splits;
-    std::string out = "<section id=\"dataset\">\n<h2>Dataset and splits</h2>\n<table class=\"summary\">\n";
+    std::string out = "<section id=\"dataset\">\n<h2>Dataset and splits</h2>\n<div class=\"wide\"><table class=\"summary\">\n";
     out += key_value_row("data", fmt::format("<code>{}</code>", esc(d.path)));
     out += key_value_row("cells \u00d7 genes", fmt::format("{} &times; {} ({} panel genes)", grouped(d.n_cells),
                                                              grouped(d.n_genes), grouped(d.panel_genes)));
@@ -100,9 +143,9 @@ std::string dataset_section(const Results& r) {
     for (const auto& x : s.distinct_test_donors) donors.push_back(esc(x));
     out += key_value_row("distinct test donors",
                          fmt::format("{}: {}", donors.size(), fmt::join(donors, ", ")));
-    out += "</table>\n";
+    out += "</table></div>\n";
     if (!s.list.empty()) {
-        out += "<table class=\"splits\">\n<thead><tr><th>split</th><th class=\"text\">test donors</th>"
+        out += "<div class=\"wide\"><table class=\"splits\">\n<thead><tr><th>split</th><th class=\"text\">test donors</th>"
                "<th>training cells</th><th>test cells</th></tr></thead>\n<tbody>\n";
         for (const auto& sp : s.list) {
             std::vector<std::string> td;
@@ -110,7 +153,7 @@ std::string dataset_section(const Results& r) {
             out += fmt::format("<tr><td>{}</td><td class=\"text\">{}</td><td>{}</td><td>{}</td></tr>\n", sp.index,
                                fmt::join(td, ", "), grouped(sp.n_train), grouped(sp.n_test));
         }
-        out += "</tbody>\n</table>\n";
+        out += "</tbody>\n</table></div>\n";
     }
     out += fmt::format("<details><summary>configuration</summary>\n<pre>{}</pre>\n</details>\n</section>\n",
                        esc(r.config.dump(2)));
@@ -169,7 +212,8 @@ std::string cell_html(const Cell& c, bool best) {
     if (!c.missing_reason.empty())
         return fmt::format("<td class=\"na\" title=\"{}\">{}</td>", esc(c.missing_reason), kNotApplicable);
     auto text = number(c.summary.mean);
-    if (c.summary.present > 1) text += kPlusMinus + number(c.summary.sd);
+    // a no-break space keeps "± sd" together, so a narrow column wraps only before the ±
+    if (c.summary.present > 1) text += " \u00b1\u00a0" + number(c.summary.sd);
     if (c.summary.present < c.summary.total) text += fmt::format(" ({}/{})", c.summary.present, c.summary.total);
     return fmt::format("<td{}>{}</td>", best ? " class=\"best\"" : "", text);
 }
@@ -192,7 +236,7 @@ std::string endpoint_table(const Results& r) {
         }
 
     const char* span = split_header ? " rowspan=\"2\"" : "";
-    std::string out = fmt::format("<table class=\"endpoints\">\n<thead><tr><th{0} class=\"text\">method</th>"
+    std::string out = fmt::format("<div class=\"wide\"><table class=\"endpoints\">\n<thead><tr><th{0} class=\"text\">method</th>"
                                   "<th{0} class=\"text\">pseudotime class</th>",
                                   span);
     std::string second_row;
@@ -220,7 +264,7 @@ std::string endpoint_table(const Results& r) {
         }
         out += "</tr>\n";
     }
-    return out + "</tbody>\n</table>\n";
+    return out + "</tbody>\n</table></div>\n";
 }
 
 /// Endpoints with no value for any method, named so their absence is explicit.
@@ -247,6 +291,46 @@ std::string endpoints_section(const Results& r) {
 }
 
 // ---- comparisons ----
+
+/// The units each test pairs: the largest n of the reference comparisons in @p unit, or the
+/// run's splits / distinct test donors when there are none.
+std::int64_t units_of(const Results& r, ComparisonUnit unit) {
+    std::int64_t n = 0;
+    for (const auto& c : r.comparisons)
+        if (c.unit == unit) n = std::max(n, c.n);
+    if (n > 0) return n;
+    return unit == ComparisonUnit::splits ? r.splits.n : static_cast<std::int64_t>(r.splits.distinct_test_donors.size());
+}
+
+} // namespace
+
+std::string attainable_p_note(const Results& r) {
+    std::string out;
+    bool none_possible = false;
+    for (const auto unit : {ComparisonUnit::splits, ComparisonUnit::donors}) {
+        const auto n = units_of(r, unit);
+        const double p = min_attainable_wilcoxon_p(n);
+        const char* name = unit == ComparisonUnit::splits ? "splits" : "distinct held-out donors";
+        const auto bound = n <= 50 ? fmt::format("2/2<sup>{}</sup> = {}", n, p_value(p)) : p_value(p);
+        if (p >= r.fdr) {
+            none_possible = true;
+            out += fmt::format("<li class=\"unreachable\">Over the {} {}: the smallest attainable p is {}, not below the "
+                               "threshold {}. <b>No comparison over {} can be significant, whatever the data</b> "
+                               "(a q-value is never below its p).</li>\n",
+                               n, name, bound, p_value(r.fdr), unit == ComparisonUnit::splits ? "splits" : "donors");
+        } else {
+            out += fmt::format("<li>Over the {} {}: the smallest attainable p is {} (threshold {}).</li>\n", n, name, bound,
+                               p_value(r.fdr));
+        }
+    }
+    return fmt::format("<div class=\"attainable-p\"><p class=\"{}\">With few pairs the paired two-sided Wilcoxon "
+                       "signed-rank test has a floor: with n pairs and none tied at zero, the most extreme outcome (all "
+                       "differences of one sign) has p = 2/2<sup>n</sup> (fewer pairs when differences are zero, so a "
+                       "higher floor).</p>\n<ul class=\"note\">\n{}</ul></div>\n",
+                       none_possible ? "warn" : "note", out);
+}
+
+namespace {
 
 std::string comparison_row(const Results& r, const Comparison& c) {
     const auto* m = r.find_method(c.method);
@@ -283,10 +367,16 @@ std::string comparisons_section(const Results& r) {
         "q &lt; 0.05 / 0.01). &Delta; = method &minus; reference. Pseudotime comparisons across classes are shown "
         "but are not headline claims.</p>\n",
         esc(r.reference), ref ? class_badge(ref->pseudotime_class) : "");
-    out += "<table class=\"comparisons\">\n<thead><tr><th class=\"text\">method</th><th class=\"text\">class</th>"
-           "<th class=\"text\">unit</th><th>n</th><th>reference mean</th><th>method mean</th><th>&Delta; mean</th>"
-           "<th>median &Delta;</th><th>W</th><th>p</th><th>q</th><th class=\"text\">test</th>"
-           "<th class=\"text\">significant</th></tr></thead>\n";
+    out += attainable_p_note(r);
+    out += "<div class=\"wide\"><table class=\"comparisons\">\n<thead><tr><th class=\"text\">method</th>"
+           "<th class=\"text\">class</th><th class=\"text\">unit</th>"
+           "<th title=\"pairs (splits or donors) with both values\">n</th>"
+           "<th title=\"reference mean\"><abbr>ref. mean</abbr></th><th title=\"method mean\"><abbr>meth. mean</abbr></th>"
+           "<th title=\"method mean minus reference mean\">&Delta; mean</th>"
+           "<th title=\"median of the paired differences\"><abbr>med. &Delta;</abbr></th>"
+           "<th title=\"Wilcoxon signed-rank statistic\">W</th><th>p</th>"
+           "<th title=\"Benjamini-Hochberg q\">q</th><th class=\"text\" title=\"exact, permutation or normal null\">test</th>"
+           "<th class=\"text\" title=\"significant: q below the threshold\"><abbr>sig.</abbr></th></tr></thead>\n";
     const auto method_rank = [&](const std::string& name) {
         for (std::size_t i = 0; i < r.methods.size(); ++i)
             if (r.methods[i].name == name) return i;
@@ -308,7 +398,7 @@ std::string comparisons_section(const Results& r) {
     }
     if (std::none_of(r.comparisons.begin(), r.comparisons.end(), [](const Comparison& c) { return c.kind == "reference"; }))
         out += "<tbody><tr><td colspan=\"13\" class=\"na\">no comparisons</td></tr></tbody>\n";
-    return out + "</table>\n</section>\n";
+    return out + "</table></div>\n</section>\n";
 }
 
 // ---- ladder and controls (comparisons between named pairs) ----
@@ -446,7 +536,7 @@ std::string chain_section(const Results& r) {
         "Depth: mean |&rho;| over the {} splits, marked as in the ladder (&#9650; better / &#9660; worse than the "
         "reference; * / ** over splits, &dagger; / &dagger;&dagger; over donors). The paper: single head 0/8, "
         "rank-64 5/8, rank-32 6/8, hard-sparse 7/8.</p>\n"
-        "<table class=\"chain\">\n<thead><tr><th class=\"text\">variant</th><th>operator (MB)</th>"
+        "<div class=\"wide\"><table class=\"chain\">\n<thead><tr><th class=\"text\">variant</th><th>operator (MB)</th>"
         "<th>stored values</th><th>losses over splits</th><th>losses over donors</th><th>{} &uarr;</th></tr></thead>\n"
         "<tbody>\n",
         esc(r.reference), classification, p_value(r.fdr), r.splits.n, depth ? esc(depth->label) : "depth");
@@ -463,7 +553,7 @@ std::string chain_section(const Results& r) {
         else out += fmt::format("<td>{}{}</td>", number(*row.depth_mean), pair_marks(r, "reference", m.name, *depth));
         out += "</tr>\n";
     }
-    return out + "</tbody>\n</table>\n</section>\n";
+    return out + "</tbody>\n</table></div>\n</section>\n";
 }
 
 // ---- methods and runtime ----
@@ -472,7 +562,7 @@ std::string runtime_section(const Results& r) {
     std::string out = "<section id=\"runtime\">\n<h2>Methods and runtime</h2>\n"
                       "<p class=\"note\">Cache: one-off work shared by all splits (e.g. embeddings). Per split: "
                       "median over the splits of training and scoring time.</p>\n"
-                      "<table class=\"runtime\">\n<thead><tr><th class=\"text\">method</th>"
+                      "<div class=\"wide\"><table class=\"runtime\">\n<thead><tr><th class=\"text\">method</th>"
                       "<th class=\"text\">pseudotime class</th><th class=\"text\">description</th>"
                       "<th>trainable parameters</th><th>cache (s)</th><th>median per split (s)</th>"
                       "<th>total (s)</th></tr></thead>\n<tbody>\n";
@@ -484,7 +574,7 @@ std::string runtime_section(const Results& r) {
                            method_cell(r, m), class_badge(m.pseudotime_class), esc(m.description), params,
                            number(m.cache_seconds, 1), per_split, number(m.total_seconds, 1));
     }
-    return out + "</tbody>\n</table>\n</section>\n";
+    return out + "</tbody>\n</table></div>\n</section>\n";
 }
 
 // ---- figures ----
@@ -496,11 +586,98 @@ std::string figure(std::string_view id, const std::string& svg_element, std::str
                        caption);
 }
 
+const char* colouring_label(ManifoldColouring c) {
+    switch (c) {
+    case ManifoldColouring::label: return "own labels";
+    case ManifoldColouring::predicted_stage: return "predicted stage";
+    case ManifoldColouring::true_stage: return "ruler stage of the label";
+    }
+    return "";
+}
+
+/// Every method's manifold view, one shown at a time: a radio group picks the method,
+/// another the colouring (CSS only, see page_css()).
+std::string manifold_figure(const Results& r) {
+    const auto& views = r.figures.manifolds;
+    if (views.empty())
+        return figure("fig-manifold", {},
+                      "(d) 2-D views of the methods' latents: not in this results file (no method recorded a latent).");
+    // the reference first: the view a reader expects on opening the page
+    std::vector<std::size_t> order(views.size());
+    for (std::size_t i = 0; i < views.size(); ++i) order[i] = i;
+    std::stable_partition(order.begin(), order.end(), [&](std::size_t i) { return views[i].method == r.reference; });
+    const auto colourings = manifold_colourings(r);
+    std::string out = "<figure id=\"fig-manifold\">\n<div class=\"picker\"><b>method</b>";
+    // inputs are siblings of .mf-panels, so the CSS rules can reach the panel they select
+    for (std::size_t k = 0; k < order.size(); ++k)
+        out += fmt::format("<input type=\"radio\" name=\"mf-method\" id=\"mf-m-{0}\"{1}><label for=\"mf-m-{0}\">{2}</label>",
+                           order[k], k == 0 ? " checked" : "", esc(views[order[k]].method));
+    out += "<br><b>colour by</b>";
+    for (std::size_t k = 0; k < colourings.size(); ++k)
+        out += fmt::format("<input type=\"radio\" name=\"mf-colour\" id=\"mf-c-{0}\"{1}><label for=\"mf-c-{0}\">{2}</label>",
+                           colouring_key(colourings[k]), k == 0 ? " checked" : "", colouring_label(colourings[k]));
+    out += "\n<div class=\"mf-panels\">\n";
+    for (const auto i : order)
+        for (const auto c : colourings) {
+            const auto svg_element = manifold_view_svg(views[i], c, fmt::format("svg-manifold-{}-{}", i, colouring_key(c)));
+            out += fmt::format("<div class=\"mf-panel mf-{}-{}\">\n{}</div>\n", i, colouring_key(c),
+                               svg_element.empty()
+                                   ? fmt::format("<p class=\"missing\">{} records no {} for its cells.</p>\n",
+                                                 esc(views[i].method), colouring_label(c))
+                                   : svg_element);
+        }
+    out += "</div></div>\n";
+    const bool legacy = std::none_of(views.begin(), views.end(), [](const ManifoldView& v) { return !v.labels.empty(); });
+    out += fmt::format(
+        "<figcaption>(d) A 2-D view (the first two principal components) of each method's latent on the held-out cells "
+        "of split {}; pick the method and the colouring above. Legends list only the classes drawn, with the cells "
+        "drawn per class; colours do not repeat within a plot. Cells whose label maps to no ruler stage are left out.{}"
+        "</figcaption>\n</figure>\n",
+        views.front().split,
+        legacy ? " This results file was written before every method's latent, the cells' own labels and the predicted "
+                 "stages were recorded: it holds the reference's view coloured by ruler stage only. Re-run the bench "
+                 "for the rest."
+               : "");
+    return out;
+}
+
+/// True x predicted branch and stage tables, one collapsible block per method.
+std::string confusion_figure(const Results& r) {
+    std::string out = "<figure id=\"fig-confusion\">\n";
+    if (!r.figures.confusion_recorded) {
+        out += "<p class=\"missing\">not in this results file (written before confusion counts were recorded)</p>\n";
+    } else if (r.figures.confusion.empty()) {
+        out += "<p class=\"missing\">no method predicts a branch or a stage in this run</p>\n";
+    } else {
+        bool first = true;
+        for (const auto& m : r.methods) {
+            std::string tables;
+            for (const auto* task : {"branch", "stage"})
+                for (const auto& c : r.figures.confusion)
+                    if (c.method == m.name && c.task == task) tables += confusion_table_html(c);
+            if (tables.empty()) continue;
+            out += fmt::format("<details{}><summary>{}{}</summary>\n<div class=\"confusions\">\n{}</div>\n</details>\n",
+                               first ? " open" : "", esc(m.name), m.name == r.reference ? " (reference)" : "", tables);
+            first = false;
+        }
+    }
+    return out + "<figcaption>(e) Confusion tables of the predicted ruler branch and stage against the true ones (from the "
+                 "cells' labels) on the held-out cells of the figure split, per method (click a method to open it). "
+                 "Rows: true classes with cells; columns: classes predicted or present, and <i>none</i> for cells "
+                 "without a prediction. Shading: share of the row; the diagonal (correct) is outlined.</figcaption>\n"
+                 "</figure>\n";
+}
+
 std::string figures_section(const Results& r) {
     std::string out = "<section id=\"figures\">\n<h2>Figures</h2>\n";
     out += figure("fig-pseudotime", pseudotime_figure_svg(r),
                   "(a) Pseudotime against ruler depth on held-out cells, one panel per method, labelled with its "
-                  "pseudotime class and |&rho;| (Spearman). Depth is jittered; black bars: median per depth.");
+                  "pseudotime class and |&rho;| (Spearman). Depth is jittered; black bars: median per depth." +
+                      std::string(std::any_of(r.figures.pseudotime.begin(), r.figures.pseudotime.end(),
+                                              [](const PseudotimePanel& p) { return !p.branch.empty(); })
+                                      ? " Cells are coloured by their ruler branch, so each branch's depth ordering reads "
+                                        "on its own."
+                                      : " (This results file predates per-cell branches: cells are not coloured by branch.)"));
     out += figure("fig-roc", roc_figure_svg(r),
                   "(b) ROC curves of the binary tasks on held-out cells, one line per method; the legend gives each "
                   "curve's AUC. Dashed: chance.");
@@ -508,13 +685,8 @@ std::string figures_section(const Results& r) {
                   "(c) Per-split scores (mean over each split's held-out donors) per endpoint and method: points, "
                   "median bar and quartile box. Marks against the reference: * q &lt; 0.05, ** q &lt; 0.01 over "
                   "splits; &dagger; / &dagger;&dagger; the same over donors; none across pseudotime classes.");
-    const auto manifold_caption =
-        r.figures.manifold
-            ? fmt::format("(d) A 2-D view of the {} manifold on the held-out cells of split {}, coloured by stage "
-                          "(legend: cells drawn per stage).",
-                          esc(r.figures.manifold->method), r.figures.manifold->split)
-            : std::string("(d) A 2-D view of the manifold coloured by stage: not in this results file.");
-    out += figure("fig-manifold", manifold_figure_svg(r), manifold_caption);
+    out += manifold_figure(r);
+    out += confusion_figure(r);
     return out + "</section>\n";
 }
 
@@ -527,7 +699,7 @@ std::string render_bench_report_html(const nlohmann::json& results, std::string_
 
 std::string render_bench_report_html(const report::Results& r) {
     using namespace report;
-    return page_head() + header_section(r) + dataset_section(r) + endpoints_section(r) + chain_section(r) + ladder_section(r) +
+    return page_head(r) + header_section(r) + dataset_section(r) + endpoints_section(r) + chain_section(r) + ladder_section(r) +
            controls_section(r) + comparisons_section(r) +
            figures_section(r) + runtime_section(r) + "</body>\n</html>\n";
 }

@@ -1,6 +1,7 @@
 #include "scextract/report/bench_report_figures.hpp"
 
 #include "scextract/io/svg_plot.hpp"
+#include "scextract/report/palette.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -94,7 +95,9 @@ DepthLayout depth_layout(const std::vector<double>& depth) {
     return {{levels.begin(), levels.end()}, 0.6 * gap};
 }
 
-void draw_pseudotime_panel(Document& doc, const Rect& cell, const PseudotimePanel& p, const std::string& colour) {
+/// Points coloured by @p branch_colours[branch] when the panel records branches, else @p colour.
+void draw_pseudotime_panel(Document& doc, const Rect& cell, const PseudotimePanel& p, const std::string& colour,
+                           const std::vector<std::string>& branch_colours) {
     const auto layout = depth_layout(p.depth);
     const auto dr = svg::finite_range(p.depth);
     const double pad = layout.jitter_width > 0 ? layout.jitter_width : 0.05 * (dr.hi - dr.lo);
@@ -110,7 +113,10 @@ void draw_pseudotime_panel(Document& doc, const Rect& cell, const PseudotimePane
     doc.begin_group("cells", fmt::format("{}: held-out cells of split {}", p.method, p.split));
     for (const auto i : thinned(p.depth.size(), kMaxScatterPoints)) {
         if (!std::isfinite(p.depth[i]) || !std::isfinite(p.pseudotime[i])) continue;
-        doc.circle(panel.x(p.depth[i] + layout.jitter_width * jitter(i)), panel.y(p.pseudotime[i]), 2.2, colour, 0.45);
+        const bool by_branch = p.branch.size() == p.depth.size() && p.branch[i] >= 0 &&
+                               static_cast<std::size_t>(p.branch[i]) < branch_colours.size();
+        doc.circle(panel.x(p.depth[i] + layout.jitter_width * jitter(i)), panel.y(p.pseudotime[i]), 2.2,
+                   by_branch ? branch_colours[static_cast<std::size_t>(p.branch[i])] : colour, 0.45);
     }
     doc.end_group();
     if (layout.jitter_width == 0) return;
@@ -285,30 +291,127 @@ void draw_split_panel(Document& doc, const Rect& cell, const Results& r, const E
 
 // ---- (d) manifold ----
 
-void draw_manifold(Document& doc, const Rect& cell, const ManifoldView& m) {
+/// The class of each point under @p colouring (-1: none), the class names, and a name for
+/// points of class -1; empty classes when the view cannot be coloured that way.
+struct Colouring {
+    const std::vector<std::int64_t>* cls = nullptr;
+    const std::vector<std::string>* names = nullptr;
+    std::string what, none_name;
+};
+
+Colouring colouring_of(const ManifoldView& m, ManifoldColouring c) {
+    switch (c) {
+    case ManifoldColouring::label:
+        if (m.label.size() == m.x.size() && !m.labels.empty()) return {&m.label, &m.labels, "the cells' own labels", ""};
+        break;
+    case ManifoldColouring::predicted_stage:
+        if (m.predicted_stage.size() == m.x.size()) return {&m.predicted_stage, &m.stages, "predicted stage", "no prediction"};
+        break;
+    case ManifoldColouring::true_stage: return {&m.stage, &m.stages, "ruler stage of the label", ""};
+    }
+    return {};
+}
+
+} // namespace
+
+std::vector<std::size_t> present_classes(const std::vector<std::int64_t>& cls, std::size_t n_classes) {
+    std::vector<bool> seen(n_classes, false);
+    for (const auto c : cls)
+        if (c >= 0 && static_cast<std::size_t>(c) < n_classes) seen[static_cast<std::size_t>(c)] = true;
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < n_classes; ++i)
+        if (seen[i]) out.push_back(i);
+    return out;
+}
+
+bool manifold_has_colouring(const ManifoldView& m, ManifoldColouring c) { return colouring_of(m, c).cls != nullptr; }
+
+std::string manifold_view_svg(const ManifoldView& m, ManifoldColouring colouring, std::string_view id) {
+    const auto how = colouring_of(m, colouring);
+    if (how.cls == nullptr || m.x.empty()) return {};
+    const auto keep = thinned(m.x.size(), kMaxManifoldPoints);
+    std::vector<std::int64_t> drawn_classes;
+    for (const auto i : keep)
+        if (std::isfinite(m.x[i]) && std::isfinite(m.y[i])) drawn_classes.push_back((*how.cls)[i]);
+    // colours and legend for the classes this plot draws only, so none repeats and none is empty
+    const auto classes = present_classes(drawn_classes, how.names->size());
+    const auto colours = distinct_palette(classes.size());
+    const bool any_none = std::any_of(drawn_classes.begin(), drawn_classes.end(), [](std::int64_t c) { return c < 0; });
+
+    std::vector<svg::LegendEntry> legend;
+    for (const auto& name : *how.names) legend.push_back({.label = name + " (00000)", .colour = "#000"});
+    const double legend_width = std::max(120.0, svg::legend_extent(legend).width);
+    const Rect cell{0, 0, 620, 540};
+    const double rows = static_cast<double>(classes.size() + (any_none ? 1 : 0));
+    Document doc(cell.width + legend_width + 24, std::max(cell.height, 15 * rows + 80), id,
+                 fmt::format("2-D view of the {} latent, cells coloured by {}", m.method, how.what));
     const Panel panel(cell, svg::nice_range(svg::finite_range(m.x)), svg::nice_range(svg::finite_range(m.y)));
     panel.draw_axes(doc, {.title = fmt::format("{}{}split {}", m.method, kDot, m.split),
-                          .subtitle = "held-out cells, coloured by stage",
+                          .subtitle = fmt::format("held-out cells, coloured by {}", how.what),
                           .x_label = "component 1",
                           .y_label = "component 2",
                           .grid = false});
-    const auto keep = thinned(m.x.size(), kMaxManifoldPoints);
-    std::vector<svg::LegendEntry> legend;
-    for (std::size_t s = 0; s < m.stages.size(); ++s) {
+    legend.clear();
+    const auto draw_class = [&](std::int64_t c, const std::string& name, const std::string& colour) {
         std::vector<std::size_t> cells;
         for (const auto i : keep)
-            if (m.stage[i] == static_cast<std::int64_t>(s) && std::isfinite(m.x[i]) && std::isfinite(m.y[i]))
-                cells.push_back(i);
-        const auto colour = svg::palette(s);
-        legend.push_back({.label = fmt::format("{} ({})", m.stages[s], cells.size()), .colour = colour});
-        if (cells.empty()) continue;
-        doc.begin_group("stage", m.stages[s]);
+            if ((*how.cls)[i] == c && std::isfinite(m.x[i]) && std::isfinite(m.y[i])) cells.push_back(i);
+        legend.push_back({.label = fmt::format("{} ({})", name, cells.size()), .colour = colour});
+        doc.begin_group("class", name);
         for (const auto i : cells) doc.circle(panel.x(m.x[i]), panel.y(m.y[i]), 2.6, colour, 0.75);
         doc.end_group();
-    }
+    };
+    for (std::size_t k = 0; k < classes.size(); ++k)
+        draw_class(static_cast<std::int64_t>(classes[k]), (*how.names)[classes[k]], colours[k]);
+    if (any_none) draw_class(-1, how.none_name, "#bbbbbb");
     svg::draw_legend(doc, cell.x + cell.width + 12, panel.plot_area().y, legend);
+    return doc.finish();
 }
 
+std::string confusion_table_html(const ConfusionView& c) {
+    const auto n = c.classes.size();
+    std::vector<std::int64_t> row_sum(n, 0), col_sum(n + 1, 0);
+    std::int64_t total = 0, correct = 0;
+    for (std::size_t t = 0; t < n && t < c.counts.size(); ++t)
+        for (std::size_t p = 0; p <= n && p < c.counts[t].size(); ++p) {
+            row_sum[t] += c.counts[t][p];
+            col_sum[p] += c.counts[t][p];
+            total += c.counts[t][p];
+            if (p == t) correct += c.counts[t][p];
+        }
+    // rows: true classes with cells; columns: classes predicted at least once, then "none" if used
+    std::vector<std::size_t> rows, cols;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (row_sum[i] > 0) rows.push_back(i);
+        if (col_sum[i] > 0 || row_sum[i] > 0) cols.push_back(i);
+    }
+    if (col_sum[n] > 0) cols.push_back(n);
+    const auto name = [&](std::size_t i) { return i == n ? std::string("none") : c.classes[i]; };
+    const auto esc = [](std::string_view s) { return svg::escape(s); };
+    std::string out = fmt::format(
+        "<div class=\"wide\"><table class=\"confusion\" data-method=\"{}\" data-task=\"{}\">\n"
+        "<caption>{} &middot; {}: {} of {} held-out cells of split {} correct ({})</caption>\n"
+        "<thead><tr><th class=\"text\">true &darr; / predicted &rarr;</th>",
+        esc(c.method), esc(c.task), esc(c.method), esc(c.task), correct, total, c.split,
+        total > 0 ? svg::fixed(100.0 * static_cast<double>(correct) / static_cast<double>(total), 1) + "%" : "n/a");
+    for (const auto j : cols) out += fmt::format("<th class=\"rot\" title=\"{0}\"><span>{0}</span></th>", esc(name(j)));
+    out += "<th title=\"cells of this true class\">total</th></tr></thead>\n<tbody>\n";
+    for (const auto i : rows) {
+        out += fmt::format("<tr><th scope=\"row\" class=\"text\">{}</th>", esc(name(i)));
+        for (const auto j : cols) {
+            const auto v = c.counts[i][j];
+            const double share = static_cast<double>(v) / static_cast<double>(row_sum[i]);
+            // shade by the share of the true class's cells: a row reads as where that class went
+            const auto style = v == 0 ? std::string() : fmt::format(" style=\"background: rgba(11, 93, 30, {:.2f})\"", 0.08 + 0.6 * share);
+            out += fmt::format("<td{}{} title=\"true {}, predicted {}: {} of {}\">{}</td>", i == j ? " class=\"diag\"" : "", style,
+                               esc(name(i)), esc(name(j)), v, row_sum[i], v == 0 ? std::string() : std::to_string(v));
+        }
+        out += fmt::format("<td>{}</td></tr>\n", row_sum[i]);
+    }
+    return out + "</tbody>\n</table></div>\n";
+}
+
+namespace {
 } // namespace
 
 std::string significance_mark(std::optional<double> q, ComparisonUnit unit) {
@@ -326,10 +429,29 @@ std::string pseudotime_figure_svg(const Results& r) {
         return std::pair(method_rank(r, a->method), a->split) < std::pair(method_rank(r, b->method), b->split);
     });
     const Grid grid{4, 290, 250};
-    Document doc(grid.width(panels.size()), grid.height(panels.size()), "svg-pseudotime",
-                 "Pseudotime against ruler depth on held-out cells, one panel per method");
+    // one colour per ruler branch, the same in every panel; the legend names the branches drawn
+    std::vector<std::int64_t> drawn;
+    for (const auto* p : panels)
+        if (p->branch.size() == p->depth.size()) drawn.insert(drawn.end(), p->branch.begin(), p->branch.end());
+    const auto branches = present_classes(drawn, r.figures.branches.size());
+    const auto colours = distinct_palette(branches.size());
+    std::vector<std::string> branch_colours(r.figures.branches.size());
+    std::vector<svg::LegendEntry> legend;
+    for (std::size_t k = 0; k < branches.size(); ++k) {
+        branch_colours[branches[k]] = colours[k];
+        legend.push_back({.label = r.figures.branches[branches[k]], .colour = colours[k]});
+    }
+    const double legend_width = legend.empty() ? 0 : svg::legend_extent(legend).width + 16;
+    Document doc(grid.width(panels.size()) + legend_width,
+                 std::max(grid.height(panels.size()), svg::legend_extent(legend).height + 50), "svg-pseudotime",
+                 legend.empty() ? "Pseudotime against ruler depth on held-out cells, one panel per method"
+                                : "Pseudotime against ruler depth on held-out cells, one panel per method, cells coloured by ruler branch");
     for (std::size_t i = 0; i < panels.size(); ++i)
-        draw_pseudotime_panel(doc, grid.cell(i), *panels[i], method_colour(r, panels[i]->method));
+        draw_pseudotime_panel(doc, grid.cell(i), *panels[i], method_colour(r, panels[i]->method), branch_colours);
+    if (!legend.empty()) {
+        doc.text(grid.width(panels.size()) + 8, 30, "ruler branch", {.bold = true});
+        svg::draw_legend(doc, grid.width(panels.size()) + 4, 38, legend);
+    }
     return doc.finish();
 }
 
@@ -349,19 +471,6 @@ std::string split_distribution_figure_svg(const Results& r) {
     Document doc(grid.width(r.endpoints.size()), grid.height(r.endpoints.size()), "svg-splits",
                  "Per-split endpoint distributions per method, with significance against the reference");
     for (std::size_t i = 0; i < r.endpoints.size(); ++i) draw_split_panel(doc, grid.cell(i), r, r.endpoints[i]);
-    return doc.finish();
-}
-
-std::string manifold_figure_svg(const Results& r) {
-    if (!r.figures.manifold) return {};
-    const auto& m = *r.figures.manifold;
-    std::vector<svg::LegendEntry> legend;
-    for (const auto& s : m.stages) legend.push_back({.label = s + " (00000)", .colour = "#000"});
-    const double legend_width = svg::legend_extent(legend).width;
-    const Rect cell{0, 0, 640, 560};
-    Document doc(cell.width + legend_width + 24, std::max(cell.height, svg::legend_extent(legend).height + 60),
-                 "svg-manifold", fmt::format("2-D view of the {} manifold, cells coloured by stage", m.method));
-    draw_manifold(doc, cell, m);
     return doc.finish();
 }
 

@@ -2,15 +2,18 @@
 /// @file bench_report_figures.hpp
 /// @brief The four figures of the benchmark report, each one inline <svg> element:
 /// pseudotime against ruler depth, ROC curves, per-split endpoint distributions with
-/// significance marks, and a 2-D view of the manifold coloured by stage.
+/// significance marks, 2-D views of each method's manifold, and confusion tables.
 ///
 /// A method keeps its colour in every figure (its position in the results' method list).
 /// Each function returns an empty string when the results hold no data for the figure.
 
 #include "scextract/report/bench_results_reader.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace scx::report {
 
@@ -38,7 +41,29 @@ inline constexpr std::size_t kMaxManifoldPoints = 4000;
 /// SVG id "svg-splits".
 [[nodiscard]] std::string split_distribution_figure_svg(const Results& results);
 
-/// The manifold's 2-D view coloured by stage with a legend. SVG id "svg-manifold".
-[[nodiscard]] std::string manifold_figure_svg(const Results& results);
+/// What a manifold view's cells are coloured by.
+enum class ManifoldColouring {
+    label,           ///< the cells' own labels (the data's label column)
+    predicted_stage, ///< the method's predicted ruler stage
+    true_stage,      ///< the ruler stage the cell's label maps to
+};
+
+/// The indices in 0..n_classes-1 that occur in @p cls (negative values are ignored), ascending.
+[[nodiscard]] std::vector<std::size_t> present_classes(const std::vector<std::int64_t>& cls, std::size_t n_classes);
+
+/// True when @p view records what @p colouring needs (labels, or predicted stages).
+[[nodiscard]] bool manifold_has_colouring(const ManifoldView& view, ManifoldColouring colouring);
+
+/// One method's 2-D manifold view coloured by @p colouring, as an <svg> with id @p id:
+/// colours from distinct_palette() over the classes drawn, a legend of those classes only
+/// (with the cells drawn per class), cells without a prediction grey. Empty when the view
+/// lacks the colouring's data.
+[[nodiscard]] std::string manifold_view_svg(const ManifoldView& view, ManifoldColouring colouring, std::string_view id);
+
+/// A true x predicted table (<table class="confusion"> in a scroll container): rows are the
+/// true classes with cells, columns the classes predicted or present, then "none" when some
+/// cells have no prediction; the caption gives the accuracy. Cells are shaded by their share
+/// of the row.
+[[nodiscard]] std::string confusion_table_html(const ConfusionView& confusion);
 
 } // namespace scx::report

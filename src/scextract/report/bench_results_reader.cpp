@@ -271,22 +271,67 @@ Figures read_figures(const Node& n) {
         require_same_length(e, r.fpr.size(), "fpr", r.tpr.size(), "tpr");
         f.roc.push_back(std::move(r));
     }
-    if (const auto m = n.at("manifold"); !m.is_null()) {
+    const auto indices = [](const Node& list, std::size_t n_classes, bool allow_none) {
+        std::vector<std::int64_t> out;
+        for (const auto& s : list.elements()) {
+            const auto v = allow_none && s.integer() == -1 ? std::int64_t{-1} : s.count();
+            if (v >= static_cast<std::int64_t>(n_classes))
+                fail(fmt::format("'{}' is {} but there are {} classes", s.path(), v, n_classes));
+            out.push_back(v);
+        }
+        return out;
+    };
+    if (n.has("branches")) f.branches = n.at("branches").strings();
+    {
+        const auto list = n.at("pseudotime").elements();
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            if (!list[i].has("branch")) continue;
+            f.pseudotime[i].branch = indices(list[i].at("branch"), f.branches.size(), true);
+            require_same_length(list[i], f.pseudotime[i].depth.size(), "depth", f.pseudotime[i].branch.size(), "branch");
+        }
+    }
+    const auto read_view = [&](const Node& m) {
         ManifoldView d{.method = m.at("method").str(),
                        .split = m.at("split").count(),
                        .x = m.at("x").numbers_or_nan(),
                        .y = m.at("y").numbers_or_nan(),
                        .stage = {},
                        .stages = m.at("stages").strings()};
-        for (const auto& s : m.at("stage").elements()) {
-            const auto v = s.count();
-            if (v >= static_cast<std::int64_t>(d.stages.size()))
-                fail(fmt::format("'{}' is {} but there are {} stages", s.path(), v, d.stages.size()));
-            d.stage.push_back(v);
-        }
+        d.stage = indices(m.at("stage"), d.stages.size(), false);
         require_same_length(m, d.x.size(), "x", d.y.size(), "y");
         require_same_length(m, d.x.size(), "x", d.stage.size(), "stage");
-        f.manifold = std::move(d);
+        if (m.has("labels") && m.has("label")) {
+            d.labels = m.at("labels").strings();
+            d.label = indices(m.at("label"), d.labels.size(), false);
+            if (!d.label.empty()) require_same_length(m, d.x.size(), "x", d.label.size(), "label");
+        }
+        if (m.has("predicted_stage") && !m.at("predicted_stage").is_null()) {
+            d.predicted_stage = indices(m.at("predicted_stage"), d.stages.size(), true);
+            require_same_length(m, d.x.size(), "x", d.predicted_stage.size(), "predicted_stage");
+        }
+        return d;
+    };
+    if (n.has("manifolds")) {
+        for (const auto& m : n.at("manifolds").elements()) f.manifolds.push_back(read_view(m));
+    } else if (const auto m = n.at("manifold"); !m.is_null()) {
+        f.manifolds.push_back(read_view(m));
+    }
+    if (n.has("confusion")) {
+        f.confusion_recorded = true;
+        for (const auto& e : n.at("confusion").elements()) {
+            ConfusionView c{.method = e.at("method").str(), .task = e.at("task").str(), .split = e.at("split").count(),
+                            .classes = e.at("classes").strings(), .counts = {}};
+            if (c.task != "branch" && c.task != "stage")
+                fail(fmt::format("'{}.task' is '{}'; expected branch or stage", e.path(), c.task));
+            for (const auto& row : e.at("counts").elements()) {
+                std::vector<std::int64_t> values;
+                for (const auto& v : row.elements()) values.push_back(v.count());
+                require_same_length(row, values.size(), "the row", c.classes.size() + 1, "classes + 1 (no prediction)");
+                c.counts.push_back(std::move(values));
+            }
+            require_same_length(e, c.counts.size(), "counts", c.classes.size(), "classes");
+            f.confusion.push_back(std::move(c));
+        }
     }
     return f;
 }
@@ -337,7 +382,10 @@ void check_names(const Results& r) {
         method(r.figures.pseudotime[i].method, fmt::format("figures.pseudotime[{}].method", i));
     for (std::size_t i = 0; i < r.figures.roc.size(); ++i)
         method(r.figures.roc[i].method, fmt::format("figures.roc[{}].method", i));
-    if (r.figures.manifold) method(r.figures.manifold->method, "figures.manifold.method");
+    for (std::size_t i = 0; i < r.figures.manifolds.size(); ++i)
+        method(r.figures.manifolds[i].method, fmt::format("figures.manifolds[{}].method", i));
+    for (std::size_t i = 0; i < r.figures.confusion.size(); ++i)
+        method(r.figures.confusion[i].method, fmt::format("figures.confusion[{}].method", i));
 }
 
 Results read_results(const nlohmann::json& results) {

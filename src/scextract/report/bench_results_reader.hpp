@@ -109,6 +109,9 @@ struct PseudotimePanel {
     PseudotimeClass pseudotime_class = PseudotimeClass::none;
     std::int64_t split = 0;
     std::vector<double> depth, pseudotime;
+    /// True ruler branch per point (index into Figures::branches); empty in files written
+    /// before the key existed.
+    std::vector<std::int64_t> branch;
     double spearman = 0; ///< signed; the report shows |rho|; NaN when null in the file
 };
 
@@ -120,19 +123,41 @@ struct RocLine {
     double auc = 0; ///< NaN when null in the file
 };
 
-/// A 2-D view of one method's manifold on one split, cells coloured by stage.
+/// A 2-D view of one method's manifold on one split.
 struct ManifoldView {
     std::string method;
     std::int64_t split = 0;
     std::vector<double> x, y;
-    std::vector<std::int64_t> stage; ///< index into stages
+    std::vector<std::int64_t> stage; ///< true ruler stage, index into stages
     std::vector<std::string> stages;
+    /// The cells' own labels (index into labels); empty in files written before the key existed.
+    std::vector<std::int64_t> label;
+    std::vector<std::string> labels;
+    /// Predicted stage (index into stages, -1: none); empty when the method predicts no stage.
+    std::vector<std::int64_t> predicted_stage;
+};
+
+/// True against predicted class counts of one method on the held-out cells of one split.
+struct ConfusionView {
+    std::string method;
+    std::string task; ///< "branch" or "stage"
+    std::int64_t split = 0;
+    std::vector<std::string> classes;
+    /// counts[true][predicted]: classes.size() rows of classes.size() + 1 columns, the last
+    /// counting cells without a prediction.
+    std::vector<std::vector<std::int64_t>> counts;
 };
 
 struct Figures {
     std::vector<PseudotimePanel> pseudotime;
     std::vector<RocLine> roc;
-    std::optional<ManifoldView> manifold;
+    /// One view per method with a latent: the file's "manifolds", or its single "manifold"
+    /// (the reference's) in files written before "manifolds" existed.
+    std::vector<ManifoldView> manifolds;
+    /// Empty with confusion_recorded false in files written before the key existed.
+    std::vector<ConfusionView> confusion;
+    bool confusion_recorded = false;
+    std::vector<std::string> branches; ///< the ruler's branches; empty in older files
 };
 
 /// A whole results file. Methods and endpoints keep the file's order.
