@@ -137,6 +137,17 @@ std::string dataset_section(const Results& r) {
                                                         d.tissue_key ? fmt::format(" (obs['{}'])", esc(*d.tissue_key))
                                                                      : std::string(" (no tissue column)")));
     out += key_value_row("labels", fmt::format("obs['{}']", esc(d.label_key)));
+    out += key_value_row("values", d.input_kind == "lognorm"
+                                       ? "log-normalised (log1p of counts normalised per cell); the methods read expm1 of "
+                                         "them, and raw-count models (scVI) cannot run"
+                                       : "raw counts");
+    if (!d.unmapped_labels.empty()) {
+        std::vector<std::string> off;
+        std::int64_t cells = 0;
+        for (const auto& [label, n] : d.unmapped_labels) off.push_back(fmt::format("{} ({})", esc(label), n)), cells += n;
+        out += key_value_row("left out", fmt::format("{} cells whose labels map to no ruler stage: {}", grouped(cells),
+                                                     fmt::join(off, ", ")));
+    }
     out += key_value_row("splits", fmt::format("{} splits, {} test donors each, training cells capped at {}, seed {}",
                                                s.n, s.test_donors_per_split, grouped(s.max_train_cells), s.seed));
     std::vector<std::string> donors;
@@ -144,6 +155,9 @@ std::string dataset_section(const Results& r) {
     out += key_value_row("distinct test donors",
                          fmt::format("{}: {}", donors.size(), fmt::join(donors, ", ")));
     out += "</table></div>\n";
+    if (d.split_unit != "donors")
+        out += fmt::format("<p class=\"warn\"><b>No donors: the statistics are over folds of cells.</b> {}.</p>\n",
+                           esc(d.split_unit_note));
     if (!s.list.empty()) {
         out += "<div class=\"wide\"><table class=\"splits\">\n<thead><tr><th>split</th><th class=\"text\">test donors</th>"
                "<th>training cells</th><th>test cells</th></tr></thead>\n<tbody>\n";
