@@ -15,6 +15,7 @@
 #include "../support/error_of.hpp"
 #include "../support/temp_dir.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <gtest/gtest.h>
 
@@ -161,6 +162,34 @@ TEST(Pseudotime, PalantirOnUseRepMatchesPalantir) {
         EXPECT_TRUE(same_e);
         EXPECT_GE(re, 0.99);
         EXPECT_LT(worst, 1e-6);
+    }
+}
+
+TEST(Pseudotime, SameBitsForEveryThreadCount) {
+    SKIP_WITHOUT_DATA();
+    const test::TempDir dir;
+    for (const std::string method : {"dpt", "palantir"}) {
+        std::vector<std::vector<double>> runs;
+        for (const int threads : {1, 3}) {
+            auto o = base(dir, method);
+            o.root_label = "CD34+";
+            o.label_key = "cell_type";
+            o.n_top_genes = 300;
+            o.num_waypoints = 300;
+            o.threads = threads;
+            o.out = (dir / fmt::format("{}_{}.h5ad", method, threads)).string();
+            pseudotime_file(o);
+            const auto ad = read_h5ad(o.out);
+            auto v = obs_numbers(ad, method == "dpt" ? "dpt_pseudotime" : "palantir_pseudotime");
+            if (method == "palantir") {
+                const auto e = obs_numbers(ad, "palantir_entropy");
+                v.insert(v.end(), e.begin(), e.end());
+                const auto& f = std::get<NdArray>(ad.obsm.find("palantir_fate_probabilities")->value);
+                for (std::int64_t i = 0; i < f.size(); ++i) v.push_back(f.at(i));
+            }
+            runs.push_back(std::move(v));
+        }
+        EXPECT_EQ(runs[0], runs[1]) << method;
     }
 }
 

@@ -280,19 +280,37 @@ SparseMatrixD waypoint_markov_chain(const RowMatrixD& wp, const Eigen::VectorXd&
     return t;
 }
 
-/// The stationary distribution of @p t (row-stochastic) by power iteration of the lazy chain
-/// (I + T) / 2, which has the same stationary vectors and is aperiodic.
+/// The stationary distribution of @p t (row-stochastic): pi (I - T) = 0 with sum(pi) = 1 by
+/// sparse LU (one equation of the singular system replaced by the sum); where that fails (more
+/// than one closed class), the limit of the lazy chain (I + T) / 2 from the uniform start.
 Eigen::VectorXd stationary_distribution(const SparseMatrixD& t) {
     const auto n = t.rows();
+    std::vector<Eigen::Triplet<double>> a;
+    for (Eigen::Index i = 0; i < n; ++i) {
+        a.emplace_back(static_cast<int>(n - 1), static_cast<int>(i), 1.0);
+        if (i < n - 1) a.emplace_back(static_cast<int>(i), static_cast<int>(i), 1.0);
+    }
+    for (int o = 0; o < t.outerSize(); ++o)
+        for (SparseMatrixD::InnerIterator it(t, o); it; ++it)
+            if (it.col() < n - 1) a.emplace_back(static_cast<int>(it.col()), static_cast<int>(it.row()), -it.value());
+    SparseMatrixD m(n, n);
+    m.setFromTriplets(a.begin(), a.end());
+    Eigen::SparseLU<SparseMatrixD> lu;
+    lu.compute(m);
+    if (lu.info() == Eigen::Success) {
+        Eigen::VectorXd rhs = Eigen::VectorXd::Zero(n);
+        rhs(n - 1) = 1.0;
+        const Eigen::VectorXd p = lu.solve(rhs);
+        if (lu.info() == Eigen::Success && p.allFinite() && (t.transpose() * p - p).cwiseAbs().sum() < 1e-9) return p;
+    }
     const SparseMatrixD tt = t.transpose();
     Eigen::VectorXd p = Eigen::VectorXd::Constant(n, 1.0 / static_cast<double>(n));
-    for (int it = 0; it < 200000; ++it) {
+    for (int it = 0; it < 20000; ++it) {
         Eigen::VectorXd next = 0.5 * (p + tt * p);
-        const double s = next.sum();
-        if (s > 0) next /= s;
+        next /= next.sum();
         const double change = (next - p).cwiseAbs().sum();
         p = std::move(next);
-        if (change < 1e-13) break;
+        if (change < 1e-12) break;
     }
     return p;
 }

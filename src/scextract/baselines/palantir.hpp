@@ -99,8 +99,9 @@ struct PalantirFates {
 /// - terminal states: waypoints whose stationary probability exceeds
 ///   median + norm.ppf(0.9999) MAD, grouped in weakly connected components of the chain; in
 ///   each the latest in pseudotime, mapped to the nearest boundary cell (extreme of a
-///   component). palantir takes the stationary vector from ARPACK; here from a lazy power
-///   iteration (the same vector whenever the chain has one stationary distribution);
+///   component). palantir takes the stationary vector from ARPACK; here from a sparse LU
+///   solve (the same vector whenever the chain has one stationary distribution; otherwise the
+///   lazy chain's limit from the uniform start, where ARPACK's choice is arbitrary);
 /// - absorption probabilities (I - Q) B = R by sparse LU, negatives set to 0, terminal states
 ///   absorbing; projected to cells through @p pseudotime's waypoint weights; the entropy
 ///   taken, then probabilities below 0.01 set to 0 (palantir's PResults does so in place, and
