@@ -356,7 +356,7 @@ std::vector<std::int64_t> terminal_waypoints(const SparseMatrixD& t, const RowMa
     std::int64_t n_comp = 0;
     for (std::size_t s = 0; s < cells.size(); ++s) {
         if (label[s] >= 0) continue;
-        std::vector<std::int64_t> stack{static_cast<std::int64_t>(s)};
+        std::vector<std::int64_t> stack(1, static_cast<std::int64_t>(s));
         label[s] = n_comp;
         while (!stack.empty()) {
             const auto u = stack.back();
