@@ -176,11 +176,12 @@ PseudotimeFileResult pseudotime_file(const PseudotimeFileOptions& o, const Messa
     if (n < std::max<std::int64_t>(need, 4))
         throw Error(fmt::format("{}: {} cells; {} needs at least {} (its neighbours + 1)", o.input, n, o.method,
                                 std::max<std::int64_t>(need, 4)));
-    const auto rep = o.use_rep.empty() ? expression_representation(o, d) : obsm_representation(o, n);
-    const auto n_pcs = rep.precomputed ? rep.x.cols() : o.n_pcs;
-    // the root's medoid is taken where the neighbours are found: the PCA scores or the embedding
-    const RowMatrixF space = rep.precomputed || o.root_label.empty() ? RowMatrixF() : scanpy_pca_representation(rep.x, n_pcs, o.threads);
-    const auto root = root_of(o, d, rep.precomputed ? rep.x : space);
+    auto rep = o.use_rep.empty() ? expression_representation(o, d) : obsm_representation(o, n);
+    // PCA once, here: the methods take a matrix of at most n_pcs columns as it is (scanpy's
+    // rule), and the root's medoid is taken in the same space the neighbours are found in
+    if (!rep.precomputed) rep.x = scanpy_pca_representation(rep.x, o.n_pcs, o.threads);
+    const auto n_pcs = rep.x.cols();
+    const auto root = root_of(o, d, rep.x);
 
     PseudotimeFileResult r;
     r.cells = n;
