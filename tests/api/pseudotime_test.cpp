@@ -150,8 +150,8 @@ TEST(Pseudotime, PalantirOnUseRepMatchesPalantir) {
             const double rc = spearman(a, b);
             std::printf("fate probability '%s' Spearman vs palantir: %.6f, largest difference %.2g\n",
                         want[static_cast<std::size_t>(c)].c_str(), rc, worst);
-            // values, not ranks: many cells share a probability up to rounding (float32 in obsm),
-            // which makes the Spearman of a column a poor measure
+            // values, not ranks: many cells share a probability up to rounding, which makes the
+            // Spearman of a column a poor measure
             EXPECT_LT(worst, 1e-6) << want[static_cast<std::size_t>(c)];
         }
         const auto ours_e = obs_numbers(ad, "palantir_entropy"), theirs_e = expected("palantir_seed20_entropy.npy");

@@ -233,12 +233,12 @@ PseudotimeFileResult pseudotime_file(const PseudotimeFileOptions& o, const Messa
             return d.obs_names[static_cast<std::size_t>(ts[a])] < d.obs_names[static_cast<std::size_t>(ts[b])];
         });
         const auto k = static_cast<std::int64_t>(ts.size());
-        std::vector<float> fates(static_cast<std::size_t>(n * k));
+        std::vector<double> fates(static_cast<std::size_t>(n * k));
         for (std::int64_t c = 0; c < k; ++c) {
             r.terminal_states.push_back(d.obs_names[static_cast<std::size_t>(ts[order[static_cast<std::size_t>(c)]])]);
             for (std::int64_t i = 0; i < n; ++i)
                 fates[static_cast<std::size_t>(i * k + c)] =
-                    static_cast<float>(res.fates.probabilities(i, static_cast<Eigen::Index>(order[static_cast<std::size_t>(c)])));
+                    res.fates.probabilities(i, static_cast<Eigen::Index>(order[static_cast<std::size_t>(c)]));
         }
         if (k == 0) messages.warning("Palantir found no terminal state: palantir_fate_probabilities has no columns");
         add.obs_columns.emplace_back("palantir_pseudotime", doubles(res.pseudotime.pseudotime));
