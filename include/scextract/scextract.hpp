@@ -13,5 +13,6 @@
 #include "scextract/interpret.hpp"
 #include "scextract/lr_ruler.hpp"
 #include "scextract/perturb.hpp"
+#include "scextract/pseudotime.hpp"
 #include "scextract/validate.hpp"
 #include "scextract/version.hpp"

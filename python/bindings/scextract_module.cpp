@@ -396,6 +396,30 @@ NB_MODULE(_scextract, m) {
         "top_genes"_a, "orientation"_a, "seed"_a, "threads"_a, "`scextract fit`: a summary tuple of the fit.");
 
     m.def(
+        "pseudotime_file",
+        [](const std::string& method, const std::string& input, const std::string& out, const std::string& root,
+           const std::string& root_label, const std::string& label_key, const std::string& use_rep, const std::string& layer,
+           bool raw, const std::string& input_kind, std::int64_t n_top_genes, std::int64_t n_pcs, std::int64_t n_neighbors,
+           std::int64_t n_comps, std::int64_t n_dcs, std::int64_t knn, std::int64_t n_components, std::int64_t num_waypoints,
+           std::uint64_t seed, int threads) {
+            const scx::PseudotimeFileOptions o{.method = method, .input = input, .out = out, .root = root,
+                                               .root_label = root_label, .label_key = label_key, .use_rep = use_rep,
+                                               .layer = layer, .raw = raw, .input_kind = input_kind,
+                                               .n_top_genes = n_top_genes, .n_pcs = n_pcs, .n_neighbors = n_neighbors,
+                                               .n_comps = n_comps, .n_dcs = n_dcs, .knn = knn, .n_components = n_components,
+                                               .num_waypoints = num_waypoints, .seed = seed, .threads = threads};
+            nb::gil_scoped_release release;
+            const auto r = scx::pseudotime_file(o);
+            return std::make_tuple(r.cells, r.representation, r.root, r.root_index, r.start_cell, r.terminal_states,
+                                   r.unreachable, r.seconds);
+        },
+        "method"_a, "input"_a, "out"_a, "root"_a, "root_label"_a, "label_key"_a, "use_rep"_a, "layer"_a, "raw"_a, "input_kind"_a,
+        "n_top_genes"_a, "n_pcs"_a, "n_neighbors"_a, "n_comps"_a, "n_dcs"_a, "knn"_a, "n_components"_a, "num_waypoints"_a,
+        "seed"_a, "threads"_a,
+        "`scextract pseudotime`: (cells, representation, root, root row, start cell, terminal states, unreachable cells, "
+        "seconds).");
+
+    m.def(
         "interpret_file",
         [](const std::string& algorithm, const std::string& data, const std::string& out, const std::string& label_key,
            const std::string& donor_key, const std::string& tissue_key, const std::string& layer, bool raw,

@@ -34,6 +34,7 @@ __all__ = [
     "interpret",
     "load_model",
     "perturb",
+    "pseudotime",
     "read_algorithm",
 ]
 
@@ -282,6 +283,25 @@ def perturb(algorithm: str, input: str, out: str, *, genes: Sequence[str] = (), 
     keys = ("output", "shift", "null_mean", "null_sd", "z", "p", "q", "direction")
     return {"summary": [dict(zip(keys, r)) for r in rows], "genes": used, "missing_genes": missing,
             "summary_file": summary_file, "seconds": seconds}
+
+
+def pseudotime(input: Union[str, "os.PathLike[str]"], out: Union[str, "os.PathLike[str]"], *, method: str = "dpt",
+               root: Optional[str] = None, root_label: Optional[str] = None, label_key: Optional[str] = None,
+               use_rep: Optional[str] = None, layer: Optional[str] = None, raw: bool = False, input_kind: str = "auto",
+               n_top_genes: int = 2000, n_pcs: int = 50, n_neighbors: int = 15, n_comps: int = 15, n_dcs: int = 10,
+               knn: int = 30, n_components: int = 10, num_waypoints: int = 1200, seed: int = 20,
+               threads: int = 0) -> dict[str, Any]:
+    """scanpy's DPT or Palantir from a root cell (``root``) or label (``root_label`` in obs
+    ``label_key``: the medoid of those cells), as ``scextract pseudotime``: writes ``out``, a copy
+    of ``input`` with ``obs['dpt_pseudotime']`` or ``obs['palantir_pseudotime']``,
+    ``obs['palantir_entropy']`` and ``obsm['palantir_fate_probabilities']``. ``use_rep`` takes an
+    obsm embedding instead of log1p + HVGs + PCA. Returns ``{"cells", "representation", "root",
+    "root_index", "start_cell", "terminal_states", "unreachable", "seconds"}``."""
+    r = _scextract.pseudotime_file(
+        method, str(input), str(out), root or "", root_label or "", label_key or "", use_rep or "", layer or "", raw,
+        input_kind, n_top_genes, n_pcs, n_neighbors, n_comps, n_dcs, knn, n_components, num_waypoints, seed, threads)
+    keys = ("cells", "representation", "root", "root_index", "start_cell", "terminal_states", "unreachable", "seconds")
+    return dict(zip(keys, r))
 
 
 def inspect(path: Union[str, "os.PathLike[str]"], *, text: bool = False):

@@ -91,6 +91,9 @@ def fit_file(operator_file: str, train: str, out: str, label_key: str, donor_key
 def interpret_file(algorithm: str, data: str, out: str, label_key: str, donor_key: str, tissue_key: str, layer: str, raw: bool, gene_column: str, gmt: list[str], programs: str, top_genes: int, factors: int, core: int, endpoints: list[str], min_donor_cells: int, max_cells: int, permutations: int, fdr: float, seed: int, threads: int) -> tuple[str, list[str], float]:
     """`scextract interpret`: (interpret.json text, files written, seconds)."""
 
+def pseudotime_file(method: str, input: str, out: str, root: str, root_label: str, label_key: str, use_rep: str, layer: str, raw: bool, input_kind: str, n_top_genes: int, n_pcs: int, n_neighbors: int, n_comps: int, n_dcs: int, knn: int, n_components: int, num_waypoints: int, seed: int, threads: int) -> tuple[int, str, str, int, str, list[str], int, float]:
+    """`scextract pseudotime`: (cells, representation, root, root row, start cell, terminal states, unreachable cells, seconds)."""
+
 def perturb_file(algorithm: str, input: str, out: str, summary: str, genes: list[str], program: str, programs: str, factor: int, mode: str, null_sets: int, layer: str, raw: bool, gene_column: str, seed: int, threads: int) -> tuple[list[tuple[str, float, float, float, float, float, float, str]], list[str], list[str], str, float]:
     """`scextract perturb`: (summary rows, genes perturbed, genes off the panel, summary TSV, seconds)."""
 

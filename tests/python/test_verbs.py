@@ -1,4 +1,4 @@
-"""inspect, load_model + embed, export, fit, interpret and perturb from Python against the CLI on the same
+"""inspect, load_model + embed, export, fit, interpret, perturb and pseudotime from Python against the CLI on the same
 inputs: the same files (byte for byte where the CLI's are deterministic), the same arrays,
 the same one-line errors."""
 
@@ -102,3 +102,26 @@ def test_perturb_writes_the_cli_file(bed, tmp_path):
     np.testing.assert_array_equal(py.obs["scx_perturb_depth_shift"], cli.obs["scx_perturb_depth_shift"])
     np.testing.assert_array_equal(py.obsm["scx_perturb_stage_shift"], cli.obsm["scx_perturb_stage_shift"])
     assert r["summary"][0]["output"] == "depth"
+
+
+SHARED_PBMC = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "scanpy_pbmc68k_reduced" / "scanpy_pbmc68k_reduced.h5ad"
+
+
+@pytest.mark.skipif(not SHARED_PBMC.is_file(), reason=f"{SHARED_PBMC} is absent (shared data)")
+@pytest.mark.parametrize("method", ["dpt", "palantir"])
+def test_pseudotime_is_the_cli(tmp_path, method):
+    cli_out, py_out = tmp_path / "cli.h5ad", tmp_path / "py.h5ad"
+    args = ("--use-rep", "X_pca", "--root-label", "CD34+", "--label-key", "cell_type")
+    ok("pseudotime", "--method", method, "--input", SHARED_PBMC, "--out", cli_out, *args)
+    r = scx.pseudotime(SHARED_PBMC, py_out, method=method, use_rep="X_pca", root_label="CD34+", label_key="cell_type")
+    cli, py = anndata.read_h5ad(cli_out), anndata.read_h5ad(py_out)
+    assert r["cells"] == cli.n_obs and cli.obs_names[r["root_index"]] == r["root"]
+    for col in ("dpt_pseudotime",) if method == "dpt" else ("palantir_pseudotime", "palantir_entropy"):
+        np.testing.assert_array_equal(py.obs[col].to_numpy(), cli.obs[col].to_numpy())
+    if method == "palantir":
+        np.testing.assert_array_equal(py.obsm["palantir_fate_probabilities"], cli.obsm["palantir_fate_probabilities"])
+        assert list(py.uns["palantir_fate_probabilities_columns"]) == r["terminal_states"]
+    r = run_cli("pseudotime", "--method", method, "--input", SHARED_PBMC, "--out", tmp_path / "x.h5ad", "--root", "nope")
+    with pytest.raises(scx.Error) as e:
+        scx.pseudotime(SHARED_PBMC, tmp_path / "x.h5ad", method=method, root="nope")
+    assert str(e.value) == cli_error(r)

@@ -7,6 +7,8 @@
 #include "scextract/baselines/diffusion_pseudotime.hpp"
 #include "scextract/baselines/numpy_generator.hpp"
 
+#include <Eigen/SparseLU>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -237,7 +239,232 @@ PalantirPseudotime palantir_pseudotime(const RowMatrixD& scaled, const std::vect
     t.array() -= t.minCoeff();
     t /= t.maxCoeff();
     r.pseudotime = t;
+    r.waypoint_weights = std::move(weight);
     return r;
+}
+
+namespace {
+
+/// _construct_markov_chain: the row-stochastic transition matrix on the waypoints @p wp (rows).
+SparseMatrixD waypoint_markov_chain(const RowMatrixD& wp, const Eigen::VectorXd& t_wp, std::int64_t knn) {
+    const auto n = wp.rows();
+    const auto k = std::min<std::int64_t>(knn, n);
+    RowMatrixD dist(n, k);
+    RowMatrixI64 index(n, k);
+    std::vector<std::pair<double, std::int64_t>> row(static_cast<std::size_t>(n));
+    for (Eigen::Index i = 0; i < n; ++i) {
+        for (Eigen::Index j = 0; j < n; ++j) row[static_cast<std::size_t>(j)] = {(wp.row(i) - wp.row(j)).norm(), j};
+        std::partial_sort(row.begin(), row.begin() + k, row.end());
+        for (std::int64_t c = 0; c < k; ++c) {
+            dist(i, c) = row[static_cast<std::size_t>(c)].first;
+            index(i, c) = row[static_cast<std::size_t>(c)].second;
+        }
+    }
+    const auto adaptive_k = std::clamp<std::int64_t>(std::min<std::int64_t>(knn / 3 - 1, 30), 0, k - 1);
+    const Eigen::VectorXd sd = dist.col(adaptive_k);
+    std::vector<Eigen::Triplet<double>> edges;
+    Eigen::VectorXd row_sum = Eigen::VectorXd::Zero(n);
+    for (Eigen::Index i = 0; i < n; ++i)
+        for (std::int64_t c = 0; c < k; ++c) {
+            const auto j = index(i, c);
+            const double z = dist(i, c);
+            // scipy's find() drops the zero distances (the waypoint itself) with the dropped edges
+            if (z == 0.0 || t_wp(j) < t_wp(i) - sd(i)) continue;
+            const double a = std::exp(-z * z / (sd(i) * sd(i)) * 0.5 - z * z / (sd(j) * sd(j)) * 0.5);
+            edges.emplace_back(static_cast<int>(i), static_cast<int>(j), a);
+            row_sum(i) += a;
+        }
+    for (auto& e : edges) e = Eigen::Triplet<double>(e.row(), e.col(), e.value() / row_sum(e.row()));
+    SparseMatrixD t(n, n);
+    t.setFromTriplets(edges.begin(), edges.end());
+    return t;
+}
+
+/// The stationary distribution of @p t (row-stochastic): pi (I - T) = 0 with sum(pi) = 1 by
+/// sparse LU (one equation of the singular system replaced by the sum); where that fails (more
+/// than one closed class), the limit of the lazy chain (I + T) / 2 from the uniform start.
+Eigen::VectorXd stationary_distribution(const SparseMatrixD& t) {
+    const auto n = t.rows();
+    std::vector<Eigen::Triplet<double>> a;
+    for (Eigen::Index i = 0; i < n; ++i) {
+        a.emplace_back(static_cast<int>(n - 1), static_cast<int>(i), 1.0);
+        if (i < n - 1) a.emplace_back(static_cast<int>(i), static_cast<int>(i), 1.0);
+    }
+    for (int o = 0; o < t.outerSize(); ++o)
+        for (SparseMatrixD::InnerIterator it(t, o); it; ++it)
+            if (it.col() < n - 1) a.emplace_back(static_cast<int>(it.col()), static_cast<int>(it.row()), -it.value());
+    SparseMatrixD m(n, n);
+    m.setFromTriplets(a.begin(), a.end());
+    Eigen::SparseLU<SparseMatrixD> lu;
+    lu.compute(m);
+    if (lu.info() == Eigen::Success) {
+        Eigen::VectorXd rhs = Eigen::VectorXd::Zero(n);
+        rhs(n - 1) = 1.0;
+        const Eigen::VectorXd p = lu.solve(rhs);
+        if (lu.info() == Eigen::Success && p.allFinite() && (t.transpose() * p - p).cwiseAbs().sum() < 1e-9) return p;
+    }
+    const SparseMatrixD tt = t.transpose();
+    Eigen::VectorXd p = Eigen::VectorXd::Constant(n, 1.0 / static_cast<double>(n));
+    for (int it = 0; it < 20000; ++it) {
+        Eigen::VectorXd next = 0.5 * (p + tt * p);
+        next /= next.sum();
+        const double change = (next - p).cwiseAbs().sum();
+        p = std::move(next);
+        if (change < 1e-12) break;
+    }
+    return p;
+}
+
+double median_of(std::vector<double> v) {
+    const auto m = v.size() / 2;
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m), v.end());
+    const double hi = v[m];
+    if (v.size() % 2 == 1) return hi;
+    return 0.5 * (hi + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m)));
+}
+
+/// _terminal_states_from_markov_chain, as positions among the waypoints, increasing.
+std::vector<std::int64_t> terminal_waypoints(const SparseMatrixD& t, const RowMatrixD& wp, const Eigen::VectorXd& t_wp) {
+    constexpr double kPpf09999 = 3.7190164854556804; // scipy.stats.norm.ppf(0.9999)
+    const auto n = wp.rows();
+    const Eigen::VectorXd ranks = stationary_distribution(t).cwiseAbs();
+    const std::vector<double> r(ranks.data(), ranks.data() + n);
+    const double med = median_of(r);
+    std::vector<double> dev(r.size());
+    for (std::size_t i = 0; i < r.size(); ++i) dev[i] = std::abs(r[i] - med);
+    const double mad = median_of(dev);
+    if (!(mad > 0.0)) return {}; // norm.ppf with scale 0 is NaN: no cell passes
+    const double cutoff = med + kPpf09999 * mad;
+    std::vector<std::int64_t> cells;
+    std::vector<std::int64_t> position(static_cast<std::size_t>(n), -1);
+    for (Eigen::Index i = 0; i < n; ++i)
+        if (ranks(i) > cutoff) {
+            position[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(cells.size());
+            cells.push_back(i);
+        }
+    // weakly connected components of the chain among those cells, numbered by first cell
+    std::vector<std::int64_t> label(cells.size(), -1);
+    std::vector<std::vector<std::int64_t>> nbrs(cells.size());
+    for (int o = 0; o < t.outerSize(); ++o)
+        for (SparseMatrixD::InnerIterator it(t, o); it; ++it) {
+            const auto a = position[static_cast<std::size_t>(it.row())], b = position[static_cast<std::size_t>(it.col())];
+            if (a >= 0 && b >= 0 && it.value() != 0.0) {
+                nbrs[static_cast<std::size_t>(a)].push_back(b);
+                nbrs[static_cast<std::size_t>(b)].push_back(a);
+            }
+        }
+    std::int64_t n_comp = 0;
+    for (std::size_t s = 0; s < cells.size(); ++s) {
+        if (label[s] >= 0) continue;
+        std::vector<std::int64_t> stack(1, static_cast<std::int64_t>(s));
+        label[s] = n_comp;
+        while (!stack.empty()) {
+            const auto u = stack.back();
+            stack.pop_back();
+            for (const auto v : nbrs[static_cast<std::size_t>(u)])
+                if (label[static_cast<std::size_t>(v)] < 0) label[static_cast<std::size_t>(v)] = n_comp, stack.push_back(v);
+        }
+        ++n_comp;
+    }
+    const auto boundaries = component_extremes(wp);
+    std::set<std::int64_t> terminal;
+    for (std::int64_t c = 0; c < n_comp; ++c) {
+        std::int64_t latest = -1; // the first cell of the largest pseudotime (pandas' idxmax)
+        for (std::size_t i = 0; i < cells.size(); ++i)
+            if (label[i] == c && (latest < 0 || t_wp(cells[i]) > t_wp(latest))) latest = cells[i];
+        std::int64_t nearest = -1;
+        double best = std::numeric_limits<double>::infinity();
+        for (const auto b : boundaries) {
+            const double d = (wp.row(b) - wp.row(latest)).norm();
+            if (d < best) best = d, nearest = b;
+        }
+        terminal.insert(nearest);
+    }
+    return {terminal.begin(), terminal.end()};
+}
+
+} // namespace
+
+PalantirFates palantir_fates(const RowMatrixD& scaled, const std::vector<std::int64_t>& waypoints,
+                             const PalantirPseudotime& pseudotime, std::int64_t knn) {
+    const auto n_wp = static_cast<Eigen::Index>(waypoints.size());
+    const auto n = scaled.rows();
+    if (n_wp < 2 || pseudotime.waypoint_weights.rows() != n_wp || pseudotime.waypoint_weights.cols() != n)
+        throw Error(fmt::format("Palantir: fate probabilities need the weights of {} waypoints x {} cells", n_wp, n));
+    if (knn < 2) throw Error("Palantir: the Markov chain needs knn >= 2");
+    RowMatrixD wp(n_wp, scaled.cols());
+    Eigen::VectorXd t_wp(n_wp);
+    for (Eigen::Index i = 0; i < n_wp; ++i) {
+        wp.row(i) = scaled.row(waypoints[static_cast<std::size_t>(i)]);
+        t_wp(i) = pseudotime.pseudotime(waypoints[static_cast<std::size_t>(i)]);
+    }
+    SparseMatrixD t = waypoint_markov_chain(wp, t_wp, knn);
+    const auto abs_states = terminal_waypoints(t, wp, t_wp);
+    PalantirFates f;
+    for (const auto a : abs_states) f.terminal_states.push_back(waypoints[static_cast<std::size_t>(a)]);
+    // terminal states in increasing cell order (waypoints after the start are increasing)
+    std::vector<std::size_t> order(abs_states.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return f.terminal_states[a] < f.terminal_states[b]; });
+    std::vector<std::int64_t> abs_sorted;
+    for (const auto o : order) abs_sorted.push_back(abs_states[o]);
+    std::sort(f.terminal_states.begin(), f.terminal_states.end());
+    const auto n_abs = static_cast<Eigen::Index>(abs_sorted.size());
+
+    RowMatrixD wp_probs = RowMatrixD::Zero(n_wp, n_abs);
+    if (n_abs > 0) {
+        std::vector<std::int64_t> column(static_cast<std::size_t>(n_wp), -1), trans_pos(static_cast<std::size_t>(n_wp), -1);
+        for (Eigen::Index c = 0; c < n_abs; ++c) column[static_cast<std::size_t>(abs_sorted[static_cast<std::size_t>(c)])] = c;
+        std::vector<std::int64_t> trans;
+        for (Eigen::Index i = 0; i < n_wp; ++i)
+            if (column[static_cast<std::size_t>(i)] < 0) {
+                trans_pos[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(trans.size());
+                trans.push_back(i);
+            }
+        const auto n_tr = static_cast<Eigen::Index>(trans.size());
+        if (n_tr > 0) {
+            std::vector<Eigen::Triplet<double>> iq, rt;
+            for (Eigen::Index i = 0; i < n_tr; ++i) iq.emplace_back(static_cast<int>(i), static_cast<int>(i), 1.0);
+            for (int o = 0; o < t.outerSize(); ++o)
+                for (SparseMatrixD::InnerIterator it(t, o); it; ++it) {
+                    const auto r = trans_pos[static_cast<std::size_t>(it.row())];
+                    if (r < 0) continue; // absorbing rows lose their edges
+                    if (const auto c = trans_pos[static_cast<std::size_t>(it.col())]; c >= 0)
+                        iq.emplace_back(static_cast<int>(r), static_cast<int>(c), -it.value());
+                    else rt.emplace_back(static_cast<int>(r), static_cast<int>(column[static_cast<std::size_t>(it.col())]), it.value());
+                }
+            SparseMatrixD a(n_tr, n_tr), rhs(n_tr, n_abs);
+            a.setFromTriplets(iq.begin(), iq.end());
+            rhs.setFromTriplets(rt.begin(), rt.end());
+            Eigen::SparseLU<SparseMatrixD> lu;
+            lu.compute(a);
+            if (lu.info() != Eigen::Success) throw Error("Palantir: the absorbing Markov chain's I - Q is singular");
+            const Eigen::MatrixXd b = lu.solve(Eigen::MatrixXd(rhs));
+            for (Eigen::Index i = 0; i < n_tr; ++i)
+                for (Eigen::Index c = 0; c < n_abs; ++c) wp_probs(trans[static_cast<std::size_t>(i)], c) = std::max(0.0, b(i, c));
+        }
+        for (Eigen::Index c = 0; c < n_abs; ++c) wp_probs(abs_sorted[static_cast<std::size_t>(c)], c) = 1.0;
+    }
+    f.probabilities = pseudotime.waypoint_weights.transpose() * wp_probs;
+    f.entropy = Eigen::VectorXd::Zero(n);
+    for (Eigen::Index i = 0; i < n; ++i) {
+        const double s = f.probabilities.row(i).sum();
+        if (n_abs == 0) continue;
+        if (!(s > 0.0)) {
+            f.entropy(i) = std::numeric_limits<double>::quiet_NaN(); // scipy: 0 / 0
+            continue;
+        }
+        double h = 0.0;
+        for (Eigen::Index c = 0; c < n_abs; ++c) {
+            const double p = f.probabilities(i, c) / s;
+            if (p > 0.0) h -= p * std::log(p);
+        }
+        f.entropy(i) = h;
+    }
+    // palantir's PResults zeroes probabilities below 0.01 in place, after the entropy, and
+    // that frame is what run_palantir stores
+    f.probabilities = (f.probabilities.array() < 0.01).select(0.0, f.probabilities);
+    return f;
 }
 
 PalantirResult run_palantir(const RowMatrixF& x, std::int64_t early_cell, const PalantirOptions& options) {
@@ -265,6 +492,7 @@ PalantirResult run_palantir(const RowMatrixF& x, std::int64_t early_cell, const 
     auto po = options.pseudotime;
     po.threads = options.threads;
     r.pseudotime = palantir_pseudotime(r.scaled, r.waypoints, po);
+    if (options.fates) r.fates = palantir_fates(r.scaled, r.waypoints, r.pseudotime, po.knn);
     return r;
 }
 

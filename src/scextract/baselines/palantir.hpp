@@ -3,8 +3,8 @@
 /// @brief Palantir's pseudotime (Setty et al. 2019) as palantir 1.4.5 computes it with its
 /// defaults: the adaptive anisotropic kernel, diffusion maps, the multiscale space (eigen-gap
 /// rule), max-min waypoint sampling, shortest paths on a kNN graph and the weighted
-/// refinement loop. Fate probabilities and entropy are not computed (the benchmark scores
-/// the pseudotime).
+/// refinement loop; and, on request, its fate probabilities and entropy (the Markov chain on
+/// the waypoints, terminal states from its stationary distribution, absorption probabilities).
 
 #include "scextract/core/dense.hpp"
 #include "scextract/baselines/knn_search.hpp"
@@ -67,6 +67,9 @@ struct PalantirPseudotime {
     Eigen::VectorXd pseudotime; ///< per cell, min-max scaled to [0, 1]
     std::int64_t iterations = 0; ///< refinement steps taken
     std::int64_t added_edges = 0; ///< edges palantir's _connect_graph added to reach every cell
+    /// palantir's W: waypoints x cells Gaussian weights, each column summing to 1 (how the
+    /// waypoints' fate probabilities are projected onto the cells).
+    RowMatrixD waypoint_weights;
 };
 
 /// palantir.core._compute_pseudotime on @p scaled (the min-max scaled multiscale space):
@@ -77,6 +80,36 @@ struct PalantirPseudotime {
 PalantirPseudotime palantir_pseudotime(const RowMatrixD& scaled, const std::vector<std::int64_t>& waypoints,
                                        const PalantirPseudotimeOptions& options = {});
 
+/// What palantir_fates() returns.
+struct PalantirFates {
+    /// Terminal states (cells), in increasing order. palantir orders them by cell name
+    /// (np.unique of names); a caller with names reorders the columns.
+    std::vector<std::int64_t> terminal_states;
+    RowMatrixD probabilities; ///< cells x terminal states, palantir_fate_probabilities
+    Eigen::VectorXd entropy;  ///< per cell, scipy.stats.entropy (natural log) of its probabilities
+};
+
+/// palantir.core._differentiation_entropy and the projection run_palantir does, with
+/// terminal states found as _terminal_states_from_markov_chain finds them:
+/// - the Markov chain on the waypoints of @p scaled: exact kNN (@p knn, the waypoint itself
+///   included; at most the number of waypoints), adaptive sd = distance to the
+///   (floor(knn / 3) - 1)-th neighbour, edges to neighbours earlier in pseudotime than the
+///   waypoint's minus its sd dropped, affinities exp(-d^2 / 2 sd_i^2 - d^2 / 2 sd_j^2), rows
+///   normalised;
+/// - terminal states: waypoints whose stationary probability exceeds
+///   median + norm.ppf(0.9999) MAD, grouped in weakly connected components of the chain; in
+///   each the latest in pseudotime, mapped to the nearest boundary cell (extreme of a
+///   component). palantir takes the stationary vector from ARPACK; here from a sparse LU
+///   solve (the same vector whenever the chain has one stationary distribution; otherwise the
+///   lazy chain's limit from the uniform start, where ARPACK's choice is arbitrary);
+/// - absorption probabilities (I - Q) B = R by sparse LU, negatives set to 0, terminal states
+///   absorbing; projected to cells through @p pseudotime's waypoint weights; the entropy
+///   taken, then probabilities below 0.01 set to 0 (palantir's PResults does so in place, and
+///   that is what run_palantir stores).
+/// Deterministic and single-threaded (waypoints number in the thousands at most).
+PalantirFates palantir_fates(const RowMatrixD& scaled, const std::vector<std::int64_t>& waypoints,
+                             const PalantirPseudotime& pseudotime, std::int64_t knn = 30);
+
 /// Options of run_palantir(), palantir's defaults.
 struct PalantirOptions {
     std::int64_t n_pcs = 50;          ///< sc.pp.pca before Palantir (its tutorials' input)
@@ -85,6 +118,9 @@ struct PalantirOptions {
     std::int64_t num_waypoints = 1200;
     std::uint64_t seed = 20;
     PalantirPseudotimeOptions pseudotime;
+    /// Also compute fate probabilities and entropy (palantir always does; the benchmark
+    /// scores the pseudotime only, so off by default).
+    bool fates = false;
     int threads = 0;
 };
 
@@ -97,11 +133,14 @@ struct PalantirResult {
     std::int64_t start_cell = -1;
     std::vector<std::int64_t> waypoints; ///< start cell first
     PalantirPseudotime pseudotime;
+    PalantirFates fates; ///< empty unless PalantirOptions::fates
 };
 
 /// The whole workflow on @p x (cells x genes): PCA as scanpy_dpt does, kernel, diffusion
 /// map, multiscale space, min-max scaling, start cell, waypoints (max-min plus boundaries),
-/// pseudotime. Throws scx::Error for fewer cells than knn + 1 or an early cell out of range.
+/// pseudotime (and, with PalantirOptions::fates, palantir_fates() with the pseudotime's knn).
+/// A representation with at most n_pcs columns is used as it is (scanpy's rule), which is how
+/// a precomputed embedding is passed. Throws scx::Error for fewer cells than knn + 1 or an early cell out of range.
 PalantirResult run_palantir(const RowMatrixF& x, std::int64_t early_cell, const PalantirOptions& options = {});
 
 } // namespace scx

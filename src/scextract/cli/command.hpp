@@ -69,5 +69,6 @@ Command add_bench_command(CLI::App& root, GlobalOptions& g);
 Command add_validate_command(CLI::App& root, GlobalOptions& g);
 Command add_interpret_command(CLI::App& root, GlobalOptions& g);
 Command add_perturb_command(CLI::App& root, GlobalOptions& g);
+Command add_pseudotime_command(CLI::App& root, GlobalOptions& g);
 
 } // namespace scx::cli

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
     commands.push_back(add_validate_command(app, global));
     commands.push_back(add_interpret_command(app, global));
     commands.push_back(add_perturb_command(app, global));
+    commands.push_back(add_pseudotime_command(app, global));
 
     for (const auto& c : commands)
         c.app->footer("Global options --threads, --seed, --quiet and --verbose are accepted here too (see scextract --help).");
