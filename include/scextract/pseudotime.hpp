@@ -38,9 +38,9 @@ struct PseudotimeFileOptions {
     std::string use_rep;
     std::string layer;  ///< expression from this layer instead of X
     bool raw = false;   ///< expression from raw.X instead of X
-    /// "auto" (raw counts are log-normalised, log-normalised values used as they are, anything
-    /// else refused), "counts" or "log" (each then checked).
-    std::string input_kind = "auto";
+    /// "detect" (raw counts are log-normalised, log-normalised values used as they are, anything
+    /// else refused), "counts" or "lognorm" (each then checked), as --input-kind elsewhere.
+    std::string input_kind = "detect";
     std::int64_t n_top_genes = 2000; ///< seurat-flavour HVGs kept (all genes when fewer); 0: all genes
     std::int64_t n_pcs = 50;         ///< PCA components (at most cells - 1 and genes - 1)
 

@@ -287,7 +287,7 @@ def perturb(algorithm: str, input: str, out: str, *, genes: Sequence[str] = (), 
 
 def pseudotime(input: Union[str, "os.PathLike[str]"], out: Union[str, "os.PathLike[str]"], *, method: str = "dpt",
                root: Optional[str] = None, root_label: Optional[str] = None, label_key: Optional[str] = None,
-               use_rep: Optional[str] = None, layer: Optional[str] = None, raw: bool = False, input_kind: str = "auto",
+               use_rep: Optional[str] = None, layer: Optional[str] = None, raw: bool = False, input_kind: str = "detect",
                n_top_genes: int = 2000, n_pcs: int = 50, n_neighbors: int = 15, n_comps: int = 15, n_dcs: int = 10,
                knn: int = 30, n_components: int = 10, num_waypoints: int = 1200, seed: int = 20,
                threads: int = 0) -> dict[str, Any]:

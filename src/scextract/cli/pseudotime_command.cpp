@@ -30,9 +30,9 @@ Command add_pseudotime_command(CLI::App& root, GlobalOptions& g) {
     auto* layer = app->add_option("--layer", a->layer, "expression from this layer instead of X");
     app->add_flag("--raw", a->raw, "expression from raw.X instead of X")->excludes(layer);
     app->add_option("--input-kind", a->input_kind,
-                    "auto: counts are normalize_total(1e4) + log1p'd, log-normalised values used as they are; or force "
-                    "counts / log")
-        ->check(CLI::IsMember({"auto", "counts", "log"}))
+                    "detect: counts are normalize_total(1e4) + log1p'd, log-normalised values used as they are; or "
+                    "state counts / lognorm")
+        ->check(CLI::IsMember({"detect", "counts", "lognorm"}))
         ->capture_default_str();
     app->add_option("--n-top-genes", a->n_top_genes, "seurat-flavour highly variable genes kept (0: all genes)")
         ->check(CLI::NonNegativeNumber)
