@@ -127,7 +127,10 @@ nb::object ndarray_to_python(const scx::NdArray& a) {
     case scx::DType::float64: return numbers(double{});
     case scx::DType::int32: return numbers(std::int32_t{});
     case scx::DType::int64: return numbers(std::int64_t{});
-    case scx::DType::bool_: return scalar ? nb::cast(a.data<std::uint8_t>()[0] != 0) : numbers(std::uint8_t{});
+    case scx::DType::bool_:
+        if (scalar) return nb::cast(a.data<std::uint8_t>()[0] != 0);
+        // a numpy bool array (obs['scx_ood'] as anndata stores it): the 0 / 1 bytes viewed as bool
+        return numbers(std::uint8_t{}).attr("view")(nb::module_::import_("numpy").attr("bool_"));
     default: throw scx::Error("a value of uns this module does not convert");
     }
 }

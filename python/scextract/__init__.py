@@ -137,8 +137,11 @@ def apply(adata, algorithm: Union[str, Algorithm], *, layer: Optional[str] = Non
     Writes ``obsm['X_scx']`` (float32 latent), ``obs['scx_depth']`` (developmental depth),
     ``obs['scx_branch']`` / ``obs['scx_stage']`` (categoricals), ``obs['scx_p_<task>']``
     (binary-readout probabilities), ``obs['scx_recon_error']`` (out-of-distribution signal),
-    ``obs['scx_detected_fraction']`` and ``uns['scx']`` (provenance) - exactly what
-    ``scextract apply`` writes into its output file, with the same bits.
+    ``obs['scx_detected_fraction']``, ``obs['scx_ood']`` (bool: out of distribution, when the
+    algorithm file holds training bounds) and ``uns['scx']`` (provenance, with the
+    out-of-distribution counts in ``uns['scx']['ood']``) - exactly what ``scextract apply``
+    writes into its output file, with the same bits. Logs a warning when more than 10% of the
+    cells are out of distribution (docs/cli.md#apply).
 
     ``X`` (or ``layers[layer]``, or ``raw.X``) must hold raw counts, as a scipy.sparse CSR
     matrix (float32/64 or integer data, int32/int64 indices) or a numpy array of any strides.
@@ -162,6 +165,11 @@ def apply(adata, algorithm: Union[str, Algorithm], *, layer: Optional[str] = Non
     if r["panel_missing"]:
         _log.warning("%d of the algorithm's %d panel genes are absent from the data; they are zero-filled",
                      len(r["panel_missing"]), len(algorithm.panel))
+    ood = r["uns"].get("ood", {})
+    if ood.get("warned"):
+        _log.warning("%.1f%% of the cells are out of distribution for the algorithm (more than %.0f%%; cells like "
+                     "the training cells give about 1-2%%): their labels are extrapolations; see obs['scx_ood']",
+                     100 * ood["fraction"], 100 * ood["warn_fraction"])
     _write_outputs(target, r)
     return target if copy else None
 

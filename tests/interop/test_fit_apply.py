@@ -244,7 +244,7 @@ def test_streamed_apply_equals_in_memory_apply(real, tmp_path):
     results = {name: anndata.read_h5ad(p) for name, p in (("small", small), ("huge", huge), ("memory", mem))}
     results["default"] = out
     scx_cols = [c for c in out.obs.columns if c.startswith("scx_")]
-    assert len(scx_cols) == 7
+    assert len(scx_cols) == 8  # scx_ood (issue 19) included
     for name, a in results.items():
         assert list(a.obs_names) == list(t.obs_names), name
         np.testing.assert_array_equal(a.obsm["X_scx"], out.obsm["X_scx"], err_msg=name)
@@ -252,6 +252,8 @@ def test_streamed_apply_equals_in_memory_apply(real, tmp_path):
             assert a.obs[c].dtype == out.obs[c].dtype, (name, c)
             np.testing.assert_array_equal(np.asarray(a.obs[c]), np.asarray(out.obs[c]), err_msg=f"{name} {c}")
         assert a.uns["scx"]["panel_genes"] == out.uns["scx"]["panel_genes"]
+        for k in ("out_of_distribution", "fraction", "reconstruction_error_fraction", "mean_reconstruction_error"):
+            assert a.uns["scx"]["ood"][k] == out.uns["scx"]["ood"][k], (name, k)
     assert out.obs["scx_detected_fraction"].dtype == np.float32
     assert list(out.obs["scx_stage"].cat.categories) == list(results["memory"].obs["scx_stage"].cat.categories)
     # the streamed copies keep everything of the input
