@@ -117,6 +117,32 @@ def _write_outputs(target, result: dict) -> None:
     for name in frame.columns:
         target.obs[name] = frame[name]
     target.uns["scx"] = result["uns"]
+    ood = result["uns"].get("ood", {}) if isinstance(result["uns"], dict) else {}
+    if ood.get("warned"):
+        _log.warning("%.1f%% of the cells are out of distribution for the algorithm (more than %.0f%%; cells like "
+                     "the training cells give about 1-2%%): their labels are extrapolations; see obs['scx_ood']",
+                     100 * ood["fraction"], 100 * ood["warn_fraction"])
+
+
+def _merged_ood(oods: Sequence[dict]) -> dict:
+    """uns['scx']['ood'] of consecutive row blocks as one: counts summed, fractions and the
+    warning recomputed from them, mean errors weighted by cells."""
+    merged = dict(oods[0])
+    cells = sum(int(o["cells"]) for o in oods)
+    merged["cells"] = cells
+    if cells:
+        merged["mean_reconstruction_error"] = sum(float(o["mean_reconstruction_error"]) * int(o["cells"])
+                                                  for o in oods) / cells
+    if merged.get("available"):
+        out = sum(int(o["out_of_distribution"]) for o in oods)
+        merged["out_of_distribution"] = out
+        merged["fraction"] = out / cells if cells else 0.0
+        for key in ("reconstruction_error", "detected_fraction"):
+            k = sum(int(o[f"{key}_out"]) for o in oods)
+            merged[f"{key}_out"] = k
+            merged[f"{key}_fraction"] = k / cells if cells else 0.0
+        merged["warned"] = merged["fraction"] > float(merged["warn_fraction"])
+    return merged
 
 
 def _concatenated(parts: Sequence[dict]) -> dict:
@@ -126,7 +152,10 @@ def _concatenated(parts: Sequence[dict]) -> dict:
         return {"latent": np.zeros((0, 0), np.float32), "obs": [], "uns": {}}
     obs = [(name, kind, np.concatenate([np.asarray(p["obs"][i][2]) for p in parts]), categories)
            for i, (name, kind, _, categories) in enumerate(parts[0]["obs"])]
-    return {"latent": np.concatenate([p["latent"] for p in parts]), "obs": obs, "uns": parts[0]["uns"]}
+    uns = dict(parts[0]["uns"])
+    if all("ood" in p["uns"] for p in parts):
+        uns["ood"] = _merged_ood([p["uns"]["ood"] for p in parts])
+    return {"latent": np.concatenate([p["latent"] for p in parts]), "obs": obs, "uns": uns}
 
 
 def apply(adata, algorithm: Union[str, Algorithm], *, layer: Optional[str] = None, raw: bool = False,
@@ -165,11 +194,6 @@ def apply(adata, algorithm: Union[str, Algorithm], *, layer: Optional[str] = Non
     if r["panel_missing"]:
         _log.warning("%d of the algorithm's %d panel genes are absent from the data; they are zero-filled",
                      len(r["panel_missing"]), len(algorithm.panel))
-    ood = r["uns"].get("ood", {})
-    if ood.get("warned"):
-        _log.warning("%.1f%% of the cells are out of distribution for the algorithm (more than %.0f%%; cells like "
-                     "the training cells give about 1-2%%): their labels are extrapolations; see obs['scx_ood']",
-                     100 * ood["fraction"], 100 * ood["warn_fraction"])
     _write_outputs(target, r)
     return target if copy else None
 

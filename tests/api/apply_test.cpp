@@ -103,6 +103,8 @@ TEST_F(ApplyOod, InDistributionCellsAreRarelyFlagged) {
     const auto& u = uns_ood(ad);
     EXPECT_EQ(scalar(u, "out_of_distribution"), static_cast<double>(r.ood.out));
     EXPECT_DOUBLE_EQ(scalar(u, "fraction"), r.ood.fraction());
+    EXPECT_EQ(scalar(u, "reconstruction_error_out"), static_cast<double>(r.ood.reconstruction_out));
+    EXPECT_EQ(scalar(u, "detected_fraction_out"), static_cast<double>(r.ood.detected_out));
     EXPECT_DOUBLE_EQ(scalar(u, "warn_fraction"), 0.10);
     EXPECT_EQ(scalar(u, "warned"), 0.0);
 }

@@ -132,6 +132,8 @@ Mapping ood_mapping(const ApplyOodSummary& o) {
     }
     m.set("out_of_distribution", count(o.out));
     m.set("fraction", num(o.fraction()));
+    m.set("reconstruction_error_out", count(o.reconstruction_out));
+    m.set("detected_fraction_out", count(o.detected_out));
     m.set("reconstruction_error_fraction", num(share(o.reconstruction_out)));
     m.set("detected_fraction_fraction", num(share(o.detected_out)));
     m.set("reconstruction_error_p99", num(o.reconstruction_error_p99));
