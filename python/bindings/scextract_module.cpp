@@ -267,11 +267,13 @@ NB_MODULE(_scextract, m) {
             o.apply = apply_options(max_missing, chunk_rows, exact_features, true, threads, algorithm, "X");
             nb::gil_scoped_release release;
             const auto r = scx::apply_file(o);
-            return std::make_tuple(r.cells, r.latent_dim, r.streamed, r.seconds);
+            return std::make_tuple(r.cells, r.latent_dim, r.streamed, r.seconds, scx::describe_ood(r.ood),
+                                   r.ood.available ? r.ood.fraction() : -1.0, r.ood.exceeds_warning());
         },
         "algorithm"_a, "input"_a, "out"_a, "layer"_a = "", "raw"_a = false, "gene_column"_a = "", "max_missing"_a = 0.5,
         "chunk_rows"_a = 20000, "exact_features"_a = false, "threads"_a = 0,
-        "File to file, exactly as `scextract apply`: (cells, latent_dim, streamed, seconds).");
+        "File to file, exactly as `scextract apply`: (cells, latent_dim, streamed, seconds, ood line, OOD fraction "
+        "(-1: unavailable), OOD warning).");
 
     m.def(
         "choose_gene_symbols",

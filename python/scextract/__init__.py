@@ -202,11 +202,17 @@ def apply_file(algorithm: str, input: str, out: str, *, layer: Optional[str] = N
                gene_column: Optional[str] = None, max_missing: float = 0.5, chunk_size: int = 20000,
                exact_features: bool = False, threads: int = 0) -> dict[str, Any]:
     """File to file, exactly as ``scextract apply`` (current .h5ad files are streamed, so a
-    file larger than memory is fine). Returns ``{"cells", "latent_dim", "streamed", "seconds"}``."""
-    cells, k, streamed, seconds = _scextract.apply_file(
+    file larger than memory is fine). Returns ``{"cells", "latent_dim", "streamed", "seconds",
+    "ood", "ood_fraction"}``: the out-of-distribution line ``scextract apply`` prints and the
+    flagged share (None when the algorithm file predates the bounds); logs a warning when more
+    than 10% of the cells are out of distribution."""
+    cells, k, streamed, seconds, ood, ood_fraction, ood_warned = _scextract.apply_file(
         str(algorithm), str(input), str(out), layer or "", raw, gene_column or "", max_missing, chunk_size,
         exact_features, threads)
-    return {"cells": cells, "latent_dim": k, "streamed": streamed, "seconds": seconds}
+    if ood_warned:
+        _log.warning("%s: their labels are extrapolations; see obs['scx_ood']", ood)
+    return {"cells": cells, "latent_dim": k, "streamed": streamed, "seconds": seconds, "ood": ood,
+            "ood_fraction": None if ood_fraction < 0 else ood_fraction}
 
 
 def load_model(path: Union[str, "os.PathLike[str]"]) -> Model:
