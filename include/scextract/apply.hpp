@@ -34,16 +34,44 @@ struct ApplyOptions {
     ProgressCallback progress;         ///< (cells done, cells total); may be empty
     std::string algorithm_path;        ///< recorded in uns['scx']['algorithm']
     std::string matrix_source = "X";   ///< recorded in uns['scx']['matrix'] and named in errors
+    /// Warn when more than this share of the cells is out of distribution (obs['scx_ood']).
+    /// Cells like the training cells are flagged at about 1-2% by construction (the bounds are
+    /// training percentiles), so 10% is several times that even for a small, skewed sample of
+    /// in-distribution cells, and far below what data from another tissue or assay gives.
+    double ood_warn_fraction = 0.10;
 };
+
+/// How many cells apply flagged out of distribution, and why (uns['scx']['ood']).
+struct ApplyOodSummary {
+    bool available = false;                  ///< false: the algorithm file predates the training bounds
+    std::int64_t cells = 0;
+    std::int64_t out = 0;                    ///< either criterion (obs['scx_ood'])
+    std::int64_t reconstruction_out = 0;     ///< reconstruction error above the training 99th percentile
+    std::int64_t detected_out = 0;           ///< detected panel-gene fraction below the training 1st percentile
+    double reconstruction_error_p99 = 0;     ///< the bounds, from the algorithm file
+    double detected_fraction_p1 = 0;
+    double mean_reconstruction_error = 0;    ///< over these cells (NaN errors left out)
+    double training_mean_reconstruction_error = 0;
+    double warn_fraction = 0.10;             ///< ApplyOptions::ood_warn_fraction
+
+    [[nodiscard]] double fraction() const { return cells > 0 ? static_cast<double>(out) / static_cast<double>(cells) : 0.0; }
+    [[nodiscard]] bool exceeds_warning() const { return available && fraction() > warn_fraction; }
+};
+
+/// One line for the terminal, e.g. "out of distribution: 1.2% of 2638 cells (reconstruction
+/// error > 1.93: 1.0%, detected panel genes < 0.31: 0.4%; mean error 0.83, training 0.80)", or why it is unavailable.
+std::string describe_ood(const ApplyOodSummary& ood);
 
 /// What apply() writes into an AnnData: obsm['X_scx'], the obs columns in the order the
 /// CLI writes them (scx_depth, scx_branch, scx_stage, scx_p_<task>..., scx_recon_error,
-/// scx_detected_fraction; float64, categorical or float32) and uns['scx'].
+/// scx_detected_fraction, scx_ood; float64, categorical, float32 or bool - scx_ood only when
+/// the algorithm holds training bounds) and uns['scx'] (with uns['scx']['ood']).
 struct ApplyResult {
     RowMatrixF latent;                                ///< cells x k, obsm['X_scx']
     std::vector<std::pair<std::string, Column>> obs;  ///< obs['scx_*']
     Mapping uns;                                      ///< uns['scx']: what was applied to what
     PanelMatch panel;                                 ///< panel genes the input lacked
+    ApplyOodSummary ood;                              ///< out-of-distribution counts (also in uns)
 };
 
 /// Applies @p algorithm to the raw counts (or log-normalised values, ApplyOptions::input) of @p counts, whose columns are named by
@@ -69,6 +97,7 @@ struct ApplyFileResult {
     std::int64_t latent_dim = 0;
     bool streamed = false; ///< anndata >= 0.8 files are read and written a block at a time
     double seconds = 0;
+    ApplyOodSummary ood;   ///< out-of-distribution counts; warned on when above apply.ood_warn_fraction
 };
 
 /// Applies an algorithm file to @p options.input and writes the input plus obsm['X_scx'],

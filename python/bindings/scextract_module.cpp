@@ -127,7 +127,10 @@ nb::object ndarray_to_python(const scx::NdArray& a) {
     case scx::DType::float64: return numbers(double{});
     case scx::DType::int32: return numbers(std::int32_t{});
     case scx::DType::int64: return numbers(std::int64_t{});
-    case scx::DType::bool_: return scalar ? nb::cast(a.data<std::uint8_t>()[0] != 0) : numbers(std::uint8_t{});
+    case scx::DType::bool_:
+        if (scalar) return nb::cast(a.data<std::uint8_t>()[0] != 0);
+        // a numpy bool array (obs['scx_ood'] as anndata stores it): the 0 / 1 bytes viewed as bool
+        return numbers(std::uint8_t{}).attr("view")(nb::module_::import_("numpy").attr("bool_"));
     default: throw scx::Error("a value of uns this module does not convert");
     }
 }
@@ -264,11 +267,13 @@ NB_MODULE(_scextract, m) {
             o.apply = apply_options(max_missing, chunk_rows, exact_features, true, threads, algorithm, "X");
             nb::gil_scoped_release release;
             const auto r = scx::apply_file(o);
-            return std::make_tuple(r.cells, r.latent_dim, r.streamed, r.seconds);
+            return std::make_tuple(r.cells, r.latent_dim, r.streamed, r.seconds, scx::describe_ood(r.ood),
+                                   r.ood.available ? r.ood.fraction() : -1.0, r.ood.exceeds_warning());
         },
         "algorithm"_a, "input"_a, "out"_a, "layer"_a = "", "raw"_a = false, "gene_column"_a = "", "max_missing"_a = 0.5,
         "chunk_rows"_a = 20000, "exact_features"_a = false, "threads"_a = 0,
-        "File to file, exactly as `scextract apply`: (cells, latent_dim, streamed, seconds).");
+        "File to file, exactly as `scextract apply`: (cells, latent_dim, streamed, seconds, ood line, OOD fraction "
+        "(-1: unavailable), OOD warning).");
 
     m.def(
         "choose_gene_symbols",

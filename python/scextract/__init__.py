@@ -118,6 +118,32 @@ def _write_outputs(target, result: dict) -> None:
     for name in frame.columns:
         target.obs[name] = frame[name]
     target.uns["scx"] = result["uns"]
+    ood = result["uns"].get("ood", {}) if isinstance(result["uns"], dict) else {}
+    if ood.get("warned"):
+        _log.warning("%.1f%% of the cells are out of distribution for the algorithm (more than %.0f%%; cells like "
+                     "the training cells give about 1-2%%): their labels are extrapolations; see obs['scx_ood']",
+                     100 * ood["fraction"], 100 * ood["warn_fraction"])
+
+
+def _merged_ood(oods: Sequence[dict]) -> dict:
+    """uns['scx']['ood'] of consecutive row blocks as one: counts summed, fractions and the
+    warning recomputed from them, mean errors weighted by cells."""
+    merged = dict(oods[0])
+    cells = sum(int(o["cells"]) for o in oods)
+    merged["cells"] = cells
+    if cells:
+        merged["mean_reconstruction_error"] = sum(float(o["mean_reconstruction_error"]) * int(o["cells"])
+                                                  for o in oods) / cells
+    if merged.get("available"):
+        out = sum(int(o["out_of_distribution"]) for o in oods)
+        merged["out_of_distribution"] = out
+        merged["fraction"] = out / cells if cells else 0.0
+        for key in ("reconstruction_error", "detected_fraction"):
+            k = sum(int(o[f"{key}_out"]) for o in oods)
+            merged[f"{key}_out"] = k
+            merged[f"{key}_fraction"] = k / cells if cells else 0.0
+        merged["warned"] = merged["fraction"] > float(merged["warn_fraction"])
+    return merged
 
 
 def _concatenated(parts: Sequence[dict]) -> dict:
@@ -127,7 +153,10 @@ def _concatenated(parts: Sequence[dict]) -> dict:
         return {"latent": np.zeros((0, 0), np.float32), "obs": [], "uns": {}}
     obs = [(name, kind, np.concatenate([np.asarray(p["obs"][i][2]) for p in parts]), categories)
            for i, (name, kind, _, categories) in enumerate(parts[0]["obs"])]
-    return {"latent": np.concatenate([p["latent"] for p in parts]), "obs": obs, "uns": parts[0]["uns"]}
+    uns = dict(parts[0]["uns"])
+    if all("ood" in p["uns"] for p in parts):
+        uns["ood"] = _merged_ood([p["uns"]["ood"] for p in parts])
+    return {"latent": np.concatenate([p["latent"] for p in parts]), "obs": obs, "uns": uns}
 
 
 def apply(adata, algorithm: Union[str, Algorithm], *, layer: Optional[str] = None, raw: bool = False,
@@ -138,8 +167,11 @@ def apply(adata, algorithm: Union[str, Algorithm], *, layer: Optional[str] = Non
     Writes ``obsm['X_scx']`` (float32 latent), ``obs['scx_depth']`` (developmental depth),
     ``obs['scx_branch']`` / ``obs['scx_stage']`` (categoricals), ``obs['scx_p_<task>']``
     (binary-readout probabilities), ``obs['scx_recon_error']`` (out-of-distribution signal),
-    ``obs['scx_detected_fraction']`` and ``uns['scx']`` (provenance) - exactly what
-    ``scextract apply`` writes into its output file, with the same bits.
+    ``obs['scx_detected_fraction']``, ``obs['scx_ood']`` (bool: out of distribution, when the
+    algorithm file holds training bounds) and ``uns['scx']`` (provenance, with the
+    out-of-distribution counts in ``uns['scx']['ood']``) - exactly what ``scextract apply``
+    writes into its output file, with the same bits. Logs a warning when more than 10% of the
+    cells are out of distribution (docs/cli.md#apply).
 
     ``X`` (or ``layers[layer]``, or ``raw.X``) must hold raw counts, as a scipy.sparse CSR
     matrix (float32/64 or integer data, int32/int64 indices) or a numpy array of any strides.
@@ -171,11 +203,17 @@ def apply_file(algorithm: str, input: str, out: str, *, layer: Optional[str] = N
                gene_column: Optional[str] = None, max_missing: float = 0.5, chunk_size: int = 20000,
                exact_features: bool = False, threads: int = 0) -> dict[str, Any]:
     """File to file, exactly as ``scextract apply`` (current .h5ad files are streamed, so a
-    file larger than memory is fine). Returns ``{"cells", "latent_dim", "streamed", "seconds"}``."""
-    cells, k, streamed, seconds = _scextract.apply_file(
+    file larger than memory is fine). Returns ``{"cells", "latent_dim", "streamed", "seconds",
+    "ood", "ood_fraction"}``: the out-of-distribution line ``scextract apply`` prints and the
+    flagged share (None when the algorithm file predates the bounds); logs a warning when more
+    than 10% of the cells are out of distribution."""
+    cells, k, streamed, seconds, ood, ood_fraction, ood_warned = _scextract.apply_file(
         str(algorithm), str(input), str(out), layer or "", raw, gene_column or "", max_missing, chunk_size,
         exact_features, threads)
-    return {"cells": cells, "latent_dim": k, "streamed": streamed, "seconds": seconds}
+    if ood_warned:
+        _log.warning("%s: their labels are extrapolations; see obs['scx_ood']", ood)
+    return {"cells": cells, "latent_dim": k, "streamed": streamed, "seconds": seconds, "ood": ood,
+            "ood_fraction": None if ood_fraction < 0 else ood_fraction}
 
 
 def load_model(path: Union[str, "os.PathLike[str]"]) -> Model:

@@ -44,9 +44,9 @@ def apply_csr(algorithm: Algorithm, data: Annotated[NDArray, dict(device='cpu', 
 def apply_dense(algorithm: Algorithm, x: Annotated[NDArray, dict(device='cpu', writable=False)], symbols: Sequence[str], max_missing: float = 0.5, chunk_rows: int = 20000, exact_features: bool = False, check_counts: bool = True, threads: int = 0, algorithm_path: str = '', matrix_source: str = 'X') -> dict:
     """Applies an algorithm to a dense array viewed in place (any strides)."""
 
-def apply_file(algorithm: str, input: str, out: str, layer: str = '', raw: bool = False, gene_column: str = '', max_missing: float = 0.5, chunk_rows: int = 20000, exact_features: bool = False, threads: int = 0) -> tuple[int, int, bool, float]:
+def apply_file(algorithm: str, input: str, out: str, layer: str = '', raw: bool = False, gene_column: str = '', max_missing: float = 0.5, chunk_rows: int = 20000, exact_features: bool = False, threads: int = 0) -> tuple[int, int, bool, float, str, float, bool]:
     """
-    File to file, exactly as `scextract apply`: (cells, latent_dim, streamed, seconds).
+    File to file, exactly as `scextract apply`: (cells, latent_dim, streamed, seconds, ood line, OOD fraction (-1: unavailable), OOD warning).
     """
 
 def choose_gene_symbols(var_names: Sequence[str], columns: Sequence[tuple[str, Sequence[str]]], force_column: str = '') -> tuple[list[str], str]:

@@ -62,6 +62,36 @@ def test_apply_writes_what_it_promises(real):
     assert {"cell_type", "donor", "progress"} <= set(out.obs.columns)
 
 
+def test_apply_flags_out_of_distribution_cells(real, tmp_path):
+    """issue 19: obs['scx_ood'] (numpy bool) and uns['scx']['ood'] as anndata reads them; few
+    held-out cells of the same simulation are flagged, most cells of the same file with its
+    gene names shuffled are, with a warning."""
+    out, _, run_dir = real
+    assert out.obs["scx_ood"].dtype == bool
+    ood = out.uns["scx"]["ood"]
+    assert bool(ood["available"]) and not bool(ood["warned"])
+    assert int(ood["out_of_distribution"]) == int(out.obs["scx_ood"].sum())
+    assert float(ood["fraction"]) == pytest.approx(out.obs["scx_ood"].mean())
+    flagged = (out.obs["scx_recon_error"] > float(ood["reconstruction_error_p99"])) | (
+        out.obs["scx_detected_fraction"] < float(ood["detected_fraction_p1"]))
+    assert (flagged.values == out.obs["scx_ood"].values).all()
+    print(f"held-out donors: OOD fraction {float(ood['fraction']):.3f}")
+    assert float(ood["fraction"]) < 0.10
+
+    shuffled = anndata.read_h5ad(run_dir / "test.h5ad")
+    shuffled.var_names = np.random.default_rng(0).permutation(shuffled.var_names.values)
+    shuffled.write_h5ad(tmp_path / "shuffled.h5ad")
+    r = ok("apply", "--algorithm", str(run_dir / "algo.scx"), "--input", str(tmp_path / "shuffled.h5ad"),
+           "--out", str(tmp_path / "shuffled_out.h5ad"))
+    assert "out of distribution" in r.stderr and "warning" in r.stderr.lower(), r.stderr
+    bad = anndata.read_h5ad(tmp_path / "shuffled_out.h5ad")
+    print(f"shuffled genes: OOD fraction {bad.obs['scx_ood'].mean():.3f}")
+    assert bad.obs["scx_ood"].mean() > 0.5 and bool(bad.uns["scx"]["ood"]["warned"])
+
+    info = run_cli("inspect", str(run_dir / "algo.scx"))
+    assert info.returncode == 0 and "out-of-distribution bounds: reconstruction error >" in info.stdout, info.stdout
+
+
 def test_held_out_donors_are_placed(real):
     out, _, _ = real
     rho = abs(stats.spearmanr(out.obs["scx_depth"], out.obs["depth"])[0])
@@ -214,7 +244,7 @@ def test_streamed_apply_equals_in_memory_apply(real, tmp_path):
     results = {name: anndata.read_h5ad(p) for name, p in (("small", small), ("huge", huge), ("memory", mem))}
     results["default"] = out
     scx_cols = [c for c in out.obs.columns if c.startswith("scx_")]
-    assert len(scx_cols) == 7
+    assert len(scx_cols) == 8  # scx_ood (issue 19) included
     for name, a in results.items():
         assert list(a.obs_names) == list(t.obs_names), name
         np.testing.assert_array_equal(a.obsm["X_scx"], out.obsm["X_scx"], err_msg=name)
@@ -222,6 +252,8 @@ def test_streamed_apply_equals_in_memory_apply(real, tmp_path):
             assert a.obs[c].dtype == out.obs[c].dtype, (name, c)
             np.testing.assert_array_equal(np.asarray(a.obs[c]), np.asarray(out.obs[c]), err_msg=f"{name} {c}")
         assert a.uns["scx"]["panel_genes"] == out.uns["scx"]["panel_genes"]
+        for k in ("out_of_distribution", "fraction", "reconstruction_error_fraction", "mean_reconstruction_error"):
+            assert a.uns["scx"]["ood"][k] == out.uns["scx"]["ood"][k], (name, k)
     assert out.obs["scx_detected_fraction"].dtype == np.float32
     assert list(out.obs["scx_stage"].cat.categories) == list(results["memory"].obs["scx_stage"].cat.categories)
     # the streamed copies keep everything of the input

@@ -176,3 +176,31 @@ def test_10x_folder_matches_scanpy(tmp_path):
     assert list(ours.obs_names) == list(ref.obs_names), "obs_names (barcodes)"
     diff = abs(ours.X.astype(np.float64) - ref.X.astype(np.float64))
     assert diff.max() == 0, "X values"
+
+
+def test_value_verdicts_of_counts_and_scanpy_lognorm(tmp_path):
+    """issue 19, item 7: inspect says what X, the layers and raw.X hold; a scanpy
+    log1p(normalize_total(target_sum=1e4)) copy of a real counts file is named as such."""
+    from scx_interop import SHARED_DATA
+
+    src = SHARED_DATA / "clustifyr_pbmc3k" / "clustifyr_pbmc3k.h5ad"
+    if not src.is_file():
+        pytest.skip(SHARED_MISSING)
+    sc = pytest.importorskip("scanpy", reason="scanpy is not importable")
+    j = inspect_json(src)
+    assert j["values"]["X"]["kind"] == "counts"
+    a = anndata.read_h5ad(src)
+    a.layers["counts"] = a.X.copy()
+    a.raw = a.copy()
+    sc.pp.normalize_total(a, target_sum=1e4)
+    sc.pp.log1p(a)
+    out = tmp_path / "lognorm.h5ad"
+    a.write_h5ad(out)
+    j = inspect_json(out)
+    v = j["values"]
+    assert v["X"]["kind"] == "log_normalized" and v["X"]["expm1_row_sums_constant"]
+    assert v["X"]["expm1_row_sum"] == pytest.approx(1e4, rel=1e-3)
+    assert v["layers/counts"]["kind"] == "counts" and v["raw.X"]["kind"] == "counts"
+    text = run_cli("inspect", out).stdout
+    assert "X: log-normalised (non-integer, max" in text and "log1p(normalize_total(target_sum=10000))" in text, text
+    print(text)

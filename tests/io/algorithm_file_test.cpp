@@ -76,6 +76,32 @@ TEST(AlgorithmFile, RoundTripsExactly) {
     EXPECT_EQ(a.features.apply(x), b.features.apply(x));
 }
 
+TEST(AlgorithmFile, OodBoundsRoundTripAndOlderFilesReadWithout) {
+    // issue 19: the training bounds of apply's out-of-distribution flag
+    scx::test::TempDir dir;
+    auto a = sample();
+    const auto without = (dir.path() / "without.scx").string();
+    scx::write_algorithm_file(a, without); // no bounds: the "ood" key is left out, as in older files
+    EXPECT_FALSE(scx::ScxContainer(without).metadata().contains("ood"));
+    const auto old = scx::read_algorithm_file(without);
+    EXPECT_FALSE(old.ood.available());
+    EXPECT_FALSE(old.ood.out_of_distribution(1e9, 0.0)); // unavailable flags nothing
+
+    a.ood = {1.5, 0.25, 0.75, 321};
+    const auto with = (dir.path() / "with.scx").string();
+    scx::write_algorithm_file(a, with);
+    const auto b = scx::read_algorithm_file(with);
+    ASSERT_TRUE(b.ood.available());
+    EXPECT_EQ(b.ood.reconstruction_error_p99, 1.5);
+    EXPECT_EQ(b.ood.detected_fraction_p1, 0.25);
+    EXPECT_EQ(b.ood.reconstruction_error_mean, 0.75);
+    EXPECT_EQ(b.ood.training_cells, 321);
+    EXPECT_FALSE(b.ood.out_of_distribution(1.5, 0.25)); // at the bounds: in
+    EXPECT_TRUE(b.ood.out_of_distribution(1.6, 0.5));   // error above the p99
+    EXPECT_TRUE(b.ood.out_of_distribution(0.1, 0.2));   // too few panel genes detected
+    EXPECT_TRUE(b.ood.out_of_distribution(std::nan(""), 0.5));
+}
+
 TEST(AlgorithmFile, RefusesDamageAndOtherKinds) {
     scx::test::TempDir dir;
     const auto path = (dir.path() / "a.scx").string();

@@ -143,6 +143,8 @@ def test_a_damaged_algorithm_file_gives_the_cli_message(bed, tmp_path):
 def test_apply_file_is_the_cli(bed, cli_out, tmp_path):
     info = scx.apply_file(bed["algorithm"], bed["query"], tmp_path / "py.h5ad", threads=1)
     assert info["streamed"] and info["cells"] == cli_out.n_obs
+    assert info["ood"].startswith("out of distribution") and info["ood_fraction"] == pytest.approx(
+        float(cli_out.uns["scx"]["ood"]["fraction"]))
     assert_same_outputs(anndata.read_h5ad(tmp_path / "py.h5ad"), cli_out)
     with pytest.raises(scx.Error, match="overwrite|same file|input"):
         scx.apply_file(bed["algorithm"], bed["query"], bed["query"])

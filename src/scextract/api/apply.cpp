@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <optional>
 
@@ -46,10 +47,11 @@ Column doubles(const Eigen::VectorXd& v) {
 /// One obs column apply writes. Every front-end takes its columns from obs_outputs() and
 /// column_of(), so they cannot drift apart.
 struct ObsOutput {
-    enum class What { depth, branch, stage, probability, recon_error, detected_fraction };
+    enum class What { depth, branch, stage, probability, recon_error, detected_fraction, ood };
     std::string name;
     What what;
     const AlgorithmReadout* readout = nullptr; ///< its readout (categoricals: the classes; probabilities: the task)
+    const AlgorithmOodBounds* bounds = nullptr; ///< scx_ood: the training bounds
 };
 
 std::vector<ObsOutput> obs_outputs(const Algorithm& algorithm) {
@@ -66,7 +68,86 @@ std::vector<ObsOutput> obs_outputs(const Algorithm& algorithm) {
         if (ro.kind == "binary") out.push_back({fmt::format("scx_p_{}", ro.task), W::probability, &ro});
     out.push_back({"scx_recon_error", W::recon_error});
     out.push_back({"scx_detected_fraction", W::detected_fraction});
+    if (algorithm.ood.available()) out.push_back({"scx_ood", W::ood, nullptr, &algorithm.ood});
     return out;
+}
+
+/// Per cell, 1 when out of distribution (core/algorithm.hpp), as a numpy bool array.
+Column ood_flags(const AlgorithmOodBounds& bounds, const AlgorithmApplyResult& r) {
+    const auto n = r.reconstruction_error.size();
+    auto a = NdArray::zeros(DType::bool_, {n});
+    auto* flag = a.data<std::uint8_t>();
+    for (Eigen::Index i = 0; i < n; ++i)
+        flag[i] = bounds.out_of_distribution(r.reconstruction_error(i), r.detected_fraction[static_cast<std::size_t>(i)]);
+    return a;
+}
+
+/// Counts of out-of-distribution cells, added chunk by chunk in row order (so the sums do not
+/// depend on the chunk size or thread count).
+struct OodTally {
+    ApplyOodSummary s;
+    double error_sum = 0;
+    std::int64_t finite_errors = 0;
+
+    OodTally(const Algorithm& a, double warn_fraction) {
+        s.available = a.ood.available();
+        s.reconstruction_error_p99 = a.ood.reconstruction_error_p99;
+        s.detected_fraction_p1 = a.ood.detected_fraction_p1;
+        s.training_mean_reconstruction_error = a.ood.reconstruction_error_mean;
+        s.warn_fraction = warn_fraction;
+    }
+    void add(const AlgorithmOodBounds& b, const AlgorithmApplyResult& r) {
+        const auto n = r.reconstruction_error.size();
+        s.cells += n;
+        for (Eigen::Index i = 0; i < n; ++i) {
+            const double e = r.reconstruction_error(i), d = r.detected_fraction[static_cast<std::size_t>(i)];
+            if (std::isfinite(e)) error_sum += e, ++finite_errors;
+            if (!b.available()) continue;
+            const bool re = b.reconstruction_out(e), de = b.detected_out(d);
+            s.reconstruction_out += re;
+            s.detected_out += de;
+            s.out += re || de;
+        }
+    }
+    ApplyOodSummary summary() const {
+        auto out = s;
+        out.mean_reconstruction_error = finite_errors > 0 ? error_sum / static_cast<double>(finite_errors) : std::nan("");
+        return out;
+    }
+};
+
+/// uns['scx']['ood']: the counts, fractions and bounds behind obs['scx_ood'].
+Mapping ood_mapping(const ApplyOodSummary& o) {
+    const auto num = [](double v) { return Element{NdArray::scalar<double>(v)}; };
+    const auto count = [](std::int64_t v) { return Element{NdArray::scalar<std::int64_t>(v)}; };
+    const auto text = [](std::string v) { return Element{StringArray{{}, {std::move(v)}}}; };
+    const auto share = [&](std::int64_t k) { return o.cells > 0 ? static_cast<double>(k) / static_cast<double>(o.cells) : 0.0; };
+    Mapping m;
+    auto flag = NdArray::zeros(DType::bool_, {});
+    flag.data<std::uint8_t>()[0] = o.available;
+    m.set("available", Element{flag});
+    m.set("cells", count(o.cells));
+    m.set("mean_reconstruction_error", num(o.mean_reconstruction_error));
+    if (!o.available) {
+        m.set("note", text("the algorithm file predates out-of-distribution bounds (scextract < issue 19); refit it to get obs['scx_ood']"));
+        return m;
+    }
+    m.set("out_of_distribution", count(o.out));
+    m.set("fraction", num(o.fraction()));
+    m.set("reconstruction_error_out", count(o.reconstruction_out));
+    m.set("detected_fraction_out", count(o.detected_out));
+    m.set("reconstruction_error_fraction", num(share(o.reconstruction_out)));
+    m.set("detected_fraction_fraction", num(share(o.detected_out)));
+    m.set("reconstruction_error_p99", num(o.reconstruction_error_p99));
+    m.set("detected_fraction_p1", num(o.detected_fraction_p1));
+    m.set("training_mean_reconstruction_error", num(o.training_mean_reconstruction_error));
+    m.set("warn_fraction", num(o.warn_fraction));
+    auto warned = NdArray::zeros(DType::bool_, {});
+    warned.data<std::uint8_t>()[0] = o.exceeds_warning();
+    m.set("warned", Element{warned});
+    m.set("definition", text("scx_ood: scx_recon_error > reconstruction_error_p99 (training 99th percentile) or "
+                             "scx_detected_fraction < detected_fraction_p1 (training 1st percentile)"));
+    return m;
 }
 
 /// The rows of @p o held by @p r: float64 numbers, a categorical, or float32 detected fractions.
@@ -83,13 +164,14 @@ Column column_of(const ObsOutput& o, const AlgorithmApplyResult& r) {
     case W::recon_error: return doubles(r.reconstruction_error.cast<double>());
     case W::detected_fraction:
         return NdArray::from(r.detected_fraction, {static_cast<std::int64_t>(r.detected_fraction.size())});
+    case W::ood: return ood_flags(*o.bounds, r);
     }
     throw Error("unreachable");
 }
 
 /// uns['scx']: what was applied to what.
 Mapping provenance(const Algorithm& algorithm, const std::string& algorithm_path, const PanelMatch& panel,
-                   const std::string& matrix_source) {
+                   const std::string& matrix_source, const ApplyOodSummary& ood) {
     Mapping prov;
     prov.set("algorithm", Element{StringArray{{}, {algorithm_path}}});
     prov.set("algorithm_provenance", Element{StringArray{{}, {algorithm.provenance_json}}});
@@ -103,6 +185,7 @@ Mapping provenance(const Algorithm& algorithm, const std::string& algorithm_path
             prov.set(fmt::format("scx_p_{}", ro.task),
                      Element{StringArray{{}, {fmt::format("P({} vs {})", ro.classes.at(1), ro.classes.at(0))}}});
     }
+    prov.set("ood", Element{ood_mapping(ood)});
     return prov;
 }
 
@@ -154,7 +237,13 @@ template <class Fn> auto about_input(const ApplyFileOptions& a, Fn&& fn) {
 }
 
 /// A current-encoding h5ad: read a chunk at a time and written into the copy a chunk at a time.
-std::int64_t apply_streamed(const ApplyFileOptions& a, const Algorithm& algorithm, const MessageSink& messages) {
+/// Cells placed and their out-of-distribution counts.
+struct Placed {
+    std::int64_t cells = 0;
+    ApplyOodSummary ood;
+};
+
+Placed apply_streamed(const ApplyFileOptions& a, const Algorithm& algorithm, const MessageSink& messages) {
     const auto d = read_dataset(a.input, {.layer = a.layer, .use_raw = a.raw, .metadata_only = true});
     const auto symbols = dataset_gene_symbols(d, a.input, a.gene_column, messages);
     auto o = pipeline_options(a.apply);
@@ -171,17 +260,23 @@ std::int64_t apply_streamed(const ApplyFileOptions& a, const Algorithm& algorith
     for (const auto& out : outputs) {
         if (out.what == ObsOutput::What::branch || out.what == ObsOutput::What::stage)
             w.add_obs_categorical(out.name, out.readout->classes);
-        else w.add_obs_numeric(out.name, out.what == ObsOutput::What::detected_fraction ? DType::float32 : DType::float64);
+        else
+            w.add_obs_numeric(out.name, out.what == ObsOutput::What::detected_fraction ? DType::float32
+                                        : out.what == ObsOutput::What::ood           ? DType::bool_
+                                                                                     : DType::float64);
     }
-    w.set_uns("scx", Element{provenance(algorithm, a.algorithm, panel, d.matrix_source)});
+    OodTally tally(algorithm, a.apply.ood_warn_fraction);
     about_input(a, [&] {
         return apply_algorithm_streamed(algorithm, reader, symbols, o, [&](std::int64_t first, AlgorithmApplyResult& chunk) {
             w.write_obsm("X_scx", first, chunk.latent);
             for (const auto& out : outputs) w.write_obs(out.name, first, column_of(out, chunk));
+            tally.add(algorithm.ood, chunk);
         });
     });
+    // written after the cells: it holds their out-of-distribution counts
+    w.set_uns("scx", Element{provenance(algorithm, a.algorithm, panel, d.matrix_source, tally.summary())});
     w.commit();
-    return reader.n_rows();
+    return {reader.n_rows(), tally.summary()};
 }
 
 /// Every row of @p counts through the pipeline, gathered, in the apply contract's columns.
@@ -191,16 +286,19 @@ ApplyResult apply_gathered(const Algorithm& algorithm, RowBlockReader& counts, c
     auto o = pipeline_options(options);
     if (options.check_counts) o.prepare_block = input_block(what, hint, options.input, o.threads, messages);
     auto all = apply_algorithm(algorithm, counts, symbols, o);
+    OodTally tally(algorithm, options.ood_warn_fraction);
+    tally.add(algorithm.ood, all);
     ApplyResult result;
+    result.ood = tally.summary();
     for (const auto& out : obs_outputs(algorithm)) result.obs.emplace_back(out.name, column_of(out, all));
     result.latent = std::move(all.latent);
     result.panel = std::move(all.panel);
-    result.uns = provenance(algorithm, options.algorithm_path, result.panel, options.matrix_source);
+    result.uns = provenance(algorithm, options.algorithm_path, result.panel, options.matrix_source, result.ood);
     return result;
 }
 
 /// 10x, CSV and anndata <= 0.7 inputs: read whole, written whole.
-std::int64_t apply_in_memory(const ApplyFileOptions& a, const Algorithm& algorithm, const MessageSink& messages) {
+Placed apply_in_memory(const ApplyFileOptions& a, const Algorithm& algorithm, const MessageSink& messages) {
     auto d = read_dataset(a.input, {.layer = a.layer, .use_raw = a.raw});
     const auto symbols = dataset_gene_symbols(d, a.input, a.gene_column, messages);
     auto o = a.apply;
@@ -216,10 +314,23 @@ std::int64_t apply_in_memory(const ApplyFileOptions& a, const Algorithm& algorit
     for (auto& [name, column] : r.obs) add.obs_columns.emplace_back(name, std::move(column));
     add.uns.set("scx", Element{std::move(r.uns)});
     write_dataset_with_additions(a.input, std::move(d), a.out, add);
-    return n;
+    return {n, r.ood};
 }
 
 } // namespace
+
+std::string describe_ood(const ApplyOodSummary& o) {
+    if (!o.available)
+        return fmt::format("out of distribution: unavailable (the algorithm file predates the training bounds; refit it); "
+                           "mean reconstruction error {:.3g}",
+                           o.mean_reconstruction_error);
+    const auto pct = [&](std::int64_t k) { return o.cells > 0 ? 100.0 * static_cast<double>(k) / static_cast<double>(o.cells) : 0.0; };
+    return fmt::format("out of distribution: {:.1f}% of {} cells (reconstruction error > {:.3g}: {:.1f}%, detected panel "
+                       "genes < {:.3g}: {:.1f}%; mean error {:.3g}, training {:.3g})",
+                       100.0 * o.fraction(), o.cells, o.reconstruction_error_p99, pct(o.reconstruction_out),
+                       o.detected_fraction_p1, pct(o.detected_out), o.mean_reconstruction_error,
+                       o.training_mean_reconstruction_error);
+}
 
 ApplyResult apply_algorithm_to(const Algorithm& algorithm, RowBlockReader& counts, const std::vector<std::string>& symbols,
                                const ApplyOptions& options) {
@@ -236,7 +347,16 @@ ApplyFileResult apply_file(const ApplyFileOptions& a, const MessageSink& message
     // anndata <= 0.7, no layout a copy can be amended in), so they load whole
     ApplyFileResult r;
     r.streamed = detect_input_format(a.input) == InputFormat::h5ad && read_h5ad_layout(a.input) == H5adLayout::modern;
-    r.cells = r.streamed ? apply_streamed(a, algorithm, messages) : apply_in_memory(a, algorithm, messages);
+    const auto placed = r.streamed ? apply_streamed(a, algorithm, messages) : apply_in_memory(a, algorithm, messages);
+    r.cells = placed.cells;
+    r.ood = placed.ood;
+    if (r.ood.exceeds_warning())
+        messages.warning(fmt::format("{:.1f}% of the cells of {} are out of distribution for {} (more than the {:.0f}% "
+                                     "allowed; cells like the training cells give about 1-2%): their labels are "
+                                     "extrapolations; see obs['scx_ood'] and uns['scx']['ood']",
+                                     100.0 * r.ood.fraction(), a.input, a.algorithm, 100.0 * r.ood.warn_fraction));
+    else if (!r.ood.available)
+        messages.note(fmt::format("{} predates out-of-distribution bounds: no obs['scx_ood']; refit it to get them", a.algorithm));
     r.latent_dim = algorithm.latent_dim();
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;

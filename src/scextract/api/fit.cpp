@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -63,6 +65,17 @@ FitFileResult fit_file(const FitFileOptions& a, const MessageSink& messages) {
     prov["alpha"] = o.adaptor.loss.weights.reconstruction;
     prov["seed"] = a.seed;
     prov["cells_on_ruler"] = r.n_on_ruler;
+    {
+        // what the algorithm saw, for inspect: cells, donors and cells per label
+        std::map<std::string, std::int64_t> per_label;
+        for (const auto& l : input->data.labels) ++per_label[l];
+        const std::set<std::string> donors(input->data.donors.begin(), input->data.donors.end());
+        auto& t = prov["training"];
+        t["cells"] = input->data.counts ? input->data.counts->n_rows : 0;
+        t["cells_on_ruler"] = r.n_on_ruler;
+        t["donors"] = donors.size();
+        t["labels"] = per_label;
+    }
     prov["adaptor_rows"] = r.adaptor_rows;
     for (const auto& s : r.readouts) prov["readout_parameters"][s.task] = s.parameters;
     r.algorithm.provenance_json = prov.dump();

@@ -30,6 +30,11 @@ Command add_apply_command(CLI::App& root, GlobalOptions& g) {
     app->add_flag("--exact-features", args->apply.exact_features,
                   "form every cell's features as fit does, instead of the folded plan low-rank and sparse-factor "
                   "algorithms use by default (same results up to rounding, several times slower)");
+    app->add_option("--ood-warn", args->apply.ood_warn_fraction,
+                    "warn when more than this fraction of the cells is out of distribution (obs['scx_ood']; "
+                    "about 0.01-0.02 for cells like the training cells)")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
     return {app, [args, &g](const Console& console) {
                 (void)g;
                 auto a = *args;
@@ -40,6 +45,7 @@ Command add_apply_command(CLI::App& root, GlobalOptions& g) {
                 bar->finish();
                 console.info(fmt::format("placed {} cells ({}-D latent) in {:.2f} s{}; wrote {}", r.cells, r.latent_dim, r.seconds,
                                          r.streamed ? " (streamed)" : "", a.out));
+                console.info(describe_ood(r.ood));
             }};
 }
 

@@ -48,6 +48,11 @@ Command add_fit_command(CLI::App& root, GlobalOptions& g) {
                                              s.parameters, s.training_rows, s.task == "depth" ? "R^2" : "accuracy",
                                              s.training_score));
                 for (const auto& s : fit.skipped_tasks) console.info("  skipped " + s);
+                const auto& ood = fit.algorithm.ood;
+                console.info(fmt::format("  out of distribution in apply: reconstruction error > {:.4g} (training p99, mean "
+                                         "{:.4g}) or detected panel-gene fraction < {:.4g} (training p1), over {} cells",
+                                         ood.reconstruction_error_p99, ood.reconstruction_error_mean,
+                                         ood.detected_fraction_p1, ood.training_cells));
                 console.info(fmt::format("wrote {} ({:.2f} MB of operator, {:.1f} s)", o.out, r.operator_mb, r.seconds));
             }};
 }

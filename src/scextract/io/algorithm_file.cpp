@@ -106,6 +106,13 @@ void write_algorithm_file(const Algorithm& a, const std::string& path) {
         arrays.push_back(ContainerArrayView::f32(fmt::format("readout{}.b", i), {r.b.size()}, span_of(r.b)));
     }
     meta["ruler"] = a.ruler_json.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json::parse(a.ruler_json);
+    if (a.ood.available())
+        meta["ood"] = {{"reconstruction_error_p99", a.ood.reconstruction_error_p99},
+                       {"detected_fraction_p1", a.ood.detected_fraction_p1},
+                       {"reconstruction_error_mean", a.ood.reconstruction_error_mean},
+                       {"training_cells", a.ood.training_cells},
+                       {"definition", "out of distribution: reconstruction error > reconstruction_error_p99, or "
+                                      "detected panel-gene fraction < detected_fraction_p1 (training percentiles)"}};
     meta["provenance"] = a.provenance_json.empty() ? nlohmann::ordered_json::object()
                                                    : nlohmann::ordered_json::parse(a.provenance_json);
     write_scx_container(path, kKind, meta, arrays);
@@ -255,6 +262,17 @@ Algorithm read_algorithm_file(const std::string& path) {
         check_algorithm_values(a);
         if (meta.contains("ruler") && !meta.at("ruler").is_null()) a.ruler_json = meta.at("ruler").dump();
         a.provenance_json = meta.value("provenance", nlohmann::ordered_json::object()).dump();
+        // files written before issue 19 have no bounds: apply then reports OOD as unavailable
+        if (meta.contains("ood")) {
+            const auto& ood = meta.at("ood");
+            a.ood.reconstruction_error_p99 = ood.at("reconstruction_error_p99").get<double>();
+            a.ood.detected_fraction_p1 = ood.at("detected_fraction_p1").get<double>();
+            a.ood.reconstruction_error_mean = ood.value("reconstruction_error_mean", std::nan(""));
+            a.ood.training_cells = ood.at("training_cells").get<std::int64_t>();
+            if (!std::isfinite(a.ood.reconstruction_error_p99) || !std::isfinite(a.ood.detected_fraction_p1) ||
+                a.ood.training_cells < 1)
+                throw Error("the out-of-distribution bounds ('ood') are not finite or cover no cells");
+        }
         // a last consistency check: every block must fit the panel
         const RowMatrixF probe = RowMatrixF::Zero(1, a.features.n_genes());
         (void)a.features.apply(probe);

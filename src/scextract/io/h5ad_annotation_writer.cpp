@@ -90,8 +90,8 @@ H5adAnnotationWriter::~H5adAnnotationWriter() = default;
 std::int64_t H5adAnnotationWriter::n_obs() const { return s_->n_obs; }
 
 void H5adAnnotationWriter::add_obs_numeric(const std::string& name, DType dtype) {
-    if (dtype != DType::float64 && dtype != DType::float32)
-        throw Error(fmt::format("{}: obs['{}'] must be float32 or float64, not {}", s_->output, name, dtype_name(dtype)));
+    if (dtype != DType::float64 && dtype != DType::float32 && dtype != DType::bool_)
+        throw Error(fmt::format("{}: obs['{}'] must be float32, float64 or bool, not {}", s_->output, name, dtype_name(dtype)));
     auto& t = s_->declare(fmt::format("obs['{}']", name), name, Target::Kind::numeric);
     s_->guarded([&] {
         Handle obs = open_dataframe_for_columns(s_->file, "obs", {name});
@@ -169,6 +169,14 @@ void H5adAnnotationWriter::write_obs(const std::string& name, std::int64_t first
     if (const auto* a = std::get_if<NdArray>(&rows)) {
         if (a->dtype == DType::float64) return write_obs(name, first_row, std::span(a->data<double>(), one_d(*a)));
         if (a->dtype == DType::float32) return write_obs(name, first_row, std::span(a->data<float>(), one_d(*a)));
+        if (a->dtype == DType::bool_) { // stored as one byte 0 / 1, the layout of bool
+            auto& t = s_->find(name, Target::Kind::numeric);
+            const auto n = static_cast<std::int64_t>(one_d(*a));
+            s_->check_block(t, first_row, n);
+            s_->guarded([&] { h5::write_rows(t.dataset, first_row, n, reinterpret_cast<const bool*>(a->data<std::uint8_t>())); });
+            t.written += n;
+            return;
+        }
     } else if (const auto* c = std::get_if<Categorical>(&rows); c && c->codes.dtype == DType::int32) {
         const auto& declared = s_->find(name, Target::Kind::codes).categories;
         const auto* given = std::get_if<StringArray>(&c->categories);
@@ -176,7 +184,7 @@ void H5adAnnotationWriter::write_obs(const std::string& name, std::int64_t first
             throw Error(fmt::format("{}: a block of obs['{}'] has other categories than declared", s_->output, name));
         return write_obs_codes(name, first_row, std::span(c->codes.data<std::int32_t>(), one_d(c->codes)));
     }
-    throw Error(fmt::format("{}: obs['{}'] blocks must be float32 / float64 arrays or int32-coded categoricals", s_->output, name));
+    throw Error(fmt::format("{}: obs['{}'] blocks must be float32 / float64 / bool arrays or int32-coded categoricals", s_->output, name));
 }
 
 void H5adAnnotationWriter::write_obsm(const std::string& name, std::int64_t first_row, const RowMatrixF& rows) {

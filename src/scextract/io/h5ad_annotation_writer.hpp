@@ -35,7 +35,7 @@ public:
     /// Cells of the input (the length of obs's index).
     [[nodiscard]] std::int64_t n_obs() const;
 
-    /// Declares a numeric obs column of @p dtype (float64 or float32), filled by write_obs().
+    /// Declares a numeric obs column of @p dtype (float64, float32 or bool), filled by write_obs().
     void add_obs_numeric(const std::string& name, DType dtype = DType::float64);
     /// Declares a categorical obs column (int32 codes, -1 = missing), filled by write_obs_codes().
     void add_obs_categorical(const std::string& name, const std::vector<std::string>& categories, bool ordered = false);

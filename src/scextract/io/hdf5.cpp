@@ -494,6 +494,7 @@ template <class T> hid_t mem_type_for() {
     else if constexpr (std::is_same_v<T, double>) return H5T_NATIVE_DOUBLE;
     else if constexpr (std::is_same_v<T, std::int32_t>) return H5T_NATIVE_INT32;
     else if constexpr (std::is_same_v<T, std::int64_t>) return H5T_NATIVE_INT64;
+    else if constexpr (std::is_same_v<T, bool>) return native_type(DType::bool_); // h5py's enum over int8
     else static_assert(sizeof(T) == 0, "unsupported memory type");
 }
 } // namespace
@@ -651,6 +652,7 @@ template <class T> void write_rows(hid_t dset, std::int64_t row, std::int64_t n_
 template void write_rows<float>(hid_t, std::int64_t, std::int64_t, const float*);
 template void write_rows<double>(hid_t, std::int64_t, std::int64_t, const double*);
 template void write_rows<std::int32_t>(hid_t, std::int64_t, std::int64_t, const std::int32_t*);
+template void write_rows<bool>(hid_t, std::int64_t, std::int64_t, const bool*);
 
 namespace {
 Handle dataset_create_plist(const std::vector<std::int64_t>& shape, std::size_t elem_size, const WriteSettings& s) {

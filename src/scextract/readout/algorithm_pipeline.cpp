@@ -4,10 +4,12 @@
 #include "scextract/core/dense.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
+#include "scextract/core/quantile.hpp"
 #include "scextract/readout/apply_plan.hpp"
 #include "scextract/readout/readouts.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <future>
 #include <map>
@@ -51,6 +53,24 @@ RowMatrixF linear(const AlgorithmReadout& r, const RowMatrixF& z) {
     RowMatrixF out = z * r.W.transpose();
     out.rowwise() += r.b.transpose();
     return out;
+}
+
+/// apply's out-of-distribution bounds from the training cells' reconstruction errors and
+/// detected panel-gene fractions (core/algorithm.hpp says why these percentiles).
+AlgorithmOodBounds training_ood_bounds(const Eigen::VectorXf& error, const std::vector<float>& detected) {
+    AlgorithmOodBounds b;
+    std::vector<double> e(error.data(), error.data() + error.size()), d(detected.begin(), detected.end());
+    std::erase_if(e, [](double v) { return !std::isfinite(v); });
+    if (e.empty() || d.empty()) return b;
+    std::sort(e.begin(), e.end());
+    std::sort(d.begin(), d.end());
+    b.reconstruction_error_p99 = sorted_quantile(e, 0.99);
+    b.detected_fraction_p1 = sorted_quantile(d, 0.01);
+    double sum = 0;
+    for (auto v : e) sum += v;
+    b.reconstruction_error_mean = sum / static_cast<double>(e.size());
+    b.training_cells = static_cast<std::int64_t>(d.size());
+    return b;
 }
 
 double accuracy(const std::vector<std::int64_t>& predicted, const std::vector<std::int64_t>& truth) {
@@ -166,6 +186,7 @@ AlgorithmFitResult fit_algorithm(const FeatureOperator& features, const Ruler& r
     a.adaptor_b = adaptor.adaptor.b;
     a.adaptor_beta = adaptor.adaptor.beta;
     a.ruler_json = ruler_json;
+    a.ood = training_ood_bounds(adaptor.adaptor.reconstruction_error(f, options.threads), expr.detected_fraction);
 
     Eigen::VectorXd depth(static_cast<Eigen::Index>(stage.size()));
     std::vector<std::int64_t> branch(stage.size());
