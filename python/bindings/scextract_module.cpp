@@ -343,8 +343,9 @@ NB_MODULE(_scextract, m) {
         [](const std::string& model, const std::string& reference, const std::string& out, const std::string& mode,
            std::int64_t panel, std::int64_t cells, std::int64_t max_tokens, std::int64_t batch_size, const std::string& layer, bool raw,
            const std::string& gene_column, const std::string& flavor, const std::string& vocab_filter, const std::string& panel_order,
-           double target_sum, std::uint64_t seed, int threads) {
+           double target_sum, std::uint64_t seed, int threads, const std::string& input_kind) {
             scx::ExportFileOptions o;
+            o.input.kind = scx::parse_input_kind(input_kind, "input_kind");
             o.model = model;
             o.reference = reference;
             o.out = out;
@@ -367,7 +368,7 @@ NB_MODULE(_scextract, m) {
             return std::make_tuple(r.operators, r.panel, r.bytes, r.seconds);
         },
         "model"_a, "reference"_a, "out"_a, "mode"_a, "panel"_a, "cells"_a, "max_tokens"_a, "batch_size"_a, "layer"_a, "raw"_a,
-        "gene_column"_a, "flavor"_a, "vocab_filter"_a, "panel_order"_a, "target_sum"_a, "seed"_a, "threads"_a,
+        "gene_column"_a, "flavor"_a, "vocab_filter"_a, "panel_order"_a, "target_sum"_a, "seed"_a, "threads"_a, "input_kind"_a,
         "`scextract export`: (operators, panel genes, bytes, seconds).");
 
     m.def(
@@ -376,10 +377,13 @@ NB_MODULE(_scextract, m) {
            const std::string& donor_key, const std::string& tissue_key, const std::string& layer, bool raw,
            const std::string& gene_column, const std::string& ruler, const std::string& variant, std::int64_t k, double alpha,
            std::int64_t epochs, const std::string& features, const std::string& head, const std::string& heads, std::int64_t rank,
-           std::int64_t factors, std::int64_t top_genes, const std::string& orientation, std::uint64_t seed, int threads) {
+           std::int64_t factors, std::int64_t top_genes, const std::string& orientation, std::uint64_t seed, int threads,
+           const std::string& input_kind, const std::string& label_map) {
             scx::FitFileOptions o;
             o.operator_file = operator_file;
             o.reference = {train, label_key, donor_key, tissue_key, layer, raw, gene_column};
+            o.reference.input.kind = scx::parse_input_kind(input_kind, "input_kind");
+            o.label_map = label_map;
             o.out = out;
             o.ruler = ruler;
             o.variant = variant;
@@ -398,7 +402,7 @@ NB_MODULE(_scextract, m) {
         },
         "operator_file"_a, "train"_a, "out"_a, "label_key"_a, "donor_key"_a, "tissue_key"_a, "layer"_a, "raw"_a, "gene_column"_a,
         "ruler"_a, "variant"_a, "k"_a, "alpha"_a, "epochs"_a, "features"_a, "head"_a, "heads"_a, "rank"_a, "factors"_a,
-        "top_genes"_a, "orientation"_a, "seed"_a, "threads"_a, "`scextract fit`: a summary tuple of the fit.");
+        "top_genes"_a, "orientation"_a, "seed"_a, "threads"_a, "input_kind"_a, "label_map"_a, "`scextract fit`: a summary tuple of the fit.");
 
     m.def(
         "pseudotime_file",

@@ -256,14 +256,15 @@ def embed(adata, model: Union[str, Model], *, key: str = "X_scgpt", layer: Optio
 
 def export(model: str, reference: str, out: str, *, mode: str = "atlas", panel: int = 1200, cells: int = 1000,
            max_tokens: int = 1200, batch_size: int = 8, layer: Optional[str] = None, raw: bool = False,
-           gene_column: Optional[str] = None, flavor: str = "seurat_v3", vocab_filter: str = "before_hvg",
-           panel_order: str = "hvg_rank", target_sum: float = 1e4, seed: int = 42, threads: int = 0) -> dict[str, Any]:
+           gene_column: Optional[str] = None, flavor: str = "auto", vocab_filter: str = "before_hvg",
+           panel_order: str = "hvg_rank", target_sum: float = 1e4, seed: int = 42, threads: int = 0,
+           input_kind: str = "detect") -> dict[str, Any]:
     """Stage 1, as ``scextract export``: every layer x head operator over an HVG panel of the
     reference, from the attention atlas (``mode="atlas"``) or the weights-only ``"qk"`` /
     ``"ov"`` circuits, written to ``out`` (.scxop). Returns ``{"operators", "panel", "bytes", "seconds"}``."""
     ops, g, nbytes, seconds = _scextract.export_file(
         str(model), str(reference), str(out), mode, panel, cells, max_tokens, batch_size, layer or "", raw,
-        gene_column or "", flavor, vocab_filter, panel_order, target_sum, seed, threads)
+        gene_column or "", flavor, vocab_filter, panel_order, target_sum, seed, threads, input_kind)
     return {"operators": ops, "panel": g, "bytes": nbytes, "seconds": seconds}
 
 
@@ -272,13 +273,15 @@ def fit(operator_file: str, train: str, out: str, *, label_key: str = "cell_type
         gene_column: Optional[str] = None, ruler: str = "default", variant: str = "cell", k: int = 10,
         alpha: Optional[float] = None, epochs: Optional[int] = None, features: str = "drift", head: str = "2:5",
         heads: str = "", rank: int = 64, factors: int = 16, top_genes: int = 60, orientation: str = "xA",
-        seed: int = 42, threads: int = 0) -> dict[str, Any]:
+        seed: int = 42, threads: int = 0, input_kind: str = "detect", label_map: Optional[str] = None) -> dict[str, Any]:
     """Fit an algorithm file (.scx), as ``scextract fit``: features of the operator file,
-    standardiser, adaptor and readouts on the labelled reference cells of ``train``."""
+    standardiser, adaptor and readouts on the labelled reference cells of ``train``
+    (raw counts or log-normalised values, ``input_kind``; ``donor_key="none"`` when there are
+    no donors; ``label_map`` a label<TAB>stage TSV added to the ruler's labels)."""
     n, on_ruler, rows, params, loss, readouts, feats, seconds = _scextract.fit_file(
         str(operator_file), str(train), str(out), label_key, donor_key, tissue_key or "", layer or "", raw,
         gene_column or "", str(ruler), variant, k, -1.0 if alpha is None else alpha, -1 if epochs is None else epochs,
-        features, head, heads, rank, factors, top_genes, orientation, seed, threads)
+        features, head, heads, rank, factors, top_genes, orientation, seed, threads, input_kind, str(label_map or ""))
     return {"cells": n, "cells_on_ruler": on_ruler, "adaptor_rows": rows, "adaptor_parameters": params,
             "adaptor_loss": loss, "features": feats, "seconds": seconds,
             "readouts": {t: {"parameters": p, "training_cells": c, "training_score": sc} for t, p, c, sc in readouts}}

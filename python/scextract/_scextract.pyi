@@ -82,10 +82,10 @@ def embed_arrays(model: Model, data: object, indices: object | None, indptr: obj
     Frozen scGPT embeddings of CSR arrays (indices given) or a dense array (indices None).
     """
 
-def export_file(model: str, reference: str, out: str, mode: str, panel: int, cells: int, max_tokens: int, batch_size: int, layer: str, raw: bool, gene_column: str, flavor: str, vocab_filter: str, panel_order: str, target_sum: float, seed: int, threads: int) -> tuple[int, int, int, float]:
+def export_file(model: str, reference: str, out: str, mode: str, panel: int, cells: int, max_tokens: int, batch_size: int, layer: str, raw: bool, gene_column: str, flavor: str, vocab_filter: str, panel_order: str, target_sum: float, seed: int, threads: int, input_kind: str) -> tuple[int, int, int, float]:
     """`scextract export`: (operators, panel genes, bytes, seconds)."""
 
-def fit_file(operator_file: str, train: str, out: str, label_key: str, donor_key: str, tissue_key: str, layer: str, raw: bool, gene_column: str, ruler: str, variant: str, k: int, alpha: float, epochs: int, features: str, head: str, heads: str, rank: int, factors: int, top_genes: int, orientation: str, seed: int, threads: int) -> tuple[int, int, int, int, float, list[tuple[str, int, int, float]], str, float]:
+def fit_file(operator_file: str, train: str, out: str, label_key: str, donor_key: str, tissue_key: str, layer: str, raw: bool, gene_column: str, ruler: str, variant: str, k: int, alpha: float, epochs: int, features: str, head: str, heads: str, rank: int, factors: int, top_genes: int, orientation: str, seed: int, threads: int, input_kind: str, label_map: str) -> tuple[int, int, int, int, float, list[tuple[str, int, int, float]], str, float]:
     """`scextract fit`: a summary tuple of the fit."""
 
 def interpret_file(algorithm: str, data: str, out: str, label_key: str, donor_key: str, tissue_key: str, layer: str, raw: bool, gene_column: str, gmt: list[str], programs: str, top_genes: int, factors: int, core: int, endpoints: list[str], min_donor_cells: int, max_cells: int, permutations: int, fdr: float, seed: int, threads: int) -> tuple[str, list[str], float]:
