@@ -5,6 +5,7 @@
 
 #include "scextract/preprocess/input_values.hpp"
 
+#include "../support/error_of.hpp"
 #include "fixture_files.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/preprocess/normalize.hpp"
@@ -13,7 +14,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <functional>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -25,15 +25,6 @@ CsrMatrix pbmc_counts() { return test::read_counts_csr(test::fixture_dir() / "pb
 
 CsrMatrix lognorm_of(const CsrMatrix& counts, double target) {
     return log1p(normalize_total(counts, {.target_sum = target}));
-}
-
-std::string message_of(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return {};
 }
 
 InputValues resolve(const CsrMatrix& x, InputValuesOptions o = {}) {
@@ -95,14 +86,14 @@ TEST(InputValues, StatedKindsAndTargetsAreChecked) {
     const auto lognorm = lognorm_of(counts, 1e4);
     EXPECT_EQ(resolve(lognorm, {.kind = InputKind::lognorm, .target_sum = 1e4}).kind, InputKind::lognorm);
     EXPECT_FALSE(resolve(lognorm, {.kind = InputKind::lognorm}).detected);
-    const auto wrong_target = message_of([&] { resolve(lognorm, {.kind = InputKind::lognorm, .target_sum = 1e6}); });
+    const auto wrong_target = test::error_of([&] { resolve(lognorm, {.kind = InputKind::lognorm, .target_sum = 1e6}); });
     EXPECT_NE(wrong_target.find("cells.h5ad X: --target-sum 1e+06 was stated, but every cell's expm1 sum is 10000"),
               std::string::npos)
         << wrong_target;
-    const auto counts_as_log = message_of([&] { resolve(counts, {.kind = InputKind::lognorm}); });
+    const auto counts_as_log = test::error_of([&] { resolve(counts, {.kind = InputKind::lognorm}); });
     EXPECT_NE(counts_as_log.find("--input-kind lognorm, but it holds non-negative integer counts"), std::string::npos)
         << counts_as_log;
-    const auto log_as_counts = message_of([&] { resolve(lognorm, {.kind = InputKind::counts}); });
+    const auto log_as_counts = test::error_of([&] { resolve(lognorm, {.kind = InputKind::counts}); });
     EXPECT_NE(log_as_counts.find("expected raw counts"), std::string::npos) << log_as_counts;
     EXPECT_THROW(resolve(lognorm, {.kind = InputKind::counts, .target_sum = 1e4}), UsageError);
     EXPECT_THROW(resolve(lognorm, {.target_sum = -1.0}), UsageError);
@@ -114,20 +105,20 @@ TEST(InputValues, WhatCannotBeRecoveredIsRefused) {
     // genes dropped after normalising: the per-cell expm1 sums no longer agree
     std::vector<std::int64_t> half(static_cast<std::size_t>(counts.n_cols / 2));
     std::iota(half.begin(), half.end(), std::int64_t{0});
-    const auto subset = message_of([&] { resolve(select_columns(lognorm, half)); });
+    const auto subset = test::error_of([&] { resolve(select_columns(lognorm, half)); });
     EXPECT_NE(subset.find("cells.h5ad X: looks log-normalised"), std::string::npos) << subset;
     EXPECT_NE(subset.find("cannot be recovered exactly; use --layer counts"), std::string::npos) << subset;
     // centred values (sc.pp.scale)
     auto scaled = lognorm;
     for (auto& x : scaled.values) x -= 3.0f;
-    const auto centred = message_of([&] { resolve(scaled); });
+    const auto centred = test::error_of([&] { resolve(scaled); });
     EXPECT_NE(centred.find("scaled or centred values cannot be turned back into expression"), std::string::npos) << centred;
     // normalised but not logged
-    const auto plain = message_of([&] { resolve(normalize_total(counts, {.target_sum = 1e4})); });
+    const auto plain = test::error_of([&] { resolve(normalize_total(counts, {.target_sum = 1e4})); });
     EXPECT_NE(plain.find("normalised but not logged"), std::string::npos) << plain;
     auto bad = lognorm;
     bad.values[3] = std::numeric_limits<float>::quiet_NaN();
-    EXPECT_NE(message_of([&] { resolve(bad); }).find("NaN or infinite"), std::string::npos);
+    EXPECT_NE(test::error_of([&] { resolve(bad); }).find("NaN or infinite"), std::string::npos);
 }
 
 TEST(InputValues, LaterBlocksMustMatchTheFirst) {
@@ -135,7 +126,7 @@ TEST(InputValues, LaterBlocksMustMatchTheFirst) {
     const auto lognorm = lognorm_of(counts, 1e4);
     const auto first = resolve(lognorm);
     EXPECT_NO_THROW(check_input_block(inspect_values(lognorm), first, {}, "cells 0-700"));
-    const auto other = message_of([&] { check_input_block(inspect_values(lognorm_of(counts, 1e6)), first, {}, "cells 700-1400"); });
+    const auto other = test::error_of([&] { check_input_block(inspect_values(lognorm_of(counts, 1e6)), first, {}, "cells 700-1400"); });
     EXPECT_NE(other.find("cells 700-1400: these cells' expm1 sums are 1e+06, earlier cells' 10000"), std::string::npos) << other;
     const auto as_counts = resolve(counts);
     EXPECT_THROW(check_input_block(inspect_values(lognorm), as_counts, {}, "cells 700-1400"), Error);

@@ -9,6 +9,8 @@
 
 #include <fstream>
 
+#include "report_test_support.hpp"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -16,20 +18,8 @@ namespace scx {
 namespace {
 
 using nlohmann::json;
-
-json example_results() {
-    const std::string path = std::string(SCX_SOURCE_DIR) + "/tests/fixtures/eval/bench_results_example.json";
-    std::ifstream in(path);
-    EXPECT_TRUE(in) << path;
-    return json::parse(in);
-}
-
-std::size_t count(const std::string& haystack, const std::string& needle) {
-    std::size_t n = 0;
-    for (auto pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + needle.size()))
-        ++n;
-    return n;
-}
+using scx::test::count;
+using scx::test::example_results;
 
 /// The text of the element that starts at `<tag id="id"` up to its closing tag (no nesting of the same tag).
 std::string element(const std::string& html, const std::string& tag, const std::string& id) {

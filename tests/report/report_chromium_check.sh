@@ -21,23 +21,7 @@ results=$2
 out=$3
 figures=${4:-"fig-pseudotime:circle:100 fig-roc:polyline:4 fig-splits:circle:20 fig-manifold:circle:100"}
 
-browser=""
-for candidate in chromium chromium-browser; do
-  if command -v "$candidate" >/dev/null 2>&1; then
-    browser=$(command -v "$candidate")
-    break
-  fi
-done
-if [ -z "$browser" ]; then
-  echo "SKIP: chromium is not installed (Debian: apt-get install chromium; scripts/setup.sh installs it)" >&2
-  exit 77
-fi
-
-# The DOM and screenshot checks below use python3's standard library only (no venv).
-if ! command -v python3 >/dev/null 2>&1; then
-  echo "SKIP: python3 (standard library) is needed to check Chromium's DOM and screenshot" >&2
-  exit 77
-fi
+source "$(dirname "$0")/find_chromium.sh"
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)

@@ -26,21 +26,7 @@ out=$3
 expect=${4:-fits}
 width=1400
 
-browser=""
-for candidate in chromium chromium-browser; do
-  if command -v "$candidate" >/dev/null 2>&1; then
-    browser=$(command -v "$candidate")
-    break
-  fi
-done
-if [ -z "$browser" ]; then
-  echo "SKIP: chromium is not installed (Debian: apt-get install chromium; scripts/setup.sh installs it)" >&2
-  exit 77
-fi
-if ! command -v python3 >/dev/null 2>&1; then
-  echo "SKIP: python3 (standard library) is needed to read Chromium's measurements" >&2
-  exit 77
-fi
+source "$(dirname "$0")/find_chromium.sh"
 if [ ! -s "$results" ]; then
   echo "SKIP: $results does not exist (run the bench that writes it first)" >&2
   exit 77
