@@ -37,10 +37,10 @@ def ok(*args, timeout=600):
     return r
 
 
-def fails(*args):
+def fails(*args, code=1):
     r = run_cli(*args)
-    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
-    lines = [line for line in r.stderr.splitlines() if line.startswith("scextract: error:")]
+    assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
+    lines = [line for line in r.stderr.splitlines() if line.startswith(("scextract: error:", "scextract: usage error:"))]
     assert len(lines) == 1, r.stderr
     return lines[0]
 
@@ -63,7 +63,7 @@ def triana(tmp_path_factory):
     scaled.write_h5ad(tmp / "scaled.h5ad")
     ok("export", "--model", MODEL, "--reference", TRIANA, "--mode", "qk", "--panel", "200", "--hvg-flavor", "seurat",
        "--out", tmp / "counts.scxop")
-    ok("fit", "--operator", tmp / "counts.scxop", "--train", TRIANA, "--donor-key", "batch", "--features", "head:0:0",
+    ok("fit", "--operator", tmp / "counts.scxop", "--train", TRIANA, "--donor-key", "batch", "--features", "head", "--head", "0:0",
        "--epochs", "60", "--out", tmp / "counts.scx")
     return tmp
 
@@ -94,7 +94,7 @@ def test_lognorm_input_is_detected_and_gives_the_counts_results(triana):
     np.testing.assert_array_equal(y.X.toarray(), anndata.read_h5ad(triana / "lognorm_1e6.h5ad").X.toarray())
     # fit on log-normalised cells: the same algorithm as on counts, up to rounding
     ok("fit", "--operator", triana / "counts.scxop", "--train", triana / "lognorm.h5ad", "--donor-key", "batch",
-       "--features", "head:0:0", "--epochs", "60", "--out", triana / "lognorm.scx")
+       "--features", "head", "--head", "0:0", "--epochs", "60", "--out", triana / "lognorm.scx")
     ok("apply", "--algorithm", triana / "lognorm.scx", "--input", TRIANA, "--out", triana / "b_counts.h5ad")
     z = anndata.read_h5ad(triana / "b_counts.h5ad")
     assert np.corrcoef(z.obsm["X_scx"].ravel(), x.obsm["X_scx"].ravel())[0, 1] > 0.999
@@ -111,7 +111,7 @@ def test_stated_kinds_are_checked_and_unrecoverable_values_refused(triana):
               "--input-kind", "lognorm", "--input-target-sum", "1e6", "--out", triana / "x.scx")
     assert "--target-sum 1e+06 was stated, but every cell's expm1 sum is 10000" in e
     e = fails("export", "--model", MODEL, "--reference", triana / "lognorm.h5ad", "--mode", "qk", "--hvg-flavor",
-              "seurat_v3", "--out", triana / "x.scxop")
+              "seurat_v3", "--out", triana / "x.scxop", code=2)  # the options contradict the data: a usage error
     assert "seurat_v3" in e and "seurat" in e
     e = fails("fit", "--operator", triana / "counts.scxop", "--train", TRIANA, "--donor-key", "batch",
               "--input-kind", "lognorm", "--out", triana / "x.scx")
@@ -220,14 +220,14 @@ def test_an_interrupted_bench_resumes_with_the_same_results(tmp_path):
 
 def test_fit_and_validate_without_donors(triana):
     # fit: the cell variant needs no donors; the anchor variant needs two and says so
-    ok("fit", "--operator", triana / "counts.scxop", "--train", TRIANA, "--donor-key", "none", "--features", "head:0:0",
+    ok("fit", "--operator", triana / "counts.scxop", "--train", TRIANA, "--donor-key", "none", "--features", "head", "--head", "0:0",
        "--epochs", "40", "--out", triana / "nodonor.scx")
     e = fails("fit", "--operator", triana / "counts.scxop", "--train", TRIANA, "--donor-key", "none",
               "--variant", "anchor", "--out", triana / "x.scx")
     assert "needs cells from at least two donors" in e
     # validate: cell folds stand in for donors, with a warning and a note in the results
     r = ok("validate", "--operator", triana / "counts.scxop", "--data", TRIANA, "--donor-key", "none",
-           "--features", "head:0:0", "--permutations", "9", "--epochs", "60", "--permutation-epochs", "20",
+           "--features", "head", "--head", "0:0", "--permutations", "9", "--epochs", "60", "--permutation-epochs", "20",
            "--dims", "3", "--max-cells", "200", "--null-cells", "300", "--out", triana / "v.json", timeout=900)
     assert "folds of cells, not donors" in r.stderr
     j = json.loads((triana / "v.json").read_text())
@@ -251,4 +251,4 @@ def test_label_map_in_fit_and_ruler_check(triana, tmp_path):
               "my_labels", "--donor-key", "batch", "--out", tmp_path / "x.scx")
     assert "no cell" in e.lower() or "stage" in e
     ok("fit", "--operator", triana / "counts.scxop", "--train", tmp_path / "clusters.h5ad", "--label-key", "my_labels",
-       "--donor-key", "batch", "--label-map", m, "--features", "head:0:0", "--epochs", "40", "--out", tmp_path / "m.scx")
+       "--donor-key", "batch", "--label-map", m, "--features", "head", "--head", "0:0", "--epochs", "40", "--out", tmp_path / "m.scx")

@@ -6,6 +6,7 @@
 #include "scextract/preprocess/gene_alignment.hpp"
 #include "scextract/stats/cell_folds.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -86,8 +87,12 @@ std::unique_ptr<ReferenceCells> read_reference_cells(const ReferenceCellsOptions
         const auto why = a.donor_key == "none" ? std::string("no donor column (--donor-key none)")
                          : distinct.empty()    ? std::string("no cells")
                                                : fmt::format("one donor ('{}') in obs['{}']", *distinct.begin(), a.donor_key);
-        if (a.cell_folds >= 2) {
-            const CellFoldOptions fo{.n_folds = a.cell_folds};
+        const auto n_labels = std::max<std::size_t>(1, std::set<std::string>(in->data.labels.begin(), in->data.labels.end()).size());
+        const auto folds = a.cell_folds >= 0
+                               ? a.cell_folds
+                               : std::clamp<std::int64_t>(static_cast<std::int64_t>(in->data.labels.size() / (10 * n_labels)), 2, 10);
+        if (folds >= 2) {
+            const CellFoldOptions fo{.n_folds = folds};
             in->data.donors = cell_fold_donors(in->data.labels, fo);
             in->donor_note = cell_fold_note(why, fo);
         } else {

@@ -63,7 +63,9 @@ struct ReferenceCellsOptions {
     InputValuesOptions input;          ///< counts or log-normalised (default: detected)
     /// With no donor column (donor_key "none") or a single donor: >= 2 deals the cells into
     /// this many seeded label-stratified folds that stand in for donors, with a warning
-    /// (stats/cell_folds.hpp); 0 leaves every cell with the one donor.
+    /// (stats/cell_folds.hpp); -1 as many (2 to 10) as leave about 10 cells of a label per
+    /// fold on average, so fold x label groups can be anchors; 0 leaves every cell with the
+    /// one donor.
     std::int64_t cell_folds = 0;
 };
 

@@ -55,7 +55,7 @@ ValidateFileResult validate_file(const ValidateFileOptions& a, const MessageSink
     reference.threads = a.threads;
     // the anchors and the random and leave-donor gates need replicate groups: without donors,
     // seeded cell folds stand in (warned, and recorded in the results)
-    if (reference.cell_folds == 0) reference.cell_folds = 10;
+    if (reference.cell_folds == 0) reference.cell_folds = -1;
     const auto input = read_reference_cells(reference, messages);
     std::int64_t unmapped = 0;
     const auto data = manifold_data(features, target_sum, input->data, ruler, a.threads, &unmapped);
