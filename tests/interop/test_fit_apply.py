@@ -9,6 +9,7 @@ from pathlib import Path
 
 import anndata
 import numpy as np
+import scipy.sparse as sp
 import pytest
 from scipy import stats
 
@@ -264,8 +265,10 @@ def test_streamed_apply_equals_in_memory_apply(real, tmp_path):
         assert (a.X != t.X).nnz == 0
 
 
-def test_streamed_apply_refuses_non_counts(real, tmp_path):
-    """The count check runs block by block; a log-normalised X stops apply with no output."""
+def test_streamed_apply_checks_every_block(real, tmp_path):
+    """What X holds is decided on the first block and checked on every later one: a
+    log-normalised X streams to the counts' placements; stated as counts it stops apply with no
+    output, and so does a block normalised to another total than the first."""
     import scanpy as sc
 
     _, _, run_dir = real
@@ -273,10 +276,25 @@ def test_streamed_apply_refuses_non_counts(real, tmp_path):
     sc.pp.normalize_total(t, target_sum=1e4)
     sc.pp.log1p(t)
     t.write_h5ad(tmp_path / "lognorm.h5ad")
-    r = run_cli("apply", "--algorithm", str(run_dir / "algo.scx"), "--input", str(tmp_path / "lognorm.h5ad"),
-                "--out", str(tmp_path / "x.h5ad"), "--chunk-size", "100")
+    args = ["apply", "--algorithm", str(run_dir / "algo.scx"), "--chunk-size", "100"]
+    r = run_cli(*args, "--input", str(tmp_path / "lognorm.h5ad"), "--out", str(tmp_path / "x.h5ad"), "--input-kind", "counts")
     assert r.returncode == 1 and "expected raw counts" in r.stderr, r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lognorm.h5ad"]
+    ok = run_cli(*args, "--input", str(tmp_path / "lognorm.h5ad"), "--out", str(tmp_path / "ln.h5ad"))
+    assert ok.returncode == 0, ok.stderr
+    counts = run_cli(*args, "--input", str(run_dir / "test.h5ad"), "--out", str(tmp_path / "c.h5ad"))
+    assert counts.returncode == 0, counts.stderr
+    np.testing.assert_allclose(anndata.read_h5ad(tmp_path / "ln.h5ad").obsm["X_scx"],
+                               anndata.read_h5ad(tmp_path / "c.h5ad").obsm["X_scx"], rtol=1e-3, atol=1e-3)
+    mixed = anndata.read_h5ad(run_dir / "test.h5ad")
+    x = mixed.X.tocsr().astype(np.float64)
+    rows = np.asarray(x.sum(axis=1)).ravel()
+    target = np.where(np.arange(mixed.n_obs) < 256, 1e4, 1e6)
+    mixed.X = sp.csr_matrix(np.log1p(sp.diags(target / np.maximum(rows, 1)) @ x)).astype(np.float32)
+    mixed.write_h5ad(tmp_path / "mixed.h5ad")
+    r = run_cli(*args, "--input", str(tmp_path / "mixed.h5ad"), "--out", str(tmp_path / "m.h5ad"))
+    assert r.returncode == 1 and "not one normalisation" in r.stderr, r.stderr
+    assert not (tmp_path / "m.h5ad").exists()
 
 
 def test_inspect_describes_operator_and_algorithm_files(real, tmp_path):
