@@ -416,7 +416,10 @@ def test_counts_from_a_layer_and_another_target_sum(tmp_path):
     layered = tmp_path / "layered.h5ad"
     a.write_h5ad(layered)
 
+    # X is log1p(normalize_total): detected and said; stated as counts it is refused, naming the layer to use
     r = run_prepare(layered, check=False)
+    assert r.returncode == 0 and "X: log-normalised (detected" in r.stderr, r.stderr
+    r = run_prepare(layered, "--input-kind", "counts", check=False)
     assert r.returncode == 1 and "--layer counts" in r.stderr and "log-normalised" in r.stderr, r.stderr
 
     args = ("--flavor", "seurat", "--n-top-genes", 150, "--target-sum", 1e6, "--json", "-")
