@@ -22,14 +22,8 @@ namespace {
 
 using nlohmann::json;
 using scx::test::count;
+using scx::test::element;
 using scx::test::example_results;
-
-std::string element(const std::string& html, const std::string& tag, const std::string& id) {
-    const auto start = html.find("<" + tag + " id=\"" + id + "\"");
-    if (start == std::string::npos) return {};
-    const auto end = html.find("</" + tag + ">", start);
-    return html.substr(start, end == std::string::npos ? std::string::npos : end - start);
-}
 
 /// The example results with what a current bench writes added: every method's manifold with
 /// the cells' labels and predicted stages, confusion counts, branches per pseudotime point.

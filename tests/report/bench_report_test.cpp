@@ -19,15 +19,8 @@ namespace {
 
 using nlohmann::json;
 using scx::test::count;
+using scx::test::element;
 using scx::test::example_results;
-
-/// The text of the element that starts at `<tag id="id"` up to its closing tag (no nesting of the same tag).
-std::string element(const std::string& html, const std::string& tag, const std::string& id) {
-    const auto start = html.find("<" + tag + " id=\"" + id + "\"");
-    if (start == std::string::npos) return {};
-    const auto end = html.find("</" + tag + ">", start);
-    return html.substr(start, end == std::string::npos ? std::string::npos : end - start);
-}
 
 /// The endpoint table's row of a method.
 std::string endpoint_row(const std::string& html, const std::string& method) {

@@ -1,5 +1,5 @@
 #pragma once
-// What the report tests share: the committed example results and a substring count.
+// What the report tests share: the committed example results, a substring count and an element's text.
 
 #include <cstddef>
 #include <fstream>
@@ -23,6 +23,15 @@ inline std::size_t count(const std::string& haystack, const std::string& needle)
     std::size_t n = 0;
     for (auto pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + needle.size())) ++n;
     return n;
+}
+
+/// The text of the element that starts at `<tag id="id"` up to its closing tag (no nesting
+/// of the same tag); "" when there is none.
+inline std::string element(const std::string& html, const std::string& tag, const std::string& id) {
+    const auto start = html.find("<" + tag + " id=\"" + id + "\"");
+    if (start == std::string::npos) return {};
+    const auto end = html.find("</" + tag + ">", start);
+    return html.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
 } // namespace scx::test
