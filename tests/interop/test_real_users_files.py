@@ -252,3 +252,21 @@ def test_label_map_in_fit_and_ruler_check(triana, tmp_path):
     assert "no cell" in e.lower() or "stage" in e
     ok("fit", "--operator", triana / "counts.scxop", "--train", tmp_path / "clusters.h5ad", "--label-key", "my_labels",
        "--donor-key", "batch", "--label-map", m, "--features", "head", "--head", "0:0", "--epochs", "40", "--out", tmp_path / "m.scx")
+
+
+def test_no_output_replaces_a_label_map_or_a_ruler(triana, tmp_path):
+    # issue 23, item 3: every input of a command, not only the main one, is safe from --out
+    m = tmp_path / "map.tsv"
+    m.write_text("cluster 0\tHSC\n")
+    before = m.read_bytes()
+    e = fails("fit", "--operator", triana / "counts.scxop", "--train", TRIANA, "--donor-key", "batch",
+              "--label-map", m, "--out", m)
+    assert "refusing to overwrite the input file" in e and m.read_bytes() == before
+    ruler = tmp_path / "ruler.json"
+    ok("ruler", "export-default", "--out", ruler)
+    before = ruler.read_bytes()
+    e = fails("simulate", "--ruler", ruler, "--cells", "200", "--donors", "2", "--genes", "300", "--out", ruler)
+    assert "refusing to overwrite the input file" in e and ruler.read_bytes() == before
+    e = fails("validate", "--operator", triana / "counts.scxop", "--data", TRIANA, "--donor-key", "batch",
+              "--ruler", ruler, "--out", ruler)
+    assert "refusing to overwrite the input file" in e and ruler.read_bytes() == before

@@ -24,6 +24,8 @@ namespace scx {
 FitFileResult fit_file(const FitFileOptions& a, const MessageSink& messages) {
     refuse_overwriting_input(a.operator_file, a.out);
     refuse_overwriting_input(a.reference.path, a.out);
+    if (!a.label_map.empty()) refuse_overwriting_input(a.label_map, a.out);
+    if (a.ruler != "default") refuse_overwriting_input(a.ruler, a.out);
     const auto t0 = std::chrono::steady_clock::now();
     const Ruler ruler = load_ruler_with_label_map(a.ruler, a.label_map);
     const std::string ruler_json = ruler_to_json(ruler).dump();

@@ -37,6 +37,8 @@ ValidateFileResult validate_file(const ValidateFileOptions& a, const MessageSink
     if (a.held_out && a.algorithm.empty()) throw UsageError("validate: --held-out needs --algorithm");
     refuse_overwriting_input(a.data.path, a.out);
     refuse_overwriting_input(a.algorithm.empty() ? a.operator_file : a.algorithm, a.out);
+    if (!a.label_map.empty()) refuse_overwriting_input(a.label_map, a.out);
+    if (a.ruler != "default") refuse_overwriting_input(a.ruler, a.out);
     const auto t0 = std::chrono::steady_clock::now();
     const Ruler ruler = load_ruler_with_label_map(a.ruler, a.label_map);
     std::optional<Algorithm> algorithm;

@@ -189,6 +189,12 @@ Command add_simulate_command(CLI::App& root, GlobalOptions& g) {
                     compare_files(a.compare, a.ref, a.out, console);
                     return;
                 }
+                // no output may replace an input: the ruler or a calibration read here
+                for (const auto& input : {a.ruler, a.calibration, a.calibrate})
+                    if (!input.empty() && input != "default") {
+                        if (!a.out.empty()) refuse_overwriting_input(input, a.out);
+                        if (!a.calibration_out.empty()) refuse_overwriting_input(input, a.calibration_out);
+                    }
                 const Ruler ruler = load_ruler(a.ruler);
                 std::optional<Calibration> cal;
                 if (!a.calibrate.empty()) {
