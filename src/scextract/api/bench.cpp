@@ -20,14 +20,12 @@
 #include "scextract/report/bench_report.hpp"
 #include "scextract/report/bench_report_chain.hpp"
 #include "scextract/simulate/simulator.hpp"
-#include "scextract/stats/cell_folds.hpp"
 #include "scextract/version.hpp"
 
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <map>
-#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -117,17 +115,10 @@ LoadedCells read_cells(const BenchConfig& config, int threads, const MessageSink
     c.normalized = take_input_values(d, spec.input, path, spec.layer, spec.raw, threads, messages).normalized();
     c.symbols = dataset_gene_symbols(d, path, spec.gene_column, messages);
     c.labels = obs_strings(d, spec.label_key, path, "label_key");
-    c.donors = spec.donor_key == "none" ? std::vector<std::string>(c.labels.size(), "all")
-                                        : obs_strings(d, spec.donor_key, path, "donor_key");
-    if (const std::set<std::string> distinct(c.donors.begin(), c.donors.end()); distinct.size() <= 1) {
-        const auto why = spec.donor_key == "none" ? std::string("no donor column (donor_key \"none\")")
-                                                  : fmt::format("one donor ('{}') in obs['{}']",
-                                                                distinct.empty() ? "" : *distinct.begin(), spec.donor_key);
-        const CellFoldOptions fo{.n_folds = spec.cell_folds, .seed = config.options.splits.seed};
-        c.donors = cell_fold_donors(c.labels, fo);
-        c.donor_note = cell_fold_note(why, fo);
-        messages.warning(fmt::format("{}: {}", path, c.donor_note));
-    }
+    auto donors = cell_donors(d, path, spec.donor_key, "donor_key", c.labels, spec.cell_folds, config.options.splits.seed,
+                              messages);
+    c.donors = std::move(donors.donors);
+    c.donor_note = std::move(donors.note);
     if (spec.tissue_key) c.tissues = obs_strings(d, *spec.tissue_key, path, "tissue_key");
     c.counts = std::move(d.matrix);
     c.description = path;

@@ -80,28 +80,38 @@ std::unique_ptr<ReferenceCells> read_reference_cells(const ReferenceCellsOptions
     in->data.counts = &in->dataset.matrix;
     in->data.symbols = dataset_gene_symbols(d, a.path, a.gene_column, messages);
     in->data.labels = obs_strings(d, a.label_key, a.path, "--label-key");
-    in->data.donors = a.donor_key == "none" ? std::vector<std::string>(static_cast<std::size_t>(d.matrix.n_rows), "all")
-                                            : obs_strings(d, a.donor_key, a.path, "--donor-key");
-    const std::set<std::string> distinct(in->data.donors.begin(), in->data.donors.end());
-    if (distinct.size() <= 1) {
-        const auto why = a.donor_key == "none" ? std::string("no donor column (--donor-key none)")
-                         : distinct.empty()    ? std::string("no cells")
-                                               : fmt::format("one donor ('{}') in obs['{}']", *distinct.begin(), a.donor_key);
-        const auto n_labels = std::max<std::size_t>(1, std::set<std::string>(in->data.labels.begin(), in->data.labels.end()).size());
-        const auto folds = a.cell_folds >= 0
-                               ? a.cell_folds
-                               : std::clamp<std::int64_t>(static_cast<std::int64_t>(in->data.labels.size() / (10 * n_labels)), 2, 10);
-        if (folds >= 2) {
-            const CellFoldOptions fo{.n_folds = folds};
-            in->data.donors = cell_fold_donors(in->data.labels, fo);
-            in->donor_note = cell_fold_note(why, fo);
-        } else {
-            in->donor_note = why + ": every cell has the same donor";
-        }
-        messages.warning(fmt::format("{}: {}", a.path, in->donor_note));
-    }
+    auto donors = cell_donors(d, a.path, a.donor_key, "--donor-key", in->data.labels, a.cell_folds, CellFoldOptions{}.seed,
+                              messages);
+    in->data.donors = std::move(donors.donors);
+    in->donor_note = std::move(donors.note);
     if (!a.tissue_key.empty()) in->data.tissues = obs_strings(d, a.tissue_key, a.path, "--tissue-key");
     return in;
+}
+
+CellDonors cell_donors(const Dataset& d, const std::string& path, const std::string& donor_key, const char* option,
+                       const std::vector<std::string>& labels, std::int64_t folds, std::uint64_t seed,
+                       const MessageSink& messages) {
+    CellDonors out;
+    out.donors = donor_key == "none" ? std::vector<std::string>(static_cast<std::size_t>(d.matrix.n_rows), "all")
+                                     : obs_strings(d, donor_key, path, option);
+    const std::set<std::string> distinct(out.donors.begin(), out.donors.end());
+    if (distinct.size() > 1) return out;
+    const auto why = donor_key == "none" ? fmt::format("no donor column ({} none)", option)
+                     : distinct.empty()  ? std::string("no cells")
+                                         : fmt::format("one donor ('{}') in obs['{}']", *distinct.begin(), donor_key);
+    if (folds < 0) {
+        const auto n_labels = std::max<std::size_t>(1, std::set<std::string>(labels.begin(), labels.end()).size());
+        folds = std::clamp<std::int64_t>(static_cast<std::int64_t>(labels.size() / (10 * n_labels)), 2, 10);
+    }
+    if (folds >= 2) {
+        const CellFoldOptions fo{.n_folds = folds, .seed = seed};
+        out.donors = cell_fold_donors(labels, fo);
+        out.note = cell_fold_note(why, fo);
+    } else {
+        out.note = why + ": every cell has the same donor";
+    }
+    messages.warning(fmt::format("{}: {}", path, out.note));
+    return out;
 }
 
 /// The labels of obs[key] (missing entries dropped) with their cell counts, in first-seen order.

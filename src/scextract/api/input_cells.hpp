@@ -45,6 +45,21 @@ std::vector<std::string> dataset_gene_symbols(const Dataset& d, const std::strin
 /// columns when the column is absent.
 std::vector<std::string> obs_strings(const Dataset& d, const std::string& key, const std::string& input, const char* option);
 
+/// The donors of the cells and, when fewer than two stand behind them, why and what stands in.
+struct CellDonors {
+    std::vector<std::string> donors; ///< one per cell
+    std::string note;                ///< empty with two or more donors (warned otherwise)
+};
+
+/// obs[@p donor_key] of @p d ("none": the data has no donor column; @p option names the key in
+/// messages, e.g. "--donor-key"). With fewer than two distinct donors and @p folds >= 2, seeded
+/// folds stratified by @p labels stand in for donors (stats/cell_folds.hpp); -1 takes as many
+/// (2 to 10) as leave about 10 cells of a label per fold; 0 leaves every cell with the one
+/// donor. The note is warned on @p messages, naming @p path.
+CellDonors cell_donors(const Dataset& d, const std::string& path, const std::string& donor_key, const char* option,
+                       const std::vector<std::string>& labels, std::int64_t folds, std::uint64_t seed,
+                       const MessageSink& messages);
+
 /// The labels of obs[@p key] of the file at @p path (missing entries dropped) with their cell
 /// counts, in first-seen order; only obs is read from an .h5ad. Throws scx::Error naming the
 /// file and listing the obs columns when the column is absent.

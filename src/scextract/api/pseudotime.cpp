@@ -154,8 +154,7 @@ void check_options(const PseudotimeFileOptions& o) {
         throw UsageError(fmt::format("--method must be dpt or palantir, not '{}'", o.method));
     if (o.root.empty() == o.root_label.empty()) throw UsageError("give the root as --root CELL_ID or --root-label LABEL");
     if (!o.root_label.empty() && o.label_key.empty()) throw UsageError("--root-label needs --label-key (the obs column)");
-    if (o.input_kind != "detect" && o.input_kind != "counts" && o.input_kind != "lognorm")
-        throw UsageError(fmt::format("--input-kind must be detect, counts or lognorm, not '{}'", o.input_kind));
+    parse_input_kind(o.input_kind); // the names every command takes
     if (o.n_pcs < 2 || o.n_top_genes < 0) throw UsageError("--n-pcs must be at least 2 and --n-top-genes at least 0");
     if (o.n_neighbors < 2 || o.n_comps < 3 || o.n_dcs < 1)
         throw UsageError("--n-neighbors must be at least 2, --n-comps at least 3 and --n-dcs at least 1");

@@ -82,10 +82,11 @@ BenchCells make_bench_cells(const CsrMatrix& counts, std::vector<std::string> sy
         h.n_top_genes = std::min<std::int64_t>(options.panel_size, counts.n_cols);
         h.threads = options.threads;
         // seurat_v3 models raw counts; normalised input takes the seurat flavour on its log values
+        if (options.normalized_values) h.flavor = HvgFlavor::seurat;
         const auto hvg = options.normalized_values
                              ? highly_variable_genes(log1p(normalize_total(counts, {.target_sum = 1e4, .threads = options.threads}),
                                                            options.threads),
-                                                     [&] { auto o = h; o.flavor = HvgFlavor::seurat; return o; }())
+                                                     h)
                              : highly_variable_genes(counts, h);
         for (const auto g : hvg.selected) c.panel.push_back(c.symbols[g]);
     }
