@@ -270,3 +270,16 @@ def test_no_output_replaces_a_label_map_or_a_ruler(triana, tmp_path):
     e = fails("validate", "--operator", triana / "counts.scxop", "--data", TRIANA, "--donor-key", "batch",
               "--ruler", ruler, "--out", ruler)
     assert "refusing to overwrite the input file" in e and ruler.read_bytes() == before
+
+
+def test_hostile_bench_data_keys_stop_before_any_work(tmp_path):
+    # the new config keys: out-of-range folds, an unknown input kind, a target sum <= 0, a
+    # missing label map; each stops with one line naming the config and leaves no results
+    for keys, code, text in [({"cell_folds": 1}, 1, "'cell_folds' must be between 2 and 1000"),
+                             ({"input_kind": "log"}, 2, "expected detect, counts or lognorm, got 'log'"),
+                             ({"input_target_sum": -5}, 1, "'input_target_sum' must be positive"),
+                             ({"label_map": str(tmp_path / "absent.tsv")}, 1, "cannot open the label map")]:
+        cfg = bench_config(tmp_path, TRIANA, label_key="cell_type", donor_key="batch", **keys)
+        e = fails("bench", "--config", cfg, "--out", tmp_path / "out", code=code)
+        assert text in e, e
+        assert not (tmp_path / "out" / "results.json").exists()
