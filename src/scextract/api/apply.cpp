@@ -7,6 +7,7 @@
 #include "scextract/api/input_cells.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/io/atomic_file.hpp"
+#include "scextract/io/output_paths.hpp"
 #include "scextract/io/dataset.hpp"
 #include "scextract/io/h5ad_annotation_writer.hpp"
 #include "scextract/io/h5ad_reader.hpp"
@@ -339,8 +340,7 @@ ApplyResult apply_algorithm_to(const Algorithm& algorithm, RowBlockReader& count
 }
 
 ApplyFileResult apply_file(const ApplyFileOptions& a, const MessageSink& messages) {
-    refuse_overwriting_input(a.input, a.out);
-    refuse_overwriting_input(a.algorithm, a.out);
+    refuse_overwriting_inputs(a.out, {a.input, a.algorithm});
     const auto t0 = std::chrono::steady_clock::now();
     const auto algorithm = read_algorithm_file(a.algorithm);
     // anndata >= 0.8 files stream; other inputs have no row-block reader (or, for

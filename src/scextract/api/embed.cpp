@@ -6,6 +6,7 @@
 #include "scextract/api/input_cells.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/io/atomic_file.hpp"
+#include "scextract/io/output_paths.hpp"
 #include "scextract/io/dataset.hpp"
 #include "scextract/io/h5ad_writer.hpp"
 #include "scextract/preprocess/count_check.hpp"
@@ -54,8 +55,7 @@ Mapping embed_provenance(const std::string& weights_file, const EmbedOptions& o,
 }
 
 EmbedFileResult embed_file(const EmbedFileOptions& a, const MessageSink& messages) {
-    refuse_overwriting_input(a.input, a.out);
-    refuse_overwriting_input(a.model, a.out);
+    refuse_overwriting_inputs(a.out, {a.input, a.model}); // and the files of a checkpoint folder
     const auto t0 = std::chrono::steady_clock::now();
     const auto checkpoint = load_scgpt_checkpoint(a.model);
     messages.note(fmt::format("model {}: {} layers, d={}, {} heads, vocabulary {}", checkpoint.weights_file, checkpoint.config.n_layers,

@@ -7,6 +7,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/extract/circuits.hpp"
 #include "scextract/io/atomic_file.hpp"
+#include "scextract/io/output_paths.hpp"
 #include "scextract/io/dataset.hpp"
 #include "scextract/io/operator_file.hpp"
 #include "scextract/io/sha256.hpp"
@@ -35,8 +36,7 @@ double lap(std::chrono::steady_clock::time_point& t0) {
 } // namespace
 
 ExportFileResult export_file(const ExportFileOptions& a, const MessageSink& messages) {
-    refuse_overwriting_input(a.reference, a.out);
-    refuse_overwriting_input(a.model, a.out);
+    refuse_overwriting_inputs(a.out, {a.reference, a.model}); // and the files of a checkpoint folder
     const auto start = std::chrono::steady_clock::now();
     auto t0 = start;
 

@@ -6,6 +6,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/io/algorithm_file.hpp"
 #include "scextract/io/atomic_file.hpp"
+#include "scextract/io/output_paths.hpp"
 #include "scextract/io/operator_file.hpp"
 #include "scextract/io/label_map.hpp"
 #include "scextract/io/ruler_json.hpp"
@@ -22,10 +23,7 @@
 namespace scx {
 
 FitFileResult fit_file(const FitFileOptions& a, const MessageSink& messages) {
-    refuse_overwriting_input(a.operator_file, a.out);
-    refuse_overwriting_input(a.reference.path, a.out);
-    if (!a.label_map.empty()) refuse_overwriting_input(a.label_map, a.out);
-    if (a.ruler != "default") refuse_overwriting_input(a.ruler, a.out);
+    refuse_overwriting_inputs(a.out, {a.operator_file, a.reference.path, a.label_map, a.ruler == "default" ? "" : a.ruler});
     const auto t0 = std::chrono::steady_clock::now();
     const Ruler ruler = load_ruler_with_label_map(a.ruler, a.label_map);
     const std::string ruler_json = ruler_to_json(ruler).dump();

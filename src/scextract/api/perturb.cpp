@@ -8,6 +8,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/extract/panel_features.hpp"
 #include "scextract/io/atomic_file.hpp"
+#include "scextract/io/output_paths.hpp"
 #include "scextract/io/dataset.hpp"
 #include "scextract/io/gene_programs.hpp"
 #include "scextract/io/gene_sets_gmt.hpp"
@@ -101,13 +102,12 @@ std::vector<std::string> program_genes(const std::string& path, const std::strin
 } // namespace
 
 PerturbFileResult perturb_file(const PerturbFileOptions& a, const MessageSink& messages) {
-    refuse_overwriting_input(a.algorithm, a.out);
-    refuse_overwriting_input(a.input, a.out);
     const auto summary_path = !a.summary.empty() ? a.summary
                               : a.out.size() > 5 && a.out.ends_with(".h5ad")
                                   ? a.out.substr(0, a.out.size() - 5) + ".perturb.tsv"
                                   : a.out + ".perturb.tsv";
-    refuse_overwriting_input(a.input, summary_path);
+    // no output replaces an input (the algorithm, the cells, the programs file) or the other output
+    refuse_overwriting_inputs({a.out, summary_path}, {a.algorithm, a.input, a.programs_file});
     const auto t0 = std::chrono::steady_clock::now();
     auto perturbation = a.perturbation;
     if (!a.program.empty()) perturbation.genes = program_genes(a.programs_file, a.program);

@@ -7,6 +7,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/io/algorithm_file.hpp"
 #include "scextract/io/atomic_file.hpp"
+#include "scextract/io/output_paths.hpp"
 #include "scextract/io/operator_file.hpp"
 #include "scextract/io/label_map.hpp"
 #include "scextract/io/ruler_json.hpp"
@@ -35,10 +36,7 @@ ValidateFileResult validate_file(const ValidateFileOptions& a, const MessageSink
     if (a.operator_file.empty() && a.algorithm.empty()) throw UsageError("validate: give --operator or --algorithm");
     if (!a.operator_file.empty() && !a.algorithm.empty()) throw UsageError("validate: give --operator or --algorithm, not both");
     if (a.held_out && a.algorithm.empty()) throw UsageError("validate: --held-out needs --algorithm");
-    refuse_overwriting_input(a.data.path, a.out);
-    refuse_overwriting_input(a.algorithm.empty() ? a.operator_file : a.algorithm, a.out);
-    if (!a.label_map.empty()) refuse_overwriting_input(a.label_map, a.out);
-    if (a.ruler != "default") refuse_overwriting_input(a.ruler, a.out);
+    refuse_overwriting_inputs(a.out, {a.data.path, a.algorithm, a.operator_file, a.label_map, a.ruler == "default" ? "" : a.ruler});
     const auto t0 = std::chrono::steady_clock::now();
     const Ruler ruler = load_ruler_with_label_map(a.ruler, a.label_map);
     std::optional<Algorithm> algorithm;

@@ -6,6 +6,7 @@
 #include "scextract/cli/input_matrix.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/io/atomic_file.hpp"
+#include "scextract/io/output_paths.hpp"
 #include "scextract/io/dataset.hpp"
 #include "scextract/io/h5ad_reader.hpp"
 #include "scextract/io/h5ad_writer.hpp"
@@ -176,7 +177,8 @@ Command add_prepare_command(CLI::App& root, GlobalOptions&) {
     return {app, [args](const Console& console) {
                 const auto& a = *args;
                 if (a.subset && a.out.empty()) throw UsageError("--subset needs --out");
-                if (!a.out.empty()) refuse_overwriting_input(a.input, a.out);
+                // no output replaces an input (the cells, the vocabulary) or the other output
+                refuse_overwriting_inputs({a.out, a.json_out == "-" ? std::string() : a.json_out}, {a.input, a.vocab});
                 auto bar = console.progress("prepare");
                 bar->update(0, 4);
                 auto d = read_dataset(a.input, {.layer = a.layer, .use_raw = a.raw});

@@ -7,6 +7,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/validate/head_scan.hpp"
 #include "scextract/io/atomic_file.hpp"
+#include "scextract/io/output_paths.hpp"
 #include "scextract/io/operator_file.hpp"
 #include "scextract/io/ruler_json.hpp"
 
@@ -37,6 +38,7 @@ Command add_scan_heads_command(CLI::App& root, GlobalOptions& g) {
     app->add_option("--orientation", args->orientation, "x A or x A^T")->check(CLI::IsMember({"xA", "xAT"}))->capture_default_str();
     return {app, [args, &g](const Console& console) {
                 const auto& a = *args;
+                refuse_overwriting_inputs(a.out, {a.op, a.training.path, a.ruler == "default" ? std::string() : a.ruler});
                 const Ruler ruler = load_ruler(a.ruler);
                 const auto ops = read_operator_file(a.op);
                 const auto input = read_training_input(a.training, console);

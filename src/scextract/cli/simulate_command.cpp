@@ -7,6 +7,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/validate/realism.hpp"
 #include "scextract/io/atomic_file.hpp"
+#include "scextract/io/output_paths.hpp"
 #include "scextract/io/dataset.hpp"
 #include "scextract/io/ruler_json.hpp"
 #include "scextract/io/sha256.hpp"
@@ -190,11 +191,8 @@ Command add_simulate_command(CLI::App& root, GlobalOptions& g) {
                     return;
                 }
                 // no output may replace an input: the ruler or a calibration read here
-                for (const auto& input : {a.ruler, a.calibration, a.calibrate})
-                    if (!input.empty() && input != "default") {
-                        if (!a.out.empty()) refuse_overwriting_input(input, a.out);
-                        if (!a.calibration_out.empty()) refuse_overwriting_input(input, a.calibration_out);
-                    }
+                refuse_overwriting_inputs({a.out, a.calibration_out},
+                                          {a.ruler == "default" ? std::string() : a.ruler, a.calibration, a.calibrate, a.vocab});
                 const Ruler ruler = load_ruler(a.ruler);
                 std::optional<Calibration> cal;
                 if (!a.calibrate.empty()) {
@@ -204,7 +202,7 @@ Command add_simulate_command(CLI::App& root, GlobalOptions& g) {
                         if (a.out.empty()) throw UsageError("simulate --calibrate needs --out or --calibration-out");
                         path = std::filesystem::path(a.out).replace_extension(".calibration.json").string();
                     }
-                    refuse_overwriting_input(a.calibrate, path);
+                    refuse_overwriting_inputs({a.out, path}, {a.calibrate, a.ruler == "default" ? std::string() : a.ruler, a.vocab});
                     write_calibration_json(*cal, path);
                     console.info(fmt::format("wrote {}", path));
                     if (a.out.empty()) return;
