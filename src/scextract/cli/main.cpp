@@ -5,6 +5,7 @@
 #include "scextract/cli/command.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
+#include "scextract/io/live_temporaries.hpp"
 
 #include <cstdio>
 #include <exception>
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2; // --help / --version exit 0, misuse 2
     }
     const Console console(global);
+    scx::remove_live_temporaries_on_signals(); // Ctrl-C or kill leaves no temporary output behind
     try {
         for (const auto& c : commands)
             if (c.app->parsed()) c.run(console);

@@ -1,9 +1,13 @@
 #include "scextract/io/atomic_file.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/io/live_temporaries.hpp"
+#include "scextract/io/output_paths.hpp"
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -17,6 +21,7 @@ AtomicOutput::AtomicOutput(std::filesystem::path final_path) : final_(std::move(
     if (!std::filesystem::is_directory(dir, ec))
         throw Error(fmt::format("{}: output directory {} does not exist", final_.string(), dir.string()));
     temp_ = dir / fmt::format(".{}.tmp-{}", final_.filename().string(), ::getpid());
+    register_live_temporary(temp_, false); // removed on SIGINT/SIGTERM too
 }
 
 AtomicOutput::~AtomicOutput() {
@@ -24,6 +29,7 @@ AtomicOutput::~AtomicOutput() {
         std::error_code ec;
         std::filesystem::remove(temp_, ec);
     }
+    unregister_live_temporary(temp_);
 }
 
 void AtomicOutput::commit() {
@@ -31,6 +37,7 @@ void AtomicOutput::commit() {
     std::filesystem::rename(temp_, final_, ec);
     if (ec) throw Error(fmt::format("{}: cannot move finished output into place: {}", final_.string(), ec.message()));
     committed_ = true;
+    unregister_live_temporary(temp_); // after the rename: a signal in between finds no file
 }
 
 void write_text_atomically(const std::filesystem::path& path, std::string_view text) {
@@ -39,15 +46,13 @@ void write_text_atomically(const std::filesystem::path& path, std::string_view t
         std::ofstream f(out.temp_path(), std::ios::binary);
         f.write(text.data(), static_cast<std::streamsize>(text.size()));
         f.close();
-        if (!f) throw Error(fmt::format("{}: cannot write", path.string()));
+        if (!f) throw Error(fmt::format("{}: cannot write ({})", path.string(), std::strerror(errno)));
     }
     out.commit();
 }
 
 void refuse_overwriting_input(const std::filesystem::path& input, const std::filesystem::path& output) {
-    std::error_code ec;
-    if (std::filesystem::exists(output, ec) && std::filesystem::equivalent(input, output, ec))
-        throw Error(fmt::format("{}: refusing to overwrite the input file; choose another output path", output.string()));
+    refuse_overwriting_inputs(output, {input});
 }
 
 } // namespace scx
