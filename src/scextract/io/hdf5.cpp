@@ -40,10 +40,15 @@ void Handle::reset() {
 
 void init_hdf5() {
     static std::once_flag once;
-    std::call_once(once, [] {
+    std::call_once(once, [] { register_lzf_filter(); });
+    // the library is thread-safe, so every thread has its own error stack, printing
+    // "HDF5-DIAG" lines by default: silence it in each thread that calls HDF5 (our
+    // messages carry the stack in one line instead)
+    thread_local bool quiet = false;
+    if (!quiet) {
         H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-        register_lzf_filter();
-    });
+        quiet = true;
+    }
 }
 
 namespace {
@@ -52,7 +57,7 @@ herr_t collect_error(unsigned n, const H5E_error2_t* e, void* data) {
     auto* out = static_cast<std::string*>(data);
     if (n > 3 || !e->desc || !*e->desc) return 0; // innermost frames carry the cause
     if (!out->empty()) *out += "; ";
-    *out += e->desc;
+    for (const char* c = e->desc; *c; ++c) *out += (*c == '\n' || *c == '\r') ? ' ' : *c; // one line
     return 0;
 }
 
@@ -101,6 +106,7 @@ Handle create_file(const std::string& path) {
     // Track creation order so groups list children in the order we wrote them.
     Handle fcpl(H5Pcreate(H5P_FILE_CREATE));
     H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    H5Pset_obj_track_times(fcpl, false); // the root group: identical runs give identical bytes
     const hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
     if (f < 0) throw Error(fmt::format("{}: cannot create file ({})", path, error_stack()));
     return Handle(f);
@@ -125,6 +131,7 @@ std::string object_path(hid_t obj) {
 std::string where(hid_t obj) { return fmt::format("{}:{}", file_name(obj), object_path(obj)); }
 
 bool link_exists(hid_t loc, const std::string& name) {
+    init_hdf5(); // quiet HDF5 in this thread (a read-ahead thread may be new)
     // H5Lexists fails on intermediate missing groups, so walk the path.
     std::string prefix;
     std::size_t start = 0;
@@ -160,20 +167,24 @@ bool is_group(hid_t loc, const std::string& name) { return object_type(loc, name
 bool is_dataset(hid_t loc, const std::string& name) { return object_type(loc, name) == H5O_TYPE_DATASET; }
 
 Handle open_group(hid_t loc, const std::string& name) {
+    init_hdf5(); // quiet HDF5 in this thread (a read-ahead thread may be new)
     const hid_t g = H5Gopen2(loc, name.c_str(), H5P_DEFAULT);
     if (g < 0) throw Error(fmt::format("{}/{}: cannot open group ({})", where(loc), name, error_stack()));
     return Handle(g);
 }
 
 Handle open_dataset(hid_t loc, const std::string& name) {
+    init_hdf5(); // quiet HDF5 in this thread (a read-ahead thread may be new)
     const hid_t d = H5Dopen2(loc, name.c_str(), H5P_DEFAULT);
     if (d < 0) throw Error(fmt::format("{}/{}: cannot open dataset ({})", where(loc), name, error_stack()));
     return Handle(d);
 }
 
 Handle create_group(hid_t loc, const std::string& name) {
+    init_hdf5(); // quiet HDF5 in this thread (a read-ahead thread may be new)
     Handle gcpl(H5Pcreate(H5P_GROUP_CREATE));
     H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    H5Pset_obj_track_times(gcpl, false); // no timestamps: identical runs give identical bytes
     const hid_t g = H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, gcpl, H5P_DEFAULT);
     if (g < 0) throw Error(fmt::format("{}/{}: cannot create group ({})", where(loc), name, error_stack()));
     return Handle(g);
@@ -191,6 +202,7 @@ herr_t push_name(hid_t, const char* name, const H5L_info_t*, void* data) {
 } // namespace
 
 std::vector<std::string> children(hid_t group) {
+    init_hdf5(); // quiet HDF5 in this thread (a read-ahead thread may be new)
     std::vector<std::string> names;
     hsize_t idx = 0;
     if (H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, push_name, &names) < 0) {
@@ -467,6 +479,7 @@ void check_filters(hid_t dset) {
 }
 
 NdArray read_ndarray(hid_t dset) {
+    init_hdf5(); // quiet HDF5 in this thread (a read-ahead thread may be new)
     check_filters(dset);
     NdArray a;
     a.dtype = dataset_dtype(dset);
@@ -479,6 +492,7 @@ NdArray read_ndarray(hid_t dset) {
 }
 
 StringArray read_strings(hid_t dset) {
+    init_hdf5(); // quiet HDF5 in this thread (a read-ahead thread may be new)
     check_filters(dset);
     StringArray s;
     s.shape = dataset_shape(dset);
@@ -596,6 +610,7 @@ bool read_range_parallel_inflate(hid_t dset, std::int64_t offset, std::int64_t c
 } // namespace
 
 template <class T> void read_range(hid_t dset, std::int64_t offset, std::int64_t count, T* out, ChunkCache* cache) {
+    init_hdf5(); // quiet HDF5 in this thread (a read-ahead thread may be new)
     if (count <= 0) return;
     if (count >= (std::int64_t{1} << 18) && read_range_parallel_inflate(dset, offset, count, out, cache)) return;
     // Large selections are read in slices: one huge H5Dread of a compressed dataset
@@ -614,6 +629,7 @@ template <class T> void read_range(hid_t dset, std::int64_t offset, std::int64_t
 }
 
 template <class T> void read_rows_2d(hid_t dset, std::int64_t row, std::int64_t n_rows, T* out) {
+    init_hdf5(); // quiet HDF5 in this thread (a read-ahead thread may be new)
     if (n_rows <= 0) return;
     const auto shape = dataset_shape(dset);
     if (shape.size() != 2) throw Error(fmt::format("{}: expected a 2-D dataset", where(dset)));
@@ -635,6 +651,7 @@ template void read_rows_2d<float>(hid_t, std::int64_t, std::int64_t, float*);
 template void read_rows_2d<double>(hid_t, std::int64_t, std::int64_t, double*);
 
 template <class T> void write_rows(hid_t dset, std::int64_t row, std::int64_t n_rows, const T* data) {
+    init_hdf5(); // quiet HDF5 in this thread (a read-ahead thread may be new)
     if (n_rows <= 0) return;
     const auto shape = dataset_shape(dset);
     if (shape.empty()) throw Error(fmt::format("{}: cannot write rows of a scalar", where(dset)));
@@ -655,8 +672,15 @@ template void write_rows<std::int32_t>(hid_t, std::int64_t, std::int64_t, const 
 template void write_rows<bool>(hid_t, std::int64_t, std::int64_t, const bool*);
 
 namespace {
-Handle dataset_create_plist(const std::vector<std::int64_t>& shape, std::size_t elem_size, const WriteSettings& s) {
+/// A dataset creation list without object timestamps, so identical runs give identical bytes.
+Handle untimed_dcpl() {
     Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    H5Pset_obj_track_times(dcpl, false);
+    return dcpl;
+}
+
+Handle dataset_create_plist(const std::vector<std::int64_t>& shape, std::size_t elem_size, const WriteSettings& s) {
+    Handle dcpl = untimed_dcpl();
     std::int64_t total = 1;
     for (auto d : shape) total *= d;
     if (s.gzip_level <= 0 || shape.empty() || total == 0) return dcpl;
@@ -676,7 +700,7 @@ Handle create_ndarray_dataset(hid_t loc, const std::string& name, DType dtype, c
                               const WriteSettings& s) {
     std::vector<hsize_t> dims(shape.begin(), shape.end());
     Handle space(shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
-    Handle dcpl = shape.empty() ? Handle(H5Pcreate(H5P_DATASET_CREATE)) : dataset_create_plist(shape, dtype_size(dtype), s);
+    Handle dcpl = shape.empty() ? untimed_dcpl() : dataset_create_plist(shape, dtype_size(dtype), s);
     // Store little-endian standard types, as h5py does on x86.
     hid_t file_type = native_type(dtype);
     Handle d(H5Dcreate2(loc, name.c_str(), file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
@@ -695,7 +719,7 @@ void write_strings(hid_t loc, const std::string& name, const StringArray& a, con
     std::vector<hsize_t> dims(a.shape.begin(), a.shape.end());
     Handle space(a.shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
     Handle t = vlen_utf8();
-    Handle dcpl = a.shape.empty() ? Handle(H5Pcreate(H5P_DATASET_CREATE)) : dataset_create_plist(a.shape, 16, s);
+    Handle dcpl = a.shape.empty() ? untimed_dcpl() : dataset_create_plist(a.shape, 16, s);
     Handle d(H5Dcreate2(loc, name.c_str(), t, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
     if (!d.valid()) throw Error(fmt::format("{}/{}: cannot create dataset ({})", where(loc), name, error_stack()));
     std::vector<const char*> ptrs;
@@ -706,6 +730,7 @@ void write_strings(hid_t loc, const std::string& name, const StringArray& a, con
 }
 
 RecordArray read_compound(hid_t d) {
+    init_hdf5(); // quiet HDF5 in this thread (a read-ahead thread may be new)
     check_filters(d);
     Handle type(H5Dget_type(d));
     if (H5Tget_class(type) != H5T_COMPOUND) throw Error(fmt::format("{}: not a compound dataset", where(d)));
@@ -818,7 +843,7 @@ void write_compound(hid_t loc, const std::string& name, const RecordArray& r, co
     }
     const hsize_t dim = static_cast<hsize_t>(r.n);
     Handle space(H5Screate_simple(1, &dim, nullptr));
-    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    Handle dcpl = untimed_dcpl();
     if (s.gzip_level > 0 && r.n > 0) {
         const hsize_t chunk = std::min<hsize_t>(dim, 4096);
         H5Pset_chunk(dcpl, 1, &chunk);
