@@ -7,12 +7,24 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <string_view>
 
 #include <zlib.h>
 
 #include <fmt/format.h>
 
 namespace scx::h5 {
+
+namespace {
+// HDF5's own exit-time cleanup closes files still open; one whose close failed on a full
+// disk (the flush fails) makes it crash (H5F__close_cb) after the error line was printed.
+// Every handle we open is closed by its Handle, and a failed output is removed by its
+// AtomicOutput, so the cleanup is not needed: turned off before the library starts.
+const bool g_no_exit_cleanup = [] {
+    H5dont_atexit();
+    return true;
+}();
+} // namespace
 
 Handle& Handle::operator=(Handle&& o) noexcept {
     if (this != &o) {
@@ -56,8 +68,15 @@ namespace {
 herr_t collect_error(unsigned n, const H5E_error2_t* e, void* data) {
     auto* out = static_cast<std::string*>(data);
     if (n > 3 || !e->desc || !*e->desc) return 0; // innermost frames carry the cause
+    std::string_view desc = e->desc;
+    // a failed system call is described with a dump of its arguments: keep the system's message
+    constexpr std::string_view key = "error message = '";
+    if (const auto at = desc.find(key); at != std::string_view::npos) {
+        const auto from = at + key.size(), to = desc.find('\'', from);
+        if (to != std::string_view::npos) desc = desc.substr(from, to - from);
+    }
     if (!out->empty()) *out += "; ";
-    for (const char* c = e->desc; *c; ++c) *out += (*c == '\n' || *c == '\r') ? ' ' : *c; // one line
+    for (const char c : desc) *out += (c == '\n' || c == '\r') ? ' ' : c; // one line
     return 0;
 }
 
@@ -117,6 +136,17 @@ std::string file_name(hid_t obj) {
     if (n <= 0) return "?";
     std::string s(static_cast<std::size_t>(n), '\0');
     H5Fget_name(obj, s.data(), s.size() + 1);
+    // an output being written lives in its AtomicOutput temporary, DIR/.NAME.tmp-PID: name
+    // the output the user gave, DIR/NAME
+    const auto slash = s.rfind('/');
+    const auto base = slash == std::string::npos ? 0 : slash + 1;
+    const auto tmp = s.rfind(".tmp-");
+    if (tmp != std::string::npos && tmp > base + 1 && s[base] == '.' &&
+        s.find_first_not_of("0123456789", tmp + 5) == std::string::npos && tmp + 5 < s.size())
+    {
+        s = s.substr(0, base) + s.substr(base + 1, tmp - base - 1);
+        if (s.rfind("./", 0) == 0) s.erase(0, 2); // AtomicOutput's "." for a bare name
+    }
     return s;
 }
 
