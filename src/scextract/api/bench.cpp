@@ -9,6 +9,7 @@
 #include "scextract/bench/bench_results_json.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/io/atomic_file.hpp"
+#include "scextract/io/output_paths.hpp"
 #include "scextract/io/dataset.hpp"
 #include "scextract/io/operator_file.hpp"
 #include "scextract/io/label_map.hpp"
@@ -188,8 +189,22 @@ BenchFileResult bench_file(const BenchFileOptions& a, const MessageSink& message
     const auto methods = make_bench_methods(config, cells);
     // every finished method x split is kept in out/checkpoint/ until the outputs are written
     const std::filesystem::path out(a.out);
-    std::filesystem::create_directories(out);
+    // a failed run leaves no folder it made, unless finished method x splits are kept in
+    // its checkpoint for --resume (not on a signal: an interrupted run is resumed too)
+    OutputFolder folder(out, false);
     const SplitCheckpoint checkpoint(out / "checkpoint", run_fingerprint(config, a, ruler_json, cells_in.description), a.resume);
+    struct KeepResumable { // finished method x splits stay for --resume, even in a folder this run made
+        OutputFolder& folder;
+        const SplitCheckpoint& checkpoint;
+        ~KeepResumable() {
+            std::error_code ec;
+            for (auto it = std::filesystem::directory_iterator(checkpoint.folder(), ec); !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+                if (it->path().extension() == ".split") {
+                    folder.keep();
+                    return;
+                }
+        }
+    } keep_resumable{folder, checkpoint};
     if (a.resume)
         messages.note(fmt::format("resuming: {} finished method x splits in {}", checkpoint.records_found(),
                                   checkpoint.folder().string()));
@@ -222,16 +237,24 @@ BenchFileResult bench_file(const BenchFileOptions& a, const MessageSink& message
     const auto read_back = report::parse_results(nlohmann::json(results), a.out + "/results.json");
     const std::string html = render_bench_report_html(read_back);
 
-    write_text_atomically(out / "results.json", results.dump(1) + "\n");
-    write_text_atomically(out / "scores_by_split.tsv", bench_split_scores_tsv(result));
-    write_text_atomically(out / "scores_by_donor.tsv", bench_donor_scores_tsv(result, cells));
-    write_text_atomically(out / "comparisons.tsv", bench_comparisons_tsv(result));
-    write_text_atomically(out / "report.html", html);
-    out_result.files = {"results.json", "scores_by_split.tsv", "scores_by_donor.tsv", "comparisons.tsv", "report.html"};
-    if (config.compression_chain) {
-        write_text_atomically(out / "compression_chain.tsv", report::compression_chain_tsv(read_back));
-        out_result.files.push_back("compression_chain.tsv");
+    // all the result files or none (the checkpoint stays until they are all written)
+    std::vector<std::pair<std::string, std::string>> files{{"results.json", results.dump(1) + "\n"},
+                                                           {"scores_by_split.tsv", bench_split_scores_tsv(result)},
+                                                           {"scores_by_donor.tsv", bench_donor_scores_tsv(result, cells)},
+                                                           {"comparisons.tsv", bench_comparisons_tsv(result)},
+                                                           {"report.html", html}};
+    if (config.compression_chain) files.emplace_back("compression_chain.tsv", report::compression_chain_tsv(read_back));
+    try {
+        for (const auto& [name, text] : files) {
+            write_text_atomically(out / name, text);
+            out_result.files.push_back(name);
+        }
+    } catch (...) {
+        std::error_code ec;
+        for (const auto& name : out_result.files) std::filesystem::remove(out / name, ec);
+        throw;
     }
+    folder.keep();
 
     checkpoint.remove();
 

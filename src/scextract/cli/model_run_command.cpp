@@ -5,6 +5,7 @@
 #include "scextract/cli/command.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/io/npy.hpp"
+#include "scextract/io/output_paths.hpp"
 #include "scextract/model/scgpt_checkpoint.hpp"
 #include "scextract/model/scgpt_forward.hpp"
 
@@ -73,17 +74,14 @@ std::vector<TokenizedCell> read_tokens_json(const std::string& path, std::int64_
     return out;
 }
 
-/// Creates @p dir, or accepts it when empty (or when @p force).
-void prepare_out_dir(const std::string& dir, bool force) {
+/// Accepts @p dir when absent, empty, or (with @p force) not empty; OutputFolder creates it.
+void check_out_dir(const std::string& dir, bool force) {
     std::error_code ec;
     if (fs::exists(dir, ec)) {
         if (!fs::is_directory(dir, ec)) throw Error(fmt::format("{}: exists and is not a directory", dir));
         if (!force && !fs::is_empty(dir, ec))
             throw Error(fmt::format("{}: directory is not empty (use --force to write into it)", dir));
-        return;
     }
-    fs::create_directories(dir, ec);
-    if (ec) throw Error(fmt::format("{}: cannot create directory ({})", dir, ec.message()));
 }
 
 } // namespace
@@ -113,7 +111,19 @@ Command add_model_run_command(CLI::App& root, GlobalOptions&) {
                 console.detail(fmt::format("read {} ({})", ckpt.weights_file, ckpt.format));
                 const auto vocab_size = static_cast<std::int64_t>(ckpt.vocab.size());
                 const auto cells = read_tokens_json(args->tokens, vocab_size);
-                prepare_out_dir(args->out, args->force);
+                check_out_dir(args->out, args->force);
+                // a failed or interrupted run leaves no folder it made, and no file it wrote
+                OutputFolder folder(args->out, true);
+                std::vector<fs::path> written;
+                struct RemoveUnlessDone {
+                    std::vector<fs::path>& files;
+                    bool done = false;
+                    ~RemoveUnlessDone() {
+                        std::error_code ec;
+                        if (!done)
+                            for (const auto& f : files) fs::remove(f, ec);
+                    }
+                } written_guard{written};
 
                 const auto n_layers = static_cast<std::int64_t>(ckpt.weights.layers.size());
                 const std::int64_t n_heads = ckpt.weights.config.n_heads;
@@ -154,18 +164,25 @@ Command add_model_run_command(CLI::App& root, GlobalOptions&) {
                     for (std::size_t i = 0; i < part.size(); ++i) {
                         const auto c = g0 + static_cast<std::int64_t>(i);
                         const auto len = static_cast<std::int64_t>(part[i].gene_ids.size());
-                        write_npy(out / fmt::format("hidden_{}.npy", c), res.hidden[i]);
+                        const auto put = [&](const char* kind, const auto&... data) {
+                            const auto file = out / fmt::format("{}_{}.npy", kind, c);
+                            write_npy(file, data...);
+                            written.push_back(file); // only what this run wrote is removed
+                        };
+                        put("hidden", res.hidden[i]);
                         const std::array<std::int64_t, 4> attn_shape{res.n_layers_run, n_heads, len, len};
-                        write_npy(out / fmt::format("attn_{}.npy", c), attn[i].data(), attn_shape);
+                        put("attn", attn[i].data(), attn_shape);
                         const std::array<std::int64_t, 1> vec_shape{d};
                         const RowMatrixF mean_row = res.mean.row(static_cast<Eigen::Index>(i));
                         const RowMatrixF first_row = res.first.row(static_cast<Eigen::Index>(i));
-                        write_npy(out / fmt::format("mean_{}.npy", c), mean_row.data(), vec_shape);
-                        write_npy(out / fmt::format("first_{}.npy", c), first_row.data(), vec_shape);
+                        put("mean", mean_row.data(), vec_shape);
+                        put("first", first_row.data(), vec_shape);
                     }
                     bar->update(g1, n_cells);
                 }
                 bar->finish();
+                written_guard.done = true;
+                folder.keep();
                 console.info(fmt::format("wrote {} cells ({} layers, {} heads, d={}) to {}", n_cells, n_layers,
                                          n_heads, d, args->out));
             }};

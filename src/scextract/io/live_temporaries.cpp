@@ -25,24 +25,46 @@ struct Slot {
 
 Slot g_slots[kMaxLiveTemporaries];
 
-/// Empties @p path (files only, one level) and removes it, with raw system calls.
-void remove_directory(const char* path) noexcept {
-    const int fd = ::open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        alignas(8) char buf[4096];
-        for (;;) {
-            const long n = ::syscall(SYS_getdents64, fd, buf, sizeof buf);
-            if (n <= 0) break;
-            for (long off = 0; off < n;) {
-                // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[]
-                unsigned short reclen = 0;
-                std::memcpy(&reclen, buf + off + 16, sizeof reclen);
-                const char* name = buf + off + 19;
-                if (std::strcmp(name, ".") != 0 && std::strcmp(name, "..") != 0) ::unlinkat(fd, name, 0);
-                if (reclen == 0) break;
-                off += reclen;
+constexpr int kMaxDepth = 4; // our output folders nest at most one level (bench's checkpoint/)
+
+/// Empties the folder open as @p fd: files unlinked, subfolders emptied (to kMaxDepth) and
+/// removed, with raw system calls only.
+void empty_directory(int fd, int depth) noexcept {
+    alignas(8) char buf[2048];
+    for (;;) {
+        const long n = ::syscall(SYS_getdents64, fd, buf, sizeof buf);
+        if (n <= 0) break;
+        for (long off = 0; off < n;) {
+            // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[]
+            unsigned short reclen = 0;
+            std::memcpy(&reclen, buf + off + 16, sizeof reclen);
+            const unsigned char type = static_cast<unsigned char>(buf[off + 18]);
+            const char* name = buf + off + 19;
+            if (std::strcmp(name, ".") != 0 && std::strcmp(name, "..") != 0) {
+                if (type == DT_DIR) {
+                    if (depth < kMaxDepth) {
+                        const int sub = ::openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub >= 0) {
+                            empty_directory(sub, depth + 1);
+                            ::close(sub);
+                        }
+                    }
+                    ::unlinkat(fd, name, AT_REMOVEDIR);
+                } else {
+                    ::unlinkat(fd, name, 0);
+                }
             }
+            if (reclen == 0) break;
+            off += reclen;
         }
+    }
+}
+
+/// Empties @p path and removes it.
+void remove_directory(const char* path) noexcept {
+    const int fd = ::open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+        empty_directory(fd, 1);
         ::close(fd);
     }
     ::rmdir(path);

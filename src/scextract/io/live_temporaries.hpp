@@ -13,7 +13,7 @@ namespace scx {
 
 inline constexpr int kMaxLiveTemporaries = 64;
 
-/// Registers @p path (a file, or a folder holding only files when @p is_directory);
+/// Registers @p path (a file, or a folder removed with what it holds when @p is_directory);
 /// returns its slot, or -1 when the table is full or the path too long.
 int register_live_temporary(const std::filesystem::path& path, bool is_directory) noexcept;
 
@@ -23,7 +23,7 @@ void unregister_live_temporary(int slot) noexcept;
 /// Forgets the slot holding @p path, if any (for owners that keep the path, not the slot).
 void unregister_live_temporary(const std::filesystem::path& path) noexcept;
 
-/// Removes every registered path (files unlinked; folders emptied, one level, then removed).
+/// Removes every registered path (files unlinked; folders emptied, then removed).
 /// Async-signal-safe: only open/getdents64/unlinkat/unlink/rmdir/close.
 void remove_live_temporaries() noexcept;
 

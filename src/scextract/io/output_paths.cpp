@@ -1,6 +1,7 @@
 #include "scextract/io/output_paths.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/io/live_temporaries.hpp"
 
 #include <fmt/format.h>
 
@@ -54,6 +55,32 @@ void refuse_overwriting_inputs(const std::vector<fs::path>& outputs, const std::
             if (same_file(outputs[i], outputs[j]))
                 throw Error(fmt::format("{}: given as two different outputs; choose distinct output paths", outputs[i].string()));
     }
+}
+
+OutputFolder::OutputFolder(fs::path dir, bool on_signal) : dir_(std::move(dir)) {
+    std::error_code ec;
+    if (fs::exists(dir_, ec)) {
+        if (!fs::is_directory(dir_, ec)) throw Error(fmt::format("{}: exists and is not a directory", dir_.string()));
+        return;
+    }
+    fs::create_directories(dir_, ec);
+    if (ec) throw Error(fmt::format("{}: cannot create the output folder ({})", dir_.string(), ec.message()));
+    created_ = true;
+    if (on_signal) slot_ = register_live_temporary(fs::absolute(dir_, ec), true);
+}
+
+OutputFolder::~OutputFolder() {
+    unregister_live_temporary(slot_);
+    if (created_ && !kept_) {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+}
+
+void OutputFolder::keep() {
+    kept_ = true;
+    unregister_live_temporary(slot_);
+    slot_ = -1;
 }
 
 } // namespace scx

@@ -20,4 +20,25 @@ void refuse_overwriting_inputs(const std::filesystem::path& output, const std::v
 void refuse_overwriting_inputs(const std::vector<std::filesystem::path>& outputs,
                                const std::vector<std::filesystem::path>& inputs);
 
+/// An output folder: created when absent, and then, unless keep() is called, removed with
+/// everything in it when the run fails (on an exception, and with @p on_signal also on
+/// SIGINT/SIGTERM). A folder that was there already is left as it is.
+class OutputFolder {
+public:
+    OutputFolder(std::filesystem::path dir, bool on_signal);
+    ~OutputFolder();
+    OutputFolder(const OutputFolder&) = delete;
+    OutputFolder& operator=(const OutputFolder&) = delete;
+
+    [[nodiscard]] bool created() const { return created_; }
+    [[nodiscard]] const std::filesystem::path& path() const { return dir_; }
+    /// The run finished: the folder stays.
+    void keep();
+
+private:
+    std::filesystem::path dir_;
+    bool created_ = false, kept_ = false;
+    int slot_ = -1;
+};
+
 } // namespace scx
