@@ -6,7 +6,13 @@
 #include "scextract/io/h5ad_reader.hpp"
 #include "scextract/io/hdf5.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -146,9 +152,48 @@ void copy_h5ad_for_amending(const std::string& input, const std::filesystem::pat
         if (h5::read_string_attr(f, "encoding-type").value_or("") != "anndata")
             throw Error(fmt::format("{}: written by anndata <= 0.7; only the current encoding can be amended in a copy", input));
     }
+    // by hand, not std::filesystem::copy_file: its sendfile path reports a full disk as
+    // "Input/output error"; write(2) says what went wrong
+    const auto fail = [&](const char* what) {
+        throw Error(fmt::format("cannot {} the copy of {}: {}", what, input, std::strerror(errno)));
+    };
+    {
+        const int in = ::open(input.c_str(), O_RDONLY | O_CLOEXEC);
+        if (in < 0) fail("read");
+        const int out = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (out < 0) {
+            const int e = errno;
+            ::close(in);
+            errno = e;
+            fail("create");
+        }
+        std::vector<char> buf(std::size_t{1} << 20);
+        for (;;) {
+            const ssize_t n = ::read(in, buf.data(), buf.size());
+            if (n == 0) break;
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                const int e = errno;
+                ::close(in), ::close(out);
+                errno = e;
+                fail("read");
+            }
+            for (ssize_t done = 0; done < n;) {
+                const ssize_t w = ::write(out, buf.data() + done, static_cast<std::size_t>(n - done));
+                if (w < 0 && errno == EINTR) continue;
+                if (w <= 0) {
+                    const int e = w < 0 ? errno : ENOSPC;
+                    ::close(in), ::close(out);
+                    errno = e;
+                    fail("write");
+                }
+                done += w;
+            }
+        }
+        ::close(in);
+        if (::close(out) != 0) fail("write");
+    }
     std::error_code ec;
-    std::filesystem::copy_file(input, temp_path, std::filesystem::copy_options::overwrite_existing, ec);
-    if (ec) throw Error(fmt::format("cannot copy {} to {}: {}", input, temp_path.string(), ec.message()));
     std::filesystem::permissions(temp_path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
                                  std::filesystem::perm_options::add, ec);
 }
