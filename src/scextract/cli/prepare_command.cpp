@@ -229,9 +229,7 @@ Command add_prepare_command(CLI::App& root, GlobalOptions&) {
                 const auto summary = summary_json(a, d, input, r, symbols);
                 if (a.json_out == "-") std::cout << summary.dump(2) << "\n";
                 else if (!a.json_out.empty()) {
-                    AtomicOutput json_file(a.json_out);
-                    std::ofstream(json_file.temp_path()) << summary.dump(2) << "\n";
-                    json_file.commit();
+                    write_text_atomically(a.json_out, summary.dump(2) + "\n"); // a full disk is an error, not a short file
                 }
                 if (!a.out.empty()) {
                     write_output(a, d, r, summary);

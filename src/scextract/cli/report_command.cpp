@@ -27,17 +27,7 @@ nlohmann::json read_results_json(const std::string& path) {
     }
 }
 
-void write_text(const std::string& path, const std::string& text) {
-    AtomicOutput file{std::filesystem::path(path)};
-    {
-        std::ofstream f(file.temp_path(), std::ios::binary);
-        if (!f) throw Error(fmt::format("{}: cannot open for writing", path));
-        f.write(text.data(), static_cast<std::streamsize>(text.size()));
-        f.close();
-        if (!f) throw Error(fmt::format("{}: cannot write", path));
-    }
-    file.commit();
-}
+void write_text(const std::string& path, const std::string& text) { write_text_atomically(path, text); }
 
 } // namespace
 

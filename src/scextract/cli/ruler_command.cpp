@@ -164,15 +164,7 @@ void run_show(const std::string& source, bool as_json) {
 }
 
 void run_export_default(const std::string& out) {
-    const auto text = default_hematopoiesis_ruler_json();
-    AtomicOutput file{std::filesystem::path(out)};
-    {
-        std::ofstream f(file.temp_path(), std::ios::binary);
-        f.write(text.data(), static_cast<std::streamsize>(text.size()));
-        f.close();
-        if (!f) throw Error(fmt::format("{}: cannot write", out));
-    }
-    file.commit();
+    write_text_atomically(out, default_hematopoiesis_ruler_json());
 }
 
 } // namespace

@@ -44,6 +44,7 @@ void write_text_atomically(const std::filesystem::path& path, std::string_view t
     AtomicOutput out(path);
     {
         std::ofstream f(out.temp_path(), std::ios::binary);
+        if (!f) throw Error(fmt::format("{}: cannot create ({})", path.string(), std::strerror(errno)));
         f.write(text.data(), static_cast<std::streamsize>(text.size()));
         f.close();
         if (!f) throw Error(fmt::format("{}: cannot write ({})", path.string(), std::strerror(errno)));

@@ -1,6 +1,7 @@
 #include "scextract/model/scgpt_make_model.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/io/live_temporaries.hpp"
 #include "scextract/io/safetensors.hpp"
 #include "scextract/io/torch_checkpoint_writer.hpp"
 #include "scextract/io/vocab_json.hpp"
@@ -314,6 +315,7 @@ MakeModelResult make_scgpt_model(const MakeModelOptions& o) {
         throw Error(fmt::format("{}: cannot create a temporary directory {} ({})", out.string(), temp.string(),
                                 ec.message()));
     DirGuard guard(temp);
+    const LiveTemporaryDir live(temp); // removed on SIGINT/SIGTERM too
 
     const auto t_write = std::chrono::steady_clock::now();
     write_text(temp / "args.json", synthetic_args_json(r.config, o.size, o.seed, r.planted).dump(2) + "\n");
