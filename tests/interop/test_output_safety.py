@@ -266,3 +266,24 @@ def test_identical_runs_give_identical_h5ad_bytes(tmp_path):
         assert run_cli("-q", *args(second)).returncode == 0
         assert first.read_bytes() == second.read_bytes(), name
         assert anndata.read_h5ad(first).n_obs == 300
+
+
+def test_bench_on_a_full_disk_leaves_no_folder(tmp_path):
+    import json
+
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode:
+        pytest.skip("mount namespaces are not allowed here")
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({
+        "data": {"simulate": {"cells": 1200, "donors": 6, "genes": 600, "seed": 1}}, "ruler": "default",
+        "panel": {"size": 100}, "splits": {"n": 2, "seed": 42}, "reference": "raw", "methods": [{"type": "raw"}]}))
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    # 16 KiB: the first finished method x split does not fit, so nothing is worth keeping for --resume
+    script = f'mount -t tmpfs -o size=16k tmpfs {disk} && "$@"; rc=$?; ls -A {disk}; exit $rc'
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", str(BIN), "-q", "bench",
+                        "--config", str(cfg), "--out", str(disk / "report")], capture_output=True, text=True, timeout=300)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1, r.stderr
+    assert len(lines) == 1 and "No space left on device" in lines[0], r.stderr
+    assert r.stdout.strip() == "", f"left on the full disk: {r.stdout}"
