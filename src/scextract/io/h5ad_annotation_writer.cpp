@@ -101,6 +101,13 @@ void H5adAnnotationWriter::add_obs_numeric(const std::string& name, DType dtype)
 }
 
 void H5adAnnotationWriter::add_obs_categorical(const std::string& name, const std::vector<std::string>& categories, bool ordered) {
+    {
+        auto sorted = categories;
+        std::sort(sorted.begin(), sorted.end());
+        if (const auto d = std::adjacent_find(sorted.begin(), sorted.end()); d != sorted.end())
+            throw Error(fmt::format("{}: obs['{}'] declares category '{}' twice (pandas needs unique categories)", s_->output,
+                                    name, *d));
+    }
     auto& t = s_->declare(fmt::format("obs['{}']", name), name, Target::Kind::codes);
     t.categories = categories;
     s_->guarded([&] {
@@ -157,6 +164,11 @@ void H5adAnnotationWriter::write_obs_codes(const std::string& name, std::int64_t
     auto& t = s_->find(name, Target::Kind::codes);
     const auto rows = static_cast<std::int64_t>(codes.size());
     s_->check_block(t, first_row, rows);
+    const auto n_cat = static_cast<std::int64_t>(t.categories.size());
+    for (std::size_t i = 0; i < codes.size(); ++i)
+        if (codes[i] < -1 || codes[i] >= n_cat)
+            throw Error(fmt::format("{}: {} code {} at row {} is outside [-1, {}) ({} categories)", s_->output, t.label, codes[i],
+                                    first_row + static_cast<std::int64_t>(i), n_cat, n_cat));
     s_->guarded([&] { h5::write_rows(t.dataset, first_row, rows, codes.data()); });
     t.written += rows;
 }

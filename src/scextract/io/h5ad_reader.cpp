@@ -2,6 +2,7 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/core/memory.hpp"
+#include "scextract/io/anndata_check.hpp"
 #include "scextract/io/h5ad_body.hpp"
 #include "scextract/io/hdf5.hpp"
 
@@ -398,6 +399,7 @@ AnnData read_h5ad(const std::string& path, const H5adReadOptions& options, std::
         attach_legacy_categories(ad.obs, ad.uns);
         attach_legacy_categories(ad.var, ad.uns);
     }
+    check_anndata(ad, path, options.read_obs);
     return ad;
 }
 
