@@ -3,6 +3,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/io/atomic_file.hpp"
 #include "scextract/io/h5ad_body.hpp"
+#include "scextract/io/h5ad_reader.hpp"
 #include "scextract/io/hdf5.hpp"
 
 #include <algorithm>
@@ -76,6 +77,9 @@ struct H5adAnnotationWriter::State {
 
 H5adAnnotationWriter::H5adAnnotationWriter(const std::string& input, const std::string& output, const H5adWriteOptions& options) {
     refuse_overwriting_input(input, output);
+    // The copy carries every element of the input: one that anndata or scipy would refuse
+    // (codes past the categories, a short column) is refused here, naming the input.
+    (void)read_h5ad(input, {.read_X = false, .read_layers = false, .read_raw_X = false, .read_obsp = false});
     s_ = std::make_unique<State>(input, output, options);
     s_->settings.gzip_level = options.gzip_level;
     s_->guarded([&] {
