@@ -182,7 +182,13 @@ void check_algorithm_values(const Algorithm& a) {
     require_finite(a.adaptor_b, "adaptor_b");
     if (!std::isfinite(a.adaptor_beta)) throw Error("adaptor_beta is not finite");
     if (!std::isfinite(a.target_sum) || !(a.target_sum > 0)) throw Error(fmt::format("target_sum is {} (must be positive)", a.target_sum));
+    std::unordered_set<std::string> tasks;
     for (const auto& r : a.readouts) {
+        if (!tasks.insert(r.task).second) throw Error(fmt::format("readout task '{}' appears twice", r.task));
+        std::unordered_set<std::string> classes;
+        for (const auto& c : r.classes)
+            if (!classes.insert(c).second)
+                throw Error(fmt::format("readout '{}' names class '{}' twice (apply writes the classes as categories)", r.task, c));
         require_finite(r.W, "readout '" + r.task + "' W");
         require_finite(r.b, "readout '" + r.task + "' b");
         const auto rows = static_cast<std::size_t>(r.W.rows());
