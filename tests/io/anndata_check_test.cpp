@@ -111,6 +111,40 @@ TEST_P(HostileH5ad, RefusedByTheReaderAndByConvertsReaderNamingFileAndArray) {
 INSTANTIATE_TEST_SUITE_P(Cases, HostileH5ad, ::testing::ValuesIn(hostile_cases()),
                          [](const auto& info) { return info.param.name; });
 
+TEST(AnnDataCheck, ZeroDimensionalSparsePartsAreNamedNotLeaked) {
+    // issue 23, messages: a 0-d data / indices / indptr made every matrix reader take
+    // `.at(0)` of an empty shape, and `vector::_M_range_check` reached the user
+    TempDir dir;
+    for (const std::string part : {"data", "indices", "indptr"}) {
+        const auto path = (dir.path() / (part + ".h5ad")).string();
+        write_h5ad(good(), path);
+        {
+            h5::Handle f = h5::open_file_rw(path);
+            h5::Handle x = h5::open_group(f, "X");
+            h5::unlink_if_exists(x, part);
+            h5::write_ndarray(x, part, part == "data" ? NdArray::scalar(1.0F) : NdArray::scalar<std::int32_t>(0), {});
+        }
+        for (const auto& [reader, fn] : std::vector<std::pair<std::string, std::function<void()>>>{
+                 {"read_h5ad", [&] { (void)read_h5ad(path); }},
+                 {"read_h5ad_matrix", [&] { (void)read_h5ad_matrix(path, {}); }},
+                 {"H5adRowReader", [&] { H5adRowReader r(path, {}); (void)r.read_rows(0, 4); }},
+                 {"inspect_h5ad_matrix", [&] { (void)inspect_h5ad_matrix(path, {}); }}}) {
+            std::string msg;
+            try {
+                fn();
+                ADD_FAILURE() << reader << " accepted a 0-d X/" << part;
+            } catch (const Error& e) {
+                msg = e.what();
+            } catch (const std::exception& e) {
+                ADD_FAILURE() << reader << " leaked " << e.what();
+            }
+            if (msg.empty()) continue;
+            EXPECT_NE(msg.find(path), std::string::npos) << reader << ": " << msg;
+            EXPECT_NE(msg.find(part), std::string::npos) << reader << ": " << msg;
+        }
+    }
+}
+
 TEST(AnnDataCheck, TheGoodFileRoundTrips) {
     TempDir dir;
     const auto path = (dir.path() / "good.h5ad").string();
