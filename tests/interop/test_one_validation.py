@@ -127,3 +127,28 @@ def test_every_file_convert_writes_opens_in_anndata_and_scipy(name, tmp_path):
                 codes = df[col].cat.codes.to_numpy()
                 assert codes.min(initial=-1) >= -1 and codes.max(initial=-1) < len(df[col].cat.categories)
     assert a.shape == anndata.read_h5ad(src).shape
+
+
+def test_an_lzf_chunk_that_decodes_short_is_refused(tmp_path):
+    # issue 23, item 2: a chunk whose LZF stream decodes to fewer bytes than the chunk left the
+    # rest of the buffer uninitialised heap in the output. Made here: chunk 0 of X/data (100
+    # float32) replaced by the LZF chunk of a 50-value dataset.
+    src = tmp_path / "short_lzf.h5ad"
+    rng = np.random.default_rng(0)
+    X = sp.random(40, 30, density=0.2, format="csr", dtype=np.float32, random_state=rng)
+    X.data[:] = rng.integers(1, 9, X.nnz)
+    anndata.AnnData(X=X).write_h5ad(src)
+    with h5py.File(src, "r+") as f:
+        data = f["X/data"][:]
+        del f["X/data"]
+        f.create_dataset("X/data", data=data, chunks=(100,), compression="lzf")
+        f.create_dataset("donor", data=data[:50], chunks=(50,), compression="lzf")
+        _, short = f["donor"].id.read_direct_chunk((0,))
+        f["X/data"].id.write_direct_chunk((0,), short)
+        del f["donor"]
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    r = run_cli("convert", src, out_dir / "converted.h5ad")
+    assert r.returncode == 1, f"exit {r.returncode}: {r.stderr!r}"
+    one_line(r, src)
+    assert os.listdir(out_dir) == []
