@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <set>
+#include <type_traits>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -29,6 +30,22 @@ void check_strings(const StringArray& s, const std::string& what) {
     for (auto d : s.shape) n *= d;
     if (n != static_cast<std::int64_t>(s.values.size()))
         throw Error(fmt::format("{}: shape says {} strings but {} are stored", what, n, s.values.size()));
+}
+
+/// Calls @p f with a typed pointer to the elements of an integer array (one switch per array,
+/// not per element: the checks run over every stored value on each read and write).
+template <class F> void with_integers(const NdArray& a, F&& f) {
+    switch (a.dtype) {
+    case DType::int8: return f(a.data<std::int8_t>());
+    case DType::int16: return f(a.data<std::int16_t>());
+    case DType::int32: return f(a.data<std::int32_t>());
+    case DType::int64: return f(a.data<std::int64_t>());
+    case DType::uint8: return f(a.data<std::uint8_t>());
+    case DType::uint16: return f(a.data<std::uint16_t>());
+    case DType::uint32: return f(a.data<std::uint32_t>());
+    case DType::uint64: return f(a.data<std::uint64_t>());
+    default: throw Error(fmt::format("not an integer array ({})", dtype_name(a.dtype)));
+    }
 }
 
 /// A 1-D integer array of @p expected entries, named @p what.
@@ -159,18 +176,25 @@ void check_sparse_array(const SparseArray& s, const std::string& what) {
     check_index_array(s.indptr, major + 1, what + "/indptr");
     const auto& p = s.indptr;
     if (p.at_int(0) != 0) throw Error(fmt::format("{}/indptr: starts at {}, expected 0", what, p.at_int(0)));
-    for (std::int64_t r = 0; r < major; ++r) {
-        const auto lo = p.at_int(r), hi = p.at_int(r + 1);
-        if (hi < lo)
-            throw Error(fmt::format("{}/indptr: decreases at {} {} ({} then {})", what, csr ? "row" : "column", r, lo, hi));
-    }
+    with_integers(p, [&](const auto* ptr) {
+        for (std::int64_t r = 0; r < major; ++r)
+            if (ptr[r + 1] < ptr[r])
+                throw Error(fmt::format("{}/indptr: decreases at {} {} ({} then {})", what, csr ? "row" : "column", r,
+                                        ptr[r], ptr[r + 1]));
+    });
     if (p.at_int(major) != nnz)
         throw Error(fmt::format("{}/indptr: ends at {} but there are {} stored values", what, p.at_int(major), nnz));
-    for (std::int64_t k = 0; k < nnz; ++k) {
-        const auto i = s.indices.at_int(k);
-        if (i < 0 || i >= minor)
-            throw Error(fmt::format("{}/indices: index {} at position {} is outside [0, {})", what, i, k, minor));
-    }
+    with_integers(s.indices, [&](const auto* idx) {
+        for (std::int64_t k = 0; k < nnz; ++k) {
+            using T = std::remove_cvref_t<decltype(idx[k])>;
+            const auto i = idx[k];
+            bool outside = false; // unsigned: compared widened, so a uint64 past INT64_MAX is outside too
+            if constexpr (std::is_signed_v<T>) outside = i < 0 || static_cast<std::int64_t>(i) >= minor;
+            else outside = static_cast<std::uint64_t>(i) >= static_cast<std::uint64_t>(minor);
+            if (outside)
+                throw Error(fmt::format("{}/indices: index {} at position {} is outside [0, {})", what, i, k, minor));
+        }
+    });
 }
 
 void check_column(const Column& c, std::int64_t n_rows, const std::string& what) {
