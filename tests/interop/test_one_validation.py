@@ -152,3 +152,28 @@ def test_an_lzf_chunk_that_decodes_short_is_refused(tmp_path):
     assert r.returncode == 1, f"exit {r.returncode}: {r.stderr!r}"
     one_line(r, src)
     assert os.listdir(out_dir) == []
+
+
+def test_simulate_names_a_bad_ruler_by_its_file(tmp_path):
+    # issue 23, messages: the error named the ruler's "name" field, which says nothing about
+    # which file to fix; and a ruler with no stages was accepted
+    import json
+
+    from scx_interop import REPO
+
+    ruler = json.loads((REPO / "data" / "rulers" / "hematopoiesis.json").read_text())
+    ruler["name"] = "a-name-not-a-file"
+    ruler["root"] = "no-such-stage"
+    bad = tmp_path / "my_ruler.json"
+    bad.write_text(json.dumps(ruler))
+    empty = tmp_path / "empty_ruler.json"
+    empty.write_text(json.dumps({**ruler, "stages": [], "edges": [], "labels": {}, "root": ""}))
+    for path, words in ((bad, ["root 'no-such-stage' is not a stage"]), (empty, ["stages", "no stages"])):
+        out = tmp_path / "sim.h5ad"
+        r = run_cli("simulate", "--ruler", path, "--cells", "50", "--genes", "500", "--out", out)
+        assert r.returncode == 1, r.stderr
+        err = one_line(r, path)
+        assert str(path) in err and "a-name-not-a-file" not in err, err
+        for w in words:
+            assert w in err, err
+        assert not out.exists()
