@@ -8,6 +8,7 @@
 #include "scextract/core/shuffle.hpp"
 #include "scextract/io/h5ad_reader.hpp"
 #include "scextract/io/h5ad_writer.hpp"
+#include "scextract/io/hdf5.hpp"
 #include "../support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -213,6 +214,72 @@ TEST_F(ApplyOod, AnAlgorithmWithoutBoundsStillApplies) {
     EXPECT_EQ(ad.obs.find("scx_ood"), nullptr);
     EXPECT_NE(ad.obs.find("scx_recon_error"), nullptr);
     EXPECT_EQ(scalar(uns_ood(ad), "available"), 0.0);
+}
+
+} // namespace
+} // namespace scx
+
+namespace scx {
+namespace {
+
+// issue 23, item 4: apply places the same cells the same way at 1, 2 and 3 threads. The
+// output's bytes may differ by HDF5 object timestamps, so the arrays are compared as read back:
+// obsm['X_scx'] and every obs['scx_*'] column, bit for bit, over several chunks.
+TEST_F(ApplyOod, SameValuesForOneTwoAndThreeThreads) {
+    std::vector<AnnData> outs;
+    for (const int threads : {1, 2, 3}) {
+        Collected c;
+        const auto out = dir_->path() / ("threads" + std::to_string(threads) + ".h5ad");
+        (void)apply(*algo_, test::pbmc68k_path(), out, c, threads, 97);
+        outs.push_back(read_h5ad(out.string(), {.read_X = false, .read_layers = false, .read_raw_X = false}));
+    }
+    const auto bytes_of = [](const AnnData& ad, const std::string& name) -> std::vector<std::byte> {
+        if (name == "X_scx") return std::get<NdArray>(ad.obsm.find("X_scx")->value).bytes;
+        const auto* c = ad.obs.find(name);
+        if (c == nullptr) throw Error("no obs column " + name);
+        if (const auto* k = std::get_if<Categorical>(c)) return k->codes.bytes;
+        return std::get<NdArray>(*c).bytes;
+    };
+    std::vector<std::string> names{"X_scx"};
+    for (const auto& [name, _] : outs[0].obs.columns)
+        if (name.rfind("scx_", 0) == 0) names.push_back(name);
+    ASSERT_GE(names.size(), 4U);
+    for (const auto& name : names)
+        for (std::size_t t = 1; t < outs.size(); ++t)
+            EXPECT_TRUE(bytes_of(outs[t], name) == bytes_of(outs[0], name)) << name << ": " << t + 1 << " threads differ from 1";
+}
+
+} // namespace
+} // namespace scx
+
+namespace scx {
+namespace {
+
+// issue 23, item 2: apply copies its input into the output, so an obs column anndata would
+// refuse (codes past the categories) is refused up front, naming the input and the array,
+// as convert refuses it; nothing is written.
+TEST_F(ApplyOod, RefusesAnInputWhoseCopyAnndataWouldRefuse) {
+    const auto input = dir_->path() / "bad_codes.h5ad";
+    fs::copy_file(test::pbmc68k_path(), input, fs::copy_options::overwrite_existing);
+    fs::permissions(input, fs::perms::owner_write, fs::perm_options::add);
+    {
+        h5::Handle f = h5::open_file_rw(input.string());
+        h5::Handle g = h5::open_group(f, "obs/bulk_labels");
+        auto codes = h5::read_ndarray(h5::open_dataset(g, "codes"));
+        codes.data<std::int8_t>()[5] = 40;
+        h5::unlink_if_exists(g, "codes");
+        h5::write_ndarray(g, "codes", codes, {});
+    }
+    const auto out = dir_->path() / "bad_codes_out.h5ad";
+    Collected c;
+    try {
+        (void)apply(*algo_, input, out, c);
+        ADD_FAILURE() << "apply accepted codes past the categories";
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        EXPECT_EQ(msg.rfind(input.string() + ": obs/bulk_labels/codes: code 40 at row 5", 0), 0U) << msg;
+    }
+    EXPECT_FALSE(fs::exists(out));
 }
 
 } // namespace

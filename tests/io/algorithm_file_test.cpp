@@ -10,6 +10,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <functional>
+#include <map>
 #include <fstream>
 #include <limits>
 #include <string>
@@ -132,14 +135,53 @@ TEST(AlgorithmFile, RefusesDamageAndOtherKinds) {
 
 } // namespace
 
+namespace {
+
+/// A copy of the container at @p from with @p edit applied to its metadata and arrays, written
+/// through the container writer so every checksum is right and only the values are wrong.
+void rewrite(const std::string& from, const std::string& to,
+             const std::function<void(nlohmann::ordered_json&, std::map<std::string, std::vector<float>>&)>& edit) {
+    const scx::ScxContainer c(from);
+    auto meta = c.metadata();
+    std::map<std::string, std::vector<float>> f32;
+    std::map<std::string, std::vector<std::byte>> other;
+    for (const auto& a : c.arrays()) {
+        if (a.dtype == scx::ContainerDType::float32) {
+            const auto v = c.array_f32(a.name);
+            f32[a.name].assign(v.begin(), v.end());
+        } else {
+            const auto b = c.bytes(a.name);
+            other[a.name].assign(b.begin(), b.end());
+        }
+    }
+    edit(meta, f32);
+    std::vector<scx::ContainerArrayView> views;
+    for (const auto& a : c.arrays()) {
+        if (a.dtype == scx::ContainerDType::float32) {
+            views.push_back(scx::ContainerArrayView::f32(a.name, a.shape, f32.at(a.name)));
+        } else {
+            scx::ContainerArrayView v{a.name, a.dtype, a.shape, {}};
+            v.pieces.push_back(std::span<const std::byte>(other.at(a.name)));
+            views.push_back(std::move(v));
+        }
+    }
+    scx::write_scx_container(to, c.kind(), meta, views);
+}
+
+} // namespace
+
 TEST(AlgorithmFile, RefusesCorrectlyChecksummedFilesWithValuesApplyCannotUse) {
-    // each written through the ordinary writer, so the checksums are right and only the
-    // values are wrong (issue 23: NaN or zero sd gave all-NaN latents, an unknown readout
-    // kind silently dropped its output)
+    // made by rewriting a good file through the container writer, so the checksums are
+    // right and only the values are wrong (issue 23: NaN or zero sd gave all-NaN latents,
+    // an unknown readout kind silently dropped its output)
     scx::test::TempDir dir;
-    const auto refused = [&](scx::Algorithm a, const std::string& fragment) {
+    const auto good = (dir.path() / "good.scx").string();
+    scx::write_algorithm_file(sample(), good);
+    using Meta = nlohmann::ordered_json;
+    using Arrays = std::map<std::string, std::vector<float>>;
+    const auto refused = [&](const std::function<void(Meta&, Arrays&)>& edit, const std::string& fragment) {
         const auto path = (dir.path() / "bad.scx").string();
-        scx::write_algorithm_file(a, path);
+        rewrite(good, path, edit);
         try {
             (void)scx::read_algorithm_file(path);
             ADD_FAILURE() << "accepted: " << fragment;
@@ -148,6 +190,33 @@ TEST(AlgorithmFile, RefusesCorrectlyChecksummedFilesWithValuesApplyCannotUse) {
             EXPECT_EQ(msg.rfind(path + ": ", 0), 0U) << msg;
             EXPECT_NE(msg.find(fragment), std::string::npos) << msg;
         }
+    };
+    refused([](Meta&, Arrays& a) { a.at("feature_sd")[3] = 0; }, "feature_sd[3] is 0");
+    refused([](Meta&, Arrays& a) { a.at("feature_sd")[1] = std::nanf(""); }, "feature_sd holds a non-finite value");
+    refused([](Meta&, Arrays& a) { a.at("adaptor_W")[7] = std::numeric_limits<float>::infinity(); },
+            "adaptor_W holds a non-finite value");
+    refused([](Meta&, Arrays& a) { a.at("block0.dense")[0] = std::nanf(""); }, "block 'dense' holds a non-finite value");
+    refused([](Meta&, Arrays& a) { a.at("readout1.b")[0] = std::nanf(""); }, "readout 'branch' b holds a non-finite value");
+    refused([](Meta& m, Arrays&) { m["readouts"][0]["kind"] = "ordinal"; }, "readout 'depth' is of unknown kind 'ordinal'");
+    refused([](Meta& m, Arrays&) { m["readouts"][1]["classes"].erase(2); }, "softmax readout 'branch' has 3 rows for 2 classes");
+    refused([](Meta& m, Arrays&) { m["panel"][2] = "CD34"; }, "panel gene 'CD34' appears twice");
+    refused([](Meta& m, Arrays&) { m["readouts"][1]["classes"][1] = "a"; }, "readout 'branch' names class 'a' twice");
+}
+
+TEST(AlgorithmFile, WriterRefusesWhatTheReaderRefusesAndLeavesNothing) {
+    // issue 23, item 2: nothing can write a file the reader would refuse
+    scx::test::TempDir dir;
+    const auto path = (dir.path() / "bad.scx").string();
+    const auto refused = [&](scx::Algorithm a, const std::string& fragment) {
+        try {
+            scx::write_algorithm_file(a, path);
+            ADD_FAILURE() << "written: " << fragment;
+        } catch (const scx::Error& e) {
+            const std::string msg = e.what();
+            EXPECT_EQ(msg.rfind(path + ": ", 0), 0U) << msg;
+            EXPECT_NE(msg.find(fragment), std::string::npos) << msg;
+        }
+        EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << fragment;
     };
     auto a = sample();
     a.feature_sd(3) = 0;
@@ -162,15 +231,21 @@ TEST(AlgorithmFile, RefusesCorrectlyChecksummedFilesWithValuesApplyCannotUse) {
     a.features.blocks[0].dense(0, 0) = std::nanf("");
     refused(a, "block 'dense' holds a non-finite value");
     a = sample();
-    a.readouts[1].b(0) = std::nanf("");
-    refused(a, "readout 'branch' b holds a non-finite value");
-    a = sample();
     a.readouts[0].kind = "ordinal";
     refused(a, "readout 'depth' is of unknown kind 'ordinal'");
     a = sample();
     a.readouts[1].classes.pop_back();
     refused(a, "softmax readout 'branch' has 3 rows for 2 classes");
     a = sample();
+    a.readouts[1].classes[1] = "a";
+    refused(a, "readout 'branch' names class 'a' twice");
+    a = sample();
     a.features.genes[2] = "CD34";
     refused(a, "panel gene 'CD34' appears twice");
+    a = sample();
+    a.features.blocks[2].factors[0].read_genes[1] = 9;
+    refused(a, "");
+    a = sample();
+    a.ood = {.reconstruction_error_p99 = std::nan(""), .detected_fraction_p1 = 0.5, .reconstruction_error_mean = 1, .training_cells = 10};
+    if (a.ood.available()) refused(a, "out-of-distribution bounds");
 }

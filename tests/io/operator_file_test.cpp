@@ -10,7 +10,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
+#include <functional>
+#include <limits>
+#include <utility>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -180,3 +184,51 @@ TEST(OperatorFile, WrongKind) {
 }
 
 } // namespace
+
+namespace {
+
+/// Writes @p s as an operator container the way write_operator_file() lays it out, but
+/// without its checks, so the reader's own checks can be tested on correctly checksummed files.
+void write_unchecked(const scx::OperatorSet& s, const std::string& path) {
+    const std::int64_t g = s.n_genes();
+    nlohmann::ordered_json meta{{"format", scx::kOperatorFormat}, {"format_version", scx::kOperatorFormatVersion}, {"n_layers", s.n_layers},
+                                {"n_heads", s.n_heads},          {"n_genes", g},        {"genes", s.genes}};
+    std::vector<scx::ContainerArrayView> arrays;
+    arrays.push_back(scx::ContainerArrayView::i64("vocab_ids", {g}, s.vocab_ids));
+    scx::ContainerArrayView ops{"operators", scx::ContainerDType::float32, {s.n_layers, s.n_heads, g, g}, {}};
+    for (const auto& m : s.ops) ops.add_piece(std::span<const float>(m.data(), static_cast<std::size_t>(m.size())));
+    arrays.push_back(std::move(ops));
+    if (!s.cooccurrence.empty()) arrays.push_back(scx::ContainerArrayView::i32("cooccurrence", {g, g}, s.cooccurrence));
+    scx::write_scx_container(path, scx::kOperatorKind, meta, arrays);
+}
+
+} // namespace
+
+TEST(OperatorFile, ValuesTheAtlasCannotUseAreRefusedByWriterAndReader) {
+    // issue 23, item 2: finite operators, unique panel genes, counts that are counts; the
+    // writer refuses what the reader refuses, and leaves nothing behind
+    TempDir dir;
+    const auto cases = std::vector<std::pair<std::function<void(scx::OperatorSet&)>, std::string>>{
+        {[](scx::OperatorSet& s) { s.ops[2](1, 3) = std::nanf(""); }, "operator of layer 1 head 0 holds a non-finite value"},
+        {[](scx::OperatorSet& s) { s.ops[0](0, 0) = -std::numeric_limits<float>::infinity(); }, "non-finite"},
+        {[](scx::OperatorSet& s) { s.genes[3] = "G1"; }, "panel gene 'G1' appears twice"},
+        {[](scx::OperatorSet& s) { s.cooccurrence[5] = -2; }, "co-occurrence count -2 at entry 5 is negative"},
+    };
+    for (const auto& [edit, fragment] : cases) {
+        auto s = sample_operators(2, 2, 4, true);
+        edit(s);
+        const auto out = (dir / "out.scxop").string();
+        const auto msg = error_of([&] { scx::write_operator_file(s, out); });
+        EXPECT_EQ(msg.rfind(out + ": ", 0), 0U) << msg;
+        EXPECT_NE(msg.find(fragment), std::string::npos) << msg;
+        EXPECT_FALSE(std::filesystem::exists(out));
+        const auto bad = (dir / "bad.scxop").string();
+        write_unchecked(s, bad);
+        const auto read_msg = error_of([&] { (void)scx::read_operator_file(bad); });
+        EXPECT_EQ(read_msg.rfind(bad + ": ", 0), 0U) << read_msg;
+        EXPECT_NE(read_msg.find(fragment), std::string::npos) << read_msg;
+    }
+    // the unchecked writer itself makes readable files
+    write_unchecked(sample_operators(2, 2, 4, true), (dir / "good.scxop").string());
+    EXPECT_EQ(scx::read_operator_file((dir / "good.scxop").string()).n_genes(), 4);
+}

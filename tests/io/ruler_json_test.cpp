@@ -191,6 +191,23 @@ TEST(RulerJson, MalformedInputsNameFileAndPath) {
     EXPECT_NE(missing.find("absent.json: cannot open"), std::string::npos) << missing;
 }
 
+TEST(RulerJson, NoStagesIsRefusedWhenReadAndWhenWritten) {
+    // issue 23, item 2: a ruler with no stages was accepted; every use of a ruler needs one
+    TempDir dir;
+    const auto file = write_text_file(dir / "empty.json", R"({"format": "scextract-ruler", "version": 1, "name": "none",
+        "root": "", "branches": [], "stages": [], "edges": []})").string();
+    const auto msg = error_of([&] { (void)scx::read_ruler_json(file); });
+    EXPECT_EQ(msg.rfind(file + ": stages: ", 0), 0U) << msg;
+    EXPECT_NE(msg.find("no stages"), std::string::npos) << msg;
+    scx::Ruler empty;
+    empty.name = "none";
+    const auto out = (dir / "out.json").string();
+    const auto write_msg = error_of([&] { scx::write_ruler_json(empty, out); });
+    EXPECT_EQ(write_msg.rfind(out + ": ", 0), 0U) << write_msg;
+    EXPECT_NE(write_msg.find("no stages"), std::string::npos) << write_msg;
+    EXPECT_FALSE(fs::exists(out));
+}
+
 TEST(RulerJson, ReadingLeavesGraphRulesToCheck) {
     // Parses (references are fine) but fails check_ruler(): that is check's report to make.
     TempDir dir;

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -237,6 +238,32 @@ TEST(TorchCheckpoint, RefusesDamagedAndForeignFiles) {
     const auto bare = scx::test::write_text_file(dir / "bare.pkl", std::string("\x80\x02}q\x00.", 6));
     EXPECT_NE(error_of([&] { (void)scx::read_torch_checkpoint(bare.string()); }).find("bare Python pickle"),
               std::string::npos);
+}
+
+TEST(TorchCheckpoint, RefusesAStorageWhoseBitsFlippedAfterSaving) {
+    // issue 23, item 2: the zip CRC-32 was never checked, so flipped storage bits loaded.
+    // One bit of plain.pt's first storage flipped in place (torch.save stores entries
+    // uncompressed, so the data follows its local header).
+    std::ifstream in(fixture("plain.pt"), std::ios::binary);
+    std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const std::string name = "plain/data/0";
+    const auto at = bytes.find(name);
+    ASSERT_NE(at, std::string::npos);
+    const auto header = at - 30;
+    ASSERT_EQ(bytes.compare(header, 4, "PK\x03\x04"), 0);
+    const auto u16 = [&](std::size_t i) {
+        return static_cast<std::size_t>(static_cast<unsigned char>(bytes[i])) |
+               static_cast<std::size_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    };
+    ASSERT_EQ(u16(header + 8), 0U) << "expected a stored entry";
+    const auto data = header + 30 + u16(header + 26) + u16(header + 28);
+    bytes[data + 1] = static_cast<char>(bytes[data + 1] ^ 0x10);
+    scx::test::TempDir dir;
+    const auto flipped = scx::test::write_text_file(dir / "flipped.pt", bytes);
+    const auto msg = error_of([&] { (void)scx::read_torch_checkpoint(flipped.string()); });
+    EXPECT_NE(msg.find("flipped.pt"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("plain/data/0"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("CRC-32"), std::string::npos) << msg;
 }
 
 // ------------------------------------------------------------- hand-written pickles

@@ -232,8 +232,11 @@ template <class Fn> auto about_input(const ApplyFileOptions& a, Fn&& fn) {
         return fn();
     } catch (const Error& e) {
         const std::string what = e.what();
-        if (what.rfind(a.input, 0) == 0 || what.rfind(a.out, 0) == 0) throw;
-        throw Error(fmt::format("{}: {}", a.input, what));
+        if (what.rfind(a.input, 0) == 0 || what.rfind(a.out, 0) == 0 || what.rfind(a.algorithm, 0) == 0) throw;
+        // the algorithm's own parts (its blocks, adaptor, readouts) are the .scx's fault, not the cells'
+        const bool algorithm_fault = what.rfind("algorithm:", 0) == 0 || what.rfind("feature block", 0) == 0 ||
+                                     what.rfind("readouts:", 0) == 0;
+        throw Error(fmt::format("{}: {}", algorithm_fault ? a.algorithm : a.input, what));
     }
 }
 

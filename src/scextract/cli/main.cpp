@@ -9,6 +9,8 @@
 
 #include <cstdio>
 #include <exception>
+#include <new>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -30,6 +32,37 @@ int Console::threads() const { return g_.threads > 0 ? g_.threads : default_thre
 MessageSink Console::messages() const {
     return {[this](const std::string& m) { info(m); }, [this](const std::string& m) { warn(m); }};
 }
+
+namespace {
+
+/// The command's main input as given on the command line (its first input option), for the
+/// rare failure that carries no file of its own; empty when the command names none.
+std::string main_input(const CLI::App& command) {
+    const CLI::App* app = &command;
+    while (!app->get_subcommands().empty()) app = app->get_subcommands().front(); // e.g. `ruler check`
+    for (; app != nullptr; app = app->get_parent())
+        for (const char* name : {"input", "--input", "--algorithm", "--train", "--reference", "--config", "--operator",
+                                 "--operators", "--ruler", "--model", "--results", "file", "path"})
+            if (const auto* o = app->get_option_no_throw(name); o != nullptr && o->count() > 0)
+                return o->results().front();
+    return {};
+}
+
+/// One line for an exception that is not one of ours: the standard library's own text
+/// (`vector::_M_range_check: __n ...`) means nothing to a user, so it is replaced by what
+/// went wrong and the file the command was reading.
+std::string internal_failure(const std::exception& e, const std::string& input) {
+    const std::string file = input.empty() ? std::string("the input") : input;
+    if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr)
+        return fmt::format("{}: not enough memory to process this input (a size in it may be implausible)", file);
+    if (dynamic_cast<const std::length_error*>(&e) != nullptr)
+        return fmt::format("{}: a size declared in this input is too large to hold", file);
+    if (dynamic_cast<const std::out_of_range*>(&e) != nullptr)
+        return fmt::format("{}: an index or count in this input is out of range (a list shorter than declared?)", file);
+    return {};
+}
+
+} // namespace
 
 } // namespace scx::cli
 
@@ -78,14 +111,22 @@ int main(int argc, char** argv) {
     }
     const Console console(global);
     scx::remove_live_temporaries_on_signals(); // Ctrl-C or kill leaves no temporary output behind
+    const CLI::App* running = nullptr;
     try {
         for (const auto& c : commands)
-            if (c.app->parsed()) c.run(console);
+            if (c.app->parsed()) {
+                running = c.app;
+                c.run(console);
+            }
     } catch (const scx::UsageError& e) {
         std::fprintf(stderr, "scextract: usage error: %s\n", e.what());
         return 2;
-    } catch (const std::exception& e) {
+    } catch (const scx::Error& e) {
         std::fprintf(stderr, "scextract: error: %s\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        const auto msg = internal_failure(e, running != nullptr ? main_input(*running) : std::string());
+        std::fprintf(stderr, "scextract: error: %s\n", msg.empty() ? e.what() : msg.c_str());
         return 1;
     }
     return 0;

@@ -216,6 +216,7 @@ Command add_simulate_command(CLI::App& root, GlobalOptions& g) {
                 o.seed = g.seed;
                 if (design_seed->count() > 0) o.design_seed = a.design_seed;
                 o.tissues = a.tissues;
+                o.ruler_source = a.ruler == "default" ? "built-in ruler (data/rulers/hematopoiesis.json)" : a.ruler;
                 o.composition = a.composition == "reference" ? SimulationComposition::reference : SimulationComposition::graph;
                 if (!cal && (a.composition != "graph" || o.within_type_scale != 1.0))
                     throw UsageError("--composition and --within-type-scale apply to calibrated beds (--calibrate or --calibration)");

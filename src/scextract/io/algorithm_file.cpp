@@ -44,6 +44,9 @@ struct SparseBuffers {
     std::vector<float> scales;
 };
 
+void check_algorithm_values(const Algorithm& a);
+void check_ood(const AlgorithmOodBounds& ood);
+
 } // namespace
 
 void write_algorithm_file(const Algorithm& a, const std::string& path) {
@@ -51,6 +54,14 @@ void write_algorithm_file(const Algorithm& a, const std::string& path) {
     const auto d = f.n_features(), k = a.latent_dim();
     if (a.feature_mean.size() != d || a.feature_sd.size() != d || a.adaptor_W.cols() != d || a.adaptor_b.size() != d)
         throw Error(fmt::format("{}: the standardiser and adaptor do not match the {} features", path, d));
+    // the reader's checks, before anything is written: no file leaves here that apply would refuse
+    try {
+        check_algorithm_values(a);
+        if (a.ood.available()) check_ood(a.ood);
+        (void)f.apply(RowMatrixF::Zero(1, f.n_genes())); // every block fits the panel
+    } catch (const Error& e) {
+        throw Error(fmt::format("{}: {}", path, e.what()));
+    }
     nlohmann::ordered_json meta;
     meta["algorithm_version"] = kAlgorithmVersion;
     meta["panel"] = f.genes;
@@ -171,7 +182,13 @@ void check_algorithm_values(const Algorithm& a) {
     require_finite(a.adaptor_b, "adaptor_b");
     if (!std::isfinite(a.adaptor_beta)) throw Error("adaptor_beta is not finite");
     if (!std::isfinite(a.target_sum) || !(a.target_sum > 0)) throw Error(fmt::format("target_sum is {} (must be positive)", a.target_sum));
+    std::unordered_set<std::string> tasks;
     for (const auto& r : a.readouts) {
+        if (!tasks.insert(r.task).second) throw Error(fmt::format("readout task '{}' appears twice", r.task));
+        std::unordered_set<std::string> classes;
+        for (const auto& c : r.classes)
+            if (!classes.insert(c).second)
+                throw Error(fmt::format("readout '{}' names class '{}' twice (apply writes the classes as categories)", r.task, c));
         require_finite(r.W, "readout '" + r.task + "' W");
         require_finite(r.b, "readout '" + r.task + "' b");
         const auto rows = static_cast<std::size_t>(r.W.rows());
@@ -186,6 +203,11 @@ void check_algorithm_values(const Algorithm& a) {
             throw Error(fmt::format("readout '{}' is of unknown kind '{}' (regression, softmax or binary)", r.task, r.kind));
         }
     }
+}
+
+void check_ood(const AlgorithmOodBounds& ood) {
+    if (!std::isfinite(ood.reconstruction_error_p99) || !std::isfinite(ood.detected_fraction_p1) || ood.training_cells < 1)
+        throw Error("the out-of-distribution bounds ('ood') are not finite or cover no cells");
 }
 
 } // namespace
@@ -269,9 +291,7 @@ Algorithm read_algorithm_file(const std::string& path) {
             a.ood.detected_fraction_p1 = ood.at("detected_fraction_p1").get<double>();
             a.ood.reconstruction_error_mean = ood.value("reconstruction_error_mean", std::nan(""));
             a.ood.training_cells = ood.at("training_cells").get<std::int64_t>();
-            if (!std::isfinite(a.ood.reconstruction_error_p99) || !std::isfinite(a.ood.detected_fraction_p1) ||
-                a.ood.training_cells < 1)
-                throw Error("the out-of-distribution bounds ('ood') are not finite or cover no cells");
+            check_ood(a.ood);
         }
         // a last consistency check: every block must fit the panel
         const RowMatrixF probe = RowMatrixF::Zero(1, a.features.n_genes());

@@ -1,6 +1,7 @@
 #include "scextract/io/dataset.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/io/anndata_check.hpp"
 #include "scextract/io/csv_counts.hpp"
 #include "scextract/io/h5ad_reader.hpp"
 #include "scextract/io/h5ad_writer.hpp"
@@ -113,7 +114,9 @@ void write_dataset_with_additions(const std::string& input, Dataset d, const std
 
 AnnData read_as_anndata(const std::string& path, std::vector<std::string>* warnings) {
     if (detect_input_format(path) == InputFormat::h5ad) return read_h5ad(path, {}, warnings);
-    return dataset_to_anndata(read_dataset(path));
+    auto ad = dataset_to_anndata(read_dataset(path));
+    check_anndata(ad, path);
+    return ad;
 }
 
 } // namespace scx

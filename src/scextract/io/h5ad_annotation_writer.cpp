@@ -3,6 +3,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/io/atomic_file.hpp"
 #include "scextract/io/h5ad_body.hpp"
+#include "scextract/io/h5ad_reader.hpp"
 #include "scextract/io/hdf5.hpp"
 
 #include <algorithm>
@@ -76,6 +77,9 @@ struct H5adAnnotationWriter::State {
 
 H5adAnnotationWriter::H5adAnnotationWriter(const std::string& input, const std::string& output, const H5adWriteOptions& options) {
     refuse_overwriting_input(input, output);
+    // The copy carries every element of the input: one that anndata or scipy would refuse
+    // (codes past the categories, a short column) is refused here, naming the input.
+    (void)read_h5ad(input, {.read_X = false, .read_layers = false, .read_raw_X = false, .read_obsp = false});
     s_ = std::make_unique<State>(input, output, options);
     s_->settings.gzip_level = options.gzip_level;
     s_->guarded([&] {
@@ -101,6 +105,13 @@ void H5adAnnotationWriter::add_obs_numeric(const std::string& name, DType dtype)
 }
 
 void H5adAnnotationWriter::add_obs_categorical(const std::string& name, const std::vector<std::string>& categories, bool ordered) {
+    {
+        auto sorted = categories;
+        std::sort(sorted.begin(), sorted.end());
+        if (const auto d = std::adjacent_find(sorted.begin(), sorted.end()); d != sorted.end())
+            throw Error(fmt::format("{}: obs['{}'] declares category '{}' twice (pandas needs unique categories)", s_->output,
+                                    name, *d));
+    }
     auto& t = s_->declare(fmt::format("obs['{}']", name), name, Target::Kind::codes);
     t.categories = categories;
     s_->guarded([&] {
@@ -157,6 +168,11 @@ void H5adAnnotationWriter::write_obs_codes(const std::string& name, std::int64_t
     auto& t = s_->find(name, Target::Kind::codes);
     const auto rows = static_cast<std::int64_t>(codes.size());
     s_->check_block(t, first_row, rows);
+    const auto n_cat = static_cast<std::int64_t>(t.categories.size());
+    for (std::size_t i = 0; i < codes.size(); ++i)
+        if (codes[i] < -1 || codes[i] >= n_cat)
+            throw Error(fmt::format("{}: {} code {} at row {} is outside [-1, {}) ({} categories)", s_->output, t.label, codes[i],
+                                    first_row + static_cast<std::int64_t>(i), n_cat, n_cat));
     s_->guarded([&] { h5::write_rows(t.dataset, first_row, rows, codes.data()); });
     t.written += rows;
 }

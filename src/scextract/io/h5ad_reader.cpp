@@ -2,6 +2,7 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/core/memory.hpp"
+#include "scextract/io/anndata_check.hpp"
 #include "scextract/io/h5ad_body.hpp"
 #include "scextract/io/hdf5.hpp"
 
@@ -291,9 +292,23 @@ H5adLayout read_h5ad_layout(const std::string& path) {
     return layout_of(f, encoding_of(f));
 }
 
+namespace {
+/// The length of a dataset that must be 1-D (a sparse matrix's arrays, a compound dataframe),
+/// or an error naming it: a 0-d one has no length (and `.at(0)` of its shape would leak
+/// `vector::_M_range_check` to the user).
+std::int64_t length_1d(hid_t dset, const std::string& what) {
+    const auto shape = h5::dataset_shape(dset);
+    if (shape.size() != 1) throw Error(fmt::format("{}: expected a 1-D array, found {} dimensions", what, shape.size()));
+    return shape[0];
+}
+} // namespace
+
 std::int64_t h5ad_dataframe_rows(hid_t file, const char* name) {
     // anndata <= 0.6 stored a dataframe as one compound dataset
-    if (h5::is_dataset(file, name)) return h5::dataset_shape(h5::open_dataset(file, name)).at(0);
+    if (h5::is_dataset(file, name)) {
+        Handle d = h5::open_dataset(file, name);
+        return length_1d(d, h5::where(d));
+    }
     Handle g = h5::open_group(file, name);
     const auto index_name = h5::read_string_attr(g, "_index").value_or(h5::is_dataset(g, "_index") ? "_index" : "index");
     if (!h5::is_dataset(g, index_name))
@@ -398,6 +413,7 @@ AnnData read_h5ad(const std::string& path, const H5adReadOptions& options, std::
         attach_legacy_categories(ad.obs, ad.uns);
         attach_legacy_categories(ad.var, ad.uns);
     }
+    check_anndata(ad, path, options.read_obs);
     return ad;
 }
 
@@ -447,7 +463,9 @@ OpenMatrix open_matrix(const std::string& path, const H5adMatrixLocation& where)
         h5::check_filters(data);
         h5::check_filters(h5::open_dataset(m.object, "indices"));
         m.info.dtype = dtype_name(h5::dataset_dtype(data));
-        m.info.nnz = h5::dataset_shape(data).at(0);
+        m.info.nnz = length_1d(data, fmt::format("{}: {}/data", path, name));
+        for (const char* part : {"indices", "indptr"})
+            (void)length_1d(h5::open_dataset(m.object, part), fmt::format("{}: {}/{}", path, name, part));
     } else {
         m.object = h5::open_dataset(m.file, name);
         h5::check_filters(m.object);
@@ -471,12 +489,12 @@ CsrMatrix read_major(const OpenMatrix& m, const std::string& what) {
     out.n_rows = csc ? m.info.n_cols : m.info.n_rows;
     out.n_cols = csc ? m.info.n_rows : m.info.n_cols;
     Handle indptr = h5::open_dataset(m.object, "indptr");
-    if (h5::dataset_shape(indptr).at(0) != out.n_rows + 1)
-        throw Error(fmt::format("{}: indptr has {} entries, expected {}", what, h5::dataset_shape(indptr).at(0), out.n_rows + 1));
+    if (const auto n = length_1d(indptr, what + "/indptr"); n != out.n_rows + 1)
+        throw Error(fmt::format("{}: indptr has {} entries, expected {}", what, n, out.n_rows + 1));
     out.indptr.resize(static_cast<std::size_t>(out.n_rows + 1));
     h5::read_range(indptr, 0, out.n_rows + 1, out.indptr.data());
     const auto nnz = m.info.nnz;
-    if (h5::dataset_shape(h5::open_dataset(m.object, "indices")).at(0) != nnz)
+    if (length_1d(h5::open_dataset(m.object, "indices"), what + "/indices") != nnz)
         throw Error(fmt::format("{}: indices and data differ in length", what));
     resize_for_bulk_read(out.values, static_cast<std::size_t>(nnz));
     resize_for_bulk_read(out.indices, static_cast<std::size_t>(nnz));
@@ -520,8 +538,8 @@ H5adRowReader::H5adRowReader(const std::string& path, const H5adMatrixLocation& 
     if (impl_->m.info.encoding == "csr_matrix") {
         Handle indptr = h5::open_dataset(impl_->m.object, "indptr");
         const auto n = impl_->m.info.n_rows + 1;
-        if (h5::dataset_shape(indptr).at(0) != n)
-            throw Error(fmt::format("{}: indptr has {} entries, expected {}", impl_->what, h5::dataset_shape(indptr).at(0), n));
+        if (const auto len = length_1d(indptr, impl_->what + "/indptr"); len != n)
+            throw Error(fmt::format("{}: indptr has {} entries, expected {}", impl_->what, len, n));
         impl_->indptr.resize(static_cast<std::size_t>(n));
         h5::read_range(indptr, 0, n, impl_->indptr.data());
         if (impl_->indptr.front() != 0 || impl_->indptr.back() != impl_->m.info.nnz)

@@ -1,6 +1,7 @@
 #include "scextract/io/h5ad_stream_writer.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/io/anndata_check.hpp"
 #include "scextract/io/atomic_file.hpp"
 #include "scextract/io/h5ad_body.hpp"
 #include "scextract/io/hdf5.hpp"
@@ -83,6 +84,7 @@ void H5adCsrStreamWriter::append(const CsrMatrix& block) {
 
 void H5adCsrStreamWriter::finish(const AnnData& rest) {
     if (rest.X) throw Error(fmt::format("{}: finish() got an X as well as the streamed one", s_->path));
+    check_anndata(rest, s_->path);
     if (rest.n_obs != rows_written())
         throw Error(fmt::format("{}: {} rows were written but obs has {}", s_->path, rows_written(), rest.n_obs));
     if (rest.n_vars != s_->n_cols)

@@ -2,6 +2,7 @@
 #include "scextract/io/h5ad_body.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/io/anndata_check.hpp"
 #include "scextract/io/atomic_file.hpp"
 #include "scextract/io/h5ad_reader.hpp"
 #include "scextract/io/hdf5.hpp"
@@ -50,6 +51,7 @@ public:
     }
 
     void write_value(hid_t parent, const std::string& name, const SparseArray& s) {
+        check_sparse_array(s, name);
         Handle g = h5::create_group(parent, name);
         h5::write_encoding(g, s.format == SparseArray::Format::csr ? "csr_matrix" : "csc_matrix", "0.1.0");
         h5::write_int_array_attr(g, "shape", {s.n_rows, s.n_cols});
@@ -59,6 +61,7 @@ public:
     }
 
     void write_value(hid_t parent, const std::string& name, const Categorical& c) {
+        check_column(c, c.codes.size(), name);
         Handle g = h5::create_group(parent, name);
         h5::write_encoding(g, "categorical", "0.2.0");
         h5::write_bool_attr(g, "ordered", c.ordered);
@@ -251,6 +254,7 @@ void apply_additions(AnnData& ad, const H5adAdditions& add) {
 }
 
 void write_h5ad(const AnnData& ad, const std::string& path, const H5adWriteOptions& options) {
+    check_anndata(ad, path); // nothing is written that a reader here, anndata or scipy would refuse
     AtomicOutput out(path);
     {
         Handle f = h5::create_file(out.temp_path().string());
@@ -287,6 +291,8 @@ void write_h5ad_with_additions(const std::string& input, const std::string& outp
         n_obs = meta.n_obs;
         n_vars = meta.n_vars;
     }
+    for (const auto& [k, c] : additions.obs_columns) check_column(c, n_obs, fmt::format("{}: new obs/{}", output, k));
+    for (const auto& [k, c] : additions.var_columns) check_column(c, n_vars, fmt::format("{}: new var/{}", output, k));
     AtomicOutput out(output);
     try {
         copy_h5ad_for_amending(input, out.temp_path());

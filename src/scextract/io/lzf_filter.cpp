@@ -16,11 +16,17 @@ namespace {
 std::size_t lzf_decode(unsigned flags, std::size_t cd_nelmts, const unsigned cd_values[], std::size_t nbytes,
                        std::size_t* buf_size, void** buf) {
     if (!(flags & H5Z_FLAG_REVERSE)) return 0; // decoding only: we never write LZF
-    std::size_t out_size = (cd_nelmts >= 3 && cd_values[2] != 0) ? cd_values[2] : *buf_size * 4;
+    const bool size_known = cd_nelmts >= 3 && cd_values[2] != 0;
+    std::size_t out_size = size_known ? cd_values[2] : *buf_size * 4;
     for (int attempt = 0; attempt < 8; ++attempt) {
         void* out = std::malloc(out_size);
         if (!out) return 0;
         const unsigned n = lzf_decompress(*buf, static_cast<unsigned>(nbytes), out, static_cast<unsigned>(out_size));
+        if (n != 0 && size_known && n != out_size) {
+            // a chunk decoding short would leave the rest of HDF5's chunk buffer uninitialised
+            std::free(out);
+            return 0;
+        }
         if (n != 0) {
             std::free(*buf);
             *buf = out;

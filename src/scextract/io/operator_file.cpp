@@ -2,7 +2,10 @@
 
 #include "scextract/core/error.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -91,8 +94,33 @@ OperatorProvenance operator_provenance_from_json(const json& j, const std::strin
     return p;
 }
 
+namespace {
+
+/// What the atlas and circuits rely on beyond sizes (the reader checks the same, so nothing
+/// is written that would be refused): finite operators, unique panel genes, co-occurrence
+/// counts that are counts.
+void check_operator_values(const OperatorSet& set, const std::string& what) {
+    std::unordered_set<std::string> seen;
+    for (const auto& g : set.genes)
+        if (!seen.insert(g).second) throw Error(fmt::format("{}: panel gene '{}' appears twice", what, g));
+    for (std::size_t k = 0; k < set.ops.size(); ++k) {
+        const auto& m = set.ops[k];
+        for (Eigen::Index i = 0; i < m.size(); ++i)
+            if (!std::isfinite(m.data()[i]))
+                throw Error(fmt::format("{}: operator of layer {} head {} holds a non-finite value ({}) at entry {}", what,
+                                        static_cast<std::int64_t>(k) / std::max<std::int64_t>(set.n_heads, 1),
+                                        static_cast<std::int64_t>(k) % std::max<std::int64_t>(set.n_heads, 1), m.data()[i], i));
+    }
+    for (std::size_t i = 0; i < set.cooccurrence.size(); ++i)
+        if (set.cooccurrence[i] < 0)
+            throw Error(fmt::format("{}: co-occurrence count {} at entry {} is negative", what, set.cooccurrence[i], i));
+}
+
+} // namespace
+
 void write_operator_file(const OperatorSet& set, const std::string& path) {
     set.validate(path);
+    check_operator_values(set, path);
     const std::int64_t g = set.n_genes();
     json meta;
     meta["format"] = kOperatorFormat;
@@ -184,6 +212,7 @@ OperatorSet OperatorFileView::load() const {
         for (std::int64_t h = 0; h < n_heads_; ++h) s.ops.emplace_back(op(l, h));
     const auto c = cooccurrence();
     s.cooccurrence.assign(c.begin(), c.end());
+    check_operator_values(s, path());
     return s;
 }
 

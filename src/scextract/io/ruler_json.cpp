@@ -131,6 +131,8 @@ public:
 
         const auto& stages = require(j, "", "stages");
         if (!stages.is_array()) fail("stages", fmt::format("expected an array of stage objects, got {}", stages.type_name()));
+        // every use of a ruler (distances, depths, labels) needs a stage; refused here so no command can accept one
+        if (stages.empty()) fail("stages", "the ruler has no stages (at least one is needed)");
         static const std::set<std::string> stage_keys{"name", "depth", "branch", "description"};
         for (std::size_t i = 0; i < stages.size(); ++i) {
             const auto p = element_path("stages", i);
@@ -348,6 +350,7 @@ nlohmann::ordered_json ruler_to_json(const Ruler& r) {
 }
 
 void write_ruler_json(const Ruler& ruler, const std::string& path) {
+    if (ruler.stages.empty()) throw Error(fmt::format("{}: ruler '{}' has no stages; a ruler file needs at least one", path, ruler.name));
     write_text_atomically(path, ruler_to_json(ruler).dump(2) + "\n");
 }
 

@@ -6,6 +6,7 @@
 #include "scextract/io/zip_error.hpp"
 
 #include <zip.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -372,6 +373,21 @@ class Archive {
         if (done != expected)
             throw Error(fmt::format("{}: '{}' ends after {} of {} bytes; the file may be truncated", path_, name, done,
                                     expected));
+        // libzip checks an entry's CRC-32 only when a read reaches its end, which reading exactly
+        // the declared size never does: checked here, so flipped storage bits never load
+        zip_stat_t st;
+        zip_stat_init(&st);
+        if (zip_stat(zip_.get(), name.c_str(), ZIP_FL_ENC_RAW, &st) == 0 && (st.valid & ZIP_STAT_CRC)) {
+            uLong crc = crc32(0L, Z_NULL, 0);
+            for (std::uint64_t at = 0; at < expected;) {
+                const auto n = static_cast<uInt>(std::min<std::uint64_t>(expected - at, 1U << 30));
+                crc = crc32(crc, reinterpret_cast<const Bytef*>(buf.data() + at), n);
+                at += n;
+            }
+            if (static_cast<std::uint32_t>(crc) != st.crc)
+                throw Error(fmt::format("{}: '{}' fails its CRC-32 check (stored {:08x}, computed {:08x}); the file is damaged",
+                                        path_, name, st.crc, static_cast<std::uint32_t>(crc)));
+        }
         return buf;
     }
 

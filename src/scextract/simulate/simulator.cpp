@@ -97,6 +97,11 @@ std::int64_t simulation_gene_pool_size(const std::vector<std::string>& vocabular
 
 namespace {
 
+/// The ruler as errors name it: its file when known, else its name field.
+std::string ruler_source(const SimulationOptions& o, const Ruler& ruler) {
+    return o.ruler_source.empty() ? fmt::format("simulate: ruler '{}'", ruler.name) : o.ruler_source;
+}
+
 void check_options(const SimulationOptions& o, const Ruler& ruler) {
     if (o.n_cells < 1) throw Error(fmt::format("simulate: --cells must be >= 1, got {}", o.n_cells));
     if (o.cell_offset < 0) throw Error(fmt::format("simulate: --cell-offset must be >= 0, got {}", o.cell_offset));
@@ -104,13 +109,13 @@ void check_options(const SimulationOptions& o, const Ruler& ruler) {
     if (o.tissues.empty()) throw Error("simulate: at least one tissue is needed");
     if (!(o.nb_theta > 0) || !(o.library_size_mean > 0) || !(o.library_size_sdlog >= 0))
         throw Error("simulate: nb_theta and library_size_mean must be > 0, library_size_sdlog >= 0");
+    const auto source = ruler_source(o, ruler);
     const auto check = check_ruler(ruler);
-    if (!check.ok)
-        throw Error(fmt::format("simulate: the ruler '{}' is not valid: {}", ruler.name, fmt::join(check.errors, "; ")));
+    if (!check.ok) throw Error(fmt::format("{}: the ruler is not valid: {}", source, fmt::join(check.errors, "; ")));
     if (ruler.explicit_distances)
-        throw Error(fmt::format("simulate: the ruler '{}' is a distance matrix; the simulator needs a stage graph",
-                                ruler.name));
-    if (ruler.stages.size() < 2) throw Error("simulate: the ruler needs at least two stages");
+        throw Error(fmt::format("{}: the ruler is a distance matrix; the simulator needs a stage graph", source));
+    if (ruler.stages.size() < 2)
+        throw Error(fmt::format("{}: the ruler has {} stage(s); the simulator needs at least two", source, ruler.stages.size()));
 }
 
 /// Parents, branches and labels of the ruler's stages.
@@ -285,8 +290,8 @@ SimulationDesign design_calibrated_simulation(const Ruler& ruler, const Calibrat
     for (std::int64_t s = 0; s < n_stages; ++s)
         if (!d.stage_log_profile[s].empty()) profiled.push_back(s);
     if (profiled.empty())
-        throw Error(fmt::format("simulate: no stage of the calibration ('{}'...) is on the ruler '{}'",
-                                cal.stages.empty() ? "" : cal.stages.front().stage, ruler.name));
+        throw Error(fmt::format("{}: no stage of the calibration ('{}'...) is on this ruler", ruler_source(d.options, ruler),
+                                cal.stages.empty() ? "" : cal.stages.front().stage));
     const auto hops = ruler_distances(ruler);
     std::unordered_map<std::string, std::int64_t> gene_index;
     for (std::int64_t g = 0; g < n_genes; ++g) gene_index.emplace(d.genes[g].symbol, g);

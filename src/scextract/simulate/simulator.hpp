@@ -71,6 +71,9 @@ struct SimulationOptions {
     /// within-type components are drawn (1 = as estimated, 0 = independent genes).
     SimulationComposition composition = SimulationComposition::graph;
     double within_type_scale = 1.0;
+    /// Where the ruler came from (its file path), named in errors about it; empty: the
+    /// ruler's name field. Not part of the design.
+    std::string ruler_source;
 };
 
 /// One gene of the simulation.
