@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -34,6 +35,7 @@ public:
     }
 
     Mapping read_mapping(hid_t group) {
+        const GroupVisit visit(*this, group);
         Mapping m;
         for (const auto& child : h5::children(group)) {
             if (auto e = read(group, child)) m.items.emplace_back(child, std::move(*e));
@@ -65,6 +67,41 @@ public:
 
 private:
     std::vector<std::string>* warnings_;
+    /// Every group entered so far (object address -> the path it was first reached by), and
+    /// how many of them enclose the current one: a hard-link cycle or a shared group is
+    /// refused on its second visit, and nesting deeper than kH5adMaxGroupDepth is refused,
+    /// so a hostile file can neither recurse forever nor overflow the stack.
+    std::map<haddr_t, std::string> visited_;
+    int depth_ = 0;
+
+    /// Marks one group as entered for the duration of its reading.
+    class GroupVisit {
+    public:
+        GroupVisit(ElementReader& r, hid_t g) : r_(r) {
+            if (r_.depth_ >= kH5adMaxGroupDepth)
+                throw Error(fmt::format("{}: groups nested more than {} deep (hostile or damaged file?)", h5::where(g),
+                                        kH5adMaxGroupDepth));
+            H5O_info_t info;
+            if (H5Oget_info2(g, &info, H5O_INFO_BASIC) < 0)
+                throw Error(fmt::format("{}: cannot read object header ({})", h5::where(g), h5::error_stack()));
+            const auto [it, fresh] = r_.visited_.emplace(info.addr, h5::object_path(g));
+            if (!fresh) {
+                const auto here = h5::object_path(g);
+                const bool cycle = here.size() > it->second.size() && here.compare(0, it->second.size(), it->second) == 0 &&
+                                   here[it->second.size()] == '/';
+                throw Error(fmt::format("{}: {} {} (hard links that {} are not allowed in an h5ad file)", h5::where(g),
+                                        cycle ? "hard-link cycle: this group is its own ancestor" : "this group is also",
+                                        it->second, cycle ? "form a cycle" : "share a group"));
+            }
+            ++r_.depth_;
+        }
+        ~GroupVisit() { --r_.depth_; }
+        GroupVisit(const GroupVisit&) = delete;
+        GroupVisit& operator=(const GroupVisit&) = delete;
+
+    private:
+        ElementReader& r_;
+    };
 
     std::optional<Element> read_group(hid_t g) {
         const auto enc = encoding_of(g);
@@ -184,6 +221,7 @@ private:
     }
 
     DataFrame read_dataframe_group(hid_t g) {
+        const GroupVisit visit(*this, g);
         DataFrame df;
         // Group without dataframe attributes: an empty frame (anndata writes those for X-less objects).
         df.index_name = h5::read_string_attr(g, "_index").value_or(h5::is_dataset(g, "_index") ? "_index" : "index");
