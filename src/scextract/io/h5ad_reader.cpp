@@ -484,11 +484,13 @@ OpenMatrix open_matrix(const std::string& path, const H5adMatrixLocation& where)
         Handle data = h5::open_dataset(m.object, "data");
         h5::check_filters(data);
         h5::check_filters(h5::open_dataset(m.object, "indices"));
+        for (const char* part : {"data", "indices", "indptr"}) h5::check_stored_size(h5::open_dataset(m.object, part));
         m.info.dtype = dtype_name(h5::dataset_dtype(data));
         m.info.nnz = h5::dataset_shape(data).at(0);
     } else {
         m.object = h5::open_dataset(m.file, name);
         h5::check_filters(m.object);
+        h5::check_stored_size(m.object);
         const auto shape = h5::dataset_shape(m.object);
         if (shape.size() != 2) throw Error(fmt::format("{}: {} is not a 2-D matrix", path, name));
         m.info.encoding = "array";
@@ -516,6 +518,7 @@ CsrMatrix read_major(const OpenMatrix& m, const std::string& what) {
     const auto nnz = m.info.nnz;
     if (h5::dataset_shape(h5::open_dataset(m.object, "indices")).at(0) != nnz)
         throw Error(fmt::format("{}: indices and data differ in length", what));
+    check_fits_in_memory(checked_bytes(static_cast<std::uint64_t>(nnz), sizeof(float) + sizeof(std::int32_t)), what);
     resize_for_bulk_read(out.values, static_cast<std::size_t>(nnz));
     resize_for_bulk_read(out.indices, static_cast<std::size_t>(nnz));
     h5::read_range(h5::open_dataset(m.object, "data"), 0, nnz, out.values.data());
@@ -534,6 +537,11 @@ CsrMatrix read_h5ad_matrix(const std::string& path, const H5adMatrixLocation& wh
     auto m = open_matrix(path, where);
     const auto what = fmt::format("{}:{}", path, where.path());
     if (m.info.encoding == "array") {
+        // the dense floats and their CSR copy (values and indices) at worst
+        check_fits_in_memory(checked_bytes(checked_bytes(static_cast<std::uint64_t>(m.info.n_rows),
+                                                         static_cast<std::uint64_t>(m.info.n_cols)),
+                                           3 * sizeof(float)),
+                             what);
         std::vector<float> dense(static_cast<std::size_t>(m.info.n_rows * m.info.n_cols));
         h5::read_rows_2d(m.object, 0, m.info.n_rows, dense.data());
         return csr_from_dense(dense, m.info.n_rows, m.info.n_cols);
@@ -585,6 +593,10 @@ void H5adRowReader::read_rows_into(std::int64_t begin, std::int64_t end, CsrMatr
     if (begin < 0 || end < begin || end > im.m.info.n_rows)
         throw Error(fmt::format("{}: rows [{}, {}) outside 0..{}", im.what, begin, end, im.m.info.n_rows));
     if (im.m.info.encoding == "array") {
+        check_fits_in_memory(checked_bytes(checked_bytes(static_cast<std::uint64_t>(end - begin),
+                                                         static_cast<std::uint64_t>(im.m.info.n_cols)),
+                                           3 * sizeof(float)),
+                             fmt::format("{} rows [{}, {})", im.what, begin, end));
         std::vector<float> dense(static_cast<std::size_t>((end - begin) * im.m.info.n_cols));
         h5::read_rows_2d(im.m.object, begin, end - begin, dense.data());
         out = csr_from_dense(dense, end - begin, im.m.info.n_cols);

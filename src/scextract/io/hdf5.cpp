@@ -1,6 +1,7 @@
 #include "scextract/io/hdf5.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/core/memory.hpp"
 #include "scextract/io/lzf_filter.hpp"
 
 #include <algorithm>
@@ -466,11 +467,51 @@ void check_filters(hid_t dset) {
     }
 }
 
+namespace {
+std::string human_bytes(std::uint64_t b) {
+    if (b >= 1000000000ULL) return fmt::format("{:.1f} GB", static_cast<double>(b) / 1e9);
+    if (b >= 1000000ULL) return fmt::format("{:.1f} MB", static_cast<double>(b) / 1e6);
+    if (b >= 1000ULL) return fmt::format("{:.1f} kB", static_cast<double>(b) / 1e3);
+    return fmt::format("{} bytes", b);
+}
+} // namespace
+
+void check_stored_size(hid_t dset) {
+    Handle space(H5Dget_space(dset));
+    Handle type(H5Dget_type(dset));
+    const hssize_t n = H5Sget_simple_extent_npoints(space);
+    if (n < 0) throw Error(fmt::format("{}: cannot read shape ({})", where(dset), error_stack()));
+    const std::uint64_t declared = checked_bytes(static_cast<std::uint64_t>(n), H5Tget_size(type));
+    if (declared < kUncheckedDatasetBytes) return;
+    Handle dcpl(H5Dget_create_plist(dset));
+    const auto layout = H5Pget_layout(dcpl);
+    if (layout == H5D_COMPACT) return; // stored in the object header, which the library has read whole
+    std::uint64_t stored = H5Dget_storage_size(dset);
+    Handle file(H5Iget_file_id(dset));
+    hsize_t file_size = 0;
+    if (file.valid() && H5Fget_filesize(file, &file_size) >= 0) stored = std::min<std::uint64_t>(stored, file_size);
+    H5Eclear2(H5E_DEFAULT);
+    const double ratio = layout == H5D_CHUNKED ? kMaxCompressionRatio : 1.0;
+    if (static_cast<double>(declared) <= ratio * static_cast<double>(stored)) return;
+    throw Error(fmt::format("{}: declares {} but stores {} in the file ({}); damaged or hostile file?", where(dset),
+                            human_bytes(declared), human_bytes(stored),
+                            layout == H5D_CHUNKED ? fmt::format("more than {:.0f}:1 compression is not plausible", kMaxCompressionRatio)
+                                                  : std::string("an uncompressed dataset stores all of its bytes")));
+}
+
+void check_read_size(hid_t dset, std::uint64_t mem_bytes) {
+    check_stored_size(dset);
+    check_fits_in_memory(mem_bytes, where(dset));
+}
+
 NdArray read_ndarray(hid_t dset) {
     check_filters(dset);
     NdArray a;
     a.dtype = dataset_dtype(dset);
     a.shape = dataset_shape(dset);
+    std::uint64_t elems = 1;
+    for (const auto d : a.shape) elems = checked_bytes(elems, static_cast<std::uint64_t>(d));
+    check_read_size(dset, checked_bytes(elems, dtype_size(a.dtype)));
     a.bytes.resize(static_cast<std::size_t>(a.size()) * dtype_size(a.dtype));
     if (a.size() > 0)
         check(H5Dread(dset, native_type(a.dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, a.bytes.data()),
@@ -484,6 +525,8 @@ StringArray read_strings(hid_t dset) {
     s.shape = dataset_shape(dset);
     Handle type(H5Dget_type(dset));
     Handle space(H5Dget_space(dset));
+    check_read_size(dset, checked_bytes(static_cast<std::uint64_t>(std::max<hssize_t>(H5Sget_simple_extent_npoints(space), 0)),
+                                        std::max<std::size_t>(H5Tget_size(type), sizeof(std::string))));
     s.values = read_string_values(dset, type, space, false, where(dset));
     return s;
 }
@@ -537,6 +580,10 @@ bool read_range_parallel_inflate(hid_t dset, std::int64_t offset, std::int64_t c
                 H5Eclear2(H5E_DEFAULT);
                 return false; // unallocated chunk (fill values): not worth a special case
             }
+            // deflate grows incompressible data by well under 1%: a larger stored size is a damaged index
+            if (bytes > static_cast<hsize_t>(chunk_elems) * sizeof(T) * 2 + 4096)
+                throw Error(fmt::format("{}: chunk {} claims {} bytes for {} values (damaged file?)", where(dset), b0 + i,
+                                        bytes, chunk_elems));
             packed[i].resize(static_cast<std::size_t>(bytes));
             check(H5Dread_chunk(dset, H5P_DEFAULT, &coord, &masks[i], packed[i].data()),
                   fmt::format("{}: cannot read chunk at {}", where(dset), coord));
@@ -711,6 +758,7 @@ RecordArray read_compound(hid_t d) {
     if (H5Tget_class(type) != H5T_COMPOUND) throw Error(fmt::format("{}: not a compound dataset", where(d)));
     Handle space(H5Dget_space(d));
     const auto n = static_cast<std::size_t>(H5Sget_simple_extent_npoints(space));
+    check_read_size(d, checked_bytes(n, std::max<std::size_t>(H5Tget_size(type), sizeof(std::string))));
     RecordArray rec;
     rec.n = static_cast<std::int64_t>(n);
     const int n_members = H5Tget_nmembers(type);
