@@ -245,7 +245,7 @@ struct HeapObject {
 
 class VlenHeapCheck {
 public:
-    VlenHeapCheck(hid_t dset) : dset_(dset) {
+    explicit VlenHeapCheck(hid_t dset) : dset_(dset) {
         Handle file(H5Iget_file_id(dset));
         Handle fcpl(H5Fget_create_plist(file));
         if (H5Pget_sizes(fcpl, &sizeof_addr_, &sizeof_size_) < 0) throw Error(fmt::format("{}: {}", where(dset), error_stack()));
@@ -253,7 +253,12 @@ public:
         H5Fget_filesize(file, &size);
         file_size_ = size;
         path_ = file_name(dset);
+        file_ = std::fopen(path_.c_str(), "rb");
+        if (!file_) fail("cannot reopen the file to check its strings");
     }
+    ~VlenHeapCheck() { std::fclose(file_); }
+    VlenHeapCheck(const VlenHeapCheck&) = delete;
+    VlenHeapCheck& operator=(const VlenHeapCheck&) = delete;
 
     /// Checks every heap id of @p n_elems elements stored in @p raw (the file's encoding).
     void check_ids(const unsigned char* raw, std::size_t n_elems) {
@@ -282,10 +287,7 @@ private:
         if (offset > file_size_ || n > file_size_ - offset)
             fail(fmt::format("a global heap at {} of {} bytes runs past the end of the file ({} bytes)", offset, n, file_size_));
         std::string buf(n, '\0');
-        std::FILE* f = std::fopen(path_.c_str(), "rb");
-        if (!f) fail("cannot reopen the file to check its strings");
-        const bool ok = std::fseek(f, static_cast<long>(offset), SEEK_SET) == 0 && std::fread(buf.data(), 1, n, f) == n;
-        std::fclose(f);
+        const bool ok = std::fseek(file_, static_cast<long>(offset), SEEK_SET) == 0 && std::fread(buf.data(), 1, n, file_) == n;
         if (!ok) fail(fmt::format("cannot read the global heap at {}", offset));
         return buf;
     }
@@ -326,6 +328,7 @@ private:
     std::size_t sizeof_addr_ = 8, sizeof_size_ = 8;
     std::uint64_t file_size_ = 0;
     std::string path_;
+    std::FILE* file_ = nullptr;
     std::size_t done_ = 0;
     std::map<std::uint64_t, std::vector<HeapObject>> heaps_;
 };
