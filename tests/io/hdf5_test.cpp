@@ -9,6 +9,7 @@
 #include "scextract/io/hdf5.hpp"
 #include "scextract/io/tenx.hpp"
 
+#include "../support/error_of.hpp"
 #include "../support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -22,17 +23,8 @@ namespace scx {
 namespace {
 
 using h5::Handle;
+using test::error_of;
 using test::TempDir;
-
-std::string error_of(const auto& read) {
-    try {
-        read();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "no error";
-    return {};
-}
 
 /// An h5ad of @p n_obs x @p n_vars with no X; the test adds its own.
 std::string h5ad_without_x(const TempDir& dir, std::int64_t n_obs, std::int64_t n_vars) {

@@ -6,6 +6,7 @@
 #include "scextract/io/tenx.hpp"
 #include "scextract/io/text_lines.hpp"
 
+#include "../support/error_of.hpp"
 #include "../support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 namespace scx {
 namespace {
 
+using test::error_of;
 using test::TempDir;
 using test::write_gz_file;
 using test::write_text_file;
@@ -34,16 +36,6 @@ std::filesystem::path write_long_line_gz(const std::filesystem::path& p, const s
     gzwrite(f, tail.data(), static_cast<unsigned>(tail.size()));
     gzclose(f);
     return p;
-}
-
-std::string error_of(const auto& read) {
-    try {
-        read();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "no error";
-    return {};
 }
 
 constexpr std::size_t kLong = std::size_t{32} << 20; // twice the cap
