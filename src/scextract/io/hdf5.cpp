@@ -435,10 +435,16 @@ std::vector<std::string> read_string_values(hid_t obj, hid_t type, hid_t space, 
         H5Tset_cset(mem, H5Tget_cset(type));
         if (!is_attr) check_vlen_heap(obj);
         std::vector<char*> ptrs(static_cast<std::size_t>(n), nullptr);
+        // whatever libhdf5 allocated is freed on every path, a failed or partial read included
+        // (the pointers start null, which the reclaim skips)
+        struct Reclaim {
+            hid_t mem, space;
+            std::vector<char*>& ptrs;
+            ~Reclaim() { H5Dvlen_reclaim(mem, space, H5P_DEFAULT, ptrs.data()); }
+        } reclaim{mem, space, ptrs};
         const herr_t r = is_attr ? H5Aread(obj, mem, ptrs.data()) : H5Dread(obj, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data());
         check(r, what + ": cannot read strings");
         for (auto* p : ptrs) out.emplace_back(p ? p : "");
-        H5Dvlen_reclaim(mem, space, H5P_DEFAULT, ptrs.data());
     } else {
         const std::size_t len = H5Tget_size(type);
         std::vector<char> buf(len * static_cast<std::size_t>(n));
@@ -994,6 +1000,14 @@ RecordArray read_compound(hid_t d) {
             Handle mem(H5Tcreate(H5T_COMPOUND, len));
             H5Tinsert(mem, name.c_str(), 0, str);
             std::vector<char> buf(len * std::max<std::size_t>(n, 1));
+            struct Reclaim { // frees libhdf5's strings on every path (the buffer starts zeroed)
+                hid_t mem, space;
+                std::vector<char>& buf;
+                bool vlen;
+                ~Reclaim() {
+                    if (vlen) H5Dvlen_reclaim(mem, space, H5P_DEFAULT, buf.data());
+                }
+            } reclaim{mem, space, buf, vlen && n > 0};
             check(H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), what + ": cannot read");
             for (std::size_t r = 0; r < n; ++r) {
                 if (vlen) {
@@ -1005,7 +1019,6 @@ RecordArray read_compound(hid_t d) {
                     strings.values.emplace_back(p, strnlen(p, len));
                 }
             }
-            if (vlen && n > 0) H5Dvlen_reclaim(mem, space, H5P_DEFAULT, buf.data());
             rec.fields.emplace_back(name, std::move(strings));
             continue;
         }
