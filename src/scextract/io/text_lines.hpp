@@ -13,7 +13,7 @@
 namespace scx {
 
 /// Longest line TextLines accepts (16 MiB). No text input of ours (10x MTX and TSVs, CSV
-/// counts, gene lists, GMT, label maps) comes near it: a CSV row of 60,000 genes' counts is
+/// counts, GMT gene sets, ligand-receptor TSVs, label maps) comes near it: a CSV row of 60,000 genes' counts is
 /// well under 1 MiB. A longer line is refused before it is buffered, so a small gzip file
 /// holding one multi-GiB line cannot exhaust memory.
 inline constexpr std::size_t kMaxTextLineBytes = std::size_t{16} << 20;
