@@ -2,9 +2,15 @@
 /// @file memory.hpp
 /// @brief Allocation of large buffers that are about to be filled from disk.
 
+#include "scextract/core/error.hpp"
+
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <vector>
+
+#include <fmt/format.h>
+#include <unistd.h>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -33,6 +39,28 @@ template <class T> void resize_for_bulk_read(std::vector<T>& v, std::size_t n) {
 #endif
     }
     v.resize(n);
+}
+
+/// Physical memory of this machine in bytes (sysconf); 0 when it cannot be told.
+inline std::uint64_t physical_memory_bytes() {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) : 0;
+}
+
+/// @p count elements of @p elem_size bytes, saturating instead of wrapping (sizes come from files).
+inline std::uint64_t checked_bytes(std::uint64_t count, std::uint64_t elem_size) {
+    std::uint64_t out = 0;
+    return __builtin_mul_overflow(count, elem_size, &out) ? UINT64_MAX : out;
+}
+
+/// Throws "WHAT would need N GB in memory, more than this machine's M GB" before a buffer of
+/// @p bytes is allocated for a size declared by an input, so a hostile or damaged header
+/// gives one line naming the file instead of std::bad_alloc or the OOM killer.
+inline void check_fits_in_memory(std::uint64_t bytes, std::string_view what) {
+    const auto phys = physical_memory_bytes();
+    if (phys == 0 || bytes <= phys) return;
+    throw Error(fmt::format("{} would need {:.1f} GB in memory, more than this machine's {:.1f} GB", what,
+                            static_cast<double>(bytes) / 1e9, static_cast<double>(phys) / 1e9));
 }
 
 } // namespace scx

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -35,6 +36,7 @@ public:
     }
 
     Mapping read_mapping(hid_t group) {
+        const GroupVisit visit(*this, group);
         Mapping m;
         for (const auto& child : h5::children(group)) {
             if (auto e = read(group, child)) m.items.emplace_back(child, std::move(*e));
@@ -66,6 +68,41 @@ public:
 
 private:
     std::vector<std::string>* warnings_;
+    /// Every group entered so far (object address -> the path it was first reached by), and
+    /// how many of them enclose the current one: a hard-link cycle or a shared group is
+    /// refused on its second visit, and nesting deeper than kH5adMaxGroupDepth is refused,
+    /// so a hostile file can neither recurse forever nor overflow the stack.
+    std::map<haddr_t, std::string> visited_;
+    int depth_ = 0;
+
+    /// Marks one group as entered for the duration of its reading.
+    class GroupVisit {
+    public:
+        GroupVisit(ElementReader& r, hid_t g) : r_(r) {
+            if (r_.depth_ >= kH5adMaxGroupDepth)
+                throw Error(fmt::format("{}: groups nested more than {} deep (hostile or damaged file?)", h5::where(g),
+                                        kH5adMaxGroupDepth));
+            H5O_info_t info;
+            if (H5Oget_info2(g, &info, H5O_INFO_BASIC) < 0)
+                throw Error(fmt::format("{}: cannot read object header ({})", h5::where(g), h5::error_stack()));
+            const auto [it, fresh] = r_.visited_.emplace(info.addr, h5::object_path(g));
+            if (!fresh) {
+                const auto here = h5::object_path(g);
+                const bool cycle = here.size() > it->second.size() && here.compare(0, it->second.size(), it->second) == 0 &&
+                                   here[it->second.size()] == '/';
+                throw Error(fmt::format("{}: {} {} (hard links that {} are not allowed in an h5ad file)", h5::where(g),
+                                        cycle ? "hard-link cycle: this group is its own ancestor" : "this group is also",
+                                        it->second, cycle ? "form a cycle" : "share a group"));
+            }
+            ++r_.depth_;
+        }
+        ~GroupVisit() { --r_.depth_; }
+        GroupVisit(const GroupVisit&) = delete;
+        GroupVisit& operator=(const GroupVisit&) = delete;
+
+    private:
+        ElementReader& r_;
+    };
 
     std::optional<Element> read_group(hid_t g) {
         const auto enc = encoding_of(g);
@@ -185,6 +222,7 @@ private:
     }
 
     DataFrame read_dataframe_group(hid_t g) {
+        const GroupVisit visit(*this, g);
         DataFrame df;
         // Group without dataframe attributes: an empty frame (anndata writes those for X-less objects).
         df.index_name = h5::read_string_attr(g, "_index").value_or(h5::is_dataset(g, "_index") ? "_index" : "index");
@@ -462,6 +500,7 @@ OpenMatrix open_matrix(const std::string& path, const H5adMatrixLocation& where)
         Handle data = h5::open_dataset(m.object, "data");
         h5::check_filters(data);
         h5::check_filters(h5::open_dataset(m.object, "indices"));
+        for (const char* part : {"data", "indices", "indptr"}) h5::check_stored_size(h5::open_dataset(m.object, part));
         m.info.dtype = dtype_name(h5::dataset_dtype(data));
         m.info.nnz = length_1d(data, fmt::format("{}: {}/data", path, name));
         for (const char* part : {"indices", "indptr"})
@@ -469,6 +508,7 @@ OpenMatrix open_matrix(const std::string& path, const H5adMatrixLocation& where)
     } else {
         m.object = h5::open_dataset(m.file, name);
         h5::check_filters(m.object);
+        h5::check_stored_size(m.object);
         const auto shape = h5::dataset_shape(m.object);
         if (shape.size() != 2) throw Error(fmt::format("{}: {} is not a 2-D matrix", path, name));
         m.info.encoding = "array";
@@ -496,6 +536,7 @@ CsrMatrix read_major(const OpenMatrix& m, const std::string& what) {
     const auto nnz = m.info.nnz;
     if (length_1d(h5::open_dataset(m.object, "indices"), what + "/indices") != nnz)
         throw Error(fmt::format("{}: indices and data differ in length", what));
+    check_fits_in_memory(checked_bytes(static_cast<std::uint64_t>(nnz), sizeof(float) + sizeof(std::int32_t)), what);
     resize_for_bulk_read(out.values, static_cast<std::size_t>(nnz));
     resize_for_bulk_read(out.indices, static_cast<std::size_t>(nnz));
     h5::read_range(h5::open_dataset(m.object, "data"), 0, nnz, out.values.data());
@@ -514,6 +555,11 @@ CsrMatrix read_h5ad_matrix(const std::string& path, const H5adMatrixLocation& wh
     auto m = open_matrix(path, where);
     const auto what = fmt::format("{}:{}", path, where.path());
     if (m.info.encoding == "array") {
+        // the dense floats and their CSR copy (values and indices) at worst
+        check_fits_in_memory(checked_bytes(checked_bytes(static_cast<std::uint64_t>(m.info.n_rows),
+                                                         static_cast<std::uint64_t>(m.info.n_cols)),
+                                           3 * sizeof(float)),
+                             what);
         std::vector<float> dense(static_cast<std::size_t>(m.info.n_rows * m.info.n_cols));
         h5::read_rows_2d(m.object, 0, m.info.n_rows, dense.data());
         return csr_from_dense(dense, m.info.n_rows, m.info.n_cols);
@@ -565,6 +611,10 @@ void H5adRowReader::read_rows_into(std::int64_t begin, std::int64_t end, CsrMatr
     if (begin < 0 || end < begin || end > im.m.info.n_rows)
         throw Error(fmt::format("{}: rows [{}, {}) outside 0..{}", im.what, begin, end, im.m.info.n_rows));
     if (im.m.info.encoding == "array") {
+        check_fits_in_memory(checked_bytes(checked_bytes(static_cast<std::uint64_t>(end - begin),
+                                                         static_cast<std::uint64_t>(im.m.info.n_cols)),
+                                           3 * sizeof(float)),
+                             fmt::format("{} rows [{}, {})", im.what, begin, end));
         std::vector<float> dense(static_cast<std::size_t>((end - begin) * im.m.info.n_cols));
         h5::read_rows_2d(im.m.object, begin, end - begin, dense.data());
         out = csr_from_dense(dense, end - begin, im.m.info.n_cols);

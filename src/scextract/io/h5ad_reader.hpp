@@ -27,6 +27,11 @@ struct H5adReadOptions {
     bool read_obs = true;
 };
 
+/// Deepest nesting of groups read_h5ad() follows (a dict in uns counts one level, obs/uns
+/// themselves one). anndata files nest a handful of levels; a deeper file is refused
+/// rather than risking the stack, as is any group reached twice through hard links (a cycle).
+inline constexpr int kH5adMaxGroupDepth = 64;
+
 /// Reads a whole h5ad file. Elements with an encoding scextract does not model
 /// (e.g. awkward arrays, structured uns records) are skipped and listed in
 /// @p warnings when given. Throws scx::Error naming file and element.

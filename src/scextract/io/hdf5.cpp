@@ -1,13 +1,18 @@
 #include "scextract/io/hdf5.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/core/memory.hpp"
 #include "scextract/io/lzf_filter.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <string_view>
+
+#include <liblzf/lzf.h>
 
 #include <zlib.h>
 
@@ -252,6 +257,215 @@ bool has_attr(hid_t obj, const std::string& name) {
 }
 
 namespace {
+
+// ---- variable-length strings: the global heap checked before libhdf5 reads it ----
+//
+// libhdf5 1.10 trusts the global heap ("GCOL" collections, where variable-length strings
+// live): an object index past the collection's objects, an object running past its
+// collection or a collection size that does not match its objects makes H5HG_read copy
+// from a null or wild pointer (SIGSEGV inside H5Dread), and a heap object longer than the
+// length in the dataset overruns the buffer libhdf5 allocated for it. So before a vlen
+// dataset is read, its raw heap ids (length, collection address, object index) are taken
+// from the file (contiguous) or the raw chunks (H5Dread_chunk; none, deflate, shuffle, LZF),
+// and every collection they name is parsed here the way libhdf5 parses it and checked.
+// Not covered: variable-length string *attributes* (encoding-type etc.), whose heap ids sit in
+// object headers that the API does not expose raw; a damaged heap object behind one can still
+// crash libhdf5 1.10 in H5Aread -> H5T__conv_vlen -> H5HG_read (tests/io/hdf5_vlen_heap_test.cpp
+// therefore writes fixed-length attributes). Compact datasets and other filters are also left to libhdf5.
+
+/// Little-endian unsigned integer of @p n bytes.
+std::uint64_t le(const unsigned char* p, std::size_t n) {
+    std::uint64_t v = 0;
+    for (std::size_t i = n; i-- > 0;) v = (v << 8) | p[i];
+    return v;
+}
+
+struct HeapObject {
+    std::uint64_t size = 0;
+    bool present = false;
+};
+
+class VlenHeapCheck {
+public:
+    explicit VlenHeapCheck(hid_t dset) : dset_(dset) {
+        Handle file(H5Iget_file_id(dset));
+        Handle fcpl(H5Fget_create_plist(file));
+        if (H5Pget_sizes(fcpl, &sizeof_addr_, &sizeof_size_) < 0) throw Error(fmt::format("{}: {}", where(dset), error_stack()));
+        hsize_t size = 0;
+        H5Fget_filesize(file, &size);
+        file_size_ = size;
+        path_ = file_name(dset);
+        file_ = std::fopen(path_.c_str(), "rb");
+        if (!file_) fail("cannot reopen the file to check its strings");
+    }
+    ~VlenHeapCheck() { std::fclose(file_); }
+    VlenHeapCheck(const VlenHeapCheck&) = delete;
+    VlenHeapCheck& operator=(const VlenHeapCheck&) = delete;
+
+    /// Checks every heap id of @p n_elems elements stored in @p raw (the file's encoding).
+    void check_ids(const unsigned char* raw, std::size_t n_elems) {
+        const std::size_t id_size = 4 + sizeof_addr_ + 4;
+        for (std::size_t i = 0; i < n_elems; ++i) {
+            const unsigned char* p = raw + i * id_size;
+            const std::uint64_t len = le(p, 4), addr = le(p + 4, sizeof_addr_), idx = le(p + 4 + sizeof_addr_, 4);
+            if (len == 0) continue; // empty or null string: libhdf5 does not visit the heap
+            const auto& objects = collection(addr);
+            if (idx == 0 || idx >= objects.size() || !objects[idx].present)
+                fail(fmt::format("string {} names object {} of the global heap at {}, which has no such object", done_ + i, idx, addr));
+            if (objects[idx].size != len)
+                fail(fmt::format("string {} is {} bytes long but its heap object holds {}", done_ + i, len, objects[idx].size));
+        }
+        done_ += n_elems;
+    }
+
+    [[nodiscard]] std::size_t id_size() const { return 4 + sizeof_addr_ + 4; }
+
+private:
+    [[noreturn]] void fail(const std::string& why) const {
+        throw Error(fmt::format("{}: {} (damaged file?)", where(dset_), why));
+    }
+
+    std::string read_at(std::uint64_t offset, std::uint64_t n) const {
+        if (offset > file_size_ || n > file_size_ - offset)
+            fail(fmt::format("a global heap at {} of {} bytes runs past the end of the file ({} bytes)", offset, n, file_size_));
+        std::string buf(n, '\0');
+        const bool ok = std::fseek(file_, static_cast<long>(offset), SEEK_SET) == 0 && std::fread(buf.data(), 1, n, file_) == n;
+        if (!ok) fail(fmt::format("cannot read the global heap at {}", offset));
+        return buf;
+    }
+
+    /// The objects of the collection at @p addr, parsed as libhdf5's H5HG__cache_heap_deserialize does.
+    const std::vector<HeapObject>& collection(std::uint64_t addr) {
+        if (auto it = heaps_.find(addr); it != heaps_.end()) return it->second;
+        const std::size_t header = 8 + sizeof_size_;
+        const auto head = read_at(addr, header);
+        const auto* h = reinterpret_cast<const unsigned char*>(head.data());
+        if (head.compare(0, 4, "GCOL") != 0 || h[4] != 1) fail(fmt::format("no global heap collection at {}", addr));
+        const std::uint64_t size = le(h + 8, sizeof_size_);
+        if (size < header) fail(fmt::format("the global heap at {} declares {} bytes", addr, size));
+        const auto body = read_at(addr, size);
+        const auto* c = reinterpret_cast<const unsigned char*>(body.data());
+        const std::size_t obj_header = 8 + sizeof_size_;
+        std::vector<HeapObject> objects;
+        std::uint64_t p = header;
+        while (p < size) {
+            if (p + obj_header > size) break; // too small for an object: free space
+            const std::uint64_t idx = le(c + p, 2), obj_size = le(c + p + 8, sizeof_size_);
+            // libhdf5 skips OBJHDR + the size aligned to 8 for objects, the raw size for free space (index 0)
+            const std::uint64_t need = idx > 0 ? obj_header + ((obj_size + 7) & ~std::uint64_t{7}) : obj_size;
+            if (obj_size > size || need > size - p)
+                fail(fmt::format("object {} of the global heap at {} ({} bytes) runs past its collection of {} bytes", idx, addr,
+                                 obj_size, size));
+            if (idx > 0) {
+                if (idx >= objects.size()) objects.resize(idx + 1);
+                objects[idx] = {obj_size, true};
+            }
+            if (need == 0) break; // a zero-sized free-space object ends the walk (libhdf5 would spin)
+            p += need;
+        }
+        return heaps_.emplace(addr, std::move(objects)).first->second;
+    }
+
+    hid_t dset_;
+    std::size_t sizeof_addr_ = 8, sizeof_size_ = 8;
+    std::uint64_t file_size_ = 0;
+    std::string path_;
+    std::FILE* file_ = nullptr;
+    std::size_t done_ = 0;
+    std::map<std::uint64_t, std::vector<HeapObject>> heaps_;
+};
+
+/// Undoes HDF5's shuffle filter (byte planes) for elements of @p elem_size bytes.
+std::vector<unsigned char> unshuffle(const std::vector<unsigned char>& in, std::size_t elem_size) {
+    std::vector<unsigned char> out(in.size());
+    const std::size_t n = in.size() / elem_size;
+    for (std::size_t b = 0; b < elem_size; ++b)
+        for (std::size_t i = 0; i < n; ++i) out[i * elem_size + b] = in[b * n + i];
+    std::copy(in.begin() + static_cast<std::ptrdiff_t>(n * elem_size), in.end(), out.begin() + static_cast<std::ptrdiff_t>(n * elem_size));
+    return out;
+}
+
+/// Checks the global heap behind a variable-length string dataset (see above). Layouts this
+/// cannot see into (compact, filters other than deflate / shuffle / LZF) are left to libhdf5.
+void check_vlen_heap(hid_t dset) {
+    Handle dcpl(H5Dget_create_plist(dset));
+    Handle space(H5Dget_space(dset));
+    const auto n = static_cast<std::uint64_t>(std::max<hssize_t>(H5Sget_simple_extent_npoints(space), 0));
+    if (n == 0) return;
+    VlenHeapCheck heap(dset);
+    const auto layout = H5Pget_layout(dcpl);
+    if (layout == H5D_CONTIGUOUS) {
+        const haddr_t offset = H5Dget_offset(dset);
+        if (offset == HADDR_UNDEF) { // never written: all null strings
+            H5Eclear2(H5E_DEFAULT);
+            return;
+        }
+        H5Eclear2(H5E_DEFAULT);
+        Handle file(H5Iget_file_id(dset));
+        const auto bytes = checked_bytes(n, heap.id_size());
+        std::vector<unsigned char> raw(static_cast<std::size_t>(std::min<std::uint64_t>(bytes, std::uint64_t{1} << 40)));
+        std::FILE* f = std::fopen(file_name(dset).c_str(), "rb");
+        const bool ok = f && std::fseek(f, static_cast<long>(offset), SEEK_SET) == 0 && std::fread(raw.data(), 1, raw.size(), f) == raw.size();
+        if (f) std::fclose(f);
+        if (!ok) throw Error(fmt::format("{}: the strings run past the end of the file (damaged file?)", where(dset)));
+        heap.check_ids(raw.data(), static_cast<std::size_t>(n));
+        return;
+    }
+    if (layout != H5D_CHUNKED) return;
+    const int rank = H5Sget_simple_extent_ndims(space);
+    if (rank != 1) return; // anndata's string arrays are 1-D
+    enum class Step { deflate, shuffle, lzf };
+    std::vector<Step> steps;
+    for (int i = 0, nf = H5Pget_nfilters(dcpl); i < nf; ++i) {
+        unsigned flags = 0;
+        std::size_t n_cd = 0;
+        const auto id = H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &n_cd, nullptr, 0, nullptr, nullptr);
+        if (id == H5Z_FILTER_DEFLATE) steps.push_back(Step::deflate);
+        else if (id == H5Z_FILTER_SHUFFLE) steps.push_back(Step::shuffle);
+        else if (id == lzf_filter_id) steps.push_back(Step::lzf);
+        else return;
+    }
+    hsize_t chunk_len = 0, dim = 0;
+    H5Pget_chunk(dcpl, 1, &chunk_len);
+    H5Sget_simple_extent_dims(space, &dim, nullptr);
+    if (chunk_len == 0) return;
+    const std::size_t chunk_bytes = static_cast<std::size_t>(chunk_len) * heap.id_size();
+    for (hsize_t start = 0; start < dim; start += chunk_len) {
+        hsize_t stored = 0;
+        if (H5Dget_chunk_storage_size(dset, &start, &stored) < 0 || stored == 0) {
+            H5Eclear2(H5E_DEFAULT);
+            continue; // unwritten chunk: null strings
+        }
+        if (stored > chunk_bytes * 2 + 4096)
+            throw Error(fmt::format("{}: chunk at {} claims {} bytes (damaged file?)", where(dset), start, stored));
+        std::vector<unsigned char> raw(static_cast<std::size_t>(stored));
+        std::uint32_t mask = 0;
+        check(H5Dread_chunk(dset, H5P_DEFAULT, &start, &mask, raw.data()), fmt::format("{}: cannot read chunk at {}", where(dset), start));
+        for (std::size_t k = steps.size(); k-- > 0;) {
+            if (mask & (1u << k)) continue; // filter skipped for this chunk
+            if (steps[k] == Step::shuffle) {
+                raw = unshuffle(raw, heap.id_size());
+                continue;
+            }
+            std::vector<unsigned char> out(chunk_bytes);
+            bool ok = false;
+            if (steps[k] == Step::deflate) {
+                uLongf out_len = static_cast<uLongf>(out.size());
+                ok = uncompress(out.data(), &out_len, raw.data(), static_cast<uLong>(raw.size())) == Z_OK && out_len == out.size();
+            } else {
+                ok = lzf_decompress(raw.data(), static_cast<unsigned>(raw.size()), out.data(), static_cast<unsigned>(out.size())) == out.size();
+            }
+            if (!ok) throw Error(fmt::format("{}: chunk at {} does not decompress (damaged file?)", where(dset), start));
+            raw = std::move(out);
+        }
+        if (raw.size() < chunk_bytes) throw Error(fmt::format("{}: chunk at {} is short (damaged file?)", where(dset), start));
+        heap.check_ids(raw.data(), static_cast<std::size_t>(std::min<hsize_t>(chunk_len, dim - start)));
+    }
+}
+
+} // namespace
+
+namespace {
 std::vector<std::string> read_string_values(hid_t obj, hid_t type, hid_t space, bool is_attr, const std::string& what) {
     const hssize_t n = H5Sget_simple_extent_npoints(space);
     std::vector<std::string> out;
@@ -261,11 +475,18 @@ std::vector<std::string> read_string_values(hid_t obj, hid_t type, hid_t space, 
         Handle mem(H5Tcopy(H5T_C_S1));
         H5Tset_size(mem, H5T_VARIABLE);
         H5Tset_cset(mem, H5Tget_cset(type));
+        if (!is_attr) check_vlen_heap(obj);
         std::vector<char*> ptrs(static_cast<std::size_t>(n), nullptr);
+        // whatever libhdf5 allocated is freed on every path, a failed or partial read included
+        // (the pointers start null, which the reclaim skips)
+        struct Reclaim {
+            hid_t mem, space;
+            std::vector<char*>& ptrs;
+            ~Reclaim() { H5Dvlen_reclaim(mem, space, H5P_DEFAULT, ptrs.data()); }
+        } reclaim{mem, space, ptrs};
         const herr_t r = is_attr ? H5Aread(obj, mem, ptrs.data()) : H5Dread(obj, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data());
         check(r, what + ": cannot read strings");
         for (auto* p : ptrs) out.emplace_back(p ? p : "");
-        H5Dvlen_reclaim(mem, space, H5P_DEFAULT, ptrs.data());
     } else {
         const std::size_t len = H5Tget_size(type);
         std::vector<char> buf(len * static_cast<std::size_t>(n));
@@ -508,12 +729,52 @@ void check_filters(hid_t dset) {
     }
 }
 
+namespace {
+std::string human_bytes(std::uint64_t b) {
+    if (b >= 1000000000ULL) return fmt::format("{:.1f} GB", static_cast<double>(b) / 1e9);
+    if (b >= 1000000ULL) return fmt::format("{:.1f} MB", static_cast<double>(b) / 1e6);
+    if (b >= 1000ULL) return fmt::format("{:.1f} kB", static_cast<double>(b) / 1e3);
+    return fmt::format("{} bytes", b);
+}
+} // namespace
+
+void check_stored_size(hid_t dset) {
+    Handle space(H5Dget_space(dset));
+    Handle type(H5Dget_type(dset));
+    const hssize_t n = H5Sget_simple_extent_npoints(space);
+    if (n < 0) throw Error(fmt::format("{}: cannot read shape ({})", where(dset), error_stack()));
+    const std::uint64_t declared = checked_bytes(static_cast<std::uint64_t>(n), H5Tget_size(type));
+    if (declared < kUncheckedDatasetBytes) return;
+    Handle dcpl(H5Dget_create_plist(dset));
+    const auto layout = H5Pget_layout(dcpl);
+    if (layout == H5D_COMPACT) return; // stored in the object header, which the library has read whole
+    std::uint64_t stored = H5Dget_storage_size(dset);
+    Handle file(H5Iget_file_id(dset));
+    hsize_t file_size = 0;
+    if (file.valid() && H5Fget_filesize(file, &file_size) >= 0) stored = std::min<std::uint64_t>(stored, file_size);
+    H5Eclear2(H5E_DEFAULT);
+    const double ratio = layout == H5D_CHUNKED ? kMaxCompressionRatio : 1.0;
+    if (static_cast<double>(declared) <= ratio * static_cast<double>(stored)) return;
+    throw Error(fmt::format("{}: declares {} but stores {} in the file ({}); damaged or hostile file?", where(dset),
+                            human_bytes(declared), human_bytes(stored),
+                            layout == H5D_CHUNKED ? fmt::format("more than {:.0f}:1 compression is not plausible", kMaxCompressionRatio)
+                                                  : std::string("an uncompressed dataset stores all of its bytes")));
+}
+
+void check_read_size(hid_t dset, std::uint64_t mem_bytes) {
+    check_stored_size(dset);
+    check_fits_in_memory(mem_bytes, where(dset));
+}
+
 NdArray read_ndarray(hid_t dset) {
     init_hdf5(); // quiet HDF5 in this thread (a read-ahead thread may be new)
     check_filters(dset);
     NdArray a;
     a.dtype = dataset_dtype(dset);
     a.shape = dataset_shape(dset);
+    std::uint64_t elems = 1;
+    for (const auto d : a.shape) elems = checked_bytes(elems, static_cast<std::uint64_t>(d));
+    check_read_size(dset, checked_bytes(elems, dtype_size(a.dtype)));
     a.bytes.resize(static_cast<std::size_t>(a.size()) * dtype_size(a.dtype));
     if (a.size() > 0)
         check(H5Dread(dset, native_type(a.dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, a.bytes.data()),
@@ -528,6 +789,8 @@ StringArray read_strings(hid_t dset) {
     s.shape = dataset_shape(dset);
     Handle type(H5Dget_type(dset));
     Handle space(H5Dget_space(dset));
+    check_read_size(dset, checked_bytes(static_cast<std::uint64_t>(std::max<hssize_t>(H5Sget_simple_extent_npoints(space), 0)),
+                                        std::max<std::size_t>(H5Tget_size(type), sizeof(std::string))));
     s.values = read_string_values(dset, type, space, false, where(dset));
     return s;
 }
@@ -581,6 +844,10 @@ bool read_range_parallel_inflate(hid_t dset, std::int64_t offset, std::int64_t c
                 H5Eclear2(H5E_DEFAULT);
                 return false; // unallocated chunk (fill values): not worth a special case
             }
+            // deflate grows incompressible data by well under 1%: a larger stored size is a damaged index
+            if (bytes > static_cast<hsize_t>(chunk_elems) * sizeof(T) * 2 + 4096)
+                throw Error(fmt::format("{}: chunk {} claims {} bytes for {} values (damaged file?)", where(dset), b0 + i,
+                                        bytes, chunk_elems));
             packed[i].resize(static_cast<std::size_t>(bytes));
             check(H5Dread_chunk(dset, H5P_DEFAULT, &coord, &masks[i], packed[i].data()),
                   fmt::format("{}: cannot read chunk at {}", where(dset), coord));
@@ -766,6 +1033,7 @@ RecordArray read_compound(hid_t d) {
     if (H5Tget_class(type) != H5T_COMPOUND) throw Error(fmt::format("{}: not a compound dataset", where(d)));
     Handle space(H5Dget_space(d));
     const auto n = static_cast<std::size_t>(H5Sget_simple_extent_npoints(space));
+    check_read_size(d, checked_bytes(n, std::max<std::size_t>(H5Tget_size(type), sizeof(std::string))));
     RecordArray rec;
     rec.n = static_cast<std::int64_t>(n);
     const int n_members = H5Tget_nmembers(type);
@@ -787,6 +1055,14 @@ RecordArray read_compound(hid_t d) {
             Handle mem(H5Tcreate(H5T_COMPOUND, len));
             H5Tinsert(mem, name.c_str(), 0, str);
             std::vector<char> buf(len * std::max<std::size_t>(n, 1));
+            struct Reclaim { // frees libhdf5's strings on every path (the buffer starts zeroed)
+                hid_t mem, space;
+                std::vector<char>& buf;
+                bool vlen;
+                ~Reclaim() {
+                    if (vlen) H5Dvlen_reclaim(mem, space, H5P_DEFAULT, buf.data());
+                }
+            } reclaim{mem, space, buf, vlen && n > 0};
             check(H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), what + ": cannot read");
             for (std::size_t r = 0; r < n; ++r) {
                 if (vlen) {
@@ -798,7 +1074,6 @@ RecordArray read_compound(hid_t d) {
                     strings.values.emplace_back(p, strnlen(p, len));
                 }
             }
-            if (vlen && n > 0) H5Dvlen_reclaim(mem, space, H5P_DEFAULT, buf.data());
             rec.fields.emplace_back(name, std::move(strings));
             continue;
         }

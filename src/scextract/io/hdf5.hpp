@@ -99,6 +99,23 @@ std::vector<std::int64_t> dataset_shape(hid_t dset);
 /// filter this HDF5 library lacks.
 void check_filters(hid_t dset);
 
+/// Best compression ratio a dataset may claim (stored bytes against its declared size):
+/// deflate cannot exceed 1032:1 and LZF far less, so a larger ratio means chunks that were
+/// never written (fill values) or a damaged size, never real data.
+inline constexpr double kMaxCompressionRatio = 1100;
+/// Declared sizes below this are never questioned (a small dataset of fill values is harmless).
+inline constexpr std::uint64_t kUncheckedDatasetBytes = std::uint64_t{64} << 20;
+
+/// Refuses a dataset whose declared size (elements x stored element size) is implausible for
+/// what the file stores: more than kMaxCompressionRatio times its storage when chunked, more
+/// than its storage when contiguous, counting storage only up to the file's size
+/// ("FILE:/X declares 80.0 GB but stores 1.2 kB; ..."). Call before allocating anything
+/// proportional to the dataset's shape, even when it will be streamed.
+void check_stored_size(hid_t dset);
+/// check_stored_size() plus a check of @p mem_bytes, the memory a whole read takes, against
+/// physical memory (core/memory.hpp's check_fits_in_memory).
+void check_read_size(hid_t dset, std::uint64_t mem_bytes);
+
 /// Reads a whole numeric dataset in its stored dtype.
 NdArray read_ndarray(hid_t dset);
 /// Reads a whole string dataset.

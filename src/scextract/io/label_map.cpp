@@ -2,6 +2,7 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/io/ruler_json.hpp"
+#include "scextract/io/text_lines.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -28,16 +29,18 @@ std::string trimmed(std::string s) {
 } // namespace
 
 std::vector<LabelMapEntry> read_label_map(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(fmt::format("{}: cannot open the label map", path));
+    if (!std::ifstream(path, std::ios::binary)) throw Error(fmt::format("{}: cannot open the label map", path));
+    TextLines lines(path); // bounded lines: a label map of one 6 GiB line is refused, not buffered
     std::vector<LabelMapEntry> entries;
     std::map<std::string, std::size_t> seen;
-    std::string line;
+    std::string_view view;
     bool first = true; // a first line "label<TAB>stage" is a header
-    for (std::int64_t number = 1; std::getline(in, line); ++number) {
-        if (line.size() > kMaxLine)
+    while (lines.next(view)) {
+        const std::int64_t number = lines.line_number();
+        if (view.size() > kMaxLine)
             throw Error(fmt::format("{}:{}: a line of {} bytes; a label map has one 'label<TAB>stage' per line", path, number,
-                                    line.size()));
+                                    view.size()));
+        std::string line(view);
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (trimmed(line).empty() || line.front() == '#') continue;
         const auto tab = line.find('\t');
@@ -58,7 +61,6 @@ std::vector<LabelMapEntry> read_label_map(const std::string& path) {
         }
         entries.push_back(std::move(e));
     }
-    if (in.bad()) throw Error(fmt::format("{}: read error", path));
     return entries;
 }
 

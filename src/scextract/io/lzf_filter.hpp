@@ -11,7 +11,8 @@ namespace scx::h5 {
 /// HDF5 filter id h5py assigned to LZF.
 inline constexpr int lzf_filter_id = 32000;
 
-/// Registers the LZF decoder with libhdf5 (idempotent, thread-safe).
+/// Registers the LZF decoder with libhdf5 unless a filter with its id is registered
+/// (idempotent, thread-safe).
 void register_lzf_filter();
 
 } // namespace scx::h5

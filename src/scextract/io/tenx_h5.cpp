@@ -1,6 +1,7 @@
 #include "scextract/io/tenx.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/core/memory.hpp"
 #include "scextract/io/hdf5.hpp"
 
 #include <algorithm>
@@ -60,6 +61,11 @@ CsrMatrix read_csc_as_csr(hid_t group) {
         throw Error(fmt::format("{}: {} entries but shape says {} cells (expected {})", h5::where(indptr),
                                 length_1d(indptr), n_cells, n_cells + 1));
 
+    // declared sizes checked against what the file stores and against memory before allocating
+    for (hid_t d : {data.get(), indices.get(), indptr.get()}) h5::check_stored_size(d);
+    check_fits_in_memory(checked_bytes(static_cast<std::uint64_t>(nnz), sizeof(float) + sizeof(std::int32_t)) +
+                             checked_bytes(static_cast<std::uint64_t>(n_cells) + 1, sizeof(std::int64_t)),
+                         h5::where(group));
     CsrMatrix m;
     m.n_rows = n_cells;
     m.n_cols = n_genes;

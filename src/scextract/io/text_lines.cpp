@@ -23,11 +23,13 @@ bool TextLines::next(std::string_view& line) {
     for (;;) {
         if (const void* nl = std::memchr(buf_.data() + pos_, '\n', end_ - pos_)) {
             const auto stop = static_cast<std::size_t>(static_cast<const char*>(nl) - buf_.data());
+            if (stop - pos_ > kMaxTextLineBytes) too_long();
             line = view(pos_, stop);
             pos_ = stop + 1;
             ++line_no_;
             return true;
         }
+        if (end_ - pos_ > kMaxTextLineBytes) too_long();
         if (eof_) {
             if (pos_ == end_) return false;
             line = view(pos_, end_); // last line without a newline
@@ -37,6 +39,11 @@ bool TextLines::next(std::string_view& line) {
         }
         refill();
     }
+}
+
+void TextLines::too_long() const {
+    throw Error(fmt::format("{}: line {} is longer than {} MiB (damaged file, or not a text table?)", path_, line_no_ + 1,
+                            kMaxTextLineBytes >> 20));
 }
 
 std::string_view TextLines::view(std::size_t a, std::size_t b) const {
