@@ -2,12 +2,19 @@
 // before any work, with one line naming the config file and the JSON path.
 
 #include "scextract/bench/bench_config.hpp"
+#include "scextract/bench/dpt_method.hpp"
+#include "scextract/bench/mlp_probe_method.hpp"
+#include "scextract/bench/nested_selection.hpp"
+#include "scextract/bench/palantir_method.hpp"
+#include "scextract/bench/pca_method.hpp"
+#include "scextract/bench/scvi_method.hpp"
 
 #include "scextract/core/error.hpp"
 
 #include "../support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 
@@ -78,6 +85,32 @@ TEST(BenchConfigBounds, RefusesOversizedConfigFiles) {
     const test::TempDir dir;
     const auto msg = error_reading(dir, config("") + std::string(17 << 20, ' '));
     EXPECT_NE(msg.find("is more than a bench config can be"), std::string::npos) << msg;
+}
+
+TEST(BenchConfigBounds, MethodCountsHaveUpperBoundsNamingTheEntry) {
+    using J = nlohmann::ordered_json;
+    const std::string where = "bench.json: $.methods[2] ('m')";
+    const auto msg = [&](auto parse, const char* params) {
+        try {
+            (void)parse(J::parse(params), where);
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_EQ(msg(nested_selection_options_from_json, R"({"candidates": [{}, {}], "folds": 1000000000})"),
+              where + ": 'folds': 1000000000 is more than 1000");
+    EXPECT_EQ(msg(nested_selection_options_from_json, R"({"candidates": [{}, {}], "folds": -4})"),
+              where + ": 'folds' must be at least 2");
+    EXPECT_EQ(msg(dpt_method_options_from_json, R"({"n_pcs": 1000000000})"), where + ": 'n_pcs': 1000000000 is more than 10000");
+    EXPECT_EQ(msg(palantir_method_options_from_json, R"({"num_waypoints": 1000000000000})"),
+              where + ": 'num_waypoints': 1000000000000 is more than 1000000");
+    EXPECT_EQ(msg(scvi_method_options_from_json, R"({"max_epochs": 1000000000})"),
+              where + ": 'max_epochs': 1000000000 is more than 100000");
+    EXPECT_EQ(msg(pca_method_options_from_json, R"({"components": 1000000000})"),
+              where + ": 'components': 1000000000 is more than 100000");
+    EXPECT_EQ(msg(mlp_probe_method_options_from_json, R"({"model": "m", "epochs": 1000000000})"),
+              where + ": 'epochs': 1000000000 is more than 100000");
 }
 
 } // namespace

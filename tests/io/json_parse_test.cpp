@@ -97,6 +97,7 @@ TEST(JsonParse, EveryReaderRefusesDeepFilesNamingThem) {
             SCOPED_TRACE(name);
             expect_one_line(error_of([&] { read(deep); }), deep + ": ", "nested more than 64 levels");
         }
+        if (text[0] != '{') continue; // a safetensors header that is not an object is refused first
         const auto st = (dir / "deep.safetensors").string();
         write_safetensors_header(st, text);
         for (const auto& read : {scx::read_safetensors, scx::read_safetensors_header})

@@ -52,14 +52,16 @@ TEST(RestrictedPickle, RefusesADupBomb) {
     const auto msg = unpickle_error(p);
     EXPECT_NE(msg.find("pickle creates more than 1048576 objects"), std::string::npos) << msg;
     // the same through memo GETs of one big list
-    std::string q = "\x80\x02]q\x00";
+    using namespace std::string_literals; // "\x00" inside the pickle bytes
+    std::string q = "\x80\x02]q\x00"s;
     q.reserve(2'200'000);
-    for (int i = 0; i < 1'100'000; ++i) q += "h\x00";
+    for (int i = 0; i < 1'100'000; ++i) q += "h\x00"s;
     q += '.';
     EXPECT_NE(unpickle_error(q).find("more than 1048576 objects"), std::string::npos);
 }
 
 TEST(RestrictedPickle, BoundsTheTextOfDictKeys) {
+    using namespace std::string_literals;
     // one 100 KB string key
     std::string big = "\x80\x02}X";
     const std::uint32_t n = 100000;
@@ -72,9 +74,9 @@ TEST(RestrictedPickle, BoundsTheTextOfDictKeys) {
     const std::uint32_t m = 60000;
     for (int i = 0; i < 4; ++i) many += static_cast<char>((m >> (8 * i)) & 0xff);
     many += std::string(m, 'k');
-    many += "q\x00"; // BINPUT 0
+    many += "q\x00"s; // BINPUT 0
     many += '0';     // POP
-    for (int i = 0; i < 2000; ++i) many += "}h\x00Ns0"; // {}, GET key, None, SETITEM, POP
+    for (int i = 0; i < 2000; ++i) many += "}h\x00Ns0"s; // {}, GET key, None, SETITEM, POP
     many += "N.";
     EXPECT_NE(unpickle_error(many).find("pickled dict keys add up to more than 67108864 bytes"), std::string::npos);
 }
