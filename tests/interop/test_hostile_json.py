@@ -51,6 +51,15 @@ def test_bench_refuses_absurd_sizes_before_any_work(tmp_path, extra, needle):
     assert not out.exists()
 
 
+def test_a_deep_value_where_a_message_would_show_it(tmp_path):
+    # before issue 23 the ruler reader dumped "version" recursively into its message: SIGSEGV
+    f = tmp_path / "ruler.json"
+    f.write_text('{"format": "scextract-ruler", "version": ' + DEEP_ARRAY + "}")
+    refused(run_cli("ruler", "check", f), f, "JSON nested more than 64 levels deep")
+    f.write_text('{"format": "scextract-ruler", "version": ' + "[" * 60 + "]" * 60 + "}")
+    refused(run_cli("ruler", "check", f), f, "version: expected an integer, got [[[[")
+
+
 def test_long_values_are_cut_in_messages(tmp_path):
     f = tmp_path / "ruler.json"
     f.write_text('{"format": "scextract-ruler", "version": ["' + "v" * 100000 + '"]}')

@@ -9,6 +9,7 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+#include <unistd.h>
 
 namespace scx {
 
@@ -33,6 +34,13 @@ template <class T> void resize_for_bulk_read(std::vector<T>& v, std::size_t n) {
 #endif
     }
     v.resize(n);
+}
+
+/// This machine's physical memory in bytes, or 0 when unknown: the bound for sizes an input
+/// declares ("would need N GB, more than this machine's M GB"), checked before allocating.
+inline double physical_memory_bytes() {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
 }
 
 } // namespace scx

@@ -2,10 +2,10 @@
 
 #include "scextract/core/checked_math.hpp"
 #include "scextract/core/error.hpp"
+#include "scextract/core/memory.hpp"
 #include "scextract/io/restricted_pickle.hpp"
 #include "scextract/io/zip_error.hpp"
 
-#include <unistd.h>
 #include <zip.h>
 #include <zlib.h>
 
@@ -298,10 +298,6 @@ TorchCheckpoint extract_state_dict(const Value& root, const std::string& what) {
 
 // --- the zip container ---
 
-double physical_memory_bytes() {
-    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
-    return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
-}
 
 struct ZipDiscard {
     void operator()(zip_t* z) const { zip_discard(z); }
@@ -420,10 +416,12 @@ class Archive {
             throw Error(fmt::format("{}: '{}' ends after {} of {} bytes; the file may be truncated", path_, name, done,
                                     expected));
         std::byte extra{};
-        if (zip_fread(f.get(), &extra, 1) != 0) // reading to the end also lets libzip check the CRC
-            throw Error(fmt::format("{}: '{}' holds more than its declared {} bytes, or its CRC-32 does not match ({}); "
-                                    "the file is damaged",
-                                    path_, name, expected, zip_file_strerror(f.get())));
+        const auto tail = zip_fread(f.get(), &extra, 1); // reading to the end also lets libzip check the CRC
+        if (tail < 0 && zip_error_code_zip(zip_file_get_error(f.get())) == ZIP_ER_CRC)
+            throw Error(fmt::format("{}: '{}' fails its CRC-32 check; the file is damaged", path_, name));
+        if (tail != 0)
+            throw Error(fmt::format("{}: '{}' holds more than its declared {} bytes ({}); the file is damaged", path_,
+                                    name, expected, tail < 0 ? zip_file_strerror(f.get()) : "more data follows"));
         if (st.valid & ZIP_STAT_CRC) {
             auto crc = ::crc32(0L, Z_NULL, 0);
             for (std::uint64_t at = 0; at < done;) {

@@ -1,11 +1,10 @@
 #include "scextract/model/scgpt_config.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/core/memory.hpp"
 #include "scextract/io/json_parse.hpp"
 
 #include <cmath>
-
-#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -29,10 +28,6 @@ std::int64_t positive_int(const nlohmann::json& j, const char* key, std::int64_t
     const auto n = v.get<std::int64_t>();
     if (n > max) throw Error(fmt::format("{}: {}: {} is more than {}, which no scGPT model uses", what, key, n, max));
     return n;
-}
-double physical_memory_bytes() {
-    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
-    return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
 }
 } // namespace
 
