@@ -64,3 +64,16 @@ def test_long_values_are_cut_in_messages(tmp_path):
     f = tmp_path / "ruler.json"
     f.write_text('{"format": "scextract-ruler", "version": ["' + "v" * 100000 + '"]}')
     refused(run_cli("ruler", "check", f), f, "expected an integer")
+
+
+def test_bench_refuses_a_panel_larger_than_the_data(tmp_path):
+    f = tmp_path / "bench.json"
+    f.write_text('{"data": {"simulate": {"cells": 300, "donors": 3, "genes": 600}}, "panel": {"size": 5000},'
+                 ' "methods": [{"type": "pca"}]}')
+    out = tmp_path / "out"
+    refused(run_cli("bench", "--config", f, "--out", out), f, "$.panel.size: 5000 is more than the 600 genes of the data")
+    assert not out.exists()
+    # the simulator's own refusal names the config too
+    f.write_text('{"data": {"simulate": {"genes": 60}}, "methods": [{"type": "pca"}]}')
+    refused(run_cli("bench", "--config", f, "--out", out), f, "$.data.simulate: ")
+    assert not out.exists()
