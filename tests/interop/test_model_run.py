@@ -85,8 +85,15 @@ def test_refuses_non_empty_out_without_force(tmp_path, checkpoint):
          "cell 1 token 1: gene id 50 is outside the vocabulary"),
         ('{"cells": [{"gene_ids": [-1], "values": [1.0]}]}', "outside the vocabulary"),
         ('{"cells": [{"gene_ids": [1], "values": ["a"]}]}', "not a number"),
+        # hostile input (issue 23): 100,000-deep JSON, and a value that is 60 levels deep and
+        # 100 KB long, shown in the message as a short excerpt
+        ("[" * 100000 + "]" * 100000, "JSON nested more than 64 levels deep"),
+        ('{"a":' * 100000 + "1" + "}" * 100000, "JSON nested more than 64 levels deep"),
+        ('{"cells": [{"gene_ids": [' + "[" * 60 + "]" * 60 + "], \"values\": [1.0]}]}", "is not an integer"),
+        ('{"cells": [{"gene_ids": [1], "values": ["' + "v" * 100000 + '"]}]}', "not a number"),
     ],
-    ids=["malformed", "cells-not-array", "length-mismatch", "id-too-large", "id-negative", "value-not-number"],
+    ids=["malformed", "cells-not-array", "length-mismatch", "id-too-large", "id-negative", "value-not-number",
+         "deep-array", "deep-object", "deep-value", "long-value"],
 )
 def test_bad_tokens_exit_1_naming_the_file(tmp_path, checkpoint, text, needle):
     tokens, out = tmp_path / "tokens.json", tmp_path / "out"
@@ -94,4 +101,5 @@ def test_bad_tokens_exit_1_naming_the_file(tmp_path, checkpoint, text, needle):
     r = run_cli("model-run", "--model", checkpoint, "--tokens", tokens, "--out", out)
     assert r.returncode == 1, r.stderr
     assert str(tokens) in r.stderr and needle in r.stderr, r.stderr
+    assert len(r.stderr) < 1000 and r.stderr.count("\n") == 1, r.stderr[:1000]  # one short line
     assert not out.exists()  # nothing is created before the input is known to be good

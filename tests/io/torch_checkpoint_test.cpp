@@ -11,6 +11,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <zip.h>
+
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -290,6 +293,11 @@ struct Pickle {
         bytes += static_cast<char>(v);
         return *this;
     }
+    Pickle& int4(std::int32_t v) { // BININT
+        bytes += 'J';
+        for (int i = 0; i < 4; ++i) bytes += static_cast<char>((static_cast<std::uint32_t>(v) >> (8 * i)) & 0xff);
+        return *this;
+    }
     Pickle& global(const std::string& module, const std::string& name) {
         bytes += 'c' + module + '\n' + name + '\n';
         return *this;
@@ -553,6 +561,112 @@ TEST(TorchPickle, SurvivesDeepNestingAndCycles) {
     // the same through the torch loader, which refuses the non-dict root
     Storages s;
     EXPECT_NE(parse_error(deep, s).find("holds a pickled 'list'"), std::string::npos);
+}
+
+// ------------------------------------------------------------- hostile archives and views
+
+TEST(TorchPickle, RefusesViewsWithMoreElementsThanTheirStorage) {
+    // torch.ones(1).expand(100000, 100000): zero strides on one float, 40 GB once materialised
+    Storages s;
+    s.add_floats("k", {1});
+    Pickle p;
+    p.op('}').str("w");
+    p.global("torch._utils", "_rebuild_tensor_v2").op('(');
+    p.op('(').str("storage").global("torch", "FloatStorage").str("k").str("cpu").int1(1).op('t').op('Q');
+    p.int1(0).op('(').int4(100000).int4(100000).op('t').op('(').int1(0).int1(0).op('t').op('\x89').op('}').op('t').op('R');
+    p.op('s').op('.');
+    const auto msg = parse_error(p, s);
+    EXPECT_NE(msg.find("mem.pkl: tensor on storage 'k' has 10000000000 elements, more than the 1 of its storage"),
+              std::string::npos)
+        << msg;
+}
+
+// A torch.save-like archive: {"w": tensor of 4 floats} with stored (uncompressed) entries.
+std::string state_dict_pickle() {
+    Pickle p;
+    p.op('}').str("w").tensor("FloatStorage", "0", 4, 0, {4}, {1}).op('s').op('.');
+    return p.bytes;
+}
+
+void write_zip(const fs::path& path, const std::vector<std::pair<std::string, std::string>>& entries, bool deflate) {
+    int err = 0;
+    zip_t* z = zip_open(path.string().c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
+    ASSERT_NE(z, nullptr);
+    for (const auto& [name, data] : entries) {
+        zip_source_t* src = zip_source_buffer(z, data.data(), data.size(), 0);
+        ASSERT_NE(src, nullptr);
+        const auto i = zip_file_add(z, name.c_str(), src, ZIP_FL_ENC_UTF_8);
+        ASSERT_GE(i, 0);
+        zip_set_file_compression(z, static_cast<zip_uint64_t>(i), deflate ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0);
+    }
+    ASSERT_EQ(zip_close(z), 0);
+}
+
+std::string read_bytes(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const fs::path& p, const std::string& b) {
+    std::ofstream out(p, std::ios::binary);
+    out << b;
+}
+
+// Sets the uncompressed size of entry @p name in both its local and its central header.
+void patch_declared_size(std::string& zip, const std::string& name, std::uint32_t size) {
+    const auto put = [&](std::size_t at) {
+        for (int i = 0; i < 4; ++i) zip[at + static_cast<std::size_t>(i)] = static_cast<char>((size >> (8 * i)) & 0xff);
+    };
+    int patched = 0;
+    for (std::size_t at = 0; (at = zip.find(name, at)) != std::string::npos; ++at) {
+        if (at >= 30 && zip.compare(at - 30, 4, "PK\x03\x04") == 0) put(at - 30 + 22), ++patched;
+        if (at >= 46 && zip.compare(at - 46, 4, "PK\x01\x02") == 0) put(at - 46 + 24), ++patched;
+    }
+    ASSERT_EQ(patched, 2);
+}
+
+TEST(TorchCheckpoint, VerifiesTheCrcOfEveryEntry) {
+    scx::test::TempDir dir;
+    const std::string floats("\x00\x00\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40\x00\x00\x80\x40", 16); // 1 2 3 4
+    const auto good = dir / "good.pt";
+    write_zip(good, {{"archive/data.pkl", state_dict_pickle()}, {"archive/data/0", floats}}, false);
+    ASSERT_EQ(scx::read_torch_checkpoint(good.string()).tensors.size(), 1u);
+    // one flipped bit in the stored storage bytes: same sizes, wrong CRC
+    auto bytes = read_bytes(good);
+    const auto at = bytes.find(floats);
+    ASSERT_NE(at, std::string::npos);
+    bytes[at + 5] = static_cast<char>(bytes[at + 5] ^ 0x01);
+    const auto flipped = dir / "flipped.pt";
+    write_bytes(flipped, bytes);
+    const auto msg = error_of([&] { (void)scx::read_torch_checkpoint(flipped.string()); });
+    EXPECT_NE(msg.find(flipped.string() + ": 'archive/data/0'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("CRC"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+}
+
+TEST(TorchCheckpoint, RefusesDeclaredSizesTheArchiveCannotHold) {
+    scx::test::TempDir dir;
+    // the pickle asks for 1,073,741,820 floats (4 GiB), the entries declare as much
+    Pickle p;
+    p.op('}').str("w").global("torch._utils", "_rebuild_tensor_v2").op('(');
+    p.op('(').str("storage").global("torch", "FloatStorage").str("0").str("cpu").int4(1073741820).op('t').op('Q');
+    p.int1(0).op('(').int4(1073741820).op('t').op('(').int1(1).op('t').op('\x89').op('}').op('t').op('R');
+    p.op('s').op('.');
+    for (const bool deflate : {false, true}) {
+        SCOPED_TRACE(deflate ? "deflated" : "stored");
+        const auto path = dir / "huge.pt";
+        write_zip(path, {{"archive/data.pkl", p.bytes}, {"archive/data/0", std::string(4096, '\0')}}, deflate);
+        auto bytes = read_bytes(path);
+        patch_declared_size(bytes, "archive/data/0", 4294967280u);
+        write_bytes(path, bytes);
+        const auto start = std::chrono::steady_clock::now();
+        const auto msg = error_of([&] { (void)scx::read_torch_checkpoint(path.string()); });
+        EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 2.0);
+        EXPECT_NE(msg.find(path.string() + ": "), std::string::npos) << msg;
+        EXPECT_NE(msg.find(deflate ? "more than deflate can expand" : "declares 4294967280 bytes but holds 4096"),
+                  std::string::npos)
+            << msg;
+    }
 }
 
 } // namespace

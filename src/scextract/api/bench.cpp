@@ -93,7 +93,14 @@ LoadedCells simulate_cells(const nlohmann::ordered_json& j, const Ruler& ruler, 
     o.n_genes = get("genes", o.n_genes);
     o.seed = static_cast<std::uint64_t>(get("seed", 42));
     o.null_model = j.value("null", false);
-    const auto design = design_simulation(ruler, read_vocab_symbols_by_id(std::string(SCX_DATA_DIR) + "/scgpt_whole_human_vocab.json"), o);
+    const auto vocab = read_vocab_symbols_by_id(std::string(SCX_DATA_DIR) + "/scgpt_whole_human_vocab.json");
+    const auto design = [&] {
+        try {
+            return design_simulation(ruler, vocab, o);
+        } catch (const Error& e) { // the simulator names no file; the config is where the values come from
+            throw Error(fmt::format("{}: $.data.simulate: {}", config_path, e.what()));
+        }
+    }();
     LoadedCells c;
     std::vector<SimulatedCell> placed;
     c.counts = simulate_counts(design, 0, o.n_cells, threads, &placed);
@@ -176,6 +183,11 @@ BenchFileResult bench_file(const BenchFileOptions& a, const MessageSink& message
                 throw Error(fmt::format("{}: $.methods[{}] ('{}'): scVI models raw counts, and the data hold log-normalised "
                                         "values; remove it or give the counts",
                                         a.config, i, config.methods[i].name));
+    const auto& panel_spec = config.json.contains("panel") ? config.json.at("panel") : nlohmann::ordered_json();
+    if (!config.panel_from && panel_spec.is_object() && panel_spec.contains("size") &&
+        config.panel_size > cells_in.counts.n_cols)
+        throw Error(fmt::format("{}: $.panel.size: {} is more than the {} genes of the data", a.config, config.panel_size,
+                                cells_in.counts.n_cols));
     BenchCellsOptions co;
     co.panel_size = config.panel_size;
     co.threads = a.threads;

@@ -192,7 +192,7 @@ AlgorithmLadderOptions algorithm_ladder_options(JsonObjectReader& r) {
     else if (bottleneck == "pca") o.bottleneck = LadderBottleneck::pca;
     else if (bottleneck != "adaptor") r.fail("'bottleneck' must be adaptor, none or pca");
     if (r.has("components") && o.bottleneck != LadderBottleneck::pca) r.fail("'components' applies to 'bottleneck' pca only");
-    o.pca_components = r.integer("components", o.pca_components);
+    o.pca_components = r.integer("components", o.pca_components, 100000);
     if (o.pca_components < 1) r.fail("'components' must be positive");
     const auto latent = r.string("latent", "z");
     if (latent == "unit") o.latent = LadderLatent::unit;
@@ -203,7 +203,7 @@ AlgorithmLadderOptions algorithm_ladder_options(JsonObjectReader& r) {
     if (readout == "mlp") o.readout = LadderReadout::mlp;
     else if (readout != "linear") r.fail("'readout' must be linear or mlp");
     if (r.has("hidden") && o.readout != LadderReadout::mlp) r.fail("'hidden' applies to 'readout' mlp only");
-    o.mlp.hidden = {r.integer("hidden", o.mlp.hidden.front())};
+    o.mlp.hidden = {r.integer("hidden", o.mlp.hidden.front(), 65536)};
     if (o.mlp.hidden.front() < 1) r.fail("'hidden' must be a positive width");
     return o;
 }
@@ -234,9 +234,9 @@ AlgorithmMethodSpec algorithm_method_spec_from_json(const nlohmann::ordered_json
         fs.layer = head[0].layer;
         fs.head = head[0].head;
         if (r.has("heads")) fs.heads = parse_weighted_heads(r.string("heads", ""));
-        fs.rank = r.integer("rank", fs.rank);
-        fs.n_factors = r.integer("factors", fs.n_factors);
-        fs.top_genes = r.integer("top_genes", fs.top_genes);
+        fs.rank = r.integer("rank", fs.rank, 100000);
+        fs.n_factors = r.integer("factors", fs.n_factors, 100000);
+        fs.top_genes = r.integer("top_genes", fs.top_genes, 100000);
         const auto orientation = r.string("orientation", "xA");
         if (orientation != "xA" && orientation != "xAT") r.fail("'orientation' must be xA (x A) or xAT (x A^T)");
         fs.orientation = parse_orientation(orientation);

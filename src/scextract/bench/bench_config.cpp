@@ -12,6 +12,7 @@
 #include "scextract/bench/raw_expression_method.hpp"
 #include "scextract/io/json_object_reader.hpp"
 #include "scextract/io/operator_file.hpp"
+#include "scextract/io/json_parse.hpp"
 
 #include <algorithm>
 #include <array>
@@ -30,6 +31,33 @@ namespace scx {
 namespace {
 
 using json = nlohmann::ordered_json;
+
+// Plausibility bounds on what a config may declare, so that a typo or a hostile file is
+// refused before any work rather than ending in std::bad_alloc hours later.
+constexpr std::uint64_t kMaxBenchConfigBytes = std::uint64_t{16} << 20;
+constexpr std::int64_t kMaxGenes = 100000;        // more than any transcriptome (scGPT's vocabulary: 60,697)
+constexpr std::int64_t kMaxSimulatedCells = 10000000;
+constexpr std::int64_t kMaxDonors = 1000000;
+constexpr std::int64_t kMaxSplits = 1000;
+
+/// Checks an integer of @p r against [lo, hi], naming the file and JSON path.
+void check_range(JsonObjectReader& r, const char* key, std::int64_t v, std::int64_t lo, std::int64_t hi, const char* what) {
+    if (v < lo) r.fail(fmt::format("'{}': {} is less than {} {}", key, v, lo, what));
+    if (v > hi) r.fail(fmt::format("'{}': {} is more than {} {}", key, v, hi, what));
+}
+
+/// $.data.simulate: integers in plausible ranges (api/bench.cpp reads them).
+void check_simulate_spec(const json& j, const std::string& path) {
+    JsonObjectReader r(j, path + ": $.data.simulate");
+    const auto cells = r.integer("cells", 20000);
+    check_range(r, "cells", cells, 1, kMaxSimulatedCells, "cells");
+    const auto donors = r.integer("donors", 20);
+    check_range(r, "donors", donors, 1, std::min(cells, kMaxDonors), "donors (at most one per cell)");
+    check_range(r, "genes", r.integer("genes", 2000), 1, kMaxGenes, "genes");
+    (void)r.integer("seed", 42);
+    (void)r.boolean("null", false);
+    r.finish();
+}
 
 /// What building a method needs besides its own entry.
 struct MethodContext;
@@ -101,16 +129,10 @@ std::string bench_config_path(const BenchConfig& config, const std::string& path
 }
 
 BenchConfig read_bench_config(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw Error(fmt::format("{}: cannot open the bench config", path));
     BenchConfig c;
     c.path = path;
     c.folder = std::filesystem::absolute(path).parent_path().string();
-    try {
-        c.json = json::parse(in);
-    } catch (const json::parse_error& e) {
-        throw Error(fmt::format("{}: not valid JSON: {}", path, e.what()));
-    }
+    c.json = parse_json_bounded<json>(read_json_file_text(path, kMaxBenchConfigBytes, "bench config"), path);
     JsonObjectReader top(c.json, path + ": $");
     if (!top.has("data")) top.fail("'data' is required (a file path or {\"simulate\": {...}})");
     {
@@ -120,7 +142,10 @@ BenchConfig read_bench_config(const std::string& path) {
         } else {
             JsonObjectReader r(d, path + ": $.data");
             c.data.path = r.string("path", "");
-            if (r.has("simulate")) c.data.simulate = r.at("simulate");
+            if (r.has("simulate")) {
+                c.data.simulate = r.at("simulate");
+                check_simulate_spec(*c.data.simulate, path);
+            }
             if (c.data.path.empty() == !c.data.simulate) r.fail("give exactly one of 'path' and 'simulate'");
             c.data.label_key = r.string("label_key", c.data.label_key);
             c.data.donor_key = r.string("donor_key", c.data.donor_key);
@@ -145,6 +170,7 @@ BenchConfig read_bench_config(const std::string& path) {
         if (r.has("from_operator")) c.panel_from = r.string("from_operator", "");
         c.panel_size = r.integer("size", c.panel_size);
         if (c.panel_size < 2) r.fail("'size' must be at least 2");
+        check_range(r, "size", c.panel_size, 2, kMaxGenes, "genes (more than any transcriptome holds)");
         r.finish();
     }
     if (top.has("splits")) {
@@ -157,6 +183,8 @@ BenchConfig read_bench_config(const std::string& path) {
         if (s.n_splits < 1) r.fail("'n' must be at least 1");
         if (s.test_donors < 0) r.fail("'test_donors' must be positive (or 0 for 20% of the donors)");
         if (s.max_train_cells < 1) r.fail("'max_train_cells' must be positive");
+        check_range(r, "n", s.n_splits, 1, kMaxSplits, "splits");
+        check_range(r, "test_donors", s.test_donors, 0, kMaxDonors, "donors");
         r.finish();
     }
     if (top.has("endpoints")) {
@@ -169,9 +197,12 @@ BenchConfig read_bench_config(const std::string& path) {
     }
     c.options.reference = top.string("reference", "");
     c.options.fdr = top.number("fdr", c.options.fdr);
-    if (!(c.options.fdr > 0 && c.options.fdr <= 1)) top.fail("'fdr' must be a q threshold in (0, 1]");
+    if (!(c.options.fdr > 0 && c.options.fdr < 1))
+        top.fail(fmt::format("'fdr': {} is not a q threshold in (0, 1)", c.options.fdr));
     c.options.endpoint_options.min_donor_cells = top.integer("min_donor_cells", c.options.endpoint_options.min_donor_cells);
+    check_range(top, "min_donor_cells", c.options.endpoint_options.min_donor_cells, 0, kMaxSimulatedCells, "cells");
     c.options.figure_points = top.integer("figure_points", c.options.figure_points);
+    check_range(top, "figure_points", c.options.figure_points, 0, kMaxSimulatedCells, "points");
     if (!top.has("methods") || !top.at("methods").is_array() || top.at("methods").empty())
         top.fail("'methods' must be a non-empty list");
     const bool ladder = top.boolean("ladder", false);

@@ -13,11 +13,11 @@ DptMethodOptions dpt_method_options_from_json(const nlohmann::ordered_json& para
     JsonObjectReader r(params, where);
     DptMethodOptions o;
     auto& d = o.dpt;
-    d.n_pcs = r.integer("n_pcs", d.n_pcs);
-    d.knn.n_neighbors = r.integer("n_neighbors", d.knn.n_neighbors);
-    d.diffmap.n_components = r.integer("n_comps", d.diffmap.n_components);
-    d.dpt.n_dcs = r.integer("n_dcs", d.dpt.n_dcs);
-    o.min_cells = r.integer("min_cells", o.min_cells);
+    d.n_pcs = r.integer("n_pcs", d.n_pcs, 10000);
+    d.knn.n_neighbors = r.integer("n_neighbors", d.knn.n_neighbors, 10000);
+    d.diffmap.n_components = r.integer("n_comps", d.diffmap.n_components, 10000);
+    d.dpt.n_dcs = r.integer("n_dcs", d.dpt.n_dcs, 10000);
+    o.min_cells = r.integer("min_cells", o.min_cells, 10000000);
     const auto kernel = r.string("method", "umap");
     if (kernel != "umap" && kernel != "gauss") r.fail("'method' must be umap or gauss");
     d.kernel = kernel == "umap" ? ConnectivityKernel::umap : ConnectivityKernel::gauss;

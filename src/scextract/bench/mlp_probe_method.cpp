@@ -39,15 +39,16 @@ MlpProbeMethodOptions mlp_probe_method_options_from_json(const nlohmann::ordered
     if (r.has("hidden")) {
         const auto& h = r.at("hidden");
         if (!h.is_array() || h.size() != 2 || !h[0].is_number_integer() || !h[1].is_number_integer() ||
-            h[0].get<std::int64_t>() < 1 || h[1].get<std::int64_t>() < 1)
-            r.fail("'hidden' must be two positive widths (a 3-layer probe)");
+            h[0].get<std::int64_t>() < 1 || h[1].get<std::int64_t>() < 1 || h[0].get<std::int64_t>() > 65536 ||
+            h[1].get<std::int64_t>() > 65536)
+            r.fail("'hidden' must be two positive widths of at most 65536 (a 3-layer probe)");
         o.probe.hidden = h.get<std::vector<std::int64_t>>();
     }
-    o.probe.epochs = r.integer("epochs", o.probe.epochs);
-    o.probe.batch_size = r.integer("batch_size", o.probe.batch_size);
+    o.probe.epochs = r.integer("epochs", o.probe.epochs, 100000);
+    o.probe.batch_size = r.integer("batch_size", o.probe.batch_size, 10000000);
     o.probe.learning_rate = r.number("learning_rate", o.probe.learning_rate);
     o.probe.seed = static_cast<std::uint64_t>(r.integer("seed", static_cast<std::int64_t>(o.probe.seed)));
-    o.embed.max_tokens = r.integer("max_tokens", o.embed.max_tokens);
+    o.embed.max_tokens = r.integer("max_tokens", o.embed.max_tokens, 100000);
     if (o.probe.epochs < 1 || o.probe.batch_size < 1 || !(o.probe.learning_rate > 0.0) || o.embed.max_tokens < 2)
         r.fail("'epochs', 'batch_size' and 'learning_rate' must be positive, 'max_tokens' at least 2");
     r.finish();

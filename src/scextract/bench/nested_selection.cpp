@@ -17,7 +17,7 @@ NestedSelectionOptions nested_selection_options_from_json(const nlohmann::ordere
     if (!r.has("candidates") || !r.at("candidates").is_array() || r.at("candidates").size() < 2)
         r.fail("'candidates' must list at least two methods to choose from");
     NestedSelectionOptions o;
-    o.folds = r.integer("folds", o.folds);
+    o.folds = r.integer("folds", o.folds, 1000);
     if (o.folds < 2) r.fail("'folds' must be at least 2");
     o.seed = static_cast<std::uint64_t>(r.integer("seed", static_cast<std::int64_t>(o.seed)));
     if (r.has("endpoints")) {

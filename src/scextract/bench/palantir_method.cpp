@@ -13,14 +13,14 @@ PalantirMethodOptions palantir_method_options_from_json(const nlohmann::ordered_
     JsonObjectReader r(params, where);
     PalantirMethodOptions o;
     auto& pl = o.palantir;
-    pl.n_pcs = r.integer("n_pcs", pl.n_pcs);
-    pl.kernel_knn = r.integer("knn", pl.kernel_knn);
+    pl.n_pcs = r.integer("n_pcs", pl.n_pcs, 10000);
+    pl.kernel_knn = r.integer("knn", pl.kernel_knn, 10000);
     pl.pseudotime.knn = pl.kernel_knn;
-    pl.n_components = r.integer("n_components", pl.n_components);
-    pl.num_waypoints = r.integer("num_waypoints", pl.num_waypoints);
-    pl.pseudotime.max_iterations = r.integer("max_iterations", pl.pseudotime.max_iterations);
+    pl.n_components = r.integer("n_components", pl.n_components, 10000);
+    pl.num_waypoints = r.integer("num_waypoints", pl.num_waypoints, 1000000);
+    pl.pseudotime.max_iterations = r.integer("max_iterations", pl.pseudotime.max_iterations, 1000000);
     pl.seed = static_cast<std::uint64_t>(r.integer("seed", static_cast<std::int64_t>(pl.seed)));
-    o.min_cells = r.integer("min_cells", o.min_cells);
+    o.min_cells = r.integer("min_cells", o.min_cells, 10000000);
     if (pl.n_pcs < 2 || pl.kernel_knn < 4 || pl.n_components < 3 || pl.num_waypoints < 3 || pl.pseudotime.max_iterations < 1)
         r.fail("'n_pcs' must be at least 2, 'knn' 4, 'n_components' and 'num_waypoints' 3, 'max_iterations' 1");
     r.finish();

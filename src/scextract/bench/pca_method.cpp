@@ -9,7 +9,7 @@ namespace scx {
 PcaMethodOptions pca_method_options_from_json(const nlohmann::ordered_json& params, const std::string& where) {
     JsonObjectReader r(params, where);
     PcaMethodOptions o;
-    o.projection.n_components = r.integer("components", 10);
+    o.projection.n_components = r.integer("components", 10, 100000);
     if (o.projection.n_components < 1) r.fail("'components' must be positive");
     r.finish();
     return o;

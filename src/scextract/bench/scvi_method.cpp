@@ -17,12 +17,12 @@ ScviMethodOptions scvi_method_options_from_json(const nlohmann::ordered_json& pa
     JsonObjectReader r(params, where);
     ScviMethodOptions o;
     auto& v = o.scvi;
-    v.n_latent = r.integer("n_latent", v.n_latent);
-    v.n_hidden = r.integer("n_hidden", v.n_hidden);
-    v.max_epochs = r.integer("max_epochs", v.max_epochs);
-    v.batch_size = r.integer("batch_size", v.batch_size);
+    v.n_latent = r.integer("n_latent", v.n_latent, 65536);
+    v.n_hidden = r.integer("n_hidden", v.n_hidden, 65536);
+    v.max_epochs = r.integer("max_epochs", v.max_epochs, 100000);
+    v.batch_size = r.integer("batch_size", v.batch_size, 10000000);
     v.seed = static_cast<std::uint64_t>(r.integer("seed", static_cast<std::int64_t>(v.seed)));
-    o.min_cells = r.integer("min_cells", o.min_cells);
+    o.min_cells = r.integer("min_cells", o.min_cells, 10000000);
     if (v.n_latent < 1 || v.n_hidden < 1 || v.max_epochs < 0 || v.batch_size < 2)
         r.fail("'n_latent' and 'n_hidden' must be positive, 'max_epochs' at least 0 (0: scvi-tools' heuristic), "
                "'batch_size' at least 2");

@@ -8,6 +8,7 @@
 #include "scextract/io/output_paths.hpp"
 #include "scextract/model/scgpt_checkpoint.hpp"
 #include "scextract/model/scgpt_forward.hpp"
+#include "scextract/io/json_parse.hpp"
 
 #include <algorithm>
 #include <array>
@@ -28,14 +29,7 @@ namespace fs = std::filesystem;
 
 /// Parses tokens.json: {"cells": [{"gene_ids": [...], "values": [...]}, ...]}.
 std::vector<TokenizedCell> read_tokens_json(const std::string& path, std::int64_t vocab_size) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(fmt::format("{}: cannot open for reading", path));
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::parse_error& e) {
-        throw Error(fmt::format("{}: not valid JSON ({})", path, e.what()));
-    }
+    const auto j = parse_json_bounded<nlohmann::json>(read_json_file_text(path, std::uint64_t{4} << 30, "tokens file"), path);
     if (!j.is_object() || !j.contains("cells") || !j.at("cells").is_array())
         throw Error(fmt::format("{}: expected an object with a \"cells\" array", path));
     const auto& cells = j.at("cells");
@@ -58,15 +52,15 @@ std::vector<TokenizedCell> read_tokens_json(const std::string& path, std::int64_
         for (std::size_t k = 0; k < ids.size(); ++k) {
             const auto& id = ids[k];
             if (!id.is_number_integer())
-                throw Error(fmt::format("{}: cell {} token {}: gene id {} is not an integer", path, c, k, id.dump()));
+                throw Error(fmt::format("{}: cell {} token {}: gene id {} is not an integer", path, c, k, json_excerpt_text(id)));
             if (id.is_number_unsigned() ? id.get<std::uint64_t>() >= static_cast<std::uint64_t>(vocab_size)
                                         : (id.get<std::int64_t>() < 0 || id.get<std::int64_t>() >= vocab_size))
                 throw Error(fmt::format("{}: cell {} token {}: gene id {} is outside the vocabulary (0..{})", path, c,
-                                        k, id.dump(), vocab_size - 1));
+                                        k, json_excerpt_text(id), vocab_size - 1));
             t.gene_ids.push_back(id.get<std::int64_t>());
             if (!values[k].is_number())
                 throw Error(
-                    fmt::format("{}: cell {} token {}: value {} is not a number", path, c, k, values[k].dump()));
+                    fmt::format("{}: cell {} token {}: value {} is not a number", path, c, k, json_excerpt_text(values[k])));
             t.values.push_back(values[k].get<float>());
         }
         out.push_back(std::move(t));

@@ -6,6 +6,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/report/bench_report.hpp"
 #include "scextract/io/atomic_file.hpp"
+#include "scextract/io/json_parse.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -18,13 +19,8 @@ namespace scx::cli {
 namespace {
 
 nlohmann::json read_results_json(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(fmt::format("{}: cannot open for reading", path));
-    try {
-        return nlohmann::json::parse(in);
-    } catch (const nlohmann::json::parse_error& e) {
-        throw Error(fmt::format("{}: not valid JSON ({})", path, e.what()));
-    }
+    // results.json holds per-cell tables for a few hundred thousand cells at most
+    return parse_json_bounded<nlohmann::json>(read_json_file_text(path, std::uint64_t{4} << 30, "bench results file"), path);
 }
 
 void write_text(const std::string& path, const std::string& text) { write_text_atomically(path, text); }

@@ -2,6 +2,7 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/io/scx_container.hpp"
+#include "scextract/io/json_parse.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -220,7 +221,7 @@ Algorithm read_algorithm_file(const std::string& path) {
     try {
         if (meta.at("algorithm_version").get<int>() != kAlgorithmVersion)
             throw Error(fmt::format("algorithm version {} is not supported (this scextract reads {})",
-                                    meta.at("algorithm_version").dump(), kAlgorithmVersion));
+                                    json_excerpt_text(meta.at("algorithm_version")), kAlgorithmVersion));
         Algorithm a;
         a.features.genes = meta.at("panel").get<std::vector<std::string>>();
         a.features.orientation = meta.at("orientation").get<std::string>();

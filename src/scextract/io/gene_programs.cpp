@@ -2,6 +2,7 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/io/h5ad_reader.hpp"
+#include "scextract/io/json_parse.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -24,14 +25,8 @@ std::string lower_extension(const std::string& path) {
 }
 
 std::vector<GeneProgram> from_json(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw Error(fmt::format("{}: cannot open", path));
-    nlohmann::ordered_json j;
-    try {
-        j = nlohmann::ordered_json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(fmt::format("{}: not valid JSON ({})", path, e.what()));
-    }
+    const auto j = parse_json_bounded<nlohmann::ordered_json>(
+        read_json_file_text(path, std::uint64_t{1} << 30, "gene program file"), path);
     if (!j.is_object()) throw Error(fmt::format("{}: expected a JSON object {{program: [genes]}}", path));
     std::vector<GeneProgram> out;
     for (const auto& [name, genes] : j.items()) {

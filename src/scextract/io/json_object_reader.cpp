@@ -35,6 +35,12 @@ std::int64_t JsonObjectReader::integer(const std::string& key, std::int64_t fall
     return j_.at(key).get<std::int64_t>();
 }
 
+std::int64_t JsonObjectReader::integer(const std::string& key, std::int64_t fallback, std::int64_t max) {
+    const auto v = integer(key, fallback);
+    if (v > max) fail(fmt::format("'{}': {} is more than {}", key, v, max));
+    return v;
+}
+
 double JsonObjectReader::number(const std::string& key, double fallback) {
     if (!has(key)) return fallback;
     if (!j_.at(key).is_number()) fail(fmt::format("'{}' must be a number", key));

@@ -28,6 +28,9 @@ public:
     /// The value of @p key, or @p fallback when absent or null; a value of another type is an error.
     std::string string(const std::string& key, std::string fallback);
     std::int64_t integer(const std::string& key, std::int64_t fallback);
+    /// The same, refusing a value above @p max ("'<key>': N is more than <max>"): a plausibility
+    /// bound, so that a typo or a hostile config fails before any work.
+    std::int64_t integer(const std::string& key, std::int64_t fallback, std::int64_t max);
     double number(const std::string& key, double fallback);
     bool boolean(const std::string& key, bool fallback);
 

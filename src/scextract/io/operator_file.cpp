@@ -1,6 +1,7 @@
 #include "scextract/io/operator_file.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/io/json_parse.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -21,7 +22,7 @@ void read_key(const json& j, const char* key, T& out, const std::string& what) {
     try {
         out = j[key].get<T>();
     } catch (const nlohmann::json::exception&) {
-        throw Error(fmt::format("{}: provenance \"{}\" has the wrong type ({})", what, key, j[key].dump()));
+        throw Error(fmt::format("{}: provenance \"{}\" has the wrong type ({})", what, key, json_excerpt(j[key])));
     }
 }
 
@@ -150,7 +151,7 @@ OperatorFileView::OperatorFileView(const std::string& path, bool verify_operator
     if (!m.contains("format_version") || !m["format_version"].is_number_integer() ||
         m["format_version"].get<std::int64_t>() != kOperatorFormatVersion)
         throw Error(fmt::format("{}: unsupported operator format_version {} (this scextract reads {})", path,
-                                m.contains("format_version") ? m["format_version"].dump() : "(absent)",
+                                m.contains("format_version") ? json_excerpt_text(m["format_version"]) : "(absent)",
                                 kOperatorFormatVersion));
     n_layers_ = metadata_int(m, "n_layers", path);
     n_heads_ = metadata_int(m, "n_heads", path);

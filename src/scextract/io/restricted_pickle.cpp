@@ -116,6 +116,12 @@ void Arena::release() noexcept {
 
 namespace {
 
+// Budgets for what a pickle may make the machine do. A state dict of a large model has a
+// few thousand values, a few hundred keys of under a hundred bytes each.
+constexpr std::uint64_t kMaxObjects = std::uint64_t{1} << 20;  // values created plus references pushed or memoised
+constexpr std::size_t kMaxKeyBytes = std::size_t{1} << 16;      // one dict key's hashed text
+constexpr std::uint64_t kMaxKeyWork = std::uint64_t{1} << 26;   // all dict keys' hashed text together
+
 // Opcode bytes (Python's pickletools names).
 enum Op : unsigned char {
     MARK = '(', STOP = '.', POP = '0', POP_MARK = '1', DUP = '2', FLOAT = 'F', INT = 'I', BININT = 'J',
@@ -206,9 +212,15 @@ const char* op_name(unsigned char op) {
 }
 
 // A dict key as a self-delimiting string, so that equal Python keys (1, 1.0 and True
-// included) land on one entry, as they do in a Python dict.
+// included) land on one entry, as they do in a Python dict. The string may grow to
+// kMaxKeyBytes and no further: shared tuples can form a DAG that a few hundred pickle bytes
+// expand to 2^40 entries, and the walk stops as soon as the text it writes passes the bound
+// (each value visited adds at least two bytes), so its work is bounded too.
 void hash_key(const Value& v, std::string& out, int depth, const std::string& what) {
     if (depth > 64) throw Error(fmt::format("{}: pickled dict key is nested too deeply", what));
+    if (out.size() > kMaxKeyBytes)
+        throw Error(fmt::format("{}: pickled dict key expands to more than {} bytes (a state dict's keys are names)",
+                                what, kMaxKeyBytes));
     switch (v.kind) {
     case Value::Kind::none: out += "N;"; return;
     case Value::Kind::boolean: out += v.boolean ? "i1;" : "i0;"; return;
@@ -221,13 +233,20 @@ void hash_key(const Value& v, std::string& out, int depth, const std::string& wh
             out += fmt::format("f{:a};", f);
         return;
     }
-    case Value::Kind::string: out += fmt::format("s{}:", v.text.size()) + v.text; return;
-    case Value::Kind::bytes: out += fmt::format("b{}:", v.text.size()) + v.text; return;
+    case Value::Kind::string:
+    case Value::Kind::bytes:
+    case Value::Kind::global:
+        if (out.size() + v.text.size() > kMaxKeyBytes)
+            throw Error(fmt::format("{}: pickled dict key is longer than {} bytes (a state dict's keys are names)",
+                                    what, kMaxKeyBytes));
+        out += fmt::format("{}{}:", v.kind == Value::Kind::string ? 's' : v.kind == Value::Kind::bytes ? 'b' : 'g',
+                           v.text.size()) +
+               v.text;
+        return;
     case Value::Kind::tuple:
         out += fmt::format("t{}:", v.items.size());
         for (const auto& item : v.items) hash_key(*item, out, depth + 1, what);
         return;
-    case Value::Kind::global: out += fmt::format("g{}:", v.text.size()) + v.text; return;
     case Value::Kind::object: out += fmt::format("o{};", static_cast<const void*>(&v)); return;
     case Value::Kind::list:
     case Value::Kind::dict:
@@ -323,7 +342,19 @@ class Machine {
         stack_.resize(m);
         return items;
     }
+    // Every value created and every reference pushed or memoised counts against kMaxObjects,
+    // so memory and work stay proportional to the budget whatever the opcodes (a file of DUPs,
+    // GETs of one big container, ...).
+    void count() {
+        if (++objects_ > kMaxObjects)
+            fail(fmt::format("pickle creates more than {} objects (a state dict needs a few thousand)", kMaxObjects));
+    }
+    void push_value(ValuePtr v) {
+        count();
+        stack_.push_back(std::move(v));
+    }
     void push(ValuePtr v) {
+        count();
         if (v->is_container()) arena_.add(v);
         stack_.push_back(std::move(v));
     }
@@ -337,21 +368,27 @@ class Machine {
         if (dict.kind != Value::Kind::dict) fail(fmt::format("cannot set an item on a pickled '{}'", type_name(dict)));
         std::string h;
         hash_key(*key, h, 0, what_);
+        key_work_ += h.size();
+        if (key_work_ > kMaxKeyWork)
+            fail(fmt::format("pickled dict keys add up to more than {} bytes (a state dict's keys are names)", kMaxKeyWork));
         auto [it, inserted] = dict.index.emplace(std::move(h), dict.entries.size());
         if (inserted) dict.entries.emplace_back(std::move(key), std::move(value));
         else dict.entries[it->second].second = std::move(value);
     }
-    void memo_put(std::uint64_t index) { memo_[index] = top(); }
+    void memo_put(std::uint64_t index) {
+        count();
+        memo_[index] = top();
+    }
     void memo_get(std::uint64_t index) {
         auto it = memo_.find(index);
         if (it == memo_.end()) fail(fmt::format("memo entry {} was never stored", index));
-        stack_.push_back(it->second);
+        push_value(it->second);
     }
     void push_string(Value::Kind kind, std::uint64_t n) {
         auto v = std::make_shared<Value>();
         v->kind = kind;
         v->text = read_bytes(n);
-        stack_.push_back(std::move(v));
+        push_value(std::move(v));
     }
     [[noreturn]] void unsupported(const char* why) const {
         throw Error(fmt::format("{}: "
@@ -376,20 +413,20 @@ class Machine {
         case POP_MARK: pop_mark(); break;
         case DUP: {
             auto v = top(); // a copy: push_back may reallocate under a reference
-            stack_.push_back(std::move(v));
+            push_value(std::move(v));
             break;
         }
-        case NONE: stack_.push_back(make_none()); break;
-        case NEWTRUE: stack_.push_back(make_bool(true)); break;
-        case NEWFALSE: stack_.push_back(make_bool(false)); break;
-        case BININT: stack_.push_back(make_int(static_cast<std::int32_t>(static_cast<std::uint32_t>(read_uint(4))))); break;
-        case BININT1: stack_.push_back(make_int(static_cast<std::int64_t>(read_uint(1)))); break;
-        case BININT2: stack_.push_back(make_int(static_cast<std::int64_t>(read_uint(2)))); break;
-        case LONG1: stack_.push_back(make_int(read_long(read_uint(1)))); break;
+        case NONE: push_value(make_none()); break;
+        case NEWTRUE: push_value(make_bool(true)); break;
+        case NEWFALSE: push_value(make_bool(false)); break;
+        case BININT: push_value(make_int(static_cast<std::int32_t>(static_cast<std::uint32_t>(read_uint(4))))); break;
+        case BININT1: push_value(make_int(static_cast<std::int64_t>(read_uint(1)))); break;
+        case BININT2: push_value(make_int(static_cast<std::int64_t>(read_uint(2)))); break;
+        case LONG1: push_value(make_int(read_long(read_uint(1)))); break;
         case LONG4: {
             const auto n = static_cast<std::int32_t>(static_cast<std::uint32_t>(read_uint(4)));
             if (n < 0) fail("negative LONG4 length");
-            stack_.push_back(make_int(read_long(static_cast<std::uint64_t>(n))));
+            push_value(make_int(read_long(static_cast<std::uint64_t>(n))));
             break;
         }
         case BINFLOAT: {
@@ -400,7 +437,7 @@ class Machine {
             auto v = std::make_shared<Value>();
             v->kind = Value::Kind::floating;
             v->floating = std::bit_cast<double>(bits);
-            stack_.push_back(std::move(v));
+            push_value(std::move(v));
             break;
         }
         case SHORT_BINUNICODE: push_string(Value::Kind::string, read_uint(1)); break;
@@ -543,6 +580,7 @@ class Machine {
     std::vector<ValuePtr> stack_;
     std::vector<std::size_t> marks_;
     std::unordered_map<std::uint64_t, ValuePtr> memo_;
+    std::uint64_t objects_ = 0, key_work_ = 0;
 };
 
 } // namespace

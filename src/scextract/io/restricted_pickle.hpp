@@ -96,7 +96,10 @@ struct Unpickled {
 
 /// Runs the pickle in @p data. Throws scx::Error naming @p what for a pickle that ends
 /// early (no STOP), an unknown or unsupported opcode (named with its byte and offset),
-/// malformed operands, and whatever @p resolver refuses.
+/// malformed operands, and whatever @p resolver refuses. Work is bounded whatever the bytes:
+/// at most 2^20 values created plus references pushed or memoised ("more than N objects"),
+/// a dict key's hashed text at most 64 KiB (shared tuples forming a DAG stop there instead
+/// of expanding to 2^40 entries) and all keys' text at most 64 MiB.
 Unpickled unpickle(std::span<const std::byte> data, Resolver& resolver, const std::string& what);
 
 } // namespace scx::pickle

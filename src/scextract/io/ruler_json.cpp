@@ -1,7 +1,9 @@
 #include "scextract/io/ruler_json.hpp"
+#include "scextract/io/json_parse.hpp"
 
 #include "scextract/core/error.hpp"
 #include "scextract/io/atomic_file.hpp"
+#include "scextract/io/json_parse.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -39,9 +41,7 @@ std::string element_path(const std::string& parent, std::size_t i) { return fmt:
 /// A short rendering of a value for error messages.
 template <class Json>
 std::string show(const Json& v) {
-    auto text = v.dump();
-    if (text.size() > 40) text = text.substr(0, 37) + "...";
-    return text;
+    return json_excerpt_text(v);
 }
 
 /// Tracks where the SAX-style parser callback is, to name a key written twice in one object
@@ -114,7 +114,7 @@ public:
 
         const auto format = string_at(j, "", "format", true);
         if (format != kRulerFormat)
-            fail("format", fmt::format("expected \"{}\", got {}", kRulerFormat, json(format).dump()));
+            fail("format", fmt::format("expected \"{}\", got {}", kRulerFormat, json_excerpt_text(json(format))));
         const auto& version = require(j, "", "version");
         if (!version.is_number_integer()) fail("version", fmt::format("expected an integer, got {}", show(version)));
         if (version.template get<std::int64_t>() != kRulerFormatVersion)
@@ -223,7 +223,7 @@ private:
         if (!v.is_string()) fail(path, fmt::format("expected a stage name, got {}", show(v)));
         const auto name = v.template get<std::string>();
         const auto it = index_.find(name);
-        if (it == index_.end()) fail(path, fmt::format("unknown stage {}", json(name).dump()));
+        if (it == index_.end()) fail(path, fmt::format("unknown stage {}", json_excerpt_text(json(name))));
         return it->second;
     }
 
@@ -239,7 +239,7 @@ private:
         for (std::size_t i = 0; i < names.size(); ++i) {
             const auto p = element_path("distances.stages", i);
             const auto s = stage_ref(names[i], p);
-            if (!seen.insert(s).second) fail(p, fmt::format("stage {} is listed twice", names[i].dump()));
+            if (!seen.insert(s).second) fail(p, fmt::format("stage {} is listed twice", json_excerpt_text(names[i])));
             order.push_back(s);
         }
         if (order.size() != n) {
@@ -286,15 +286,10 @@ Ruler parse_ruler_json(const nlohmann::ordered_json& j, const std::string& what)
 
 Ruler parse_ruler_text(std::string_view text, const std::string& what) {
     DuplicateKeyFinder finder;
-    nlohmann::ordered_json j;
-    try {
-        j = nlohmann::ordered_json::parse(text.begin(), text.end(), [&finder](int depth, nlohmann::json::parse_event_t event,
-                                                                               nlohmann::ordered_json& parsed) {
+    const auto j = parse_json_bounded<nlohmann::ordered_json>(
+        text, what, [&finder](int depth, nlohmann::json::parse_event_t event, nlohmann::ordered_json& parsed) {
             return finder(depth, event, parsed);
         });
-    } catch (const nlohmann::json::parse_error& e) {
-        throw Error(fmt::format("{}: not valid JSON ({})", what, e.what()));
-    }
     if (!finder.duplicate().empty())
         throw Error(fmt::format("{}: {}: key written twice in one object", what, finder.duplicate()));
     return parse_ruler_json(j, what);

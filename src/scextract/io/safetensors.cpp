@@ -2,6 +2,7 @@
 
 #include "scextract/core/checked_math.hpp"
 #include "scextract/core/error.hpp"
+#include "scextract/io/json_parse.hpp"
 #include "scextract/io/atomic_file.hpp"
 
 #include <algorithm>
@@ -88,12 +89,7 @@ json parse_header_json(const std::string& text, const std::string& path) {
         }
         return true;
     };
-    json j;
-    try {
-        j = json::parse(text, cb);
-    } catch (const json::exception& e) {
-        throw Error(fmt::format("{}: safetensors header is not valid JSON ({})", path, e.what()));
-    }
+    json j = parse_json_bounded<json>(text, path + ": safetensors header", cb);
     if (!duplicate.empty()) throw Error(fmt::format("{}: safetensors header lists '{}' twice", path, duplicate));
     return j;
 }
@@ -134,7 +130,7 @@ ParsedHeader parse_header(std::ifstream& in, std::uint64_t file_size, const std:
             for (const auto& [k, s] : v.items()) {
                 if (!s.is_string())
                     throw Error(
-                        fmt::format("{}: '__metadata__' value of '{}' is not a string ({})", path, k, s.dump()));
+                        fmt::format("{}: '__metadata__' value of '{}' is not a string ({})", path, k, json_excerpt(s)));
                 h.metadata.emplace(k, s.get<std::string>());
             }
             continue;
@@ -167,14 +163,14 @@ ParsedHeader parse_header(std::ifstream& in, std::uint64_t file_size, const std:
             const auto dim = non_negative(d);
             if (!dim)
                 throw Error(
-                    fmt::format("{}: shape {} has an entry that is not a non-negative integer", where, shape.dump()));
+                    fmt::format("{}: shape {} has an entry that is not a non-negative integer", where, json_excerpt_text(shape)));
             e.tensor.shape.push_back(*dim);
         }
         const auto& off = v.at("data_offsets");
         if (!off.is_array() || off.size() != 2)
-            throw Error(fmt::format("{}: data_offsets must be [begin, end], found {}", where, off.dump()));
+            throw Error(fmt::format("{}: data_offsets must be [begin, end], found {}", where, json_excerpt_text(off)));
         const auto b = non_negative(off[0]), en = non_negative(off[1]);
-        if (!b || !en) throw Error(fmt::format("{}: data_offsets {} are not non-negative integers", where, off.dump()));
+        if (!b || !en) throw Error(fmt::format("{}: data_offsets {} are not non-negative integers", where, json_excerpt_text(off)));
         if (*b > *en) throw Error(fmt::format("{}: data_offsets [{}, {}] end before they begin", where, *b, *en));
         e.begin = *b;
         e.end = *en;

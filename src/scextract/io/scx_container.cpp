@@ -3,6 +3,7 @@
 #include "scextract/core/checked_math.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/io/atomic_file.hpp"
+#include "scextract/io/json_parse.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -291,8 +292,8 @@ ScxContainer::ScxContainer(const std::string& path, const ScxOpenOptions& option
         json j;
         try {
             const auto* text = reinterpret_cast<const char*>(map_ + kPreambleBytes);
-            j = json::parse(text, text + h);
-        } catch (const nlohmann::json::exception& e) {
+            j = parse_json_bounded<json>(std::string_view(text, h), "header");
+        } catch (const Error& e) {
             fail(fmt::format("header JSON is invalid: {}", e.what()));
         }
         if (!j.is_object()) fail("header JSON is not an object");
@@ -319,13 +320,13 @@ ScxContainer::ScxContainer(const std::string& path, const ScxOpenOptions& option
                 if (!a.contains(key)) fail(fmt::format("{} has no \"{}\"", what, key));
             const auto dt = a["dtype"].is_string() ? dtype_from_str(a["dtype"].get<std::string>()) : std::nullopt;
             if (!dt)
-                fail(fmt::format("{} has unsupported dtype {} (expected <f4, <f8, <i4, <i8 or |u1)", what, a["dtype"].dump()));
+                fail(fmt::format("{} has unsupported dtype {} (expected <f4, <f8, <i4, <i8 or |u1)", what, json_excerpt_text(a["dtype"])));
             info.dtype = *dt;
             if (!a["shape"].is_array()) fail(fmt::format("{} has a shape that is not a list", what));
             for (const auto& d : a["shape"]) {
                 const auto u = unsigned_of(d);
                 if (!u || *u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-                    fail(fmt::format("{} has an invalid dimension {}", what, d.dump()));
+                    fail(fmt::format("{} has an invalid dimension {}", what, json_excerpt_text(d)));
                 info.shape.push_back(static_cast<std::int64_t>(*u));
             }
             const auto offset = unsigned_of(a["offset"]);

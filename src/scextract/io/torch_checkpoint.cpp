@@ -2,6 +2,7 @@
 
 #include "scextract/core/checked_math.hpp"
 #include "scextract/core/error.hpp"
+#include "scextract/core/memory.hpp"
 #include "scextract/io/restricted_pickle.hpp"
 #include "scextract/io/zip_error.hpp"
 
@@ -224,6 +225,13 @@ class TorchResolver final : public pickle::Resolver {
         }
         if (count > 0 && last >= s.numel)
             throw Error(fmt::format("{}: {} reaches element {} of a storage of {} elements", what, ctx, last, s.numel));
+        // Views that do not overlap have at most as many elements as their storage; more means
+        // zero or overlapping strides (expand()), which a state dict has no need of and which
+        // would be materialised at full size (1e5 x 1e5 from one float: 40 GB).
+        if (count > s.numel)
+            throw Error(fmt::format("{}: {} has {} elements, more than the {} of its storage (zero or overlapping "
+                                    "strides, as expand() makes); save it with .contiguous() or .clone()",
+                                    what, ctx, count, s.numel));
         if (is_contiguous(t.shape, t.strides)) t.strides.clear();
         return pickle::make_object(kTensorType, std::move(t));
     }
@@ -334,6 +342,9 @@ class Archive {
         if (!zip_)
             throw Error(fmt::format("{}: not a readable zip archive ({}); the file may be truncated or damaged", path_,
                                     zip_error_text(err)));
+        std::error_code ec;
+        archive_bytes_ = std::filesystem::file_size(path_, ec);
+        if (ec) throw Error(fmt::format("{}: cannot read its size ({})", path_, ec.message()));
     }
 
     std::vector<std::string> names() const {
@@ -348,22 +359,52 @@ class Archive {
 
     bool has(const std::string& name) const { return zip_name_locate(zip_.get(), name.c_str(), ZIP_FL_ENC_RAW) >= 0; }
 
-    std::uint64_t size_of(const std::string& name) const {
+    zip_stat_t stat(const std::string& name) const {
         zip_stat_t st;
         zip_stat_init(&st);
         if (zip_stat(zip_.get(), name.c_str(), ZIP_FL_ENC_RAW, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
             throw Error(fmt::format("{}: cannot stat '{}' ({})", path_, name, zip_strerror(zip_.get())));
-        return st.size;
+        return st;
     }
 
-    /// The whole entry, which must be exactly @p expected bytes long (checked before reading).
+    std::uint64_t size_of(const std::string& name) const { return stat(name).size; }
+
+    /// The whole entry, which must be exactly @p expected bytes long. Its declared sizes are
+    /// checked against the archive and this machine's memory before anything is allocated,
+    /// a compressed entry is inflated in bounded pieces (a lying size fails on the bytes that
+    /// are really there), and the entry is read to its end, where libzip checks its CRC-32.
     std::vector<std::byte> read(const std::string& name, std::uint64_t expected) const {
-        std::vector<std::byte> buf(static_cast<std::size_t>(expected));
+        const auto st = stat(name);
+        if (st.size != expected)
+            throw Error(fmt::format("{}: '{}' is {} bytes; expected {}", path_, name, st.size, expected));
+        const bool stored = (st.valid & ZIP_STAT_COMP_METHOD) && st.comp_method == ZIP_CM_STORE;
+        if (st.valid & ZIP_STAT_COMP_SIZE) {
+            if (st.comp_size > archive_bytes_)
+                throw Error(fmt::format("{}: '{}' declares {} compressed bytes in an archive of {}; the file is damaged",
+                                        path_, name, st.comp_size, archive_bytes_));
+            if (stored && st.comp_size != st.size)
+                throw Error(fmt::format("{}: stored entry '{}' declares {} bytes but holds {}; the file is damaged",
+                                        path_, name, st.size, st.comp_size));
+            // deflate cannot expand data by more than about 1032:1
+            if (!stored && st.size / 1032 > st.comp_size + 1)
+                throw Error(fmt::format("{}: '{}' declares {} bytes from {} compressed, more than deflate can expand;"
+                                        " the file is damaged",
+                                        path_, name, st.size, st.comp_size));
+        }
+        const double memory = physical_memory_bytes();
+        if (memory > 0 && static_cast<double>(expected) > memory)
+            throw Error(fmt::format("{}: '{}' would need {:.1f} GB, more than this machine's {:.1f} GB of memory", path_,
+                                    name, static_cast<double>(expected) / 1e9, memory / 1e9));
         std::unique_ptr<zip_file_t, ZipFileClose> f(zip_fopen(zip_.get(), name.c_str(), ZIP_FL_ENC_RAW));
         if (!f) throw Error(fmt::format("{}: cannot open '{}' in the archive ({})", path_, name, zip_strerror(zip_.get())));
+        constexpr std::uint64_t kPiece = std::uint64_t{64} << 20;
+        std::vector<std::byte> buf;
+        // a stored entry's bytes are in the file (checked above); a compressed one grows as it inflates
+        buf.resize(static_cast<std::size_t>(stored ? expected : std::min(expected, kPiece)));
         std::uint64_t done = 0;
         while (done < expected) {
-            const auto r = zip_fread(f.get(), buf.data() + done, expected - done);
+            if (done == buf.size()) buf.resize(static_cast<std::size_t>(std::min(expected, 2 * done)));
+            const auto r = zip_fread(f.get(), buf.data() + done, buf.size() - done);
             if (r < 0)
                 throw Error(fmt::format("{}: cannot read '{}' ({}); the file may be damaged", path_, name,
                                         zip_file_strerror(f.get())));
@@ -373,27 +414,21 @@ class Archive {
         if (done != expected)
             throw Error(fmt::format("{}: '{}' ends after {} of {} bytes; the file may be truncated", path_, name, done,
                                     expected));
-        // libzip checks an entry's CRC-32 only when a read reaches its end, which reading exactly
-        // the declared size never does: checked here, so flipped storage bits never load
-        zip_stat_t st;
-        zip_stat_init(&st);
-        if (zip_stat(zip_.get(), name.c_str(), ZIP_FL_ENC_RAW, &st) == 0 && (st.valid & ZIP_STAT_CRC)) {
-            uLong crc = crc32(0L, Z_NULL, 0);
-            for (std::uint64_t at = 0; at < expected;) {
-                const auto n = static_cast<uInt>(std::min<std::uint64_t>(expected - at, 1U << 30));
-                crc = crc32(crc, reinterpret_cast<const Bytef*>(buf.data() + at), n);
-                at += n;
-            }
-            if (static_cast<std::uint32_t>(crc) != st.crc)
-                throw Error(fmt::format("{}: '{}' fails its CRC-32 check (stored {:08x}, computed {:08x}); the file is damaged",
-                                        path_, name, st.crc, static_cast<std::uint32_t>(crc)));
-        }
+        std::byte extra{};
+        // libzip compares the CRC-32 of what it returned with the archive's when a read reaches the end
+        const auto tail = zip_fread(f.get(), &extra, 1);
+        if (tail < 0 && zip_error_code_zip(zip_file_get_error(f.get())) == ZIP_ER_CRC)
+            throw Error(fmt::format("{}: '{}' fails its CRC-32 check; the file is damaged", path_, name));
+        if (tail != 0)
+            throw Error(fmt::format("{}: '{}' holds more than its declared {} bytes ({}); the file is damaged", path_,
+                                    name, expected, tail < 0 ? zip_file_strerror(f.get()) : "more data follows"));
         return buf;
     }
 
   private:
     std::string path_;
     ZipPtr zip_;
+    std::uint64_t archive_bytes_ = 0;
 };
 
 std::string trim(std::string s) {

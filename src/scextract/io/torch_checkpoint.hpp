@@ -45,7 +45,11 @@ struct TorchCheckpoint {
 /// unreadable file, a file that is not a zip (random bytes; the legacy pickle format, with
 /// how to convert it), a truncated or damaged zip, a zip without `<folder>/data.pkl`, a big-endian
 /// archive, a pickle that ends early or holds an unknown opcode, a refused global, a missing or
-/// wrongly sized storage, a view reaching outside its storage, and an object holding no tensors.
+/// wrongly sized storage, a view reaching outside its storage, a view with more elements than
+/// its storage (zero or overlapping strides: expand(); a state dict never needs one and it
+/// would be materialised at full size), an object holding no tensors, a pickle over its
+/// budgets (restricted_pickle.hpp), an entry whose declared size the archive cannot hold or
+/// this machine's memory cannot ("would need N GB"), and an entry failing its CRC-32.
 TorchCheckpoint read_torch_checkpoint(const std::string& path);
 
 /// Supplies the bytes of storage @p key, which must hold exactly @p nbytes bytes (the

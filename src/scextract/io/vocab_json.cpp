@@ -1,6 +1,7 @@
 #include "scextract/io/vocab_json.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/io/json_parse.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -12,14 +13,8 @@
 namespace scx {
 
 std::unordered_map<std::string, std::int64_t> read_vocab_json(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw Error(fmt::format("{}: cannot open vocabulary file", path));
-    nlohmann::json j;
-    try {
-        in >> j;
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(fmt::format("{}: not valid JSON ({})", path, e.what()));
-    }
+    const auto j =
+        parse_json_bounded<nlohmann::json>(read_json_file_text(path, std::uint64_t{256} << 20, "vocabulary file"), path);
     if (!j.is_object()) throw Error(fmt::format("{}: expected a JSON object of gene symbol -> id", path));
     std::unordered_map<std::string, std::int64_t> vocab;
     std::unordered_set<std::int64_t> ids;

@@ -3,6 +3,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/io/torch_checkpoint.hpp"
 #include "scextract/io/vocab_json.hpp"
+#include "scextract/io/json_parse.hpp"
 
 #include <algorithm>
 #include <array>
@@ -41,13 +42,8 @@ bool is_dir(const fs::path& p) {
 }
 
 nlohmann::json read_json_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw Error(fmt::format("{}: cannot open", path));
-    try {
-        return nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(fmt::format("{}: not valid JSON ({})", path, e.what()));
-    }
+    // args.json and vocab.json of the released models are 1 KB and 1 MB
+    return parse_json_bounded<nlohmann::json>(read_json_file_text(path, std::uint64_t{256} << 20, "scGPT JSON file"), path);
 }
 
 /// Checks the vocabulary is usable as embedding row indices and holds the pad token.

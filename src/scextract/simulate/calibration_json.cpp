@@ -2,6 +2,7 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/io/atomic_file.hpp"
+#include "scextract/io/json_parse.hpp"
 
 #include <cmath>
 #include <fstream>
@@ -66,16 +67,7 @@ void write_calibration_json(const Calibration& c, const std::string& path) {
 }
 
 Calibration read_calibration_json(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw Error(fmt::format("{}: cannot open calibration file", path));
-    std::stringstream text;
-    text << f.rdbuf();
-    Json j;
-    try {
-        j = Json::parse(text.str());
-    } catch (const nlohmann::json::parse_error& e) {
-        throw Error(fmt::format("{}: not JSON ({})", path, e.what()));
-    }
+    const auto j = parse_json_bounded<Json>(read_json_file_text(path, std::uint64_t{1} << 30, "calibration file"), path);
     if (!j.is_object() || j.value("format", std::string()) != kCalibrationFormat)
         throw Error(fmt::format("{}: not a calibration file (format must be '{}')", path, kCalibrationFormat));
     if (get<int>(j, "version", path) > kCalibrationFormatVersion)
