@@ -7,7 +7,6 @@
 #include "scextract/io/zip_error.hpp"
 
 #include <zip.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <array>
