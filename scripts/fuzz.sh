@@ -8,6 +8,7 @@
 # never into the committed seeds (tests/fuzz/corpus/, made by tests/fuzz/make_seed_corpus.py).
 #
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]      e.g. bash scripts/fuzz.sh 20; bash scripts/fuzz.sh 300 h5ad
+#   SCX_FUZZ_BENCH=ON bash scripts/fuzz.sh ...       also builds and runs bench_config (needs scx_bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
@@ -20,6 +21,7 @@ if [ ! -f "$build/build.ninja" ]; then
   CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DSCX_FUZZ=ON -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DCMAKE_C_FLAGS_RELEASE=-O1 >/dev/null
 fi
+cmake "$build" -DSCX_FUZZ_BENCH="${SCX_FUZZ_BENCH:-OFF}" >/dev/null
 ninja -C "$build" -j "$jobs" scx_fuzz_all
 echo "fuzz: build-fuzz ready in $(( $(date +%s) - start )) s"
 
@@ -27,10 +29,11 @@ echo "fuzz: build-fuzz ready in $(( $(date +%s) - start )) s"
 declare -A max_len=(
   [restricted_pickle]=65536 [torch_checkpoint]=131072 [safetensors]=16384 [h5ad]=131072
   [tenx_h5]=65536 [tenx_mtx]=8192 [csv_counts]=8192 [ruler_json]=32768 [vocab_json]=16384
-  [scgpt_args]=4096 [algorithm_file]=65536 [operator_file]=131072 [scx_container]=131072)
+  [scgpt_args]=4096 [bench_config]=16384 [algorithm_file]=65536 [operator_file]=131072 [scx_container]=131072)
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  for t in tests/fuzz/*_fuzz.cpp; do t=$(basename "$t" _fuzz.cpp); targets+=("$t"); done
+  # every target built (bench_config only with -DSCX_FUZZ_BENCH=ON)
+  for t in "$build"/fuzz/*_fuzz; do t=$(basename "$t" _fuzz); targets+=("$t"); done
 fi
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"

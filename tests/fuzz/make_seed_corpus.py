@@ -158,6 +158,8 @@ def main():
         put(corpus, "scgpt_args", p.read_bytes(), f"{p.parent.name}_args.json")
     put(corpus, "vocab_json", (FIX / "forward" / "checkpoints" / "plain" / "vocab.json").read_bytes(), "fixture_vocab.json")
     put(corpus, "vocab_json", b'{"<pad>": 2, "A": 0, "B": 1}', "tiny_vocab.json")
+    for p in (ROOT / "examples" / "bench-sim.json", ROOT / "bench" / "ladder" / "select.json"):
+        put(corpus, "bench_config", p.read_bytes(), p.name)
 
     total = sum(p.stat().st_size for p in corpus.rglob("*") if p.is_file())
     print(f"seed corpus: {sum(1 for p in corpus.rglob('*') if p.is_file())} files, {total / 1e6:.2f} MB in {corpus}")
