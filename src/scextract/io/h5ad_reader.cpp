@@ -392,7 +392,8 @@ AnnData read_h5ad_open(Handle f, const std::string& path, const H5adReadOptions&
         if (h5::is_group(raw, prefix + "varm")) rd.varm = reader.read_mapping(h5::open_group(raw, prefix + "varm"));
         if (legacy_raw && h5::is_dataset(f, "raw.varm"))
             for (auto& [k, field] : h5::read_compound(h5::open_dataset(f, "raw.varm")).fields)
-                std::visit([&](auto&& v) { rd.varm.items.emplace_back(k, Element{std::move(v)}); }, std::move(field));
+                std::visit([&rd, &key = k](auto&& v) { rd.varm.items.emplace_back(key, Element{std::move(v)}); },
+                           std::move(field));
         ad.raw = std::move(rd);
     }
 
