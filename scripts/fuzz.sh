@@ -9,6 +9,7 @@
 #
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]      e.g. bash scripts/fuzz.sh 20; bash scripts/fuzz.sh 300 h5ad
 #   SCX_FUZZ_BENCH=ON bash scripts/fuzz.sh ...       also builds and runs bench_config (needs scx_bench)
+#   SCX_FUZZ_KEEP_GOING=1 bash scripts/fuzz.sh ...   long runs: fork mode, a finding is saved and fuzzing goes on
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
@@ -21,7 +22,7 @@ if [ ! -f "$build/build.ninja" ]; then
   CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DSCX_FUZZ=ON -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DCMAKE_C_FLAGS_RELEASE=-O1 >/dev/null
 fi
-cmake "$build" -DSCX_FUZZ_BENCH="${SCX_FUZZ_BENCH:-OFF}" >/dev/null
+[ -z "${SCX_FUZZ_BENCH:-}" ] || cmake "$build" -DSCX_FUZZ_BENCH="$SCX_FUZZ_BENCH" >/dev/null
 ninja -C "$build" -j "$jobs" scx_fuzz_all
 echo "fuzz: build-fuzz ready in $(( $(date +%s) - start )) s"
 
@@ -47,10 +48,17 @@ for t in "${targets[@]}"; do
   before=$(find "$build/findings/$t" -type f | wc -l)
   log="$build/findings/$t.log"
   rc=0
+  keep_going=()
+  [ -z "${SCX_FUZZ_KEEP_GOING:-}" ] || keep_going=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   "$bin" "$build/corpus/$t" "tests/fuzz/corpus/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
-    -max_len="${max_len[$t]:-65536}" -print_final_stats=1 -artifact_prefix="$build/findings/$t/" >"$log" 2>&1 || rc=$?
+    -max_len="${max_len[$t]:-65536}" -print_final_stats=1 -artifact_prefix="$build/findings/$t/" \
+    "${keep_going[@]}" >"$log" 2>&1 || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  if [ -z "$execs" ]; then # fork mode: "#N: cov: ... exec/s: R ..."
+    execs=$(sed -n 's/^#\([0-9]*\): cov.*/\1/p' "$log" | tail -1)
+    rate=$(sed -n 's/^#[0-9]*: cov.* exec\/s:\{0,1\} \([0-9]*\).*/\1/p' "$log" | tail -1)
+  fi
   new=$(( $(find "$build/findings/$t" -type f | wc -l) - before ))
   rows+=("$(printf '%-18s %12s %8s %6s' "$t" "${execs:-?}" "${rate:-?}" "$new")")
   if [ "$rc" -ne 0 ] || [ "$new" -ne 0 ]; then
