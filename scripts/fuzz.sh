@@ -57,7 +57,8 @@ for t in "${targets[@]}"; do
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   if [ -z "$execs" ]; then # fork mode: "#N: cov: ... exec/s: R ..."
     execs=$(sed -n 's/^#\([0-9]*\): cov.*/\1/p' "$log" | tail -1)
-    rate=$(sed -n 's/^#[0-9]*: cov.* exec\/s:\{0,1\} \([0-9]*\).*/\1/p' "$log" | tail -1)
+    took=$(sed -n 's/^#[0-9]*: cov.* time: \([0-9]*\)s.*/\1/p' "$log" | tail -1)
+    [ -z "$execs" ] || [ -z "$took" ] || [ "$took" -eq 0 ] || rate=$(( execs / took ))
   fi
   new=$(( $(find "$build/findings/$t" -type f | wc -l) - before ))
   rows+=("$(printf '%-18s %12s %8s %6s' "$t" "${execs:-?}" "${rate:-?}" "$new")")
