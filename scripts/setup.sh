@@ -18,6 +18,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-venv python3-dev
   chromium fonts-dejavu-core  # headless checks of the benchmark report (tests/report/report_chromium_check.sh, report_layout_check.sh)
+  clang libclang-rt-14-dev llvm  # fuzzing: clang + libFuzzer + llvm-symbolizer (scripts/fuzz.sh, tests/fuzz)
 )
 
 missing=()

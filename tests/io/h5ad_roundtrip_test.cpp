@@ -11,6 +11,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -106,6 +108,33 @@ TEST(H5adRoundTrip, EveryElementKindSurvives) {
     EXPECT_TRUE(std::get<NdArray>(params.find("n")->value).shape.empty());
     EXPECT_EQ(std::get<StringArray>(params.find("name")->value).values.at(0), "scextract");
     EXPECT_EQ(std::get<NdArray>(back.layers.find("ones")->value).dtype, DType::int32);
+}
+
+// The in-memory entry point the h5ad fuzz target uses (tests/fuzz/h5ad_fuzz.cpp) reads what
+// the file reader reads, and refuses a non-HDF5 image with one scx::Error naming it.
+TEST(H5adImage, InMemoryImageReadsLikeTheFile) {
+    const TempDir dir;
+    const auto path = (dir / "toy.h5ad").string();
+    write_h5ad(toy(), path);
+    std::ifstream in(path, std::ios::binary);
+    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto image = std::as_bytes(std::span(bytes));
+    const auto a = read_h5ad(path), b = read_h5ad_image(image, "image.h5ad");
+    EXPECT_EQ(b.n_obs, a.n_obs);
+    EXPECT_EQ(b.n_vars, a.n_vars);
+    EXPECT_EQ(b.obs.index, a.obs.index);
+    EXPECT_EQ(b.var.index, a.var.index);
+    EXPECT_EQ(to_csr_f32(*b.X, "b").values, to_csr_f32(*a.X, "a").values);
+    EXPECT_EQ(b.uns.items.size(), a.uns.items.size());
+
+    const std::string text = "not an hdf5 file\n";
+    try {
+        read_h5ad_image(std::as_bytes(std::span(text)), "notes.h5ad");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()).rfind("notes.h5ad: ", 0), 0u) << e.what();
+    }
+    EXPECT_THROW(read_h5ad_image({}, "empty.h5ad"), Error);
 }
 
 class ChunkSizes : public ::testing::TestWithParam<int> {};

@@ -147,6 +147,13 @@ std::int64_t NullableArray::size() const {
     return kind == Kind::string ? static_cast<std::int64_t>(strings.values.size()) : values.size();
 }
 
+Mapping::Mapping() = default;
+Mapping::~Mapping() = default;
+Mapping::Mapping(const Mapping&) = default;
+Mapping::Mapping(Mapping&&) noexcept = default;
+Mapping& Mapping::operator=(const Mapping&) = default;
+Mapping& Mapping::operator=(Mapping&&) noexcept = default;
+
 const Element* Mapping::find(const std::string& key) const {
     for (const auto& [k, v] : items)
         if (k == key) return &v;

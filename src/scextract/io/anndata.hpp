@@ -98,6 +98,14 @@ struct Element;
 /// An ordered mapping ("dict" encoding): uns, obsm, layers, ...
 struct Mapping {
     std::vector<std::pair<std::string, Element>> items;
+    // Special members out of line (anndata.cpp), where Element is complete: clang 14 with
+    // libstdc++ 12 (the fuzz build) instantiates the vector's destructor here otherwise.
+    Mapping();
+    ~Mapping();
+    Mapping(const Mapping&);
+    Mapping(Mapping&&) noexcept;
+    Mapping& operator=(const Mapping&);
+    Mapping& operator=(Mapping&&) noexcept;
     [[nodiscard]] const Element* find(const std::string& key) const;
     Element* find(const std::string& key);
     /// Inserts or replaces @p key, keeping the position of an existing key.

@@ -356,8 +356,10 @@ std::int64_t h5ad_dataframe_rows(hid_t file, const char* name) {
     return shape[0];
 }
 
-AnnData read_h5ad(const std::string& path, const H5adReadOptions& options, std::vector<std::string>* warnings) {
-    Handle f = h5::open_file_read(path);
+namespace {
+// read_h5ad() on a file already open (on disk or an in-memory image); @p path names it in messages.
+AnnData read_h5ad_open(Handle f, const std::string& path, const H5adReadOptions& options,
+                       std::vector<std::string>* warnings) {
     ElementReader reader(warnings);
     AnnData ad;
     const auto root_enc = encoding_of(f);
@@ -398,7 +400,7 @@ AnnData read_h5ad(const std::string& path, const H5adReadOptions& options, std::
             Handle t(H5Dget_type(d));
             if (H5Tget_class(t) != H5T_COMPOUND) throw Error(fmt::format("{}: '{}' must be a group", path, name));
             for (auto& [k, field] : h5::read_compound(d).fields)
-                std::visit([&](auto&& v) { m.items.emplace_back(k, Element{std::move(v)}); }, std::move(field));
+                std::visit([&m, &key = k](auto&& v) { m.items.emplace_back(key, Element{std::move(v)}); }, std::move(field));
             return m;
         }
         if (!h5::is_group(f, name)) throw Error(fmt::format("{}: '{}' must be a group", path, name));
@@ -443,7 +445,8 @@ AnnData read_h5ad(const std::string& path, const H5adReadOptions& options, std::
         if (h5::is_group(raw, prefix + "varm")) rd.varm = reader.read_mapping(h5::open_group(raw, prefix + "varm"));
         if (legacy_raw && h5::is_dataset(f, "raw.varm"))
             for (auto& [k, field] : h5::read_compound(h5::open_dataset(f, "raw.varm")).fields)
-                std::visit([&](auto&& v) { rd.varm.items.emplace_back(k, Element{std::move(v)}); }, std::move(field));
+                std::visit([&rd, &key = k](auto&& v) { rd.varm.items.emplace_back(key, Element{std::move(v)}); },
+                           std::move(field));
         ad.raw = std::move(rd);
     }
 
@@ -453,6 +456,16 @@ AnnData read_h5ad(const std::string& path, const H5adReadOptions& options, std::
     }
     check_anndata(ad, path, options.read_obs);
     return ad;
+}
+} // namespace
+
+AnnData read_h5ad(const std::string& path, const H5adReadOptions& options, std::vector<std::string>* warnings) {
+    return read_h5ad_open(h5::open_file_read(path), path, options, warnings);
+}
+
+AnnData read_h5ad_image(std::span<const std::byte> image, const std::string& what, const H5adReadOptions& options,
+                        std::vector<std::string>* warnings) {
+    return read_h5ad_open(h5::open_file_image(image, what), what, options, warnings);
 }
 
 std::string H5adMatrixLocation::path() const {

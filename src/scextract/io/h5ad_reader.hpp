@@ -9,7 +9,9 @@
 #include "scextract/io/anndata.hpp"
 
 #include <cstdint>
+#include <cstddef>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,11 @@ inline constexpr int kH5adMaxGroupDepth = 64;
 /// @p warnings when given. Throws scx::Error naming file and element.
 AnnData read_h5ad(const std::string& path, const H5adReadOptions& options = {},
                   std::vector<std::string>* warnings = nullptr);
+
+/// read_h5ad() on an HDF5 file image held in memory (HDF5's core driver; nothing touches
+/// the disk); @p what names it in messages. Used by the h5ad fuzz target (tests/fuzz).
+AnnData read_h5ad_image(std::span<const std::byte> image, const std::string& what, const H5adReadOptions& options = {},
+                        std::vector<std::string>* warnings = nullptr);
 
 /// Which anndata wrote @p path, from its root and obs alone (reads no data). Throws for a
 /// file that is not HDF5 or has no obs.

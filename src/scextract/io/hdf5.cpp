@@ -125,6 +125,18 @@ Handle open_file(const std::string& path, unsigned flags) {
 Handle open_file_read(const std::string& path) { return open_file(path, H5F_ACC_RDONLY); }
 Handle open_file_rw(const std::string& path) { return open_file(path, H5F_ACC_RDWR); }
 
+Handle open_file_image(std::span<const std::byte> image, const std::string& name) {
+    init_hdf5();
+    if (image.empty()) throw Error(fmt::format("{}: empty, not an HDF5 file", name));
+    Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+    if (fapl.get() < 0 || H5Pset_fapl_core(fapl.get(), 1 << 16, 0) < 0 ||
+        H5Pset_file_image(fapl.get(), const_cast<std::byte*>(image.data()), image.size()) < 0)
+        throw Error(fmt::format("{}: cannot set up an in-memory HDF5 file ({})", name, error_stack()));
+    const hid_t f = H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl.get());
+    if (f < 0) throw Error(fmt::format("{}: cannot open HDF5 file image ({})", name, error_stack()));
+    return Handle(f);
+}
+
 Handle create_file(const std::string& path) {
     init_hdf5();
     // Track creation order so groups list children in the order we wrote them.

@@ -10,8 +10,10 @@
 
 #include <hdf5.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,9 @@ std::string error_stack();
 Handle open_file_read(const std::string& path);
 /// Opens an existing file read-write (used on a private copy, never an input).
 Handle open_file_rw(const std::string& path);
+/// Opens an HDF5 file image held in memory, read-only (core driver, no backing store);
+/// @p name names it in messages. The image is copied, so it need not outlive the handle.
+Handle open_file_image(std::span<const std::byte> image, const std::string& name);
 /// Creates (truncates) a file.
 Handle create_file(const std::string& path);
 

@@ -30,10 +30,6 @@ json describe_column(const std::string& name, const Column& c, const InputSummar
                 std::int64_t missing = 0;
                 for (auto m : v.mask) missing += m;
                 j["n_missing"] = missing;
-            } else if constexpr (std::is_same_v<T, RecordArray>) {
-                json fields = json::array();
-                for (const auto& [k, _] : v.fields) fields.push_back(k);
-                return {{"encoding", "rec-array"}, {"shape", {v.n}}, {"fields", fields}};
             } else if constexpr (std::is_same_v<T, Categorical>) {
                 const auto n = v.n_categories();
                 j["n_categories"] = n;

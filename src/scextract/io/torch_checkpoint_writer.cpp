@@ -301,7 +301,7 @@ void plan_storages(const TensorMap& tensors, const TorchWriteOptions& options, c
         const auto esize = static_cast<std::int64_t>(tensor_dtype_size(t.dtype));
 
         // validates the view (inside its storage, sizes not overflowing) and gives its bytes in order
-        auto materialise = [&] {
+        auto materialise = [&, &t = t] {
             auto bytes = std::make_shared<const std::vector<std::byte>>(tensor_contiguous_bytes(t, what));
             StorageRecord s;
             s.dtype = t.dtype;
