@@ -10,6 +10,9 @@
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]      e.g. bash scripts/fuzz.sh 20; bash scripts/fuzz.sh 300 h5ad
 #   SCX_FUZZ_BENCH=ON bash scripts/fuzz.sh ...       also builds and runs bench_config (needs scx_bench)
 #   SCX_FUZZ_KEEP_GOING=1 bash scripts/fuzz.sh ...   long runs: fork mode, a finding is saved and fuzzing goes on
+#   SCX_FUZZ_SEED=1 bash scripts/fuzz.sh ...          a fixed libFuzzer seed (CI), so a short run explores the same inputs
+#   SCX_FUZZ_REPLAY_ONLY="h5ad tenx_h5" ...           these targets only replay their seeds and regressions (-runs=0)
+# Every run also replays tests/fuzz/regressions/<target>/: inputs that once crashed and are fixed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
@@ -37,7 +40,9 @@ if [ ${#targets[@]} -eq 0 ]; then
   for t in "$build"/fuzz/*_fuzz; do t=$(basename "$t" _fuzz); targets+=("$t"); done
 fi
 
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+# allocator_may_return_null: an impossible size gives NULL, as glibc does, which libhdf5 checks;
+# a huge allocation that would succeed is still caught by libFuzzer's -malloc_limit_mb (= -rss_limit_mb).
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 failed=0
 rows=()
@@ -48,11 +53,20 @@ for t in "${targets[@]}"; do
   before=$(find "$build/findings/$t" -type f | wc -l)
   log="$build/findings/$t.log"
   rc=0
-  keep_going=()
-  [ -z "${SCX_FUZZ_KEEP_GOING:-}" ] || keep_going=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
-  "$bin" "$build/corpus/$t" "tests/fuzz/corpus/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
-    -max_len="${max_len[$t]:-65536}" -print_final_stats=1 -artifact_prefix="$build/findings/$t/" \
-    "${keep_going[@]}" >"$log" 2>&1 || rc=$?
+  extra=()
+  [ -z "${SCX_FUZZ_KEEP_GOING:-}" ] || extra+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+  [ -z "${SCX_FUZZ_SEED:-}" ] || extra+=(-seed="$SCX_FUZZ_SEED")
+  corpora=("$build/corpus/$t" "tests/fuzz/corpus/$t")
+  [ ! -d "tests/fuzz/regressions/$t" ] || corpora+=("tests/fuzz/regressions/$t")
+  if [[ " ${SCX_FUZZ_REPLAY_ONLY:-} " == *" $t "* ]]; then
+    # replay only: the committed inputs run once each, nothing new is tried
+    "$bin" -runs=0 -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$build/findings/$t/" \
+      "tests/fuzz/corpus/$t" "${corpora[@]:2}" >"$log" 2>&1 || rc=$?
+  else
+    "$bin" "${corpora[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+      -max_len="${max_len[$t]:-65536}" -print_final_stats=1 -artifact_prefix="$build/findings/$t/" \
+      "${extra[@]}" >"$log" 2>&1 || rc=$?
+  fi
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   if [ -z "$execs" ]; then # fork mode: "#N: cov: ... exec/s: R ..."
