@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <set>
 #include <mutex>
 #include <string_view>
 
@@ -280,10 +282,10 @@ namespace {
 // dataset is read, its raw heap ids (length, collection address, object index) are taken
 // from the file (contiguous) or the raw chunks (H5Dread_chunk; none, deflate, shuffle, LZF),
 // and every collection they name is parsed here the way libhdf5 parses it and checked.
-// Not covered: variable-length string *attributes* (encoding-type etc.), whose heap ids sit in
-// object headers that the API does not expose raw; a damaged heap object behind one can still
-// crash libhdf5 1.10 in H5Aread -> H5T__conv_vlen -> H5HG_read (tests/io/hdf5_vlen_heap_test.cpp
-// therefore writes fixed-length attributes). Compact datasets and other filters are also left to libhdf5.
+// Variable-length string *attributes* (encoding-type etc.) keep their heap ids in the object
+// header, which the API does not expose raw: the header's messages are walked here (versions 1
+// and 2, continuation blocks) to find them. Attributes in dense storage (a fractal heap), compact
+// datasets and other filters are left to libhdf5.
 
 /// Little-endian unsigned integer of @p n bytes.
 std::uint64_t le(const unsigned char* p, std::size_t n) {
@@ -299,20 +301,49 @@ struct HeapObject {
 
 class VlenHeapCheck {
 public:
-    explicit VlenHeapCheck(hid_t dset) : dset_(dset) {
+    /// @p what names the strings in messages (default: the dataset's path).
+    explicit VlenHeapCheck(hid_t dset, std::string what = {}) : dset_(dset), what_(std::move(what)) {
+        if (what_.empty()) what_ = where(dset);
         Handle file(H5Iget_file_id(dset));
         Handle fcpl(H5Fget_create_plist(file));
         if (H5Pget_sizes(fcpl, &sizeof_addr_, &sizeof_size_) < 0) throw Error(fmt::format("{}: {}", where(dset), error_stack()));
         hsize_t size = 0;
         H5Fget_filesize(file, &size);
         file_size_ = size;
-        path_ = file_name(dset);
-        file_ = std::fopen(path_.c_str(), "rb");
+        Handle fapl(H5Fget_access_plist(file));
+        if (H5Pget_driver(fapl) == H5FD_CORE) { // an in-memory image (read_h5ad_image): small, copied
+            const ssize_t n = H5Fget_file_image(file, nullptr, 0);
+            image_.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+            if (n <= 0 || H5Fget_file_image(file, image_.data(), image_.size()) != n) fail("cannot read the file image to check its strings");
+            file_size_ = image_.size();
+            return;
+        }
+        unsigned intent = 0;
+        if (H5Fget_intent(file, &intent) >= 0 && (intent & H5F_ACC_RDWR) && H5Fflush(file, H5F_SCOPE_LOCAL) < 0)
+            fail("cannot flush the file to check its strings"); // a file being amended: its metadata cache first
+        // the file's own name (an output being written is still its temporary), not file_name()'s
+        const ssize_t n = H5Fget_name(file, nullptr, 0);
+        std::string path(n > 0 ? static_cast<std::size_t>(n) : 0, '\0');
+        if (n > 0) H5Fget_name(file, path.data(), path.size() + 1);
+        file_ = std::fopen(path.c_str(), "rb");
         if (!file_) fail("cannot reopen the file to check its strings");
     }
-    ~VlenHeapCheck() { std::fclose(file_); }
+    ~VlenHeapCheck() {
+        if (file_) std::fclose(file_);
+    }
     VlenHeapCheck(const VlenHeapCheck&) = delete;
     VlenHeapCheck& operator=(const VlenHeapCheck&) = delete;
+
+    /// @p n bytes of the file at @p offset; refused when they run past its end.
+    std::string read_at(std::uint64_t offset, std::uint64_t n) const {
+        if (offset > file_size_ || n > file_size_ - offset)
+            fail(fmt::format("{} bytes at {} run past the end of the file ({} bytes)", n, offset, file_size_));
+        if (!image_.empty()) return {image_.data() + offset, static_cast<std::size_t>(n)};
+        std::string buf(n, '\0');
+        const bool ok = std::fseek(file_, static_cast<long>(offset), SEEK_SET) == 0 && std::fread(buf.data(), 1, n, file_) == n;
+        if (!ok) fail(fmt::format("cannot read {} bytes at {}", n, offset));
+        return buf;
+    }
 
     /// Checks every heap id of @p n_elems elements stored in @p raw (the file's encoding).
     void check_ids(const unsigned char* raw, std::size_t n_elems) {
@@ -332,19 +363,79 @@ public:
 
     [[nodiscard]] std::size_t id_size() const { return 4 + sizeof_addr_ + 4; }
 
-private:
-    [[noreturn]] void fail(const std::string& why) const {
-        throw Error(fmt::format("{}: {} (damaged file?)", where(dset_), why));
+    /// The stored value (@p bytes bytes) of attribute @p name in the object header at @p header,
+    /// or nullopt where the header keeps it out of reach of this walk (dense attribute storage, a
+    /// header version it does not know): the read is then left to libhdf5 as before.
+    std::optional<std::string> attribute_value(std::uint64_t header, const std::string& name, std::uint64_t bytes) {
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> blocks; // (start of messages, end)
+        std::set<std::uint64_t> seen;
+        const auto first = read_at(header, 16);
+        const auto* h = reinterpret_cast<const unsigned char*>(first.data());
+        bool v2 = false;
+        unsigned hflags = 0; // version 2: bit 2 puts a creation-order field in every message
+        if (h[0] == 1) {
+            blocks.emplace_back(header + 16, header + 16 + le(h + 8, 4));
+        } else if (first.compare(0, 4, "OHDR") == 0 && h[4] == 2) {
+            v2 = true;
+            const unsigned flags = hflags = h[5];
+            std::uint64_t at = header + 6 + ((flags & 0x20) ? 16 : 0) + ((flags & 0x10) ? 4 : 0);
+            const std::size_t width = std::size_t{1} << (flags & 3);
+            const auto size_field = read_at(at, width);
+            const std::uint64_t size = le(reinterpret_cast<const unsigned char*>(size_field.data()), width);
+            blocks.emplace_back(at + width, at + width + size);
+        } else {
+            return std::nullopt;
+        }
+        const std::size_t msg_header = v2 ? 4 : 8;
+        for (std::size_t b = 0; b < blocks.size(); ++b) {
+            if (blocks.size() > 1024) fail("an object header of more than 1024 continuation blocks");
+            const auto [start, end] = blocks[b];
+            if (end < start || end - start > (std::uint64_t{1} << 26)) fail(fmt::format("an object header block of {} bytes", end - start));
+            const auto block = read_at(start, end - start);
+            const auto* c = reinterpret_cast<const unsigned char*>(block.data());
+            std::uint64_t p = 0;
+            while (p + msg_header <= block.size()) {
+                const std::uint64_t type = v2 ? c[p] : le(c + p, 2);
+                const std::uint64_t size = v2 ? le(c + p + 1, 2) : le(c + p + 2, 2);
+                const std::uint64_t data = p + msg_header + ((v2 && (hflags & 0x04)) ? 2 : 0);
+                if (data + size > block.size()) fail(fmt::format("an object header message runs past its block at {}", start));
+                const unsigned char* m = c + data;
+                if (type == 0x10 && size >= sizeof_addr_ + sizeof_size_) { // continuation
+                    std::uint64_t at = le(m, sizeof_addr_), len = le(m + sizeof_addr_, sizeof_size_);
+                    if (!seen.insert(at).second) fail("an object header whose continuation blocks form a cycle");
+                    if (v2) { // "OCHK" signature before, checksum after
+                        if (len < 8) fail("an object header continuation block too short");
+                        at += 4;
+                        len -= 8;
+                    }
+                    blocks.emplace_back(at, at + len);
+                } else if (type == 0x0C && size >= 8) { // attribute
+                    const unsigned version = m[0];
+                    const std::uint64_t name_size = le(m + 2, 2), dt_size = le(m + 4, 2), ds_size = le(m + 6, 2);
+                    const auto pad = [&](std::uint64_t n) { return version == 1 ? (n + 7) & ~std::uint64_t{7} : n; };
+                    const std::uint64_t name_at = version == 3 ? 9 : 8;
+                    if (version < 1 || version > 3) return std::nullopt;
+                    if (name_at + name_size > size) fail("an attribute message shorter than its name");
+                    const std::string found(reinterpret_cast<const char*>(m + name_at), name_size ? name_size - 1 : 0);
+                    if (found == name) {
+                        const std::uint64_t value_at = name_at + pad(name_size) + pad(dt_size) + pad(ds_size);
+                        if (value_at > size || bytes > size - value_at)
+                            fail(fmt::format("attribute '{}' holds {} bytes for {} bytes of strings", name,
+                                             value_at > size ? 0 : size - value_at, bytes));
+                        return std::string(reinterpret_cast<const char*>(m + value_at), bytes);
+                    }
+                }
+                p = data + size;
+            }
+        }
+        return std::nullopt; // in dense storage (or not found): left to libhdf5
     }
 
-    std::string read_at(std::uint64_t offset, std::uint64_t n) const {
-        if (offset > file_size_ || n > file_size_ - offset)
-            fail(fmt::format("a global heap at {} of {} bytes runs past the end of the file ({} bytes)", offset, n, file_size_));
-        std::string buf(n, '\0');
-        const bool ok = std::fseek(file_, static_cast<long>(offset), SEEK_SET) == 0 && std::fread(buf.data(), 1, n, file_) == n;
-        if (!ok) fail(fmt::format("cannot read the global heap at {}", offset));
-        return buf;
+private:
+    [[noreturn]] void fail(const std::string& why) const {
+        throw Error(fmt::format("{}: {} (damaged file?)", what_, why));
     }
+
 
     /// The objects of the collection at @p addr, parsed as libhdf5's H5HG__cache_heap_deserialize does.
     const std::vector<HeapObject>& collection(std::uint64_t addr) {
@@ -372,17 +463,21 @@ private:
                 if (idx >= objects.size()) objects.resize(idx + 1);
                 objects[idx] = {obj_size, true};
             }
-            if (need == 0) break; // a zero-sized free-space object ends the walk (libhdf5 would spin)
+            // libhdf5 parses the whole collection when it loads it, and never leaves a zero-sized
+            // free-space object (it loops there for ever): refused, not merely skipped
+            if (need == 0) fail(fmt::format("the global heap at {} holds an empty free-space object at {}", addr, p));
             p += need;
         }
         return heaps_.emplace(addr, std::move(objects)).first->second;
     }
 
     hid_t dset_;
+    std::string what_;
     std::size_t sizeof_addr_ = 8, sizeof_size_ = 8;
     std::uint64_t file_size_ = 0;
     std::string path_;
     std::FILE* file_ = nullptr;
+    std::string image_; // the bytes of an in-memory file
     std::size_t done_ = 0;
     std::map<std::uint64_t, std::vector<HeapObject>> heaps_;
 };
@@ -413,14 +508,9 @@ void check_vlen_heap(hid_t dset) {
             return;
         }
         H5Eclear2(H5E_DEFAULT);
-        Handle file(H5Iget_file_id(dset));
         const auto bytes = checked_bytes(n, heap.id_size());
-        std::vector<unsigned char> raw(static_cast<std::size_t>(std::min<std::uint64_t>(bytes, std::uint64_t{1} << 40)));
-        std::FILE* f = std::fopen(file_name(dset).c_str(), "rb");
-        const bool ok = f && std::fseek(f, static_cast<long>(offset), SEEK_SET) == 0 && std::fread(raw.data(), 1, raw.size(), f) == raw.size();
-        if (f) std::fclose(f);
-        if (!ok) throw Error(fmt::format("{}: the strings run past the end of the file (damaged file?)", where(dset)));
-        heap.check_ids(raw.data(), static_cast<std::size_t>(n));
+        const auto raw = heap.read_at(offset, bytes); // refused when the strings run past the end of the file
+        heap.check_ids(reinterpret_cast<const unsigned char*>(raw.data()), static_cast<std::size_t>(n));
         return;
     }
     if (layout != H5D_CHUNKED) return;
@@ -475,6 +565,21 @@ void check_vlen_heap(hid_t dset) {
     }
 }
 
+/// Checks the global heap behind variable-length string attribute @p name of @p obj (@p n
+/// strings) before libhdf5 reads it: a damaged heap object behind one crashes or hangs libhdf5
+/// 1.10 in H5Aread -> H5T__conv_vlen -> H5HG_read.
+void check_vlen_attr_heap(hid_t obj, const std::string& name, std::uint64_t n) {
+    if (n == 0) return;
+    H5O_info_t info;
+    if (H5Oget_info2(obj, &info, H5O_INFO_BASIC) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return;
+    }
+    VlenHeapCheck heap(obj, fmt::format("{} attribute '{}'", where(obj), name));
+    const auto raw = heap.attribute_value(info.addr, name, checked_bytes(n, heap.id_size()));
+    if (raw) heap.check_ids(reinterpret_cast<const unsigned char*>(raw->data()), static_cast<std::size_t>(n));
+}
+
 } // namespace
 
 namespace {
@@ -525,6 +630,8 @@ std::vector<std::string> read_string_array_attr(hid_t obj, const std::string& na
     if (H5Tget_class(type) != H5T_STRING && H5Sget_simple_extent_npoints(space) == 0) return {};
     if (H5Tget_class(type) != H5T_STRING)
         throw Error(fmt::format("{}: attribute '{}' is not a string", where(obj), name));
+    if (H5Tis_variable_str(type) > 0)
+        check_vlen_attr_heap(obj, name, static_cast<std::uint64_t>(std::max<hssize_t>(H5Sget_simple_extent_npoints(space), 0)));
     return read_string_values(a, type, space, true, fmt::format("{} attribute '{}'", where(obj), name));
 }
 
