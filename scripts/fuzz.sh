@@ -43,6 +43,7 @@ fi
 # allocator_may_return_null: an impossible size gives NULL, as glibc does, which libhdf5 checks;
 # a huge allocation that would succeed is still caught by libFuzzer's -malloc_limit_mb (= -rss_limit_mb).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:allocator_may_return_null=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 failed=0
 rows=()
