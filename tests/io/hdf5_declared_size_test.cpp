@@ -146,6 +146,24 @@ TEST(Hdf5DeclaredSize, TenxH5WithHugeUnwrittenDataIsRefused) {
     EXPECT_NE(msg.find(path + ":/matrix/data: declares 16.0 GB but stores 0 bytes"), std::string::npos) << msg;
 }
 
+// The fuzzer's find: a small dataset whose chunk declares gigabytes; libhdf5 allocates the
+// whole chunk (4.3 GB there) to read any of it.
+TEST(Hdf5DeclaredSize, ChunkLargerThanTheDatasetIsRefused) {
+    TempDir dir;
+    const auto path = h5ad_without_x(dir, 3, 2);
+    {
+        Handle f(h5::open_file_rw(path));
+        const hsize_t dims[2] = {3, 2}, maxdims[2] = {H5S_UNLIMITED, H5S_UNLIMITED}, chunk[2] = {1u << 20, 64};
+        Handle space(H5Screate_simple(2, dims, maxdims));
+        Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+        ASSERT_GE(H5Pset_chunk(dcpl, 2, chunk), 0); // 1 Mi x 64 float64: a 512 MiB chunk for 6 values
+        Handle d(H5Dcreate2(f, "X", H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+        ASSERT_TRUE(d.valid()) << h5::error_stack();
+    }
+    const auto msg = error_of([&] { read_h5ad(path); });
+    EXPECT_EQ(msg.rfind(path + ":/X: a chunk of 536.9 MB is larger than the whole dataset (48 bytes)", 0), 0U) << msg;
+}
+
 TEST(Hdf5DeclaredSize, MoreThanPhysicalMemoryIsRefused) {
     const auto phys = physical_memory_bytes();
     ASSERT_GT(phys, 0U);

@@ -863,9 +863,18 @@ void check_stored_size(hid_t dset) {
     const hssize_t n = H5Sget_simple_extent_npoints(space);
     if (n < 0) throw Error(fmt::format("{}: cannot read shape ({})", where(dset), error_stack()));
     const std::uint64_t declared = checked_bytes(static_cast<std::uint64_t>(n), H5Tget_size(type));
-    if (declared < kUncheckedDatasetBytes) return;
     Handle dcpl(H5Dget_create_plist(dset));
     const auto layout = H5Pget_layout(dcpl);
+    if (layout == H5D_CHUNKED) { // libhdf5 allocates a whole chunk to read any part of it
+        hsize_t dims[H5S_MAX_RANK] = {};
+        const int rank = H5Pget_chunk(dcpl, H5S_MAX_RANK, dims);
+        std::uint64_t chunk = H5Tget_size(type);
+        for (int i = 0; i < rank; ++i) chunk = checked_bytes(chunk, dims[i]);
+        if (chunk > std::max(declared, kUncheckedDatasetBytes))
+            throw Error(fmt::format("{}: a chunk of {} is larger than the whole dataset ({}); damaged or hostile file?",
+                                    where(dset), human_bytes(chunk), human_bytes(declared)));
+    }
+    if (declared < kUncheckedDatasetBytes) return;
     if (layout == H5D_COMPACT) return; // stored in the object header, which the library has read whole
     std::uint64_t stored = H5Dget_storage_size(dset);
     Handle file(H5Iget_file_id(dset));
