@@ -8,6 +8,7 @@
 #include "scextract/core/error.hpp"
 #include "scextract/io/hdf5.hpp"
 
+#include "../support/file_bytes.hpp"
 #include "../support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -21,6 +22,8 @@ namespace scx {
 namespace {
 
 using h5::Handle;
+using test::slurp;
+using test::spit;
 using test::TempDir;
 
 struct Layout {
@@ -62,12 +65,7 @@ std::string file_with_vlen_attrs(const TempDir& dir, const Layout& layout) {
     return path;
 }
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
 
-void spit(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
 /// Reads every attribute; "" when all read as written, the first scx::Error's message
 /// otherwise, "wrong values" when a read returns something else (a crash fails the run).

@@ -5,6 +5,7 @@
 #include "scextract/io/h5ad_reader.hpp"
 #include "scextract/io/hdf5.hpp"
 
+#include "../support/file_bytes.hpp"
 #include "../support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -18,6 +19,8 @@ namespace scx {
 namespace {
 
 using h5::Handle;
+using test::slurp;
+using test::spit;
 using test::TempDir;
 
 /// Fixed-length string attribute (so the global heap holds the indices' strings alone).
@@ -52,12 +55,7 @@ std::string h5ad_with_strings(const TempDir& dir, int gzip) {
     return path;
 }
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
 
-void spit(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
 /// Reads @p path; returns "" when it reads, the message when it throws scx::Error (a crash fails the test run).
 std::string outcome(const std::string& path) {
