@@ -11,6 +11,7 @@
 #   SCX_FUZZ_BENCH=ON bash scripts/fuzz.sh ...       also builds and runs bench_config (needs scx_bench)
 #   SCX_FUZZ_KEEP_GOING=1 bash scripts/fuzz.sh ...   long runs: fork mode, a finding is saved and fuzzing goes on
 #   SCX_FUZZ_SEED=1 bash scripts/fuzz.sh ...          a fixed libFuzzer seed (CI), so a short run explores the same inputs
+#   SCX_FUZZ_RUNS=1000000 bash scripts/fuzz.sh 3600 T  stop after that many executions (SECONDS stays the upper bound)
 #   SCX_FUZZ_REPLAY_ONLY="h5ad tenx_h5" ...           these targets only replay their seeds and regressions (-runs=0)
 # Every run also replays tests/fuzz/regressions/<target>/: inputs that once crashed and are fixed.
 set -euo pipefail
@@ -57,6 +58,7 @@ for t in "${targets[@]}"; do
   extra=()
   [ -z "${SCX_FUZZ_KEEP_GOING:-}" ] || extra+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   [ -z "${SCX_FUZZ_SEED:-}" ] || extra+=(-seed="$SCX_FUZZ_SEED")
+  [ -z "${SCX_FUZZ_RUNS:-}" ] || extra+=(-runs="$SCX_FUZZ_RUNS")
   corpora=("$build/corpus/$t" "tests/fuzz/corpus/$t")
   [ ! -d "tests/fuzz/regressions/$t" ] || corpora+=("tests/fuzz/regressions/$t")
   if [[ " ${SCX_FUZZ_REPLAY_ONLY:-} " == *" $t "* ]]; then
