@@ -302,7 +302,7 @@ struct HeapObject {
 class VlenHeapCheck {
 public:
     /// @p what names the strings in messages (default: the dataset's path).
-    explicit VlenHeapCheck(hid_t dset, std::string what = {}) : dset_(dset), what_(std::move(what)) {
+    explicit VlenHeapCheck(hid_t dset, std::string what = {}) : what_(std::move(what)) {
         if (what_.empty()) what_ = where(dset);
         Handle file(H5Iget_file_id(dset));
         Handle fcpl(H5Fget_create_plist(file));
@@ -347,9 +347,8 @@ public:
 
     /// Checks every heap id of @p n_elems elements stored in @p raw (the file's encoding).
     void check_ids(const unsigned char* raw, std::size_t n_elems) {
-        const std::size_t id_size = 4 + sizeof_addr_ + 4;
         for (std::size_t i = 0; i < n_elems; ++i) {
-            const unsigned char* p = raw + i * id_size;
+            const unsigned char* p = raw + i * id_size();
             const std::uint64_t len = le(p, 4), addr = le(p + 4, sizeof_addr_), idx = le(p + 4 + sizeof_addr_, 4);
             if (len == 0) continue; // empty or null string: libhdf5 does not visit the heap
             const auto& objects = collection(addr);
@@ -411,10 +410,10 @@ public:
                     blocks.emplace_back(at, at + len);
                 } else if (type == 0x0C && size >= 8) { // attribute
                     const unsigned version = m[0];
+                    if (version < 1 || version > 3) return std::nullopt;
                     const std::uint64_t name_size = le(m + 2, 2), dt_size = le(m + 4, 2), ds_size = le(m + 6, 2);
                     const auto pad = [&](std::uint64_t n) { return version == 1 ? (n + 7) & ~std::uint64_t{7} : n; };
                     const std::uint64_t name_at = version == 3 ? 9 : 8;
-                    if (version < 1 || version > 3) return std::nullopt;
                     if (name_at + name_size > size) fail("an attribute message shorter than its name");
                     const std::string found(reinterpret_cast<const char*>(m + name_at), name_size ? name_size - 1 : 0);
                     if (found == name) {
@@ -435,7 +434,6 @@ private:
     [[noreturn]] void fail(const std::string& why) const {
         throw Error(fmt::format("{}: {} (damaged file?)", what_, why));
     }
-
 
     /// The objects of the collection at @p addr, parsed as libhdf5's H5HG__cache_heap_deserialize does.
     const std::vector<HeapObject>& collection(std::uint64_t addr) {
@@ -471,11 +469,9 @@ private:
         return heaps_.emplace(addr, std::move(objects)).first->second;
     }
 
-    hid_t dset_;
     std::string what_;
     std::size_t sizeof_addr_ = 8, sizeof_size_ = 8;
     std::uint64_t file_size_ = 0;
-    std::string path_;
     std::FILE* file_ = nullptr;
     std::string image_; // the bytes of an in-memory file
     std::size_t done_ = 0;
