@@ -1,14 +1,18 @@
 #include "scextract/io/hdf5.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/core/little_endian.hpp"
 #include "scextract/core/memory.hpp"
 #include "scextract/io/lzf_filter.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <mutex>
@@ -179,6 +183,14 @@ std::string object_path(hid_t obj) {
 
 std::string where(hid_t obj) { return fmt::format("{}:{}", file_name(obj), object_path(obj)); }
 
+namespace {
+/// where() of the child @p name of @p loc, before it is opened ("file:/obs", not "file://obs").
+std::string where_child(hid_t loc, const std::string& name) {
+    const auto parent = where(loc);
+    return parent.ends_with('/') ? parent + name : parent + "/" + name;
+}
+} // namespace
+
 bool link_exists(hid_t loc, const std::string& name) {
     init_hdf5(); // quiet HDF5 in this thread (a read-ahead thread may be new)
     // H5Lexists fails on intermediate missing groups, so walk the path.
@@ -218,15 +230,32 @@ bool is_dataset(hid_t loc, const std::string& name) { return object_type(loc, na
 Handle open_group(hid_t loc, const std::string& name) {
     init_hdf5(); // quiet HDF5 in this thread (a read-ahead thread may be new)
     const hid_t g = H5Gopen2(loc, name.c_str(), H5P_DEFAULT);
-    if (g < 0) throw Error(fmt::format("{}/{}: cannot open group ({})", where(loc), name, error_stack()));
+    if (g < 0) throw Error(fmt::format("{}: cannot open group ({})", where_child(loc, name), error_stack()));
     return Handle(g);
 }
 
+namespace {
+void check_attribute_messages(hid_t obj);
+void check_object_header(hid_t loc, unsigned long fileno, haddr_t addr, const std::function<std::string()>& what);
+} // namespace
+
 Handle open_dataset(hid_t loc, const std::string& name) {
     init_hdf5(); // quiet HDF5 in this thread (a read-ahead thread may be new)
+    H5O_info_t info; // H5Dopen decodes the datatype and dataspace: the header is checked first
+    if (H5Oget_info_by_name2(loc, name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
+        throw Error(fmt::format("{}: cannot open dataset ({})", where_child(loc, name), error_stack()));
+    check_object_header(loc, info.fileno, info.addr, [&] { return where_child(loc, name); });
     const hid_t d = H5Dopen2(loc, name.c_str(), H5P_DEFAULT);
-    if (d < 0) throw Error(fmt::format("{}/{}: cannot open dataset ({})", where(loc), name, error_stack()));
-    return Handle(d);
+    if (d < 0) throw Error(fmt::format("{}: cannot open dataset ({})", where_child(loc, name), error_stack()));
+    Handle dset(d);
+    // Data kept in other files (external storage, virtual datasets) would make libhdf5 read
+    // whatever paths the file names: refused, an h5ad keeps its data inside the file.
+    Handle dcpl(H5Dget_create_plist(dset));
+    if (H5Pget_external_count(dcpl) > 0)
+        throw Error(fmt::format("{}: keeps its data in external files, which scextract does not follow", where(dset)));
+    if (H5Pget_layout(dcpl) == H5D_VIRTUAL)
+        throw Error(fmt::format("{}: is a virtual dataset (its data lives in other files), which scextract does not follow", where(dset)));
+    return dset;
 }
 
 Handle create_group(hid_t loc, const std::string& name) {
@@ -265,6 +294,7 @@ std::vector<std::string> children(hid_t group) {
 }
 
 bool has_attr(hid_t obj, const std::string& name) {
+    check_attribute_messages(obj);
     const htri_t e = H5Aexists(obj, name.c_str());
     if (e < 0) H5Eclear2(H5E_DEFAULT);
     return e > 0;
@@ -286,23 +316,22 @@ namespace {
 // header, which the API does not expose raw: the header's messages are walked here (versions 1
 // and 2, continuation blocks) to find them. Attributes in dense storage (a fractal heap), compact
 // datasets and other filters are left to libhdf5.
-
-/// Little-endian unsigned integer of @p n bytes.
-std::uint64_t le(const unsigned char* p, std::size_t n) {
-    std::uint64_t v = 0;
-    for (std::size_t i = n; i-- > 0;) v = (v << 8) | p[i];
-    return v;
-}
+//
+// The same walk over an object's header checks every message libhdf5 would decode past its
+// end (attribute names, datatypes, dataspaces: check_header_messages) before a dataset is
+// opened or an attribute looked up.
 
 struct HeapObject {
     std::uint64_t size = 0;
     bool present = false;
 };
 
-class VlenHeapCheck {
+/// Reads an HDF5 file's own bytes (the file, or the image of an in-memory one) to check the
+/// structures libhdf5 1.10 trusts before it is asked to read them.
+class RawHdf5Check {
 public:
     /// @p what names the strings in messages (default: the dataset's path).
-    explicit VlenHeapCheck(hid_t dset, std::string what = {}) : what_(std::move(what)) {
+    explicit RawHdf5Check(hid_t dset, std::string what = {}) : what_(std::move(what)) {
         if (what_.empty()) what_ = where(dset);
         Handle file(H5Iget_file_id(dset));
         Handle fcpl(H5Fget_create_plist(file));
@@ -311,11 +340,20 @@ public:
         H5Fget_filesize(file, &size);
         file_size_ = size;
         Handle fapl(H5Fget_access_plist(file));
-        if (H5Pget_driver(fapl) == H5FD_CORE) { // an in-memory image (read_h5ad_image): small, copied
-            const ssize_t n = H5Fget_file_image(file, nullptr, 0);
-            image_.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-            if (n <= 0 || H5Fget_file_image(file, image_.data(), image_.size()) != n) fail("cannot read the file image to check its strings");
-            file_size_ = image_.size();
+        if (H5Pget_driver(fapl) == H5FD_CORE) { // an in-memory image (read_h5ad_image): copied once per open file
+            H5O_info_t info;
+            const bool known = H5Oget_info2(dset, &info, H5O_INFO_BASIC) >= 0;
+            // file serial numbers are never reused within a process, and a read-only image never changes
+            thread_local std::pair<unsigned long, std::shared_ptr<const std::string>> last;
+            if (!known || last.first != info.fileno || !last.second) {
+                H5Eclear2(H5E_DEFAULT);
+                const ssize_t n = H5Fget_file_image(file, nullptr, 0);
+                auto image = std::make_shared<std::string>(n > 0 ? static_cast<std::size_t>(n) : 0, '\0');
+                if (n <= 0 || H5Fget_file_image(file, image->data(), image->size()) != n) fail("cannot read the file image to check it");
+                last = {known ? info.fileno : 0, std::move(image)};
+            }
+            image_ = last.second;
+            file_size_ = image_->size();
             return;
         }
         unsigned intent = 0;
@@ -328,17 +366,17 @@ public:
         file_ = std::fopen(path.c_str(), "rb");
         if (!file_) fail("cannot reopen the file to check its strings");
     }
-    ~VlenHeapCheck() {
+    ~RawHdf5Check() {
         if (file_) std::fclose(file_);
     }
-    VlenHeapCheck(const VlenHeapCheck&) = delete;
-    VlenHeapCheck& operator=(const VlenHeapCheck&) = delete;
+    RawHdf5Check(const RawHdf5Check&) = delete;
+    RawHdf5Check& operator=(const RawHdf5Check&) = delete;
 
     /// @p n bytes of the file at @p offset; refused when they run past its end.
     std::string read_at(std::uint64_t offset, std::uint64_t n) const {
         if (offset > file_size_ || n > file_size_ - offset)
             fail(fmt::format("{} bytes at {} run past the end of the file ({} bytes)", n, offset, file_size_));
-        if (!image_.empty()) return {image_.data() + offset, static_cast<std::size_t>(n)};
+        if (image_) return {image_->data() + offset, static_cast<std::size_t>(n)};
         std::string buf(n, '\0');
         const bool ok = std::fseek(file_, static_cast<long>(offset), SEEK_SET) == 0 && std::fread(buf.data(), 1, n, file_) == n;
         if (!ok) fail(fmt::format("cannot read {} bytes at {}", n, offset));
@@ -349,8 +387,10 @@ public:
     void check_ids(const unsigned char* raw, std::size_t n_elems) {
         for (std::size_t i = 0; i < n_elems; ++i) {
             const unsigned char* p = raw + i * id_size();
-            const std::uint64_t len = le(p, 4), addr = le(p + 4, sizeof_addr_), idx = le(p + 4 + sizeof_addr_, 4);
-            if (len == 0) continue; // empty or null string: libhdf5 does not visit the heap
+            const std::uint64_t len = load_le(p, 4), addr = load_le(p + 4, sizeof_addr_), idx = load_le(p + 4 + sizeof_addr_, 4);
+            // libhdf5 treats a string as null, and leaves the heap alone, only when its address
+            // is 0 (H5F__blob_get): a zero length with an address still reads the heap object
+            if (addr == 0) continue;
             const auto& objects = collection(addr);
             if (idx == 0 || idx >= objects.size() || !objects[idx].present)
                 fail(fmt::format("string {} names object {} of the global heap at {}, which has no such object", done_ + i, idx, addr));
@@ -362,10 +402,11 @@ public:
 
     [[nodiscard]] std::size_t id_size() const { return 4 + sizeof_addr_ + 4; }
 
-    /// The stored value (@p bytes bytes) of attribute @p name in the object header at @p header,
-    /// or nullopt where the header keeps it out of reach of this walk (dense attribute storage, a
-    /// header version it does not know): the read is then left to libhdf5 as before.
-    std::optional<std::string> attribute_value(std::uint64_t header, const std::string& name, std::uint64_t bytes) {
+    /// Calls @p fn(type, flags, message, size) for each message of the object header at @p header
+    /// (versions 1 and 2, continuation blocks followed) until it returns true; false where the
+    /// header is of a version this walk does not know. Attributes in dense storage (a fractal
+    /// heap) are not messages of the header and are not visited.
+    template <class Fn> bool for_each_message(std::uint64_t header, Fn&& fn) {
         std::vector<std::pair<std::uint64_t, std::uint64_t>> blocks; // (start of messages, end)
         std::set<std::uint64_t> seen;
         const auto first = read_at(header, 16);
@@ -373,17 +414,17 @@ public:
         bool v2 = false;
         unsigned hflags = 0; // version 2: bit 2 puts a creation-order field in every message
         if (h[0] == 1) {
-            blocks.emplace_back(header + 16, header + 16 + le(h + 8, 4));
+            blocks.emplace_back(header + 16, header + 16 + load_le(h + 8, 4));
         } else if (first.compare(0, 4, "OHDR") == 0 && h[4] == 2) {
             v2 = true;
             const unsigned flags = hflags = h[5];
             std::uint64_t at = header + 6 + ((flags & 0x20) ? 16 : 0) + ((flags & 0x10) ? 4 : 0);
             const std::size_t width = std::size_t{1} << (flags & 3);
             const auto size_field = read_at(at, width);
-            const std::uint64_t size = le(reinterpret_cast<const unsigned char*>(size_field.data()), width);
+            const std::uint64_t size = load_le(reinterpret_cast<const unsigned char*>(size_field.data()), width);
             blocks.emplace_back(at + width, at + width + size);
         } else {
-            return std::nullopt;
+            return false;
         }
         const std::size_t msg_header = v2 ? 4 : 8;
         for (std::size_t b = 0; b < blocks.size(); ++b) {
@@ -394,13 +435,14 @@ public:
             const auto* c = reinterpret_cast<const unsigned char*>(block.data());
             std::uint64_t p = 0;
             while (p + msg_header <= block.size()) {
-                const std::uint64_t type = v2 ? c[p] : le(c + p, 2);
-                const std::uint64_t size = v2 ? le(c + p + 1, 2) : le(c + p + 2, 2);
+                const std::uint64_t type = v2 ? c[p] : load_le(c + p, 2);
+                const std::uint64_t size = v2 ? load_le(c + p + 1, 2) : load_le(c + p + 2, 2);
+                const unsigned flags = v2 ? c[p + 3] : c[p + 4];
                 const std::uint64_t data = p + msg_header + ((v2 && (hflags & 0x04)) ? 2 : 0);
                 if (data + size > block.size()) fail(fmt::format("an object header message runs past its block at {}", start));
                 const unsigned char* m = c + data;
                 if (type == 0x10 && size >= sizeof_addr_ + sizeof_size_) { // continuation
-                    std::uint64_t at = le(m, sizeof_addr_), len = le(m + sizeof_addr_, sizeof_size_);
+                    std::uint64_t at = load_le(m, sizeof_addr_), len = load_le(m + sizeof_addr_, sizeof_size_);
                     if (!seen.insert(at).second) fail("an object header whose continuation blocks form a cycle");
                     if (v2) { // "OCHK" signature before, checksum after
                         if (len < 8) fail("an object header continuation block too short");
@@ -408,29 +450,147 @@ public:
                         len -= 8;
                     }
                     blocks.emplace_back(at, at + len);
-                } else if (type == 0x0C && size >= 8) { // attribute
-                    const unsigned version = m[0];
-                    if (version < 1 || version > 3) return std::nullopt;
-                    const std::uint64_t name_size = le(m + 2, 2), dt_size = le(m + 4, 2), ds_size = le(m + 6, 2);
-                    const auto pad = [&](std::uint64_t n) { return version == 1 ? (n + 7) & ~std::uint64_t{7} : n; };
-                    const std::uint64_t name_at = version == 3 ? 9 : 8;
-                    if (name_at + name_size > size) fail("an attribute message shorter than its name");
-                    const std::string found(reinterpret_cast<const char*>(m + name_at), name_size ? name_size - 1 : 0);
-                    if (found == name) {
-                        const std::uint64_t value_at = name_at + pad(name_size) + pad(dt_size) + pad(ds_size);
-                        if (value_at > size || bytes > size - value_at)
-                            fail(fmt::format("attribute '{}' holds {} bytes for {} bytes of strings", name,
-                                             value_at > size ? 0 : size - value_at, bytes));
-                        return std::string(reinterpret_cast<const char*>(m + value_at), bytes);
-                    }
+                } else if (fn(static_cast<unsigned>(type), flags, m, size)) {
+                    return true;
                 }
                 p = data + size;
             }
         }
-        return std::nullopt; // in dense storage (or not found): left to libhdf5
+        return true;
+    }
+
+    /// Refuses the messages of the object header at @p header that libhdf5 1.10 would decode past
+    /// their end: it copies attribute names and the member names of compound and enum types with
+    /// strdup, and takes member counts, tag lengths and ranks from the message without comparing
+    /// them with its size (H5O_attr_decode, H5O_dtype_decode_helper, H5O_sdspace_decode), whenever
+    /// a dataset is opened or any attribute of the object is looked up (H5Aexists, H5Aopen).
+    void check_header_messages(std::uint64_t header) {
+        for_each_message(header, [&](unsigned type, unsigned flags, const unsigned char* m, std::uint64_t size) {
+            if (flags & 0x02) return false; // a shared message: a reference to one stored elsewhere
+            if (type == 0x0C) check_attribute_message(m, size);
+            else if (type == 0x03) check_datatype(m, size, 0);
+            else if (type == 0x01) check_dataspace(m, size);
+            return false;
+        });
+    }
+
+    /// The stored value (@p bytes bytes) of attribute @p name in the object header at @p header,
+    /// or nullopt where the header keeps it out of reach of this walk (dense attribute storage, a
+    /// header version it does not know): the read is then left to libhdf5 as before.
+    std::optional<std::string> attribute_value(std::uint64_t header, const std::string& name, std::uint64_t bytes) {
+        std::optional<std::string> value;
+        bool unknown = false;
+        for_each_message(header, [&](unsigned type, unsigned, const unsigned char* m, std::uint64_t size) {
+            if (type != 0x0C || size < 8) return false;
+            const unsigned version = m[0];
+            if (version < 1 || version > 3) return unknown = true;
+            const std::uint64_t name_size = load_le(m + 2, 2), dt_size = load_le(m + 4, 2), ds_size = load_le(m + 6, 2);
+            const auto pad = [&](std::uint64_t n) { return version == 1 ? (n + 7) & ~std::uint64_t{7} : n; };
+            const std::uint64_t name_at = version == 3 ? 9 : 8;
+            if (name_at + name_size > size) fail("an attribute message shorter than its name");
+            const std::string found(reinterpret_cast<const char*>(m + name_at), name_size ? name_size - 1 : 0);
+            if (found != name) return false;
+            const std::uint64_t value_at = name_at + pad(name_size) + pad(dt_size) + pad(ds_size);
+            if (value_at > size || bytes > size - value_at)
+                fail(fmt::format("attribute '{}' holds {} bytes for {} bytes of strings", name, value_at > size ? 0 : size - value_at,
+                                 bytes));
+            value = std::string(reinterpret_cast<const char*>(m + value_at), bytes);
+            return true;
+        });
+        if (unknown) return std::nullopt;
+        return value; // nullopt in dense storage (or not found): left to libhdf5
     }
 
 private:
+    void check_attribute_message(const unsigned char* m, std::uint64_t size) {
+        const unsigned version = size > 0 ? m[0] : 0;
+        if (version < 1 || version > 3) return; // libhdf5 refuses the message itself
+        if (size < 8) fail("an attribute message of " + std::to_string(size) + " bytes");
+        const unsigned shared = version >= 2 ? m[1] : 0; // bit 0: datatype, bit 1: dataspace
+        const std::uint64_t name_size = load_le(m + 2, 2), dt_size = load_le(m + 4, 2), ds_size = load_le(m + 6, 2);
+        const auto pad = [&](std::uint64_t n) { return version == 1 ? (n + 7) & ~std::uint64_t{7} : n; };
+        const std::uint64_t name_at = version == 3 ? 9 : 8;
+        if (name_at > size || name_size > size - name_at || !std::memchr(m + name_at, 0, name_size))
+            fail("an attribute message whose name is not terminated within it");
+        const std::uint64_t dt_at = name_at + pad(name_size), ds_at = dt_at + pad(dt_size);
+        if (dt_at + dt_size > size || ds_at + ds_size > size) fail("an attribute message shorter than its parts");
+        if (!(shared & 1)) check_datatype(m + dt_at, dt_size, 0);
+        if (!(shared & 2)) check_dataspace(m + ds_at, ds_size);
+    }
+
+    /// The bytes the encoded datatype at @p p takes, refused where they run past @p n.
+    std::uint64_t check_datatype(const unsigned char* p, std::uint64_t n, int depth) {
+        const auto need = [&](std::uint64_t at) {
+            if (at > n) fail("a datatype that runs past its message");
+        };
+        if (depth > 32) fail("a datatype nested more than 32 levels deep");
+        need(8);
+        const std::uint64_t flags = load_le(p, 4), size = load_le(p + 4, 4);
+        const unsigned version = (flags >> 4) & 0x0f, cls = flags & 0x0f;
+        const std::uint64_t bits = flags >> 8;
+        if (version < 1 || version > 3) return n; // libhdf5 refuses it before reading further
+        std::uint64_t at = 8;
+        // member and enum names: NUL-terminated, padded to 8 bytes before version 3
+        const auto name = [&] {
+            need(at);
+            const void* nul = std::memchr(p + at, 0, n - at);
+            if (!nul) fail("a datatype member name not terminated within its message");
+            const std::uint64_t len = static_cast<std::uint64_t>(static_cast<const unsigned char*>(nul) - (p + at));
+            at += version >= 3 ? len + 1 : (len + 8) / 8 * 8;
+            need(at);
+        };
+        switch (cls) {
+        case 0: at += 4; break;   // integer: offset, precision
+        case 1: at += 12; break;  // float
+        case 2: at += 2; break;   // time
+        case 3: case 7: break;    // string, reference
+        case 4: at += 4; break;   // bitfield
+        case 5: at += bits & 0xff; break; // opaque: its tag
+        case 6: {                 // compound
+            const std::uint64_t offset_bytes = std::uint64_t{std::bit_width(size) > 0 ? (std::bit_width(size) - 1) / 8 + 1 : 1};
+            for (std::uint64_t i = 0, members = bits & 0xffff; i < members; ++i) {
+                name();
+                at += version >= 3 ? offset_bytes : 4;
+                if (version == 1) at += 28; // dimensionality, permutation, reserved, 4 dimensions
+                need(at);
+                at += check_datatype(p + at, n - at, depth + 1);
+            }
+            break;
+        }
+        case 8: {                 // enum: base type, names, values
+            need(at);
+            const std::uint64_t base = check_datatype(p + at, n - at, depth + 1);
+            const std::uint64_t value_size = load_le(p + at + 4, 4);
+            at += base;
+            const std::uint64_t members = bits & 0xffff;
+            for (std::uint64_t i = 0; i < members; ++i) name();
+            if (value_size > 0 && members > (n - at) / value_size) fail("an enum datatype whose values run past its message");
+            at += members * value_size;
+            break;
+        }
+        case 9: need(at); at += check_datatype(p + at, n - at, depth + 1); break; // vlen: base type
+        case 10: {                // array
+            need(at + 1);
+            const std::uint64_t dims = p[at];
+            at += 1 + (version < 3 ? 3 : 0) + dims * 4 * (version < 3 ? 2 : 1);
+            need(at);
+            at += check_datatype(p + at, n - at, depth + 1);
+            break;
+        }
+        default: return n; // an unknown class: libhdf5 refuses it
+        }
+        need(at);
+        return at;
+    }
+
+    void check_dataspace(const unsigned char* m, std::uint64_t size) {
+        if (size < 3) fail("a dataspace message of " + std::to_string(size) + " bytes");
+        const unsigned version = m[0], rank = m[1], flags = m[2];
+        if (version < 1 || version > 2) return; // libhdf5 refuses the message itself
+        const std::uint64_t dims = std::uint64_t{rank} * sizeof_size_ * ((flags & 1) ? 2 : 1);
+        if ((version == 1 ? 8 : 4) + dims > size) fail("a dataspace message shorter than its rank of " + std::to_string(rank));
+    }
+
     [[noreturn]] void fail(const std::string& why) const {
         throw Error(fmt::format("{}: {} (damaged file?)", what_, why));
     }
@@ -442,7 +602,7 @@ private:
         const auto head = read_at(addr, header);
         const auto* h = reinterpret_cast<const unsigned char*>(head.data());
         if (head.compare(0, 4, "GCOL") != 0 || h[4] != 1) fail(fmt::format("no global heap collection at {}", addr));
-        const std::uint64_t size = le(h + 8, sizeof_size_);
+        const std::uint64_t size = load_le(h + 8, sizeof_size_);
         if (size < header) fail(fmt::format("the global heap at {} declares {} bytes", addr, size));
         const auto body = read_at(addr, size);
         const auto* c = reinterpret_cast<const unsigned char*>(body.data());
@@ -451,7 +611,7 @@ private:
         std::uint64_t p = header;
         while (p < size) {
             if (p + obj_header > size) break; // too small for an object: free space
-            const std::uint64_t idx = le(c + p, 2), obj_size = le(c + p + 8, sizeof_size_);
+            const std::uint64_t idx = load_le(c + p, 2), obj_size = load_le(c + p + 8, sizeof_size_);
             // libhdf5 skips OBJHDR + the size aligned to 8 for objects, the raw size for free space (index 0)
             const std::uint64_t need = idx > 0 ? obj_header + ((obj_size + 7) & ~std::uint64_t{7}) : obj_size;
             if (obj_size > size || need > size - p)
@@ -473,7 +633,7 @@ private:
     std::size_t sizeof_addr_ = 8, sizeof_size_ = 8;
     std::uint64_t file_size_ = 0;
     std::FILE* file_ = nullptr;
-    std::string image_; // the bytes of an in-memory file
+    std::shared_ptr<const std::string> image_; // the bytes of an in-memory file
     std::size_t done_ = 0;
     std::map<std::uint64_t, std::vector<HeapObject>> heaps_;
 };
@@ -495,7 +655,7 @@ void check_vlen_heap(hid_t dset) {
     Handle space(H5Dget_space(dset));
     const auto n = static_cast<std::uint64_t>(std::max<hssize_t>(H5Sget_simple_extent_npoints(space), 0));
     if (n == 0) return;
-    VlenHeapCheck heap(dset);
+    RawHdf5Check heap(dset);
     const auto layout = H5Pget_layout(dcpl);
     if (layout == H5D_CONTIGUOUS) {
         const haddr_t offset = H5Dget_offset(dset);
@@ -561,19 +721,51 @@ void check_vlen_heap(hid_t dset) {
     }
 }
 
+/// An open object whose header libhdf5 cannot describe (H5Oget_info: no object class, say - the
+/// root group of a damaged file still opens from the superblock's cache): its attributes are
+/// not looked up, since the checks above need the header's address and libhdf5 1.10 crashes on
+/// the damage they would catch.
+[[noreturn]] void object_header_unreadable(hid_t obj) {
+    throw Error(fmt::format("{}: cannot read its object header ({}) (damaged file?)", where(obj), error_stack()));
+}
+
 /// Checks the global heap behind variable-length string attribute @p name of @p obj (@p n
 /// strings) before libhdf5 reads it: a damaged heap object behind one crashes or hangs libhdf5
 /// 1.10 in H5Aread -> H5T__conv_vlen -> H5HG_read.
 void check_vlen_attr_heap(hid_t obj, const std::string& name, std::uint64_t n) {
     if (n == 0) return;
     H5O_info_t info;
-    if (H5Oget_info2(obj, &info, H5O_INFO_BASIC) < 0) {
+    if (H5Oget_info2(obj, &info, H5O_INFO_BASIC) < 0) object_header_unreadable(obj);
+    RawHdf5Check heap(obj, fmt::format("{} attribute '{}'", where(obj), name));
+    const auto raw = heap.attribute_value(info.addr, name, checked_bytes(n, heap.id_size()));
+    if (raw) heap.check_ids(reinterpret_cast<const unsigned char*>(raw->data()), static_cast<std::size_t>(n));
+}
+
+/// Checks the messages of the object header at @p addr in @p loc's file before libhdf5 decodes
+/// them (see check_header_messages), once per object of an open file; @p what names the object.
+/// Files opened for writing are ours: the two that amend a copy of an input (h5ad_writer,
+/// h5ad_annotation_writer) read that input read-only first.
+void check_object_header(hid_t loc, unsigned long fileno, haddr_t addr, const std::function<std::string()>& what) {
+    // file serial numbers are never reused within a process (H5FD_open), so an entry stays valid
+    thread_local std::set<std::pair<unsigned long, haddr_t>> checked;
+    if (checked.count({fileno, addr})) return;
+    Handle file(H5Iget_file_id(loc));
+    unsigned intent = 0;
+    if (H5Fget_intent(file, &intent) < 0 || (intent & H5F_ACC_RDWR)) {
         H5Eclear2(H5E_DEFAULT);
         return;
     }
-    VlenHeapCheck heap(obj, fmt::format("{} attribute '{}'", where(obj), name));
-    const auto raw = heap.attribute_value(info.addr, name, checked_bytes(n, heap.id_size()));
-    if (raw) heap.check_ids(reinterpret_cast<const unsigned char*>(raw->data()), static_cast<std::size_t>(n));
+    RawHdf5Check raw(loc, what());
+    raw.check_header_messages(addr);
+    if (checked.size() >= (std::size_t{1} << 16)) checked.clear();
+    checked.insert({fileno, addr});
+}
+
+/// The header check above for @p obj, before any of its attributes is looked up.
+void check_attribute_messages(hid_t obj) {
+    H5O_info_t info;
+    if (H5Oget_info2(obj, &info, H5O_INFO_BASIC) < 0) object_header_unreadable(obj);
+    check_object_header(obj, info.fileno, info.addr, [&] { return where(obj); });
 }
 
 } // namespace
@@ -618,6 +810,7 @@ std::vector<std::string> read_string_values(hid_t obj, hid_t type, hid_t space, 
 } // namespace
 
 std::vector<std::string> read_string_array_attr(hid_t obj, const std::string& name) {
+    check_attribute_messages(obj);
     Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
     if (!a.valid()) throw Error(fmt::format("{}: missing attribute '{}'", where(obj), name));
     Handle type(H5Aget_type(a));
@@ -633,6 +826,7 @@ std::vector<std::string> read_string_array_attr(hid_t obj, const std::string& na
 
 std::optional<std::string> read_string_attr(hid_t obj, const std::string& name) {
     if (!has_attr(obj, name)) return std::nullopt;
+    check_attribute_messages(obj);
     Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
     Handle type(H5Aget_type(a));
     if (H5Tget_class(type) != H5T_STRING) return std::nullopt;
@@ -642,6 +836,7 @@ std::optional<std::string> read_string_attr(hid_t obj, const std::string& name) 
 }
 
 std::vector<std::int64_t> read_int_array_attr(hid_t obj, const std::string& name) {
+    check_attribute_messages(obj);
     Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
     if (!a.valid()) throw Error(fmt::format("{}: missing attribute '{}'", where(obj), name));
     Handle space(H5Aget_space(a));
@@ -653,6 +848,7 @@ std::vector<std::int64_t> read_int_array_attr(hid_t obj, const std::string& name
 
 std::optional<bool> read_bool_attr(hid_t obj, const std::string& name) {
     if (!has_attr(obj, name)) return std::nullopt;
+    check_attribute_messages(obj);
     Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
     Handle type(H5Aget_type(a));
     std::int8_t v = 0;
@@ -669,12 +865,14 @@ std::optional<bool> read_bool_attr(hid_t obj, const std::string& name) {
 
 bool attr_is_reference(hid_t obj, const std::string& name) {
     if (!has_attr(obj, name)) return false;
+    check_attribute_messages(obj);
     Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
     Handle type(H5Aget_type(a));
     return H5Tget_class(type) == H5T_REFERENCE;
 }
 
 Handle deref_attr(hid_t obj, const std::string& name) {
+    check_attribute_messages(obj);
     Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
     hobj_ref_t ref{};
     check(H5Aread(a, H5T_STD_REF_OBJ, &ref), fmt::format("{}: cannot read reference '{}'", where(obj), name));
@@ -834,7 +1032,7 @@ void check_filters(hid_t dset) {
                                                &filter_config);
         if (H5Zfilter_avail(id) > 0) continue;
         std::string label = name[0] ? name : "unnamed";
-                if (id == 32001) label = "blosc";
+        if (id == 32001) label = "blosc";
         if (id == 32004) label = "lz4";
         if (id == 32015) label = "zstd";
         throw Error(fmt::format(
@@ -1161,6 +1359,16 @@ RecordArray read_compound(hid_t d) {
     RecordArray rec;
     rec.n = static_cast<std::int64_t>(n);
     const int n_members = H5Tget_nmembers(type);
+    // libhdf5 1.10 converts a field that lies outside its record from past the end of the
+    // buffer (H5T__conv_struct_opt): the fields are checked against the record first
+    const std::size_t record = H5Tget_size(type);
+    for (int i = 0; i < n_members; ++i) {
+        Handle mtype(H5Tget_member_type(type, static_cast<unsigned>(i)));
+        const std::size_t offset = H5Tget_member_offset(type, static_cast<unsigned>(i)), size = H5Tget_size(mtype);
+        if (!mtype.valid() || offset > record || size > record - offset)
+            throw Error(fmt::format("{}: field {} lies outside its {}-byte record (offset {}, {} bytes) (damaged file?)", where(d), i,
+                                    record, offset, size));
+    }
     for (int i = 0; i < n_members; ++i) {
         char* raw_name = H5Tget_member_name(type, static_cast<unsigned>(i));
         const std::string name = raw_name;

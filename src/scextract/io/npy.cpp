@@ -1,6 +1,7 @@
 #include "scextract/io/npy.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/core/little_endian.hpp"
 #include "scextract/io/atomic_file.hpp"
 
 #include <bit>
@@ -172,12 +173,6 @@ NpyDType dtype_from_descr(const std::string& descr, const std::string& what) {
                             what, descr));
 }
 
-std::uint32_t read_le(const std::byte* p, std::size_t n) {
-    std::uint32_t v = 0;
-    for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint32_t>(p[i]) << (8 * i);
-    return v;
-}
-
 template <class T>
 T element(const std::byte* data, std::int64_t i) {
     T v;
@@ -321,7 +316,7 @@ NpyArray parse_npy(std::span<const std::byte> bytes, const std::string& what) {
     }
     const std::size_t prefix = kMagicSize + 2 + len_size;
     if (bytes.size() < prefix) throw Error(fmt::format("{}: truncated .npy header", what));
-    const std::size_t header_len = read_le(bytes.data() + kMagicSize + 2, len_size);
+    const std::size_t header_len = static_cast<std::size_t>(load_le(bytes.data() + kMagicSize + 2, len_size));
     if (header_len > bytes.size() - prefix)
         throw Error(fmt::format("{}: truncated .npy header (says {} bytes, file has {} after the prefix)", what,
                                 header_len, bytes.size() - prefix));

@@ -1,6 +1,7 @@
 #include "scextract/io/restricted_pickle.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/core/little_endian.hpp"
 
 #include <bit>
 #include <cmath>
@@ -290,8 +291,7 @@ class Machine {
     }
     std::uint64_t read_uint(int nbytes) {
         need(static_cast<std::uint64_t>(nbytes));
-        std::uint64_t v = 0;
-        for (int i = 0; i < nbytes; ++i) v |= static_cast<std::uint64_t>(data_[pos_ + i]) << (8 * i);
+        const std::uint64_t v = load_le(data_.data() + pos_, static_cast<std::size_t>(nbytes));
         pos_ += static_cast<std::size_t>(nbytes);
         return v;
     }
@@ -314,8 +314,7 @@ class Machine {
         if (n > 8) fail(fmt::format("integer of {} bytes does not fit in 64 bits", n));
         need(n);
         if (n == 0) return 0;
-        std::uint64_t v = 0;
-        for (std::uint64_t i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(data_[pos_ + i]) << (8 * i);
+        std::uint64_t v = load_le(data_.data() + pos_, static_cast<std::size_t>(n));
         pos_ += static_cast<std::size_t>(n);
         if (n < 8 && (v >> (8 * n - 1)) & 1u) v |= ~std::uint64_t{0} << (8 * n); // sign-extend
         return static_cast<std::int64_t>(v);

@@ -2,6 +2,7 @@
 
 #include "scextract/core/checked_math.hpp"
 #include "scextract/core/error.hpp"
+#include "scextract/core/little_endian.hpp"
 #include "scextract/io/json_parse.hpp"
 #include "scextract/io/atomic_file.hpp"
 
@@ -101,8 +102,7 @@ ParsedHeader parse_header(std::ifstream& in, std::uint64_t file_size, const std:
     unsigned char len_bytes[8];
     in.read(reinterpret_cast<char*>(len_bytes), 8);
     if (!in) throw Error(fmt::format("{}: cannot read the safetensors header length", path));
-    std::uint64_t n = 0;
-    for (int i = 7; i >= 0; --i) n = (n << 8) | len_bytes[i];
+    const std::uint64_t n = load_le(len_bytes, 8);
     if (n > file_size - 8)
         throw Error(
             fmt::format("{}: safetensors header length {} exceeds the {} bytes that follow it (truncated or not a "

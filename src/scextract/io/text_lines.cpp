@@ -10,7 +10,9 @@
 
 namespace scx {
 
-TextLines::TextLines(std::string path) : path_(std::move(path)), buf_(std::size_t{1} << 20) {
+// 64 KiB to start (grown for longer lines): tables are read in many small files (10x folders,
+// label maps), and zero-filling a larger buffer for each was most of the work for small ones
+TextLines::TextLines(std::string path) : path_(std::move(path)), buf_(std::size_t{1} << 16) {
     errno = 0;
     file_ = gzopen(path_.c_str(), "rb");
     if (!file_) throw Error(fmt::format("{}: cannot open ({})", path_, errno ? std::strerror(errno) : "out of memory"));

@@ -1,0 +1,179 @@
+// Object-header messages libhdf5 1.10 decodes past their end (issue 23, item 5: the h5ad
+// fuzzer's strdup over-reads): attribute names and enum / compound member names are copied
+// with strdup, and member counts come from the message without a size check. h5::has_attr,
+// the attribute readers and h5::open_dataset now walk the object header first
+// (check_header_messages in io/hdf5.cpp). Files are written here with the HDF5 C API, with
+// version 1 (libver earliest, as h5py writes) and version 2 object headers, and damaged here.
+#include "scextract/core/error.hpp"
+#include "scextract/io/hdf5.hpp"
+
+#include "../support/file_bytes.hpp"
+#include "../support/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <functional>
+#include <utility>
+#include <string>
+
+namespace scx {
+namespace {
+
+using h5::Handle;
+using test::slurp;
+using test::spit;
+using test::TempDir;
+
+struct Pair {
+    std::int32_t alpha_member;
+    double beta_member;
+};
+
+/// A group "g" with an h5py-style bool attribute "ordered" (an int8 enum FALSE/TRUE) and a
+/// compound dataset "records" {alpha_member: int32, beta_member: float64}.
+std::string file_with_enum_and_compound(const TempDir& dir, H5F_libver_t low) {
+    const auto path = (dir / "types.h5").string();
+    Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+    H5Pset_libver_bounds(fapl, low, H5F_LIBVER_LATEST);
+    Handle f(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
+    Handle g(H5Gcreate2(f, "g", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    Handle e(H5Tenum_create(H5T_NATIVE_INT8));
+    std::int8_t v = 0;
+    H5Tenum_insert(e, "FALSE", &v);
+    v = 1;
+    H5Tenum_insert(e, "TRUE", &v);
+    Handle scalar(H5Screate(H5S_SCALAR));
+    Handle a(H5Acreate2(g, "ordered", e, scalar, H5P_DEFAULT, H5P_DEFAULT));
+    EXPECT_GE(H5Awrite(a, e, &v), 0);
+    Handle c(H5Tcreate(H5T_COMPOUND, sizeof(Pair)));
+    H5Tinsert(c, "alpha_member", HOFFSET(Pair, alpha_member), H5T_NATIVE_INT32);
+    H5Tinsert(c, "beta_member", HOFFSET(Pair, beta_member), H5T_NATIVE_DOUBLE);
+    const hsize_t n = 3;
+    Handle space(H5Screate_simple(1, &n, nullptr));
+    Handle d(H5Dcreate2(g, "records", c, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    const Pair rows[3] = {{1, 0.5}, {2, 1.5}, {3, 2.5}};
+    EXPECT_GE(H5Dwrite(d, c, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows), 0);
+    return path;
+}
+
+/// Opens g, reads its attribute and its compound dataset: "" when all worked as written, the
+/// scx::Error's message otherwise (a crash fails the run; under ASan, an over-read does too).
+std::string outcome(const std::string& path) {
+    try {
+        Handle f = h5::open_file_read(path);
+        Handle g = h5::open_group(f, "g");
+        const bool ordered = h5::read_bool_attr(g, "ordered") == std::optional<bool>(true);
+        Handle d = h5::open_dataset(g, "records");
+        const auto records = h5::read_compound(d);
+        return ordered && records.n == 3 && records.fields.size() == 2 ? "" : "wrong values";
+    } catch (const Error& e) {
+        return e.what();
+    }
+}
+
+class HeaderCheck : public ::testing::TestWithParam<H5F_libver_t> {
+protected:
+    /// Writes the file, applies @p damage to its bytes and reads it: (path, outcome()).
+    std::pair<std::string, std::string> read_damaged(const std::function<void(std::string&)>& damage) {
+        const auto path = file_with_enum_and_compound(dir_, GetParam());
+        auto bytes = slurp(path);
+        damage(bytes);
+        spit(path, bytes);
+        return {path, outcome(path)};
+    }
+
+    /// Version 2 object headers carry a checksum, which libhdf5 verifies before it decodes any
+    /// message: there the damage is refused by libhdf5 itself; version 1 headers (h5py's) have
+    /// none, and @p ours is expected.
+    void expect_refused(const std::string& msg, const std::string& ours) const {
+        if (GetParam() == H5F_LIBVER_LATEST) {
+            EXPECT_NE(msg.find("incorrect metadata checksum"), std::string::npos) << msg;
+        } else {
+            EXPECT_NE(msg.find(ours), std::string::npos) << msg;
+        }
+        EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    }
+
+    TempDir dir_;
+};
+
+/// Raises the member count of the datatype at @p type (class @p cls, 2 members) to 126: its
+/// names then run past the message (the fuzzer's finding, on an enum).
+void raise_member_count(std::string& bytes, std::size_t type, int cls) {
+    ASSERT_LT(type, bytes.size());
+    ASSERT_EQ(bytes[type] & 0x0f, cls) << "not the datatype's class byte";
+    ASSERT_EQ(bytes[type + 1], 2);
+    bytes[type + 1] = 0x7e;
+}
+
+TEST_P(HeaderCheck, UndamagedTypesRead) { EXPECT_EQ(read_damaged([](std::string&) {}).second, ""); }
+
+TEST_P(HeaderCheck, UnterminatedAttributeNameIsRefused) {
+    const auto [path, msg] = read_damaged([](std::string& bytes) {
+        const auto at = bytes.find(std::string("ordered\0", 8));
+        ASSERT_NE(at, std::string::npos);
+        bytes[at + 7] = 'X'; // the name's NUL gone: strdup would run on into the datatype
+    });
+    EXPECT_EQ(msg.rfind(path + ":/g", 0), 0U) << msg;
+    expect_refused(msg, path + ":/g: an attribute message whose name is not terminated within it (damaged file?)");
+}
+
+TEST_P(HeaderCheck, EnumWithMoreMembersThanItsMessageHoldsIsRefused) {
+    const auto [path, msg] = read_damaged([](std::string& bytes) {
+        // the enum's 8-byte header, then its int8 base type (12 bytes), then the names
+        raise_member_count(bytes, bytes.find(std::string("FALSE\0", 6)) - 20, 8);
+    });
+    EXPECT_EQ(msg.rfind(path + ":/g", 0), 0U) << msg;
+    expect_refused(msg, path + ":/g: a datatype that runs past its message (damaged file?)");
+}
+
+TEST_P(HeaderCheck, CompoundWithMoreMembersThanItsMessageHoldsIsRefusedBeforeTheDatasetOpens) {
+    const auto [path, msg] = read_damaged([](std::string& bytes) {
+        // the first member's name follows the compound's 8-byte header
+        raise_member_count(bytes, bytes.find("alpha_member") - 8, 6);
+    });
+    EXPECT_EQ(msg.rfind(path + ":/g/records: ", 0), 0U) << msg;
+    expect_refused(msg, path + ":/g/records: a datatype member name not terminated within its message (damaged file?)");
+}
+
+// A field placed past the end of its record: libhdf5 decodes the type, then converts from past
+// the end of its buffer (the fuzzer's use-after-free in H5T__conv_struct_opt); read_compound
+// refuses it.
+TEST_P(HeaderCheck, CompoundFieldOutsideItsRecordIsRefusedBeforeTheRead) {
+    const auto [path, msg] = read_damaged([](std::string& bytes) {
+        const auto first = bytes.find("alpha_member"), second = bytes.find("beta_member");
+        ASSERT_NE(second, std::string::npos);
+        const int version = (static_cast<unsigned char>(bytes[first - 8]) >> 4) & 0x0f;
+        // the field's offset follows its name: padded to 16 bytes (versions 1, 2) or not (3)
+        const auto offset = second + (version >= 3 ? 12 : 16);
+        ASSERT_EQ(bytes[offset], 8);
+        bytes[offset] = static_cast<char>(0xf0); // 240, past the 16-byte record
+    });
+    expect_refused(msg, path + ":/g/records: field 1 lies outside its 16-byte record (offset 240, 8 bytes) (damaged file?)");
+}
+
+TEST_P(HeaderCheck, EveryByteFlipInTheGroupHeaderReadsOrIsRefused) {
+    const auto path = file_with_enum_and_compound(dir_, GetParam());
+    const auto good = slurp(path);
+    const auto name = good.find(std::string("ordered\0", 8));
+    ASSERT_NE(name, std::string::npos);
+    int refused = 0;
+    for (std::size_t at = name - 16; at < std::min(good.size(), name + 96); ++at) {
+        auto bytes = good;
+        bytes[at] = static_cast<char>(bytes[at] ^ 0x5a);
+        spit(path, bytes);
+        const auto msg = outcome(path); // a crash or a hang here is the failure
+        if (!msg.empty()) ++refused;
+        if (!msg.empty() && msg != "wrong values") {
+            EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+        }
+    }
+    EXPECT_GT(refused, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Headers, HeaderCheck, ::testing::Values(H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST),
+                         [](const auto& info) { return std::string(info.param == H5F_LIBVER_EARLIEST ? "v1" : "v2"); });
+
+} // namespace
+} // namespace scx
