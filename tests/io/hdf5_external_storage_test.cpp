@@ -1,6 +1,6 @@
-// Datasets whose data lives in other files (issue 23): external storage and virtual datasets
-// make libhdf5 read whatever paths the file names, so h5::open_dataset refuses them, naming
-// the dataset. The files, and the data file they point at, are written here.
+// Data in other files (issue 23): external storage, virtual datasets and external links make
+// libhdf5 read whatever paths the file names, so h5::open_dataset, open_group and the lookups
+// refuse them, naming the object. The files, and the data file they point at, are written here.
 #include "scextract/core/error.hpp"
 #include "scextract/io/hdf5.hpp"
 
@@ -66,6 +66,34 @@ TEST(Hdf5ExternalStorage, VirtualDatasetIsRefused) {
     }
     EXPECT_EQ(open_error(path, "X"),
               path + ":/X: is a virtual dataset (its data lives in other files), which scextract does not follow");
+}
+
+TEST(Hdf5ExternalStorage, ExternalLinkIsNotFollowed) {
+    TempDir dir;
+    const auto other = (dir / "other.h5").string();
+    {
+        Handle f(H5Fcreate(other.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+        Handle g(H5Gcreate2(f, "obs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    }
+    const auto path = (dir / "linking.h5ad").string();
+    {
+        Handle f(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+        ASSERT_GE(H5Lcreate_external(other.c_str(), "/obs", f, "obs", H5P_DEFAULT, H5P_DEFAULT), 0);
+    }
+    Handle f = h5::open_file_read(path);
+    const std::string expected = path + ":/obs: is a link to another file, which scextract does not follow";
+    try {
+        (void)h5::open_group(f, "obs");
+        ADD_FAILURE() << "opened";
+    } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()), expected);
+    }
+    try {
+        (void)h5::is_group(f, "obs");
+        ADD_FAILURE() << "looked up";
+    } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()), expected);
+    }
 }
 
 TEST(Hdf5ExternalStorage, OrdinaryDatasetOpens) {

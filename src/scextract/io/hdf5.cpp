@@ -213,8 +213,32 @@ bool link_exists(hid_t loc, const std::string& name) {
 }
 
 namespace {
+void check_attribute_messages(hid_t obj);
+void check_object_header(hid_t loc, unsigned long fileno, haddr_t addr, const std::function<std::string()>& what);
+[[noreturn]] void object_header_unreadable(hid_t obj);
+
+/// Checks the object @p name of @p loc links to before libhdf5 loads its header (which every
+/// lookup by name does): the header's blocks must lie in the file - libhdf5 allocates a block's
+/// declared size first (a damaged 4-byte size asked for 3 GB) - and its messages must decode
+/// (check_object_header). A link to another file (an external link) is refused: scextract never
+/// opens paths a file names.
+void check_linked_header(hid_t loc, const std::string& name) {
+    H5L_info_t link;
+    if (H5Lget_info(loc, name.c_str(), &link, H5P_DEFAULT) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return; // no such link: the lookup that follows says so
+    }
+    if (link.type == H5L_TYPE_EXTERNAL)
+        throw Error(fmt::format("{}: is a link to another file, which scextract does not follow", where_child(loc, name)));
+    if (link.type != H5L_TYPE_HARD) return; // a soft link resolves to a hard link checked when reached
+    H5O_info_t here;
+    if (H5Oget_info2(loc, &here, H5O_INFO_BASIC) < 0) object_header_unreadable(loc);
+    check_object_header(loc, here.fileno, link.u.address, [&] { return where_child(loc, name); });
+}
+
 H5O_type_t object_type(hid_t loc, const std::string& name) {
     if (!link_exists(loc, name)) return H5O_TYPE_UNKNOWN;
+    check_linked_header(loc, name);
     H5O_info_t info;
     if (H5Oget_info_by_name2(loc, name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
         H5Eclear2(H5E_DEFAULT);
@@ -229,22 +253,15 @@ bool is_dataset(hid_t loc, const std::string& name) { return object_type(loc, na
 
 Handle open_group(hid_t loc, const std::string& name) {
     init_hdf5(); // quiet HDF5 in this thread (a read-ahead thread may be new)
+    check_linked_header(loc, name);
     const hid_t g = H5Gopen2(loc, name.c_str(), H5P_DEFAULT);
     if (g < 0) throw Error(fmt::format("{}: cannot open group ({})", where_child(loc, name), error_stack()));
     return Handle(g);
 }
 
-namespace {
-void check_attribute_messages(hid_t obj);
-void check_object_header(hid_t loc, unsigned long fileno, haddr_t addr, const std::function<std::string()>& what);
-} // namespace
-
 Handle open_dataset(hid_t loc, const std::string& name) {
     init_hdf5(); // quiet HDF5 in this thread (a read-ahead thread may be new)
-    H5O_info_t info; // H5Dopen decodes the datatype and dataspace: the header is checked first
-    if (H5Oget_info_by_name2(loc, name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
-        throw Error(fmt::format("{}: cannot open dataset ({})", where_child(loc, name), error_stack()));
-    check_object_header(loc, info.fileno, info.addr, [&] { return where_child(loc, name); });
+    check_linked_header(loc, name); // H5Dopen decodes the datatype and dataspace: the header is checked first
     const hid_t d = H5Dopen2(loc, name.c_str(), H5P_DEFAULT);
     if (d < 0) throw Error(fmt::format("{}: cannot open dataset ({})", where_child(loc, name), error_stack()));
     Handle dset(d);
