@@ -204,6 +204,45 @@ TEST_P(HeaderCheck, EveryByteFlipInTheGroupHeaderReadsOrIsRefused) {
     EXPECT_GT(refused, 0);
 }
 
+// A new-style group with its links in dense storage (a fractal heap and a version 2 B-tree, as
+// h5py writes with track_order or libver latest): its link-info message names both by address,
+// and libhdf5 1.10 copies from wherever they point (the fuzzer's SIGSEGV in H5B2_open). The walk
+// refuses an address without the structure's signature.
+TEST(HeaderCheckDenseGroup, LinkInfoPointingOffItsBTreeIsRefused) {
+    TempDir dir;
+    const auto path = (dir / "dense.h5").string();
+    {
+        Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+        Handle f(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
+        Handle g(H5Gcreate2(f, "g", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+        for (int i = 0; i < 12; ++i) Handle(H5Gcreate2(g, ("child_" + std::to_string(i)).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    }
+    const auto read_g = [&] {
+        try {
+            Handle f = h5::open_file_read(path);
+            return h5::is_group(f, "g") && h5::children(h5::open_group(f, "g")).size() == 12 ? std::string() : "wrong";
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+    };
+    ASSERT_EQ(read_g(), "");
+    auto bytes = slurp(path);
+    const auto heap = bytes.find("FRHP"), tree = bytes.find("BTHD");
+    ASSERT_NE(heap, std::string::npos);
+    ASSERT_NE(tree, std::string::npos);
+    const auto le8 = [](std::uint64_t v) {
+        std::string b(8, '\0');
+        for (int i = 0; i < 8; ++i) b[static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
+        return b;
+    };
+    const auto linfo = bytes.find(le8(heap) + le8(tree)); // the link-info message's two addresses
+    ASSERT_NE(linfo, std::string::npos);
+    bytes.replace(linfo + 8, 8, le8(heap)); // the name index now points at the heap
+    spit(path, bytes);
+    EXPECT_EQ(read_g(), path + ":/g: a B-tree at " + std::to_string(heap) + " is not there (no 'BTHD' signature) (damaged file?)");
+}
+
 INSTANTIATE_TEST_SUITE_P(Headers, HeaderCheck, ::testing::Values(H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST),
                          [](const auto& info) { return std::string(info.param == H5F_LIBVER_EARLIEST ? "v1" : "v2"); });
 

@@ -483,10 +483,15 @@ public:
     /// a dataset is opened or any attribute of the object is looked up (H5Aexists, H5Aopen).
     void check_header_messages(std::uint64_t header) {
         for_each_message(header, [&](unsigned type, unsigned flags, const unsigned char* m, std::uint64_t size) {
-            if (flags & 0x02) return false; // a shared message: a reference to one stored elsewhere
+            // a shared message is a reference to one stored elsewhere - for the sharable types only:
+            // libhdf5 decodes any other message as it is, whatever its flags say
+            const bool sharable = type == 0x01 || type == 0x03 || type == 0x05 || type == 0x0B || type == 0x0C;
+            if (sharable && (flags & 0x02)) return false;
             if (type == 0x0C) check_attribute_message(m, size);
             else if (type == 0x03) check_datatype(m, size, 0);
             else if (type == 0x01) check_dataspace(m, size);
+            else if (type == 0x11) check_symbol_table_message(m, size);
+            else if (type == 0x02 || type == 0x15) check_index_message(m, size, type == 0x02 ? 8 : 2);
             return false;
         });
     }
@@ -519,6 +524,39 @@ public:
     }
 
 private:
+    /// The structure at @p addr must begin with @p signature ("TREE", "HEAP", "BTHD", "FRHP"):
+    /// libhdf5 1.10 follows these addresses from a group's messages and copies from wherever they
+    /// point (a link-info message pointing off its B-tree crashed it in H5B2_open).
+    void expect_signature(std::uint64_t addr, const char* signature, const char* what) {
+        if (addr == undefined_address()) return;
+        if (read_at(addr, 4) != signature)
+            fail(fmt::format("{} at {} is not there (no '{}' signature)", what, addr, signature));
+    }
+
+    [[nodiscard]] std::uint64_t undefined_address() const {
+        return sizeof_addr_ >= 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * sizeof_addr_)) - 1;
+    }
+
+    /// An old-style group's symbol table: its B-tree and local heap.
+    void check_symbol_table_message(const unsigned char* m, std::uint64_t size) {
+        if (size < 2 * sizeof_addr_) fail("a symbol-table message of " + std::to_string(size) + " bytes");
+        expect_signature(load_le(m, sizeof_addr_), "TREE", "a group's B-tree");
+        expect_signature(load_le(m + sizeof_addr_, sizeof_addr_), "HEAP", "a group's local heap");
+    }
+
+    /// A new-style group's link info (0x02) or an object's attribute info (0x15): a fractal heap
+    /// and one or two version 2 B-trees, after a maximum creation index of @p index_bytes bytes
+    /// when flag bit 0 is set.
+    void check_index_message(const unsigned char* m, std::uint64_t size, std::uint64_t index_bytes) {
+        if (size < 2 || m[0] != 0) return; // a version libhdf5 refuses itself
+        const unsigned flags = m[1];
+        std::uint64_t at = 2 + ((flags & 1) ? index_bytes : 0);
+        const std::uint64_t n_addr = (flags & 2) ? 3 : 2;
+        if (at + n_addr * sizeof_addr_ > size) fail("a link or attribute info message shorter than its addresses");
+        expect_signature(load_le(m + at, sizeof_addr_), "FRHP", "a fractal heap");
+        for (std::uint64_t i = 1; i < n_addr; ++i) expect_signature(load_le(m + at + i * sizeof_addr_, sizeof_addr_), "BTHD", "a B-tree");
+    }
+
     void check_attribute_message(const unsigned char* m, std::uint64_t size) {
         const unsigned version = size > 0 ? m[0] : 0;
         if (version < 1 || version > 3) return; // libhdf5 refuses the message itself
