@@ -458,7 +458,9 @@ public:
                 const std::uint64_t data = p + msg_header + ((v2 && (hflags & 0x04)) ? 2 : 0);
                 if (data + size > block.size()) fail(fmt::format("an object header message runs past its block at {}", start));
                 const unsigned char* m = c + data;
-                if (type == 0x10 && size >= sizeof_addr_ + sizeof_size_) { // continuation
+                if (type == 0x10) { // continuation: libhdf5 decodes its address and length whatever size it declares
+                    if (data + sizeof_addr_ + sizeof_size_ > block.size())
+                        fail(fmt::format("an object header continuation runs past its block at {}", start));
                     std::uint64_t at = load_le(m, sizeof_addr_), len = load_le(m + sizeof_addr_, sizeof_size_);
                     if (!seen.insert(at).second) fail("an object header whose continuation blocks form a cycle");
                     if (v2) { // "OCHK" signature before, checksum after

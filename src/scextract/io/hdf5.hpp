@@ -109,7 +109,9 @@ void check_filters(hid_t dset);
 /// never written (fill values) or a damaged size, never real data.
 inline constexpr double kMaxCompressionRatio = 1100;
 /// Declared sizes below this are never questioned (a small dataset of fill values is harmless).
-inline constexpr std::uint64_t kUncheckedDatasetBytes = std::uint64_t{64} << 20;
+/// Kept small: a 50 KB file declaring a million variable-length strings (16 MB of heap ids)
+/// once made the reader use 500 MB.
+inline constexpr std::uint64_t kUncheckedDatasetBytes = std::uint64_t{1} << 20;
 
 /// Refuses a dataset whose declared size (elements x stored element size) is implausible for
 /// what the file stores: more than kMaxCompressionRatio times its storage when chunked, more
