@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <utility>
+#include <span>
 #include <string>
 
 namespace scx {
@@ -202,6 +203,38 @@ TEST_P(HeaderCheck, EveryByteFlipInTheGroupHeaderReadsOrIsRefused) {
         }
     }
     EXPECT_GT(refused, 0);
+}
+
+// The root group's header is loaded by H5Fopen itself, before any lookup: a block size of
+// 12 GB in it made libhdf5 allocate 12 GB (fuzzer finding). The superblock is read here to
+// find the root's header, which is walked before the file is opened, on disk and in memory.
+TEST(HeaderCheckRoot, RootHeaderBlockLargerThanTheFileIsRefusedBeforeTheFileOpens) {
+    TempDir dir;
+    const auto path = file_with_enum_and_compound(dir, H5F_LIBVER_EARLIEST);
+    haddr_t root = 0;
+    {
+        Handle f = h5::open_file_read(path);
+        H5O_info_t info;
+        ASSERT_GE(H5Oget_info2(f, &info, H5O_INFO_BASIC), 0);
+        root = info.addr;
+    }
+    auto bytes = slurp(path);
+    ASSERT_EQ(bytes[root], 1); // a version 1 header: its first block's size is 4 bytes at +8
+    for (int i = 0; i < 4; ++i) bytes[root + 8 + static_cast<std::size_t>(i)] = i == 3 ? 0x7f : static_cast<char>(0xff);
+    spit(path, bytes);
+    const std::string expected = ": an object header block of 2147483647 bytes (damaged file?)";
+    try {
+        (void)h5::open_file_read(path);
+        ADD_FAILURE() << "opened";
+    } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()), path + expected);
+    }
+    try {
+        (void)h5::open_file_image(std::as_bytes(std::span(bytes)), "image.h5ad");
+        ADD_FAILURE() << "opened";
+    } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()), "image.h5ad" + expected);
+    }
 }
 
 // A new-style group with its links in dense storage (a fractal heap and a version 2 B-tree, as

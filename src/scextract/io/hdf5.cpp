@@ -109,6 +109,8 @@ std::string error_stack() {
 }
 
 namespace {
+void check_root_header(const std::string& path, std::span<const std::byte> image);
+
 Handle open_file(const std::string& path, unsigned flags) {
     init_hdf5();
     std::error_code ec;
@@ -117,6 +119,7 @@ Handle open_file(const std::string& path, unsigned flags) {
     const htri_t is_h5 = H5Fis_hdf5(path.c_str());
     if (is_h5 == 0) throw Error(fmt::format("{}: not an HDF5 file (no HDF5 signature)", path));
     if (is_h5 < 0) throw Error(fmt::format("{}: cannot be read as HDF5 ({})", path, error_stack()));
+    check_root_header(path, {});
     const hid_t f = H5Fopen(path.c_str(), flags, H5P_DEFAULT);
     if (f < 0) {
         const auto stack = error_stack();
@@ -138,6 +141,7 @@ Handle open_file_image(std::span<const std::byte> image, const std::string& name
     if (fapl.get() < 0 || H5Pset_fapl_core(fapl.get(), 1 << 16, 0) < 0 ||
         H5Pset_file_image(fapl.get(), const_cast<std::byte*>(image.data()), image.size()) < 0)
         throw Error(fmt::format("{}: cannot set up an in-memory HDF5 file ({})", name, error_stack()));
+    check_root_header(name, image);
     const hid_t f = H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl.get());
     if (f < 0) throw Error(fmt::format("{}: cannot open HDF5 file image ({})", name, error_stack()));
     return Handle(f);
@@ -369,8 +373,10 @@ public:
                 if (n <= 0 || H5Fget_file_image(file, image->data(), image->size()) != n) fail("cannot read the file image to check it");
                 last = {known ? info.fileno : 0, std::move(image)};
             }
-            image_ = last.second;
-            file_size_ = image_->size();
+            owner_ = last.second;
+            image_ = *owner_;
+            in_memory_ = true;
+            file_size_ = image_.size();
             return;
         }
         unsigned intent = 0;
@@ -383,8 +389,49 @@ public:
         file_ = std::fopen(path.c_str(), "rb");
         if (!file_) fail("cannot reopen the file to check its strings");
     }
+    /// A file libhdf5 has not opened yet: its bytes @p image where it is in memory, else the file
+    /// at @p path. Address and length sizes come from its superblock (root_header()).
+    RawHdf5Check(std::string what, const std::string& path, std::span<const std::byte> image) : what_(std::move(what)) {
+        if (!image.empty()) {
+            image_ = std::string_view(reinterpret_cast<const char*>(image.data()), image.size());
+            in_memory_ = true;
+            file_size_ = image.size();
+            return;
+        }
+        std::error_code ec;
+        file_size_ = std::filesystem::file_size(path, ec);
+        file_ = std::fopen(path.c_str(), "rb");
+        if (ec || !file_) fail("cannot read the file");
+    }
     ~RawHdf5Check() {
         if (file_) std::fclose(file_);
+    }
+
+    /// The root group's object header address from the superblock (looked for at 0, 512, 1024 and
+    /// on, as libhdf5 does), setting the address and length sizes; nullopt where this walk cannot
+    /// follow (no superblock, which libhdf5 refuses itself; sizes over 8 bytes; a base address).
+    std::optional<std::uint64_t> root_header() {
+        static constexpr std::string_view kSignature("\x89HDF\r\n\x1a\n", 8);
+        for (std::uint64_t at = 0; at + 16 <= file_size_; at = at ? at * 2 : 512) {
+            if (read_at(at, 8) != kSignature) continue;
+            const auto version = static_cast<unsigned char>(read_at(at + 8, 1)[0]);
+            const std::uint64_t sizes_at = version <= 1 ? at + 13 : at + 9;
+            const auto sizes = read_at(sizes_at, 2);
+            const std::size_t addr = static_cast<unsigned char>(sizes[0]), len = static_cast<unsigned char>(sizes[1]);
+            if (version > 3 || addr == 0 || addr > 8 || len == 0 || len > 8) return std::nullopt;
+            sizeof_addr_ = addr;
+            sizeof_size_ = len;
+            // version 0/1: base, free space, end of file, driver info, root entry (name offset, header);
+            // version 2/3: base, superblock extension, end of file, root header
+            const std::uint64_t base_at = version == 0 ? at + 24 : version == 1 ? at + 28 : at + 12;
+            const std::uint64_t root_at = base_at + addr * (version <= 1 ? 5 : 3);
+            const auto field = [&](std::uint64_t pos) {
+                return load_le(reinterpret_cast<const unsigned char*>(read_at(pos, addr).data()), addr);
+            };
+            if (field(base_at) != 0) return std::nullopt;
+            return field(root_at);
+        }
+        return std::nullopt;
     }
     RawHdf5Check(const RawHdf5Check&) = delete;
     RawHdf5Check& operator=(const RawHdf5Check&) = delete;
@@ -393,7 +440,7 @@ public:
     std::string read_at(std::uint64_t offset, std::uint64_t n) const {
         if (offset > file_size_ || n > file_size_ - offset)
             fail(fmt::format("{} bytes at {} run past the end of the file ({} bytes)", n, offset, file_size_));
-        if (image_) return {image_->data() + offset, static_cast<std::size_t>(n)};
+        if (in_memory_) return std::string(image_.substr(static_cast<std::size_t>(offset), static_cast<std::size_t>(n)));
         std::string buf(n, '\0');
         const bool ok = std::fseek(file_, static_cast<long>(offset), SEEK_SET) == 0 && std::fread(buf.data(), 1, n, file_) == n;
         if (!ok) fail(fmt::format("cannot read {} bytes at {}", n, offset));
@@ -690,7 +737,9 @@ private:
     std::size_t sizeof_addr_ = 8, sizeof_size_ = 8;
     std::uint64_t file_size_ = 0;
     std::FILE* file_ = nullptr;
-    std::shared_ptr<const std::string> image_; // the bytes of an in-memory file
+    bool in_memory_ = false;
+    std::string_view image_;                   // the bytes of an in-memory file...
+    std::shared_ptr<const std::string> owner_; // ...held here when copied from libhdf5
     std::size_t done_ = 0;
     std::map<std::uint64_t, std::vector<HeapObject>> heaps_;
 };
@@ -776,6 +825,13 @@ void check_vlen_heap(hid_t dset) {
         if (raw.size() < chunk_bytes) throw Error(fmt::format("{}: chunk at {} is short (damaged file?)", where(dset), start));
         heap.check_ids(raw.data(), static_cast<std::size_t>(std::min<hsize_t>(chunk_len, dim - start)));
     }
+}
+
+/// Walks the root group's object header before H5Fopen loads it whole (a damaged block size made
+/// libhdf5 allocate 12 GB there), as check_object_header does for every other object.
+void check_root_header(const std::string& path, std::span<const std::byte> image) {
+    RawHdf5Check raw(path, path, image);
+    if (const auto root = raw.root_header()) raw.check_header_messages(*root);
 }
 
 /// An open object whose header libhdf5 cannot describe (H5Oget_info: no object class, say - the
