@@ -175,3 +175,30 @@ TEST(Hdf5DeclaredSize, MoreThanPhysicalMemoryIsRefused) {
 
 } // namespace
 } // namespace scx
+
+namespace scx {
+namespace {
+
+// A chunk of one element over a million-element extent (fuzzer finding in spirit: libhdf5 sets
+// up every chunk a read touches, some 400 bytes each, written or not). The declared size stays
+// under kUncheckedDatasetBytes, so only the chunk count gives it away.
+TEST(Hdf5DeclaredSize, MoreChunksThanTheFileCouldHoldIsRefused) {
+    TempDir dir;
+    const auto path = (dir / "chunks.h5").string();
+    {
+        Handle f(h5::create_file(path));
+        const hsize_t n = 1000000, one = 1;
+        Handle space(H5Screate_simple(1, &n, nullptr));
+        Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+        H5Pset_chunk(dcpl, 1, &one);
+        Handle d(H5Dcreate2(f, "codes", H5T_NATIVE_UINT8, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+        ASSERT_TRUE(d.valid());
+    }
+    Handle f = h5::open_file_read(path);
+    const auto msg = error_of([&] { (void)h5::read_ndarray(h5::open_dataset(f, "codes")); });
+    EXPECT_EQ(msg.rfind(path + ":/codes: is split into 1000000 chunks, more than a file of ", 0), 0U) << msg;
+    EXPECT_NE(msg.find("could hold; damaged or hostile file?"), std::string::npos) << msg;
+}
+
+} // namespace
+} // namespace scx

@@ -17,6 +17,7 @@
 #include <utility>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace scx {
 namespace {
@@ -235,6 +236,59 @@ TEST(HeaderCheckRoot, RootHeaderBlockLargerThanTheFileIsRefusedBeforeTheFileOpen
     } catch (const Error& e) {
         EXPECT_EQ(std::string(e.what()), "image.h5ad" + expected);
     }
+}
+
+/// A v1 file with one chunked int32 dataset "d" of 77 elements in chunks of 7 (resizable, as
+/// h5py writes chunked arrays), and its bytes.
+std::pair<std::string, std::string> file_with_chunked_dataset(const TempDir& dir) {
+    const auto path = (dir / "chunked.h5").string();
+    {
+        Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST);
+        Handle f(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
+        const hsize_t n = 77, unlimited = H5S_UNLIMITED, chunk = 7;
+        Handle space(H5Screate_simple(1, &n, &unlimited));
+        Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+        H5Pset_chunk(dcpl, 1, &chunk);
+        Handle d(H5Dcreate2(f, "d", H5T_NATIVE_INT32, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+        std::vector<std::int32_t> v(77, 5);
+        EXPECT_GE(H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), 0);
+    }
+    return {path, slurp(path)};
+}
+
+std::string open_d(const std::string& path) {
+    try {
+        Handle f = h5::open_file_read(path);
+        return h5::read_ndarray(h5::open_dataset(f, "d")).size() == 77 ? "" : "wrong";
+    } catch (const Error& e) {
+        return e.what();
+    }
+}
+
+// Chunk dimensions of 0 (tenx_h5 fuzzer finding: libhdf5 divides by them when it opens the
+// dataset, SIGFPE), and chunks of a rank other than the data's (h5ad fuzzer finding: a scalar
+// with rank-1 chunks made libhdf5 allocate until the machine ran out, 24 GB).
+TEST(HeaderCheckLayout, ZeroChunkDimensionAndChunkRankMismatchAreRefused) {
+    TempDir dir;
+    const auto [path, good] = file_with_chunked_dataset(dir);
+    ASSERT_EQ(open_d(path), "");
+    // layout message version 3, chunked: 3, 2, dimensionality 2, B-tree address, 7, element size 4
+    const auto chunk_dims = good.find(std::string("\x07\x00\x00\x00\x04\x00\x00\x00", 8));
+    ASSERT_NE(chunk_dims, std::string::npos);
+    ASSERT_EQ(good.compare(chunk_dims - 11, 3, std::string("\x03\x02\x02", 3)), 0);
+    auto bytes = good;
+    bytes[chunk_dims] = 0;
+    spit(path, bytes);
+    EXPECT_EQ(open_d(path), path + ":/d: a chunked layout with a chunk dimension of 0 (damaged file?)");
+
+    // dataspace message version 1: 1, rank 1, flags 1 (a maximum), 5 reserved, 77, unlimited
+    const auto space = good.find(std::string("\x01\x01\x01\x00\x00\x00\x00\x00\x4d\x00", 10));
+    ASSERT_NE(space, std::string::npos);
+    bytes = good;
+    bytes[space + 1] = 0; // rank 0: a scalar
+    spit(path, bytes);
+    EXPECT_EQ(open_d(path), path + ":/d: its chunks have 1 dimensions but its data has 0; damaged file?");
 }
 
 // A new-style group with its links in dense storage (a fractal heap and a version 2 B-tree, as

@@ -6,6 +6,7 @@
 #include "scextract/io/lzf_filter.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <bit>
 #include <cstdio>
 #include <cstring>
@@ -274,6 +275,14 @@ Handle open_dataset(hid_t loc, const std::string& name) {
     Handle dcpl(H5Dget_create_plist(dset));
     if (H5Pget_external_count(dcpl) > 0)
         throw Error(fmt::format("{}: keeps its data in external files, which scextract does not follow", where(dset)));
+    if (H5Pget_layout(dcpl) == H5D_CHUNKED) { // libhdf5 1.10 reads a scalar with rank-1 chunks for ever, allocating
+        Handle space(H5Dget_space(dset));
+        hsize_t dims[H5S_MAX_RANK] = {};
+        const int chunk_rank = H5Pget_chunk(dcpl, H5S_MAX_RANK, dims), data_rank = H5Sget_simple_extent_ndims(space);
+        if (chunk_rank != data_rank)
+            throw Error(fmt::format("{}: its chunks have {} dimensions but its data has {}; damaged file?", where(dset), chunk_rank,
+                                    data_rank));
+    }
     if (H5Pget_layout(dcpl) == H5D_VIRTUAL)
         throw Error(fmt::format("{}: is a virtual dataset (its data lives in other files), which scextract does not follow", where(dset)));
     return dset;
@@ -541,6 +550,7 @@ public:
             else if (type == 0x01) check_dataspace(m, size);
             else if (type == 0x11) check_symbol_table_message(m, size);
             else if (type == 0x02 || type == 0x15) check_index_message(m, size, type == 0x02 ? 8 : 2);
+            else if (type == 0x08) check_layout_message(m, size);
             return false;
         });
     }
@@ -604,6 +614,34 @@ private:
         if (at + n_addr * sizeof_addr_ > size) fail("a link or attribute info message shorter than its addresses");
         expect_signature(load_le(m + at, sizeof_addr_), "FRHP", "a fractal heap");
         for (std::uint64_t i = 1; i < n_addr; ++i) expect_signature(load_le(m + at + i * sizeof_addr_, sizeof_addr_), "BTHD", "a B-tree");
+    }
+
+    /// A chunked layout's chunk dimensions: libhdf5 divides by them when it opens the dataset
+    /// (H5D__chunk_set_info: a zero dimension was a SIGFPE in the tenx_h5 fuzzer).
+    void check_layout_message(const unsigned char* m, std::uint64_t size) {
+        const unsigned version = size > 0 ? m[0] : 0;
+        std::uint64_t at = 0, n_dims = 0, width = 4;
+        if (version == 1 || version == 2) {
+            if (size < 8 || m[2] != 2) return; // not chunked
+            n_dims = m[1];
+            at = 8 + sizeof_addr_;
+        } else if (version == 3) {
+            if (size < 3 || m[1] != 2) return;
+            n_dims = m[2];
+            at = 3 + sizeof_addr_;
+        } else if (version == 4) {
+            if (size < 5 || m[1] != 2) return;
+            n_dims = m[3];
+            width = m[4];
+            at = 5;
+            if (width < 1 || width > 8) fail("a chunked layout whose dimensions take " + std::to_string(width) + " bytes");
+        } else {
+            return; // a version libhdf5 refuses itself
+        }
+        if (n_dims > 33) fail("a chunked layout of " + std::to_string(n_dims) + " dimensions");
+        if (at + n_dims * width > size) fail("a layout message shorter than its chunk dimensions");
+        for (std::uint64_t i = 0; i < n_dims; ++i)
+            if (load_le(m + at + i * width, width) == 0) fail("a chunked layout with a chunk dimension of 0");
     }
 
     void check_attribute_message(const unsigned char* m, std::uint64_t size) {
@@ -1164,6 +1202,10 @@ std::string human_bytes(std::uint64_t b) {
 }
 } // namespace
 
+namespace {
+void check_declared_against_stored(hid_t dset, std::uint64_t declared, H5D_layout_t layout);
+} // namespace
+
 void check_stored_size(hid_t dset) {
     Handle space(H5Dget_space(dset));
     Handle type(H5Dget_type(dset));
@@ -1172,6 +1214,7 @@ void check_stored_size(hid_t dset) {
     const std::uint64_t declared = checked_bytes(static_cast<std::uint64_t>(n), H5Tget_size(type));
     Handle dcpl(H5Dget_create_plist(dset));
     const auto layout = H5Pget_layout(dcpl);
+    std::optional<std::string> too_many_chunks;
     if (layout == H5D_CHUNKED) { // libhdf5 allocates a whole chunk to read any part of it
         hsize_t dims[H5S_MAX_RANK] = {};
         const int rank = H5Pget_chunk(dcpl, H5S_MAX_RANK, dims);
@@ -1180,9 +1223,32 @@ void check_stored_size(hid_t dset) {
         if (chunk > std::max(declared, kUncheckedDatasetBytes))
             throw Error(fmt::format("{}: a chunk of {} is larger than the whole dataset ({}); damaged or hostile file?",
                                     where(dset), human_bytes(chunk), human_bytes(declared)));
+        // libhdf5 sets up every chunk a read touches, written or not (some 400 bytes each): a
+        // tiny chunk over a large extent made a 50 KB file take 24 GB. A written chunk takes at
+        // least its B-tree entry in the file, so more chunks than the file has bytes / 8 (or
+        // 65536, for small files of unwritten fill values) cannot be real data.
+        hsize_t extent[H5S_MAX_RANK] = {};
+        const int space_rank = H5Sget_simple_extent_dims(space, extent, nullptr);
+        double n_chunks = 1;
+        for (int i = 0; i < std::min(space_rank, rank); ++i)
+            n_chunks *= dims[i] > 0 ? std::ceil(static_cast<double>(extent[i]) / static_cast<double>(dims[i])) : 0;
+        Handle chunk_file(H5Iget_file_id(dset));
+        hsize_t bytes = 0;
+        if (chunk_file.valid() && H5Fget_filesize(chunk_file, &bytes) < 0) bytes = 0;
+        H5Eclear2(H5E_DEFAULT);
+        const double limit = std::max(static_cast<double>(bytes) / 8, 65536.0);
+        if (n_chunks > limit)
+            too_many_chunks = fmt::format("{}: is split into {:.0f} chunks, more than a file of {} could hold; damaged or hostile file?",
+                                          where(dset), n_chunks, human_bytes(bytes));
     }
-    if (declared < kUncheckedDatasetBytes) return;
-    if (layout == H5D_COMPACT) return; // stored in the object header, which the library has read whole
+    // the declared size first (the clearer message), then the chunk count
+    if (declared >= kUncheckedDatasetBytes && layout != H5D_COMPACT) check_declared_against_stored(dset, declared, layout);
+    if (too_many_chunks) throw Error(*too_many_chunks);
+}
+
+namespace {
+/// Part of check_stored_size: a dataset of @p declared bytes must store enough of them.
+void check_declared_against_stored(hid_t dset, std::uint64_t declared, H5D_layout_t layout) {
     std::uint64_t stored = H5Dget_storage_size(dset);
     Handle file(H5Iget_file_id(dset));
     hsize_t file_size = 0;
@@ -1195,6 +1261,7 @@ void check_stored_size(hid_t dset) {
                             layout == H5D_CHUNKED ? fmt::format("more than {:.0f}:1 compression is not plausible", kMaxCompressionRatio)
                                                   : std::string("an uncompressed dataset stores all of its bytes")));
 }
+} // namespace
 
 void check_read_size(hid_t dset, std::uint64_t mem_bytes) {
     check_stored_size(dset);
