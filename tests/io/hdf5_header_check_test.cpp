@@ -291,6 +291,32 @@ TEST(HeaderCheckLayout, ZeroChunkDimensionAndChunkRankMismatchAreRefused) {
     EXPECT_EQ(open_d(path), path + ":/d: its chunks have 1 dimensions but its data has 0; damaged file?");
 }
 
+// A group's local heap whose free list points back at itself (h5ad and tenx_h5 fuzzer finding:
+// libhdf5 follows the list without looking for a cycle, allocating a node per step, 14 GB in
+// seconds). The root's heap is checked before the file is opened.
+TEST(HeaderCheckLocalHeap, FreeListThatLoopsIsRefused) {
+    TempDir dir;
+    auto [path, bytes] = file_with_chunked_dataset(dir);
+    const auto heap = bytes.find("HEAP");
+    ASSERT_NE(heap, std::string::npos);
+    const auto le = [&](std::size_t at) {
+        std::uint64_t v = 0;
+        for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
+        return v;
+    };
+    const auto put = [&](std::size_t at, std::uint64_t v) {
+        for (int i = 0; i < 8; ++i) bytes[at + static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
+    };
+    const std::uint64_t size = le(heap + 8), data = le(heap + 24);
+    ASSERT_GE(size, 16U);
+    const std::uint64_t block = (size - 16) / 8 * 8; // a free block at the end of the segment, linked to itself
+    put(heap + 16, block);
+    put(data + block, block);
+    put(data + block + 8, 16);
+    spit(path, bytes);
+    EXPECT_EQ(open_d(path), path + ": the local heap at " + std::to_string(heap) + " has a free list that loops (damaged file?)");
+}
+
 // A new-style group with its links in dense storage (a fractal heap and a version 2 B-tree, as
 // h5py writes with track_order or libver latest): its link-info message names both by address,
 // and libhdf5 1.10 copies from wherever they point (the fuzzer's SIGSEGV in H5B2_open). The walk
