@@ -253,6 +253,7 @@ std::pair<std::string, std::string> file_with_chunked_dataset(const TempDir& dir
         Handle d(H5Dcreate2(f, "d", H5T_NATIVE_INT32, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
         std::vector<std::int32_t> v(77, 5);
         EXPECT_GE(H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), 0);
+        h5::write_string_attr(f, "encoding-type", "anndata");
     }
     return {path, slurp(path)};
 }
@@ -260,6 +261,7 @@ std::pair<std::string, std::string> file_with_chunked_dataset(const TempDir& dir
 std::string open_d(const std::string& path) {
     try {
         Handle f = h5::open_file_read(path);
+        if (h5::read_string_attr(f, "encoding-type") != std::optional<std::string>("anndata")) return "wrong";
         return h5::read_ndarray(h5::open_dataset(f, "d")).size() == 77 ? "" : "wrong";
     } catch (const Error& e) {
         return e.what();
@@ -315,6 +317,31 @@ TEST(HeaderCheckLocalHeap, FreeListThatLoopsIsRefused) {
     put(data + block + 8, 16);
     spit(path, bytes);
     EXPECT_EQ(open_d(path), path + ": the local heap at " + std::to_string(heap) + " has a free list that loops (damaged file?)");
+}
+
+// A variable-length string whose characters are declared 2 bytes wide (h5ad fuzzer finding: a
+// 1.5 GB "character" made libhdf5 allocate 4.6 GB for a 3-character string), and a root whose
+// symbol-table message lost its B-tree address (tenx_h5 fuzzer finding: libhdf5 fell back on
+// the superblock's cached copy and crashed in its metadata accumulator).
+TEST(HeaderCheckLayout, WideStringCharactersAndARootWithoutItsBTreeAreRefused) {
+    TempDir dir;
+    const auto [path, good] = file_with_chunked_dataset(dir);
+    ASSERT_EQ(open_d(path), "");
+    // vlen string datatype, version 1, UTF-8, 16 bytes; its base: a 1-byte integer
+    const std::string vlen_string("\x19\x01\x01\x00\x10\x00\x00\x00\x10\x00\x00\x00\x01\x00\x00\x00", 16);
+    const auto type = good.find(vlen_string);
+    ASSERT_NE(type, std::string::npos);
+    auto bytes = good;
+    bytes[type + 12] = 2;
+    spit(path, bytes);
+    EXPECT_EQ(open_d(path), path + ": a variable-length string of 2-byte characters (damaged file?)"); // the root: before the file opens
+
+    const auto stab = good.find(std::string("\x11\x00\x10\x00", 4)); // version 1 message: symbol table, 16 bytes
+    ASSERT_NE(stab, std::string::npos);
+    bytes = good;
+    for (int i = 0; i < 8; ++i) bytes[stab + 8 + static_cast<std::size_t>(i)] = static_cast<char>(0xff);
+    spit(path, bytes);
+    EXPECT_EQ(open_d(path), path + ": a group's symbol table without its B-tree or heap (damaged file?)");
 }
 
 // A new-style group with its links in dense storage (a fractal heap and a version 2 B-tree, as

@@ -438,6 +438,11 @@ public:
                 return load_le(reinterpret_cast<const unsigned char*>(read_at(pos, addr).data()), addr);
             };
             if (field(base_at) != 0) return std::nullopt;
+            // version 0/1: the root entry may cache the root's symbol table (cache type 1), which
+            // libhdf5 uses when the root's own message is damaged
+            const auto cache_type = read_at(root_at + addr, 4);
+            if (version <= 1 && load_le(reinterpret_cast<const unsigned char*>(cache_type.data()), 4) == 1)
+                check_symbol_table(field(root_at + addr + 8), field(root_at + addr + 8 + addr));
             return field(root_at);
         }
         return std::nullopt;
@@ -599,10 +604,16 @@ private:
     /// An old-style group's symbol table: its B-tree and local heap.
     void check_symbol_table_message(const unsigned char* m, std::uint64_t size) {
         if (size < 2 * sizeof_addr_) fail("a symbol-table message of " + std::to_string(size) + " bytes");
-        expect_signature(load_le(m, sizeof_addr_), "TREE", "a group's B-tree");
-        const std::uint64_t heap = load_le(m + sizeof_addr_, sizeof_addr_);
+        check_symbol_table(load_le(m, sizeof_addr_), load_le(m + sizeof_addr_, sizeof_addr_));
+    }
+
+    /// A symbol table's B-tree and local heap, both required (libhdf5 falls back on the
+    /// superblock's cached copy of the root's when its message lacks them, and crashed on that).
+    void check_symbol_table(std::uint64_t tree, std::uint64_t heap) {
+        if (tree == undefined_address() || heap == undefined_address()) fail("a group's symbol table without its B-tree or heap");
+        expect_signature(tree, "TREE", "a group's B-tree");
         expect_signature(heap, "HEAP", "a group's local heap");
-        if (heap != undefined_address()) check_local_heap(heap);
+        check_local_heap(heap);
     }
 
     /// A local heap (a group's link names): its data segment must lie in the file, and its free
@@ -614,6 +625,9 @@ private:
         if (h[4] != 0) return; // a version libhdf5 refuses itself
         const std::uint64_t data_size = load_le(h + 8, sizeof_size_), first_free = load_le(h + 8 + sizeof_size_, sizeof_size_);
         const std::uint64_t data_addr = load_le(h + 8 + 2 * sizeof_size_, sizeof_addr_);
+        const std::uint64_t header_end = addr + head.size();
+        if (data_addr < header_end && data_addr + data_size > addr) // libhdf5 would cache the same bytes twice
+            fail(fmt::format("the local heap at {} keeps its data over its own header (at {})", addr, data_addr));
         const auto data = read_at(data_addr, data_size); // refused past the end of the file
         constexpr std::uint64_t kNoFreeBlock = 1;          // H5HL_FREE_NULL
         std::set<std::uint64_t> seen;
@@ -703,6 +717,10 @@ private:
             at += version >= 3 ? len + 1 : (len + 8) / 8 * 8;
             need(at);
         };
+        // a number wider than 16 bytes, or a string of wider characters, is damage: libhdf5 sizes
+        // its conversion buffers from these (a vlen string of 1.5 GB "characters" asked for 4.6 GB)
+        if ((cls == 0 || cls == 1 || cls == 4) && (size == 0 || size > 16))
+            fail(fmt::format("a datatype of {}-byte numbers", size));
         switch (cls) {
         case 0: at += 4; break;   // integer: offset, precision
         case 1: at += 12; break;  // float
@@ -732,7 +750,13 @@ private:
             at += members * value_size;
             break;
         }
-        case 9: need(at); at += check_datatype(p + at, n - at, depth + 1); break; // vlen: base type
+        case 9: { // vlen: base type, one byte per character for a string
+            need(at + 8);
+            const std::uint64_t base_size = load_le(p + at + 4, 4);
+            if ((bits & 0x0f) == 1 && base_size != 1) fail(fmt::format("a variable-length string of {}-byte characters", base_size));
+            at += check_datatype(p + at, n - at, depth + 1);
+            break;
+        }
         case 10: {                // array
             need(at + 1);
             const std::uint64_t dims = p[at];
