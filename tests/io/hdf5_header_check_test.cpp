@@ -344,6 +344,39 @@ TEST(HeaderCheckLayout, WideStringCharactersAndARootWithoutItsBTreeAreRefused) {
     EXPECT_EQ(open_d(path), path + ": a group's symbol table without its B-tree or heap (damaged file?)");
 }
 
+// A compact dataset (its elements inside its layout message) holding fewer bytes than its
+// elements need (tenx_h5 fuzzer finding: libhdf5 copied 8 bytes from an empty buffer, SIGSEGV).
+TEST(HeaderCheckLayout, CompactDatasetShorterThanItsElementsIsRefused) {
+    TempDir dir;
+    const auto path = (dir / "compact.h5").string();
+    {
+        Handle f(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+        const hsize_t n = 2;
+        Handle space(H5Screate_simple(1, &n, nullptr));
+        Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+        H5Pset_layout(dcpl, H5D_COMPACT);
+        Handle d(H5Dcreate2(f, "shape", H5T_STD_I32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+        const std::int32_t v[2] = {0x11223344, 0x55667788};
+        ASSERT_GE(H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    }
+    const auto read = [&] {
+        try {
+            Handle f = h5::open_file_read(path);
+            return h5::read_ndarray(h5::open_dataset(f, "shape")).size() == 2 ? std::string() : "wrong";
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+    };
+    ASSERT_EQ(read(), "");
+    auto bytes = slurp(path);
+    // layout message version 3, compact: 3, 0, 2-byte size 8, the elements
+    const auto at = bytes.find(std::string("\x03\x00\x08\x00\x44\x33\x22\x11", 8));
+    ASSERT_NE(at, std::string::npos);
+    bytes[at + 2] = 0;
+    spit(path, bytes);
+    EXPECT_EQ(read(), path + ":/shape: its data is stored in its header as 0 bytes, but 2 elements need 8; damaged file?");
+}
+
 // A new-style group with its links in dense storage (a fractal heap and a version 2 B-tree, as
 // h5py writes with track_order or libver latest): its link-info message names both by address,
 // and libhdf5 1.10 copies from wherever they point (the fuzzer's SIGSEGV in H5B2_open). The walk

@@ -275,6 +275,15 @@ Handle open_dataset(hid_t loc, const std::string& name) {
     Handle dcpl(H5Dget_create_plist(dset));
     if (H5Pget_external_count(dcpl) > 0)
         throw Error(fmt::format("{}: keeps its data in external files, which scextract does not follow", where(dset)));
+    if (H5Pget_layout(dcpl) == H5D_COMPACT) { // libhdf5 1.10 copies the elements from the message, however few it holds
+        Handle space(H5Dget_space(dset));
+        Handle type(H5Dget_type(dset));
+        const auto n = static_cast<std::uint64_t>(std::max<hssize_t>(H5Sget_simple_extent_npoints(space), 0));
+        const std::uint64_t need = checked_bytes(n, H5Tget_size(type)), held = H5Dget_storage_size(dset);
+        if (held < need)
+            throw Error(fmt::format("{}: its data is stored in its header as {} bytes, but {} elements need {}; damaged file?",
+                                    where(dset), held, n, need));
+    }
     if (H5Pget_layout(dcpl) == H5D_CHUNKED) { // libhdf5 1.10 reads a scalar with rank-1 chunks for ever, allocating
         Handle space(H5Dget_space(dset));
         hsize_t dims[H5S_MAX_RANK] = {};
@@ -556,6 +565,7 @@ public:
             else if (type == 0x11) check_symbol_table_message(m, size);
             else if (type == 0x02 || type == 0x15) check_index_message(m, size, type == 0x02 ? 8 : 2);
             else if (type == 0x08) check_layout_message(m, size);
+            else if (type == 0x06) check_link_message(m, size);
             return false;
         });
     }
@@ -662,6 +672,13 @@ private:
             n_dims = m[1];
             at = 8 + sizeof_addr_;
         } else if (version == 3) {
+            if (size >= 2 && m[1] == 1) { // contiguous: the data's address and size must lie in the file
+                if (2 + sizeof_addr_ + sizeof_size_ > size) fail("a contiguous layout message too short for its address");
+                const std::uint64_t data = load_le(m + 2, sizeof_addr_), bytes = load_le(m + 2 + sizeof_addr_, sizeof_size_);
+                if (data != undefined_address() && (data > file_size_ || bytes > file_size_ - data))
+                    fail(fmt::format("a dataset whose {} bytes at {} run past the end of the file ({} bytes)", bytes, data, file_size_));
+                return;
+            }
             if (size < 3 || m[1] != 2) return;
             n_dims = m[2];
             at = 3 + sizeof_addr_;
@@ -678,6 +695,43 @@ private:
         if (at + n_dims * width > size) fail("a layout message shorter than its chunk dimensions");
         for (std::uint64_t i = 0; i < n_dims; ++i)
             if (load_le(m + at + i * width, width) == 0) fail("a chunked layout with a chunk dimension of 0");
+    }
+
+    /// A link of a new-style compact group: every field inside the message (libhdf5 1.10 copies
+    /// the name and the link value by the lengths they declare; a damaged one crashed in free).
+    void check_link_message(const unsigned char* m, std::uint64_t size) {
+        // anything libhdf5 would fail to decode is refused here: a compact group sizes its link
+        // table by the link messages it counted, and one that fails leaves an entry it frees anyway
+        if (size < 2 || m[0] != 1) fail("a link message of an unknown version");
+        const unsigned flags = m[1];
+        if (flags & ~0x1fu) fail("a link message with unknown flags");
+        std::uint64_t at = 2;
+        const auto need = [&](std::uint64_t n) {
+            if (n > size || at > size - n) fail("a link message shorter than its fields");
+        };
+        unsigned link_type = 0; // hard
+        if (flags & 0x08) {
+            need(1);
+            link_type = m[at++];
+            if (link_type > 1 && link_type < 64) fail("a link of an unknown type");
+        }
+        if (flags & 0x04) at += 8; // creation order
+        if (flags & 0x10) at += 1; // character set
+        const std::uint64_t width = std::uint64_t{1} << (flags & 3);
+        need(width);
+        const std::uint64_t name_length = load_le(m + at, width);
+        at += width;
+        if (name_length == 0) fail("a link with an empty name");
+        need(name_length);
+        at += name_length;
+        if (link_type == 0) {
+            need(sizeof_addr_);
+        } else {
+            need(2);
+            const std::uint64_t value_length = load_le(m + at, 2);
+            at += 2;
+            need(value_length);
+        }
     }
 
     void check_attribute_message(const unsigned char* m, std::uint64_t size) {
