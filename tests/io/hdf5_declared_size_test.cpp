@@ -16,6 +16,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -198,6 +199,29 @@ TEST(Hdf5DeclaredSize, MoreChunksThanTheFileCouldHoldIsRefused) {
     const auto msg = error_of([&] { (void)h5::read_ndarray(h5::open_dataset(f, "codes")); });
     EXPECT_EQ(msg.rfind(path + ":/codes: is split into 1000000 chunks, more than a file of ", 0), 0U) << msg;
     EXPECT_NE(msg.find("could hold; damaged or hostile file?"), std::string::npos) << msg;
+}
+
+} // namespace
+} // namespace scx
+
+namespace scx {
+namespace {
+
+// A sparse X whose shape is (INT64_MAX, 3) (h5ad fuzzer finding under UBSan: shape + 1
+// overflowed when the reader sized indptr): refused with the shape named.
+TEST(Hdf5DeclaredSize, SparseShapeAtTheLimitOfInt64IsRefused) {
+    TempDir dir;
+    const auto path = h5ad_without_x(dir, 3, 2);
+    {
+        Handle f(h5::open_file_rw(path));
+        Handle x = h5::create_group(f, "X");
+        h5::write_encoding(x, "csr_matrix", "0.1.0");
+        h5::write_int_array_attr(x, "shape", {std::numeric_limits<std::int64_t>::max(), 2});
+        declare(x, "data", H5T_IEEE_F32LE, {1}, false);
+        declare(x, "indices", H5T_STD_I32LE, {1}, false);
+        declare(x, "indptr", H5T_STD_I32LE, {4}, false);
+    }
+    EXPECT_EQ(error_of([&] { read_h5ad(path); }), path + ":/X: sparse shape (9223372036854775807, 2) is not a matrix's");
 }
 
 } // namespace

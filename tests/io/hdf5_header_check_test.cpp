@@ -344,6 +344,19 @@ TEST(HeaderCheckLayout, WideStringCharactersAndARootWithoutItsBTreeAreRefused) {
     EXPECT_EQ(open_d(path), path + ": a group's symbol table without its B-tree or heap (damaged file?)");
 }
 
+// An int32 whose precision claims 64 bits (tenx_h5 fuzzer finding: libhdf5's conversion
+// copied bits past the number, SIGBUS in H5T__bit_copy).
+TEST(HeaderCheckLayout, NumberWhoseBitsLieOutsideItIsRefused) {
+    TempDir dir;
+    auto [path, bytes] = file_with_chunked_dataset(dir);
+    // integer datatype, version 1, signed, 4 bytes; bit offset 0, precision 32
+    const auto type = bytes.find(std::string("\x10\x08\x00\x00\x04\x00\x00\x00\x00\x00\x20\x00", 12));
+    ASSERT_NE(type, std::string::npos);
+    bytes[type + 10] = 0x40;
+    spit(path, bytes);
+    EXPECT_EQ(open_d(path), path + ":/d: a 4-byte number whose bit fields lie outside it (damaged file?)");
+}
+
 // A compact dataset (its elements inside its layout message) holding fewer bytes than its
 // elements need (tenx_h5 fuzzer finding: libhdf5 copied 8 bytes from an empty buffer, SIGSEGV).
 TEST(HeaderCheckLayout, CompactDatasetShorterThanItsElementsIsRefused) {

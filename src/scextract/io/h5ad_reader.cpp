@@ -145,6 +145,9 @@ private:
         s.format = format == "csc" ? SparseArray::Format::csc : SparseArray::Format::csr;
         const auto shape = h5::read_int_array_attr(g, h5::has_attr(g, "shape") ? "shape" : "h5sparse_shape");
         if (shape.size() != 2) throw Error(fmt::format("{}: sparse shape must have 2 entries", h5::where(g)));
+        if (shape[0] < 0 || shape[1] < 0 || shape[0] == std::numeric_limits<std::int64_t>::max() ||
+            shape[1] == std::numeric_limits<std::int64_t>::max())
+            throw Error(fmt::format("{}: sparse shape ({}, {}) is not a matrix's", h5::where(g), shape[0], shape[1]));
         s.n_rows = shape[0];
         s.n_cols = shape[1];
         for (const char* part : {"data", "indices", "indptr"})
