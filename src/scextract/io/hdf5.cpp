@@ -672,6 +672,10 @@ private:
             n_dims = m[1];
             at = 8 + sizeof_addr_;
         } else if (version == 3) {
+            if (size >= 2 && m[1] == 0) { // compact: the elements follow in the message, as many bytes as it says
+                if (size < 4 || load_le(m + 2, 2) > size - 4) fail("a compact layout message shorter than its data");
+                return;
+            }
             if (size >= 2 && m[1] == 1) { // contiguous: the data's address and size must lie in the file
                 if (2 + sizeof_addr_ + sizeof_size_ > size) fail("a contiguous layout message too short for its address");
                 const std::uint64_t data = load_le(m + 2, sizeof_addr_), bytes = load_le(m + 2 + sizeof_addr_, sizeof_size_);
