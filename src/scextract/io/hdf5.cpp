@@ -1319,7 +1319,16 @@ std::string human_bytes(std::uint64_t b) {
 } // namespace
 
 namespace {
-void check_declared_against_stored(hid_t dset, std::uint64_t declared, H5D_layout_t layout);
+void check_declared_against_stored(hid_t dset, std::uint64_t declared, H5D_layout_t layout, std::uint64_t file_bytes);
+
+/// The size of @p obj's file in bytes, 0 where libhdf5 cannot tell.
+std::uint64_t file_bytes_of(hid_t obj) {
+    Handle file(H5Iget_file_id(obj));
+    hsize_t bytes = 0;
+    if (!file.valid() || H5Fget_filesize(file, &bytes) < 0) bytes = 0;
+    H5Eclear2(H5E_DEFAULT);
+    return bytes;
+}
 } // namespace
 
 void check_stored_size(hid_t dset) {
@@ -1330,6 +1339,7 @@ void check_stored_size(hid_t dset) {
     const std::uint64_t declared = checked_bytes(static_cast<std::uint64_t>(n), H5Tget_size(type));
     Handle dcpl(H5Dget_create_plist(dset));
     const auto layout = H5Pget_layout(dcpl);
+    const std::uint64_t bytes = file_bytes_of(dset);
     std::optional<std::string> too_many_chunks;
     if (layout == H5D_CHUNKED) { // libhdf5 allocates a whole chunk to read any part of it
         hsize_t dims[H5S_MAX_RANK] = {};
@@ -1348,27 +1358,21 @@ void check_stored_size(hid_t dset) {
         double n_chunks = 1;
         for (int i = 0; i < std::min(space_rank, rank); ++i)
             n_chunks *= dims[i] > 0 ? std::ceil(static_cast<double>(extent[i]) / static_cast<double>(dims[i])) : 0;
-        Handle chunk_file(H5Iget_file_id(dset));
-        hsize_t bytes = 0;
-        if (chunk_file.valid() && H5Fget_filesize(chunk_file, &bytes) < 0) bytes = 0;
-        H5Eclear2(H5E_DEFAULT);
         const double limit = std::max(static_cast<double>(bytes) / 8, 65536.0);
         if (n_chunks > limit)
             too_many_chunks = fmt::format("{}: is split into {:.0f} chunks, more than a file of {} could hold; damaged or hostile file?",
                                           where(dset), n_chunks, human_bytes(bytes));
     }
     // the declared size first (the clearer message), then the chunk count
-    if (declared >= kUncheckedDatasetBytes && layout != H5D_COMPACT) check_declared_against_stored(dset, declared, layout);
+    if (declared >= kUncheckedDatasetBytes && layout != H5D_COMPACT) check_declared_against_stored(dset, declared, layout, bytes);
     if (too_many_chunks) throw Error(*too_many_chunks);
 }
 
 namespace {
 /// Part of check_stored_size: a dataset of @p declared bytes must store enough of them.
-void check_declared_against_stored(hid_t dset, std::uint64_t declared, H5D_layout_t layout) {
+void check_declared_against_stored(hid_t dset, std::uint64_t declared, H5D_layout_t layout, std::uint64_t file_bytes) {
     std::uint64_t stored = H5Dget_storage_size(dset);
-    Handle file(H5Iget_file_id(dset));
-    hsize_t file_size = 0;
-    if (file.valid() && H5Fget_filesize(file, &file_size) >= 0) stored = std::min<std::uint64_t>(stored, file_size);
+    if (file_bytes > 0) stored = std::min(stored, file_bytes);
     H5Eclear2(H5E_DEFAULT);
     const double ratio = layout == H5D_CHUNKED ? kMaxCompressionRatio : 1.0;
     if (static_cast<double>(declared) <= ratio * static_cast<double>(stored)) return;
