@@ -140,6 +140,19 @@ TEST_P(HeaderCheck, EnumWithMoreMembersThanItsMessageHoldsIsRefused) {
                             " (damaged file?)");
 }
 
+// An enum whose size says 5 bytes over 1-byte values (h5ad fuzzer finding: libhdf5 sized the
+// value table by one and filled it by the other, an over-read in H5T_copy_reopen).
+TEST_P(HeaderCheck, EnumWiderThanItsValuesIsRefused) {
+    const auto [path, msg] = read_damaged([](std::string& bytes) {
+        const auto type = bytes.find(std::string("FALSE\0", 6)) - 20;
+        ASSERT_EQ(bytes[type] & 0x0f, 8);
+        ASSERT_EQ(bytes[type + 4], 1);
+        bytes[type + 4] = 5;
+    });
+    EXPECT_EQ(msg.rfind(path + ":/g", 0), 0U) << msg;
+    expect_refused(msg, path + ":/g: an enum of 5 bytes whose values take 1 (damaged file?)");
+}
+
 TEST_P(HeaderCheck, CompoundWithMoreMembersThanItsMessageHoldsIsRefusedBeforeTheDatasetOpens) {
     const auto [path, msg] = read_damaged([](std::string& bytes) {
         // the first member's name follows the compound's 8-byte header
@@ -388,6 +401,38 @@ TEST(HeaderCheckLayout, CompactDatasetShorterThanItsElementsIsRefused) {
     bytes[at + 2] = 0;
     spit(path, bytes);
     EXPECT_EQ(read(), path + ":/shape: its data is stored in its header as 0 bytes, but 2 elements need 8; damaged file?");
+}
+
+// The same for an array datatype: its size must be its elements' (3 int32: 12 bytes).
+TEST(HeaderCheckTypes, ArrayOfAnotherSizeThanItsElementsIsRefused) {
+    TempDir dir;
+    const auto path = (dir / "array.h5").string();
+    {
+        Handle f(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+        const hsize_t three = 3, n = 2;
+        Handle type(H5Tarray_create2(H5T_STD_I32LE, 1, &three));
+        Handle space(H5Screate_simple(1, &n, nullptr));
+        Handle d(H5Dcreate2(f, "triples", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+        const std::int32_t v[6] = {1, 2, 3, 4, 5, 6};
+        ASSERT_GE(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    }
+    const auto open = [&] {
+        try {
+            Handle f = h5::open_file_read(path);
+            Handle d = h5::open_dataset(f, "triples");
+            return std::string();
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+    };
+    ASSERT_EQ(open(), "");
+    auto bytes = slurp(path);
+    // array datatype (class 10), version 2: flags, size 12; rank 1, 3 reserved, dimension 3
+    const auto at = bytes.find(std::string("\x2a\x00\x00\x00\x0c\x00\x00\x00\x01\x00\x00\x00\x03\x00\x00\x00", 16));
+    ASSERT_NE(at, std::string::npos);
+    bytes[at + 12] = 4; // four elements of 4 bytes in 12
+    spit(path, bytes);
+    EXPECT_EQ(open(), path + ":/triples: an array of 12 bytes whose elements take another size (damaged file?)");
 }
 
 // A new-style group with its links in dense storage (a fractal heap and a version 2 B-tree, as

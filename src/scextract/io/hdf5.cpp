@@ -374,7 +374,10 @@ public:
         if (what_.empty()) what_ = where(dset);
         Handle file(H5Iget_file_id(dset));
         Handle fcpl(H5Fget_create_plist(file));
-        if (H5Pget_sizes(fcpl, &sizeof_addr_, &sizeof_size_) < 0) throw Error(fmt::format("{}: {}", where(dset), error_stack()));
+        hsize_t userblock = 0;
+        if (H5Pget_sizes(fcpl, &sizeof_addr_, &sizeof_size_) < 0 || H5Pget_userblock(fcpl, &userblock) < 0)
+            throw Error(fmt::format("{}: {}", where(dset), error_stack()));
+        base_ = userblock; // addresses count from the superblock, which follows the user block
         hsize_t size = 0;
         H5Fget_filesize(file, &size);
         file_size_ = size;
@@ -431,22 +434,24 @@ public:
     std::optional<std::uint64_t> root_header() {
         static constexpr std::string_view kSignature("\x89HDF\r\n\x1a\n", 8);
         for (std::uint64_t at = 0; at + 16 <= file_size_; at = at ? at * 2 : 512) {
+            base_ = 0;
             if (read_at(at, 8) != kSignature) continue;
-            const auto version = static_cast<unsigned char>(read_at(at + 8, 1)[0]);
-            const std::uint64_t sizes_at = version <= 1 ? at + 13 : at + 9;
-            const auto sizes = read_at(sizes_at, 2);
+            // libhdf5 counts every address from where it found the superblock, whatever base
+            // address the superblock stores (H5F__super_read replaces it)
+            base_ = at;
+            const auto version = static_cast<unsigned char>(read_at(8, 1)[0]);
+            const auto sizes = read_at(version <= 1 ? 13 : 9, 2);
             const std::size_t addr = static_cast<unsigned char>(sizes[0]), len = static_cast<unsigned char>(sizes[1]);
             if (version > 3 || addr == 0 || addr > 8 || len == 0 || len > 8) return std::nullopt;
             sizeof_addr_ = addr;
             sizeof_size_ = len;
             // version 0/1: base, free space, end of file, driver info, root entry (name offset, header);
             // version 2/3: base, superblock extension, end of file, root header
-            const std::uint64_t base_at = version == 0 ? at + 24 : version == 1 ? at + 28 : at + 12;
+            const std::uint64_t base_at = version == 0 ? 24 : version == 1 ? 28 : 12;
             const std::uint64_t root_at = base_at + addr * (version <= 1 ? 5 : 3);
             const auto field = [&](std::uint64_t pos) {
                 return load_le(reinterpret_cast<const unsigned char*>(read_at(pos, addr).data()), addr);
             };
-            if (field(base_at) != 0) return std::nullopt;
             // version 0/1: the root entry may cache the root's symbol table (cache type 1), which
             // libhdf5 uses when the root's own message is damaged
             const auto cache_type = read_at(root_at + addr, 4);
@@ -459,10 +464,14 @@ public:
     RawHdf5Check(const RawHdf5Check&) = delete;
     RawHdf5Check& operator=(const RawHdf5Check&) = delete;
 
-    /// @p n bytes of the file at @p offset; refused when they run past its end.
+    /// Where the file's addresses count from (the superblock's offset: a user block precedes it).
+    [[nodiscard]] std::uint64_t base() const { return base_; }
+
+    /// @p n bytes of the file at address @p offset (from base()); refused when they run past its end.
     std::string read_at(std::uint64_t offset, std::uint64_t n) const {
-        if (offset > file_size_ || n > file_size_ - offset)
+        if (offset > addressable() || n > addressable() - offset)
             fail(fmt::format("{} bytes at {} run past the end of the file ({} bytes)", n, offset, file_size_));
+        offset += base_;
         if (in_memory_) return std::string(image_.substr(static_cast<std::size_t>(offset), static_cast<std::size_t>(n)));
         std::string buf(n, '\0');
         const bool ok = std::fseek(file_, static_cast<long>(offset), SEEK_SET) == 0 && std::fread(buf.data(), 1, n, file_) == n;
@@ -554,20 +563,27 @@ public:
     /// them with its size (H5O_attr_decode, H5O_dtype_decode_helper, H5O_sdspace_decode), whenever
     /// a dataset is opened or any attribute of the object is looked up (H5Aexists, H5Aopen).
     void check_header_messages(std::uint64_t header) {
+        std::optional<ChunkIndex> chunks;
+        int n_filters = 0; // -1: not known
         for_each_message(header, [&](unsigned type, unsigned flags, const unsigned char* m, std::uint64_t size) {
             // a shared message is a reference to one stored elsewhere - for the sharable types only:
             // libhdf5 decodes any other message as it is, whatever its flags say
             const bool sharable = type == 0x01 || type == 0x03 || type == 0x05 || type == 0x0B || type == 0x0C;
-            if (sharable && (flags & 0x02)) return false;
+            if (sharable && (flags & 0x02)) {
+                if (type == 0x0B) n_filters = -1; // a filter pipeline kept elsewhere: chunk sizes unknown
+                return false;
+            }
             if (type == 0x0C) check_attribute_message(m, size);
             else if (type == 0x03) check_datatype(m, size, 0);
             else if (type == 0x01) check_dataspace(m, size);
             else if (type == 0x11) check_symbol_table_message(m, size);
             else if (type == 0x02 || type == 0x15) check_index_message(m, size, type == 0x02 ? 8 : 2);
-            else if (type == 0x08) check_layout_message(m, size);
+            else if (type == 0x08) check_layout_message(m, size, chunks);
             else if (type == 0x06) check_link_message(m, size);
+            else if (type == 0x0B) n_filters = pipeline_filters(m, size);
             return false;
         });
+        if (chunks) check_chunk_index(*chunks, n_filters);
     }
 
     /// The stored value (@p bytes bytes) of attribute @p name in the object header at @p header,
@@ -606,6 +622,9 @@ private:
         if (read_at(addr, 4) != signature)
             fail(fmt::format("{} at {} is not there (no '{}' signature)", what, addr, signature));
     }
+
+    /// The bytes addresses can reach: the file after base().
+    [[nodiscard]] std::uint64_t addressable() const { return file_size_ > base_ ? file_size_ - base_ : 0; }
 
     [[nodiscard]] std::uint64_t undefined_address() const {
         return sizeof_addr_ >= 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * sizeof_addr_)) - 1;
@@ -664,7 +683,13 @@ private:
 
     /// A chunked layout's chunk dimensions: libhdf5 divides by them when it opens the dataset
     /// (H5D__chunk_set_info: a zero dimension was a SIGFPE in the tenx_h5 fuzzer).
-    void check_layout_message(const unsigned char* m, std::uint64_t size) {
+    /// What a version 1-3 chunked layout says of its chunk index (a version 1 B-tree).
+    struct ChunkIndex {
+        std::uint64_t btree = 0;
+        std::vector<std::uint64_t> dims; // the chunk's, the last being the element's size in bytes
+    };
+
+    void check_layout_message(const unsigned char* m, std::uint64_t size, std::optional<ChunkIndex>& index) {
         const unsigned version = size > 0 ? m[0] : 0;
         std::uint64_t at = 0, n_dims = 0, width = 4;
         if (version == 1 || version == 2) {
@@ -679,7 +704,7 @@ private:
             if (size >= 2 && m[1] == 1) { // contiguous: the data's address and size must lie in the file
                 if (2 + sizeof_addr_ + sizeof_size_ > size) fail("a contiguous layout message too short for its address");
                 const std::uint64_t data = load_le(m + 2, sizeof_addr_), bytes = load_le(m + 2 + sizeof_addr_, sizeof_size_);
-                if (data != undefined_address() && (data > file_size_ || bytes > file_size_ - data))
+                if (data != undefined_address() && (data > addressable() || bytes > addressable() - data))
                     fail(fmt::format("a dataset whose {} bytes at {} run past the end of the file ({} bytes)", bytes, data, file_size_));
                 return;
             }
@@ -699,6 +724,70 @@ private:
         if (at + n_dims * width > size) fail("a layout message shorter than its chunk dimensions");
         for (std::uint64_t i = 0; i < n_dims; ++i)
             if (load_le(m + at + i * width, width) == 0) fail("a chunked layout with a chunk dimension of 0");
+        if (version <= 3) { // the B-tree's address comes just before the dimensions
+            index = ChunkIndex{load_le(m + at - sizeof_addr_, sizeof_addr_), {}};
+            for (std::uint64_t i = 0; i < n_dims; ++i) index->dims.push_back(load_le(m + at + i * width, width));
+        }
+    }
+
+    /// The number of filters of a filter pipeline message (versions 1 and 2).
+    static int pipeline_filters(const unsigned char* m, std::uint64_t size) {
+        return size >= 2 && (m[0] == 1 || m[0] == 2) ? m[1] : 0;
+    }
+
+    /// The version 1 B-tree that indexes a chunked dataset's chunks (layouts 1-3), walked as
+    /// libhdf5 walks it to read them: nodes where their parent says, one level down each step,
+    /// never twice; every chunk inside the file at a chunk boundary; an unfiltered chunk exactly
+    /// one chunk long. libhdf5 1.10 copies a raw chunk by the length the tree gives (a chunk of
+    /// 0 bytes made H5Dread read past an 8-byte buffer).
+    void check_chunk_index(const ChunkIndex& index, int n_filters) {
+        if (index.btree == undefined_address()) return; // nothing written yet
+        const std::size_t n_dims = index.dims.size();
+        std::uint64_t chunk_bytes = 1;
+        for (const auto d : index.dims) {
+            if (d > (std::uint64_t{1} << 32) / chunk_bytes) fail("a chunk of more than 4 GiB"); // the tree holds 32-bit sizes
+            chunk_bytes *= d;
+        }
+        const std::uint64_t all_filters = n_filters >= 32 ? 0xffffffffu : (std::uint64_t{1} << std::max(n_filters, 0)) - 1;
+        const std::uint64_t key = 8 + 8 * n_dims, entry = key + sizeof_addr_;
+        std::set<std::uint64_t> seen;
+        std::vector<std::pair<std::uint64_t, int>> todo{{index.btree, -1}}; // (node, level its parent expects)
+        while (!todo.empty()) {
+            const auto [node, expected] = todo.back();
+            todo.pop_back();
+            if (!seen.insert(node).second) fail(fmt::format("a chunk B-tree that reaches its node at {} twice", node));
+            const std::uint64_t head_size = 8 + 2 * sizeof_addr_;
+            const auto head = read_at(node, head_size);
+            const auto* h = reinterpret_cast<const unsigned char*>(head.data());
+            if (head.compare(0, 4, "TREE") != 0 || h[4] != 1) fail(fmt::format("no chunk B-tree node at {}", node));
+            const int level = h[5];
+            if (expected >= 0 && level != expected)
+                fail(fmt::format("a chunk B-tree node at {} of level {} under a node of level {}", node, level, expected + 1));
+            const std::uint64_t entries = load_le(h + 6, 2);
+            const auto body = read_at(node + head_size, entries * entry + key);
+            const auto* b = reinterpret_cast<const unsigned char*>(body.data());
+            std::vector<std::uint64_t> children;
+            for (std::uint64_t i = 0; i < entries; ++i) {
+                const unsigned char* k = b + i * entry;
+                const std::uint64_t child = load_le(k + key, sizeof_addr_);
+                if (level > 0) {
+                    children.push_back(child);
+                    continue;
+                }
+                const std::uint64_t bytes = load_le(k, 4), mask = load_le(k + 4, 4);
+                if (bytes == 0) fail(fmt::format("an empty chunk at {}", child));
+                if (child > addressable() || bytes > addressable() - child)
+                    fail(fmt::format("a chunk of {} bytes at {}, outside the file ({} bytes)", bytes, child, file_size_));
+                if (n_filters >= 0 && (mask & all_filters) == all_filters && bytes != chunk_bytes)
+                    fail(fmt::format("an unfiltered chunk of {} bytes where a chunk holds {}", bytes, chunk_bytes));
+                for (std::size_t d = 0; d < n_dims; ++d) {
+                    const std::uint64_t offset = load_le(k + 8 + 8 * d, 8);
+                    if (d + 1 < n_dims ? offset % index.dims[d] != 0 : offset != 0)
+                        fail(fmt::format("a chunk at offset {} of dimension {}, off the chunk grid", offset, d));
+                }
+            }
+            for (auto c = children.rbegin(); c != children.rend(); ++c) todo.emplace_back(*c, level - 1); // first child next
+        }
     }
 
     /// A link of a new-style compact group: every field inside the message (libhdf5 1.10 copies
@@ -813,6 +902,9 @@ private:
             need(at);
             const std::uint64_t base = check_datatype(p + at, n - at, depth + 1);
             const std::uint64_t value_size = load_le(p + at + 4, 4);
+            // libhdf5 sizes an enum's value table by the enum's size and fills it by its base
+            // type's (a 2-byte table read past in H5T_copy_reopen, h5ad fuzzer)
+            if (value_size != size) fail(fmt::format("an enum of {} bytes whose values take {}", size, value_size));
             at += base;
             const std::uint64_t members = bits & 0xffff;
             for (std::uint64_t i = 0; i < members; ++i) name();
@@ -830,8 +922,18 @@ private:
         case 10: {                // array
             need(at + 1);
             const std::uint64_t dims = p[at];
+            need(at + 1 + (version < 3 ? 3 : 0) + dims * 4);
+            std::uint64_t elements = 1;
+            for (std::uint64_t i = 0; i < dims; ++i) {
+                const std::uint64_t d = load_le(p + at + 1 + (version < 3 ? 3 : 0) + 4 * i, 4);
+                elements = d != 0 && elements > size / d ? size + 1 : elements * d;
+            }
             at += 1 + (version < 3 ? 3 : 0) + dims * 4 * (version < 3 ? 2 : 1);
-            need(at);
+            need(at + 8);
+            // the same for an array: its size is its elements' (H5T__conv_array copies by both)
+            const std::uint64_t element_size = load_le(p + at + 4, 4);
+            if (element_size == 0 || elements > size || elements * element_size != size)
+                fail(fmt::format("an array of {} bytes whose elements take another size", size));
             at += check_datatype(p + at, n - at, depth + 1);
             break;
         }
@@ -890,6 +992,7 @@ private:
     std::string what_;
     std::size_t sizeof_addr_ = 8, sizeof_size_ = 8;
     std::uint64_t file_size_ = 0;
+    std::uint64_t base_ = 0;
     std::FILE* file_ = nullptr;
     bool in_memory_ = false;
     std::string_view image_;                   // the bytes of an in-memory file...
@@ -925,7 +1028,8 @@ void check_vlen_heap(hid_t dset) {
         }
         H5Eclear2(H5E_DEFAULT);
         const auto bytes = checked_bytes(n, heap.id_size());
-        const auto raw = heap.read_at(offset, bytes); // refused when the strings run past the end of the file
+        if (offset < heap.base()) throw Error(fmt::format("{}: its strings lie before the file's superblock (damaged file?)", where(dset)));
+        const auto raw = heap.read_at(offset - heap.base(), bytes); // H5Dget_offset counts from the file's start // refused when the strings run past the end of the file
         heap.check_ids(reinterpret_cast<const unsigned char*>(raw.data()), static_cast<std::size_t>(n));
         return;
     }
