@@ -77,8 +77,10 @@ template <class F>
 int run_reader(F&& read) {
     try {
         read();
-    } catch (const scx::Error&) {
-        // the contract: a clean refusal naming the file
+    } catch (const scx::Error& e) {
+        // the contract: a clean refusal naming the file (shown for triage with SCX_FUZZ_VERBOSE=1)
+        static const bool verbose = std::getenv("SCX_FUZZ_VERBOSE") != nullptr;
+        if (verbose) std::fprintf(stderr, "scx fuzz: refused: %s\n", e.what());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "scx fuzz: reader threw %s, not scx::Error: %s\n", typeid(e).name(), e.what());
         std::abort();

@@ -26,6 +26,8 @@ namespace scx {
 namespace {
 
 using h5::Handle;
+using test::le_at;
+using test::put_le;
 using test::slurp;
 using test::spit;
 using test::TempDir;
@@ -69,16 +71,6 @@ std::string read_all(const std::string& path) {
     }
 }
 
-std::uint64_t le(const std::string& bytes, std::size_t at, int width) {
-    std::uint64_t v = 0;
-    for (int i = width - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
-    return v;
-}
-
-void put(std::string& bytes, std::size_t at, std::uint64_t v, int width) {
-    for (int i = 0; i < width; ++i) bytes[at + static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-
 /// The offset of the chunk B-tree's node ("TREE", node type 1) in @p bytes.
 std::size_t chunk_tree(const std::string& bytes) {
     for (auto at = bytes.find("TREE"); at != std::string::npos; at = bytes.find("TREE", at + 1))
@@ -98,8 +90,8 @@ protected:
         tree_ = chunk_tree(good_);
         ASSERT_NE(tree_, std::string::npos);
         ASSERT_EQ(good_[tree_ + 5], 0); // one leaf holds all 11 chunks
-        ASSERT_EQ(le(good_, tree_ + 6, 2), kElements / kChunk);
-        ASSERT_EQ(le(good_, first_key(), 4), 4 * kChunk);
+        ASSERT_EQ(le_at(good_, tree_ + 6, 2), kElements / kChunk);
+        ASSERT_EQ(le_at(good_, first_key(), 4), 4 * kChunk);
         ASSERT_EQ(read_all(path_), "");
     }
     [[nodiscard]] std::size_t first_key() const { return tree_ + kNodeHead; }
@@ -117,52 +109,52 @@ protected:
 
 TEST_F(ChunkIndex, EmptyChunkIsRefused) {
     auto bytes = good_;
-    put(bytes, key(2), 0, 4);
-    const auto chunk = le(good_, key(2) + kKey, 8);
+    put_le(bytes, key(2), 0, 4);
+    const auto chunk = le_at(good_, key(2) + kKey, 8);
     EXPECT_EQ(read_with(bytes), refusal("an empty chunk at " + std::to_string(chunk)));
 }
 
 TEST_F(ChunkIndex, UnfilteredChunkOfAnotherLengthIsRefused) {
     auto bytes = good_;
-    put(bytes, key(4), 20, 4);
+    put_le(bytes, key(4), 20, 4);
     EXPECT_EQ(read_with(bytes), refusal("an unfiltered chunk of 20 bytes where a chunk holds 28"));
-    put(bytes, key(4), 40, 4); // longer: libhdf5 would copy 40 bytes into a 28-byte chunk buffer
+    put_le(bytes, key(4), 40, 4); // longer: libhdf5 would copy 40 bytes into a 28-byte chunk buffer
     EXPECT_EQ(read_with(bytes), refusal("an unfiltered chunk of 40 bytes where a chunk holds 28"));
 }
 
 TEST_F(ChunkIndex, ChunkOutsideTheFileIsRefused) {
     auto bytes = good_;
-    put(bytes, key(0) + kKey, good_.size() - 8, 8);
+    put_le(bytes, key(0) + kKey, good_.size() - 8, 8);
     EXPECT_EQ(read_with(bytes), refusal("a chunk of 28 bytes at " + std::to_string(good_.size() - 8) + ", outside the file (" +
                                         std::to_string(good_.size()) + " bytes)"));
 }
 
 TEST_F(ChunkIndex, ChunkOffTheGridIsRefused) {
     auto bytes = good_;
-    put(bytes, key(1) + 8, 3, 8);
+    put_le(bytes, key(1) + 8, 3, 8);
     EXPECT_EQ(read_with(bytes), refusal("a chunk at offset 3 of dimension 0, off the chunk grid"));
     bytes = good_;
-    put(bytes, key(1) + 16, 4, 8); // the element's own dimension is always 0
+    put_le(bytes, key(1) + 16, 4, 8); // the element's own dimension is always 0
     EXPECT_EQ(read_with(bytes), refusal("a chunk at offset 4 of dimension 1, off the chunk grid"));
 }
 
 TEST_F(ChunkIndex, NodesOutOfLevelOrReachedTwiceAreRefused) {
     auto bytes = good_;
     bytes[tree_ + 5] = 1; // the chunks become child nodes
-    const auto chunk = le(good_, key(0) + kKey, 8);
+    const auto chunk = le_at(good_, key(0) + kKey, 8);
     EXPECT_EQ(read_with(bytes), refusal("no chunk B-tree node at " + std::to_string(chunk)));
-    put(bytes, key(0) + kKey, tree_, 8); // the node is its own child
+    put_le(bytes, key(0) + kKey, tree_, 8); // the node is its own child
     EXPECT_EQ(read_with(bytes), refusal("a chunk B-tree that reaches its node at " + std::to_string(tree_) + " twice"));
     // a copy of the node (of level 1 too) appended to the file as its first child: not one level down
     const auto copy = bytes.size();
     bytes += bytes.substr(tree_, kNodeHead + 11 * kEntry + kKey);
-    put(bytes, key(0) + kKey, copy, 8);
+    put_le(bytes, key(0) + kKey, copy, 8);
     EXPECT_EQ(read_with(bytes), refusal("a chunk B-tree node at " + std::to_string(copy) + " of level 1 under a node of level 1"));
 }
 
 TEST_F(ChunkIndex, NodeWithMoreEntriesThanTheFileHoldsIsRefused) {
     auto bytes = good_;
-    put(bytes, tree_ + 6, 0xffff, 2);
+    put_le(bytes, tree_ + 6, 0xffff, 2);
     const auto need = 0xffff * kEntry + kKey;
     EXPECT_EQ(read_with(bytes), refusal(std::to_string(need) + " bytes at " + std::to_string(tree_ + kNodeHead) +
                                         " run past the end of the file (" + std::to_string(good_.size()) + " bytes)"));
@@ -178,9 +170,9 @@ TEST(ChunkIndexFiltered, DeflatedChunksReadAndASkippedFilterMeansRaw) {
     const auto tree = chunk_tree(bytes);
     ASSERT_NE(tree, std::string::npos);
     const auto key = tree + kNodeHead;
-    const auto stored = le(bytes, key, 4);
+    const auto stored = le_at(bytes, key, 4);
     ASSERT_LT(stored, 4 * kChunk); // seven fives deflate
-    put(bytes, key + 4, 1, 4);     // filter 0 skipped
+    put_le(bytes, key + 4, 1, 4);     // filter 0 skipped
     spit(path, bytes);
     EXPECT_EQ(read_all(path), path + ":/d: an unfiltered chunk of " + std::to_string(stored) + " bytes where a chunk holds 28 (damaged file?)");
 }
@@ -194,12 +186,12 @@ TEST(SuperblockBase, FileBehindAUserBlockIsWalkedFromItsSuperblock) {
     ASSERT_EQ(read_all(path), "");
     auto bytes = slurp(path);
     ASSERT_EQ(bytes.compare(512, 8, "\x89HDF\r\n\x1a\n"), 0);
-    ASSERT_EQ(le(bytes, 512 + 24, 8), 512U); // the stored base address
+    ASSERT_EQ(le_at(bytes, 512 + 24, 8), 512U); // the stored base address
     const auto tree = chunk_tree(bytes);
     ASSERT_NE(tree, std::string::npos);
-    put(bytes, tree + kNodeHead, 0, 4);
+    put_le(bytes, tree + kNodeHead, 0, 4);
     spit(path, bytes);
-    const auto chunk = le(bytes, tree + kNodeHead + kKey, 8); // relative to the superblock
+    const auto chunk = le_at(bytes, tree + kNodeHead + kKey, 8); // relative to the superblock
     EXPECT_EQ(read_all(path), path + ":/d: an empty chunk at " + std::to_string(chunk) + " (damaged file?)");
 }
 
@@ -210,14 +202,14 @@ TEST(SuperblockBase, StoredBaseAddressIsIgnoredAsLibhdf5IgnoresIt) {
     TempDir dir;
     const auto path = write_file(dir, false);
     auto bytes = slurp(path);
-    ASSERT_EQ(le(bytes, 24, 8), 0U);
-    put(bytes, 24, 9, 8);
-    put(bytes, 40, le(bytes, 40, 8) + 9, 8); // libhdf5 takes the base off the stored end of file too
+    ASSERT_EQ(le_at(bytes, 24, 8), 0U);
+    put_le(bytes, 24, 9, 8);
+    put_le(bytes, 40, le_at(bytes, 40, 8) + 9, 8); // libhdf5 takes the base off the stored end of file too
     spit(path, bytes);
     EXPECT_EQ(read_all(path), "");
     const auto stab = bytes.find(std::string("\x11\x00\x10\x00", 4)); // version 1 message: symbol table, 16 bytes
     ASSERT_NE(stab, std::string::npos);
-    put(bytes, stab + 16, ~std::uint64_t{0}, 8); // its local heap: undefined
+    put_le(bytes, stab + 16, ~std::uint64_t{0}, 8); // its local heap: undefined
     spit(path, bytes);
     EXPECT_EQ(read_all(path), path + ": a group's symbol table without its B-tree or heap (damaged file?)");
 }

@@ -2,7 +2,7 @@
 // fuzzer's strdup over-reads): attribute names and enum / compound member names are copied
 // with strdup, and member counts come from the message without a size check. h5::has_attr,
 // the attribute readers and h5::open_dataset now walk the object header first
-// (check_header_messages in io/hdf5.cpp). Files are written here with the HDF5 C API, with
+// (check_header_messages in io/hdf5_structure_check.cpp). Files are written here with the HDF5 C API, with
 // version 1 (libver earliest, as h5py writes) and version 2 object headers, and damaged here.
 #include "scextract/core/error.hpp"
 #include "scextract/io/hdf5.hpp"
@@ -314,14 +314,8 @@ TEST(HeaderCheckLocalHeap, FreeListThatLoopsIsRefused) {
     auto [path, bytes] = file_with_chunked_dataset(dir);
     const auto heap = bytes.find("HEAP");
     ASSERT_NE(heap, std::string::npos);
-    const auto le = [&](std::size_t at) {
-        std::uint64_t v = 0;
-        for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
-        return v;
-    };
-    const auto put = [&](std::size_t at, std::uint64_t v) {
-        for (int i = 0; i < 8; ++i) bytes[at + static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
-    };
+    const auto le = [&](std::size_t at) { return test::le_at(bytes, at, 8); };
+    const auto put = [&](std::size_t at, std::uint64_t v) { test::put_le(bytes, at, v, 8); };
     const std::uint64_t size = le(heap + 8), data = le(heap + 24);
     ASSERT_GE(size, 16U);
     const std::uint64_t block = (size - 16) / 8 * 8; // a free block at the end of the segment, linked to itself

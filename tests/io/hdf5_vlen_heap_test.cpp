@@ -125,3 +125,90 @@ INSTANTIATE_TEST_SUITE_P(Layouts, VlenHeap, ::testing::Values(0, 4),
 
 } // namespace
 } // namespace scx
+
+namespace scx {
+namespace {
+
+/// The first global heap object's index in @p bytes renumbered, so that every string naming
+/// object 1 names an object the collection lacks; returns the collection's offset.
+std::size_t renumber_first_heap_object(std::string& bytes) {
+    const auto gcol = bytes.find("GCOL");
+    EXPECT_NE(gcol, std::string::npos);
+    EXPECT_EQ(bytes[gcol + 16], 1);
+    bytes[gcol + 16] = 0x70;
+    return gcol;
+}
+
+// A compact dataset keeps its strings' heap ids in its layout message: the walk now finds them
+// there and checks the heap, as for contiguous and chunked datasets.
+TEST(VlenHeapLayouts, CompactStringDatasetHasItsHeapChecked) {
+    TempDir dir;
+    const auto path = (dir / "compact.h5").string();
+    {
+        Handle f(h5::create_file(path));
+        Handle type(H5Tcopy(H5T_C_S1));
+        H5Tset_size(type, H5T_VARIABLE);
+        const hsize_t n = 3;
+        Handle space(H5Screate_simple(1, &n, nullptr));
+        Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+        H5Pset_layout(dcpl, H5D_COMPACT);
+        Handle d(H5Dcreate2(f, "names", type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+        const char* values[3] = {"alpha", "beta", "gamma"};
+        ASSERT_GE(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), 0);
+    }
+    const auto read = [&] {
+        try {
+            Handle f = h5::open_file_read(path);
+            const auto names = h5::read_strings(h5::open_dataset(f, "names"));
+            return names.values == std::vector<std::string>{"alpha", "beta", "gamma"} ? std::string() : "wrong";
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+    };
+    ASSERT_EQ(read(), "");
+    auto bytes = slurp(path);
+    const auto gcol = renumber_first_heap_object(bytes);
+    spit(path, bytes);
+    const auto msg = read(); // which string names object 1 is libhdf5's choice
+    EXPECT_EQ(msg.rfind(path + ":/names: string ", 0), 0U) << msg;
+    EXPECT_TRUE(msg.ends_with(" names object 1 of the global heap at " + std::to_string(gcol) + ", which has no such object (damaged file?)"))
+        << msg;
+}
+
+// Records with variable-length string fields (anndata 0.6 dataframes; write_compound): the
+// heap ids sit at each field's offset in every record, in the file's layout.
+class VlenHeapRecords : public ::testing::TestWithParam<int> {};
+
+TEST_P(VlenHeapRecords, StringFieldsOfRecordsHaveTheirHeapChecked) {
+    TempDir dir;
+    const auto path = (dir / "records.h5").string();
+    {
+        Handle f(h5::create_file(path));
+        RecordArray r;
+        r.n = 3;
+        r.fields.emplace_back("index", StringArray{{3}, {"cell_a", "cell_b", "cell_c"}});
+        r.fields.emplace_back("means", NdArray::from(std::vector<double>{0.5, 1.5, 2.5}));
+        r.fields.emplace_back("gene_ids", StringArray{{3}, {"ENSG1", "ENSG2", "ENSG3"}});
+        h5::write_compound(f, "var", r, {.gzip_level = GetParam(), .chunk_elems = 2});
+    }
+    const auto read = [&] {
+        try {
+            Handle f = h5::open_file_read(path);
+            const auto r = h5::read_compound(h5::open_dataset(f, "var"));
+            return r.n == 3 && std::get<StringArray>(r.fields[2].second).values[2] == "ENSG3" ? std::string() : "wrong";
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+    };
+    ASSERT_EQ(read(), "");
+    auto bytes = slurp(path);
+    const auto gcol = renumber_first_heap_object(bytes);
+    spit(path, bytes);
+    EXPECT_EQ(read(), path + ":/var: string 0 names object 1 of the global heap at " + std::to_string(gcol) +
+                          ", which has no such object (damaged file?)");
+}
+
+INSTANTIATE_TEST_SUITE_P(ContiguousAndDeflated, VlenHeapRecords, ::testing::Values(0, 4));
+
+} // namespace
+} // namespace scx
