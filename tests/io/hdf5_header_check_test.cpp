@@ -395,6 +395,9 @@ TEST(HeaderCheckLayout, CompactDatasetShorterThanItsElementsIsRefused) {
     bytes[at + 2] = 0;
     spit(path, bytes);
     EXPECT_EQ(read(), path + ":/shape: its data is stored in its header as 0 bytes, but 2 elements need 8; damaged file?");
+    bytes[at + 2] = static_cast<char>(0xff); // more bytes than the message holds: libhdf5 would copy them all
+    spit(path, bytes);
+    EXPECT_EQ(read(), path + ":/shape: a compact layout message shorter than its data (damaged file?)");
 }
 
 // The same for an array datatype: its size must be its elements' (3 int32: 12 bytes).
@@ -466,6 +469,47 @@ TEST(HeaderCheckDenseGroup, LinkInfoPointingOffItsBTreeIsRefused) {
     bytes.replace(linfo + 8, 8, le8(heap)); // the name index now points at the heap
     spit(path, bytes);
     EXPECT_EQ(read_g(), path + ":/g: a B-tree at " + std::to_string(heap) + " is not there (no 'BTHD' signature) (damaged file?)");
+}
+
+// A new-style compact group keeps its links as link messages in its header; libhdf5 1.10 copies
+// a link's name by the length it declares, and a link it cannot decode left an uninitialised
+// entry that it freed (h5ad fuzzer finding, SIGSEGV in free). The walk checks every field.
+TEST(HeaderCheckCompactGroup, LinkMessagesLibhdf5CannotDecodeAreRefused) {
+    TempDir dir;
+    const auto path = (dir / "compact_group.h5").string();
+    {
+        Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+        Handle f(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
+        Handle g(H5Gcreate2(f, "g", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+        for (int i = 0; i < 3; ++i) Handle(H5Gcreate2(g, ("child_" + std::to_string(i)).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    }
+    const auto read_g = [&] {
+        try {
+            Handle f = h5::open_file_read(path);
+            return h5::is_group(f, "g") && h5::children(h5::open_group(f, "g")).size() == 3 ? std::string() : "wrong";
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+    };
+    ASSERT_EQ(read_g(), "");
+    const auto good = slurp(path);
+    // link message: version 1, flags 0 (a hard link, 1-byte name length), 7, "child_1", address
+    const auto name = good.find("child_1");
+    ASSERT_NE(name, std::string::npos);
+    ASSERT_EQ(good.compare(name - 3, 3, std::string("\x01\x00\x07", 3)), 0);
+    auto bytes = good;
+    bytes[name - 3] = 2;
+    spit(path, bytes);
+    EXPECT_EQ(read_g(), path + ":/g: a link message of an unknown version (damaged file?)");
+    bytes = good;
+    bytes[name - 1] = static_cast<char>(200); // a name longer than its message
+    spit(path, bytes);
+    EXPECT_EQ(read_g(), path + ":/g: a link message shorter than its fields (damaged file?)");
+    bytes = good;
+    bytes[name - 2] = 0x08; // a link type follows: the length byte, 7, read as one is no type libhdf5 knows
+    spit(path, bytes);
+    EXPECT_EQ(read_g(), path + ":/g: a link of an unknown type (damaged file?)");
 }
 
 INSTANTIATE_TEST_SUITE_P(Headers, HeaderCheck, ::testing::Values(H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST),

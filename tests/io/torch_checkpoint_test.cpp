@@ -3,6 +3,7 @@
 // refusals, and hand-written pickles for the corners of the restricted pickle machine.
 
 #include "scextract/io/restricted_pickle.hpp"
+#include "scextract/core/memory.hpp"
 #include "scextract/io/torch_checkpoint.hpp"
 
 #include "../support/error_of.hpp"
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <zip.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <cstring>
@@ -296,6 +298,12 @@ struct Pickle {
     Pickle& int4(std::int32_t v) { // BININT
         bytes += 'J';
         for (int i = 0; i < 4; ++i) bytes += static_cast<char>((static_cast<std::uint32_t>(v) >> (8 * i)) & 0xff);
+        return *this;
+    }
+    Pickle& long8(std::int64_t v) { // LONG1 of 8 bytes (non-negative values)
+        bytes += '\x8a';
+        bytes += '\x08';
+        for (int i = 0; i < 8; ++i) bytes += static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff);
         return *this;
     }
     Pickle& global(const std::string& module, const std::string& name) {
@@ -667,6 +675,76 @@ TEST(TorchCheckpoint, RefusesDeclaredSizesTheArchiveCannotHold) {
                   std::string::npos)
             << msg;
     }
+}
+
+/// @p v as @p width little-endian bytes.
+std::string le_bytes(std::uint64_t v, int width) {
+    std::string b(static_cast<std::size_t>(width), '\0');
+    for (int i = 0; i < width; ++i) b[static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
+    return b;
+}
+
+/// A zip written byte by byte: "archive/data.pkl" stored, then "archive/data/0", deflated, whose
+/// headers declare @p declared bytes through zip64 extra fields (as torch.save writes storages
+/// over 4 GiB) over @p compressed bytes that are never inflated.
+std::string zip64_archive(const std::string& pickle, std::uint64_t declared, const std::string& compressed) {
+    struct Entry {
+        std::string name, data;
+        std::uint16_t method;
+        std::uint64_t size;
+        std::uint32_t crc;
+        std::uint64_t offset = 0;
+    };
+    std::vector<Entry> entries{
+        {"archive/data.pkl", pickle, 0, pickle.size(),
+         static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(pickle.data()), static_cast<uInt>(pickle.size())))},
+        {"archive/data/0", compressed, 8, declared, 0}};
+    std::string zip, central;
+    for (auto& e : entries) {
+        const bool big = e.size > 0xffffffffu;
+        const std::string extra = big ? le_bytes(1, 2) + le_bytes(16, 2) + le_bytes(e.size, 8) + le_bytes(e.data.size(), 8) : "";
+        const auto sizes = big ? le_bytes(0xffffffffu, 4) + le_bytes(0xffffffffu, 4) : le_bytes(e.data.size(), 4) + le_bytes(e.size, 4);
+        e.offset = zip.size();
+        // local header: signature, version needed (4.5: zip64), flags, method, time, date, CRC, sizes, name and extra lengths
+        zip += "PK\x03\x04" + le_bytes(45, 2) + le_bytes(0, 2) + le_bytes(e.method, 2) + le_bytes(0, 4) + le_bytes(e.crc, 4) +
+               sizes + le_bytes(e.name.size(), 2) + le_bytes(extra.size(), 2) + e.name + extra + e.data;
+        // central header: also version made by, comment length, disk, attributes, local header offset
+        central += "PK\x01\x02" + le_bytes(45, 2) + le_bytes(45, 2) + le_bytes(0, 2) + le_bytes(e.method, 2) + le_bytes(0, 4) +
+                   le_bytes(e.crc, 4) + sizes + le_bytes(e.name.size(), 2) + le_bytes(extra.size(), 2) + le_bytes(0, 2) +
+                   le_bytes(0, 2) + le_bytes(0, 2) + le_bytes(0, 4) + le_bytes(e.offset, 4) + e.name + extra;
+    }
+    const auto at = zip.size();
+    zip += central;
+    zip += "PK\x05\x06" + le_bytes(0, 4) + le_bytes(entries.size(), 2) + le_bytes(entries.size(), 2) + le_bytes(central.size(), 4) +
+           le_bytes(at, 4) + le_bytes(0, 2);
+    return zip;
+}
+
+// A storage declared larger than this machine's memory (issue 23: zip entries declaring 8 GiB
+// were allocated up front). A stored entry of that size cannot be faked without the bytes, and
+// a deflated one must hold at least 1/1032 of them, so the archive holds a thousandth of what
+// it declares in zip64 headers: the read is refused by its size before anything is allocated.
+TEST(TorchCheckpoint, RefusesAStorageLargerThanThisMachinesMemory) {
+    const std::uint64_t memory = scx::physical_memory_bytes();
+    if (memory == 0) GTEST_SKIP() << "this machine's memory cannot be told";
+    const std::uint64_t declared = std::max<std::uint64_t>(memory + (std::uint64_t{1} << 30), std::uint64_t{5} << 30);
+    const std::uint64_t compressed = declared / 1000 + 1;
+    if (compressed > (std::uint64_t{256} << 20))
+        GTEST_SKIP() << "a machine of " << memory / 1e9 << " GB would need a " << compressed / 1e6 << " MB archive for this test";
+    Pickle p;
+    p.op('}').str("w").global("torch._utils", "_rebuild_tensor_v2").op('(');
+    p.op('(').str("storage").global("torch", "ByteStorage").str("0").str("cpu").long8(static_cast<std::int64_t>(declared)).op('t').op('Q');
+    p.int1(0).op('(').long8(static_cast<std::int64_t>(declared)).op('t').op('(').int1(1).op('t').op('\x89').op('}').op('t').op('R');
+    p.op('s').op('.');
+    scx::test::TempDir dir;
+    const auto path = dir / "larger_than_memory.pt";
+    write_bytes(path, zip64_archive(p.bytes, declared, std::string(static_cast<std::size_t>(compressed), '\x5a')));
+    const auto start = std::chrono::steady_clock::now();
+    const auto msg = error_of([&] { (void)scx::read_torch_checkpoint(path.string()); });
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
+    EXPECT_EQ(msg.rfind(path.string() + ": 'archive/data/0' would need ", 0), 0U) << msg;
+    EXPECT_NE(msg.find(" GB, more than this machine's "), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
 }
 
 } // namespace
