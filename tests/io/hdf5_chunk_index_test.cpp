@@ -180,7 +180,7 @@ TEST(ChunkIndexFiltered, DeflatedChunksReadAndASkippedFilterMeansRaw) {
 // A user block before the superblock: every address in the file counts from the superblock. The
 // walk used to give up on such files (their superblock stores a base address); it now checks
 // them like any other: they read, and their damage is refused.
-TEST(SuperblockBase, FileBehindAUserBlockIsWalkedFromItsSuperblock) {
+TEST(Superblock, FileBehindAUserBlockIsWalkedFromItsSuperblock) {
     TempDir dir;
     const auto path = write_file(dir, false, 512);
     ASSERT_EQ(read_all(path), "");
@@ -198,7 +198,7 @@ TEST(SuperblockBase, FileBehindAUserBlockIsWalkedFromItsSuperblock) {
 // libhdf5 replaces the superblock's stored base address with the superblock's own offset; the
 // walk does the same, so a stored base of 9 neither changes the reading nor hides damage behind
 // it (the tenx_h5 finding: a base of 9 and a root symbol table without its heap).
-TEST(SuperblockBase, StoredBaseAddressIsIgnoredAsLibhdf5IgnoresIt) {
+TEST(Superblock, StoredBaseAddressIsIgnoredAsLibhdf5IgnoresIt) {
     TempDir dir;
     const auto path = write_file(dir, false);
     auto bytes = slurp(path);
@@ -212,6 +212,27 @@ TEST(SuperblockBase, StoredBaseAddressIsIgnoredAsLibhdf5IgnoresIt) {
     put_le(bytes, stab + 16, ~std::uint64_t{0}, 8); // its local heap: undefined
     spit(path, bytes);
     EXPECT_EQ(read_all(path), path + ": a group's symbol table without its B-tree or heap (damaged file?)");
+}
+
+} // namespace
+} // namespace scx
+
+namespace scx {
+namespace {
+
+// A version 0 superblock naming a driver information block that declares 4 GB (tenx_h5 fuzzer
+// finding: H5Fopen allocated the declared size before reading it). Refused before the file opens.
+TEST(Superblock, DriverInformationBlockLargerThanTheFileIsRefused) {
+    TempDir dir;
+    const auto path = write_file(dir, false);
+    auto bytes = slurp(path);
+    ASSERT_EQ(le_at(bytes, 48, 8), ~std::uint64_t{0}); // base, free space, end of file, then the driver block's address
+    const auto block = bytes.size();
+    bytes += std::string("\x00\x00\x00\x00\xff\xff\xff\xffNCSAmult", 16); // version 0, 3 reserved, size, driver
+    put_le(bytes, 48, block, 8);
+    spit(path, bytes);
+    EXPECT_EQ(read_all(path), path + ": a driver information block of 4294967295 bytes at " + std::to_string(block) +
+                                  ", past the end of the file (damaged file?)");
 }
 
 } // namespace
