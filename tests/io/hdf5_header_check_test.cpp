@@ -351,6 +351,52 @@ TEST(HeaderCheckLayout, WideStringCharactersAndARootWithoutItsBTreeAreRefused) {
     EXPECT_EQ(open_d(path), path + ": a group's symbol table without its B-tree or heap (damaged file?)");
 }
 
+// A variable-length string type declared 15 bytes wide, and an object reference declared 4
+// (h5ad fuzzer finding: libhdf5 sized the attribute's value by the declared size and copied it
+// by the size these types take in a file, 16 and 8 bytes: an over-read in H5A__read).
+TEST(HeaderCheckTypes, VariableLengthAndReferenceTypesOfAnotherSizeAreRefused) {
+    TempDir dir;
+    const auto [path, good] = file_with_chunked_dataset(dir);
+    const std::string vlen_string("\x19\x01\x01\x00\x10\x00\x00\x00\x10\x00\x00\x00\x01\x00\x00\x00", 16);
+    const auto type = good.find(vlen_string);
+    ASSERT_NE(type, std::string::npos);
+    auto bytes = good;
+    bytes[type + 4] = 15;
+    spit(path, bytes);
+    EXPECT_EQ(open_d(path), path + ": a variable-length datatype of 15 bytes (damaged file?)"); // the root's attribute
+
+    const auto ref_path = (dir / "reference.h5").string();
+    {
+        Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST);
+        Handle f(H5Fcreate(ref_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
+        Handle target(H5Gcreate2(f, "categories", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+        Handle g(H5Gcreate2(f, "g", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+        hobj_ref_t ref{};
+        ASSERT_GE(H5Rcreate(&ref, f, "categories", H5R_OBJECT, -1), 0);
+        Handle scalar(H5Screate(H5S_SCALAR));
+        Handle a(H5Acreate2(g, "categories", H5T_STD_REF_OBJ, scalar, H5P_DEFAULT, H5P_DEFAULT));
+        ASSERT_GE(H5Awrite(a, H5T_STD_REF_OBJ, &ref), 0);
+    }
+    const auto read_ref = [&] {
+        try {
+            Handle f = h5::open_file_read(ref_path);
+            Handle g = h5::open_group(f, "g");
+            return h5::attr_is_reference(g, "categories") && h5::deref_attr(g, "categories").valid() ? std::string() : "wrong";
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+    };
+    ASSERT_EQ(read_ref(), "");
+    bytes = slurp(ref_path);
+    // reference datatype, version 1, class 7, an object reference: 8 bytes
+    const auto ref_type = bytes.find(std::string("\x17\x00\x00\x00\x08\x00\x00\x00", 8));
+    ASSERT_NE(ref_type, std::string::npos);
+    bytes[ref_type + 4] = 4;
+    spit(ref_path, bytes);
+    EXPECT_EQ(read_ref(), ref_path + ":/g: a reference of 4 bytes (damaged file?)");
+}
+
 // An int32 whose precision claims 64 bits (tenx_h5 fuzzer finding: libhdf5's conversion
 // copied bits past the number, SIGBUS in H5T__bit_copy).
 TEST(HeaderCheckLayout, NumberWhoseBitsLieOutsideItIsRefused) {

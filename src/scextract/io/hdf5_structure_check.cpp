@@ -780,7 +780,13 @@ private:
         case 0: at += 4; break;   // integer: offset, precision
         case 1: at += 12; break;  // float
         case 2: at += 2; break;   // time
-        case 3: case 7: break;    // string, reference
+        case 3: break;            // string
+        case 7:                   // reference: an object's address, or a region's heap id
+            // libhdf5 sizes a value by what the message says and copies one by the size it
+            // knows references (and variable-length values, below) take in a file
+            if (size != ((bits & 0x0f) == 0 ? sizeof_addr_ : 4 + sizeof_addr_))
+                fail(fmt::format("a reference of {} bytes", size));
+            break;
         case 4: at += 4; break;   // bitfield
         case 5: at += bits & 0xff; break; // opaque: its tag
         case 6: {                 // compound
@@ -809,6 +815,9 @@ private:
             break;
         }
         case 9: { // vlen: base type, one byte per character for a string
+            // a heap id (length, collection address, index) whatever size the message says:
+            // a string declared 15 bytes had libhdf5 copy 16 from a 15-byte value (h5ad fuzzer)
+            if (size != 4 + sizeof_addr_ + 4) fail(fmt::format("a variable-length datatype of {} bytes", size));
             need(at + 8);
             const std::uint64_t base_size = load_le(p + at + 4, 4);
             if ((bits & 0x0f) == 1 && base_size != 1) fail(fmt::format("a variable-length string of {}-byte characters", base_size));
