@@ -5,6 +5,7 @@
 #include "scextract/io/h5ad_reader.hpp"
 #include "scextract/io/hdf5.hpp"
 
+#include "../support/error_of.hpp"
 #include "../support/file_bytes.hpp"
 #include "../support/temp_dir.hpp"
 
@@ -19,6 +20,7 @@ namespace scx {
 namespace {
 
 using h5::Handle;
+using test::error_of;
 using test::slurp;
 using test::spit;
 using test::TempDir;
@@ -54,8 +56,6 @@ std::string h5ad_with_strings(const TempDir& dir, int gzip) {
     frame("var", {"GENE_A", "GENE_B", "GENE_C"});
     return path;
 }
-
-
 
 /// Reads @p path; returns "" when it reads, the message when it throws scx::Error (a crash fails the test run).
 std::string outcome(const std::string& path) {
@@ -157,13 +157,10 @@ TEST(VlenHeapLayouts, CompactStringDatasetHasItsHeapChecked) {
         ASSERT_GE(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), 0);
     }
     const auto read = [&] {
-        try {
+        return error_of([&] {
             Handle f = h5::open_file_read(path);
-            const auto names = h5::read_strings(h5::open_dataset(f, "names"));
-            return names.values == std::vector<std::string>{"alpha", "beta", "gamma"} ? std::string() : "wrong";
-        } catch (const Error& e) {
-            return std::string(e.what());
-        }
+            EXPECT_EQ(h5::read_strings(h5::open_dataset(f, "names")).values, (std::vector<std::string>{"alpha", "beta", "gamma"}));
+        });
     };
     ASSERT_EQ(read(), "");
     auto bytes = slurp(path);
@@ -192,13 +189,12 @@ TEST_P(VlenHeapRecords, StringFieldsOfRecordsHaveTheirHeapChecked) {
         h5::write_compound(f, "var", r, {.gzip_level = GetParam(), .chunk_elems = 2});
     }
     const auto read = [&] {
-        try {
+        return error_of([&] {
             Handle f = h5::open_file_read(path);
             const auto r = h5::read_compound(h5::open_dataset(f, "var"));
-            return r.n == 3 && std::get<StringArray>(r.fields[2].second).values[2] == "ENSG3" ? std::string() : "wrong";
-        } catch (const Error& e) {
-            return std::string(e.what());
-        }
+            ASSERT_EQ(r.n, 3);
+            EXPECT_EQ(std::get<StringArray>(r.fields[2].second).values[2], "ENSG3");
+        });
     };
     ASSERT_EQ(read(), "");
     auto bytes = slurp(path);

@@ -14,7 +14,6 @@
 #include <mutex>
 #include <string_view>
 
-
 #include <zlib.h>
 
 #include <fmt/format.h>
@@ -28,6 +27,9 @@ using detail::check_root_header;
 using detail::check_vlen_attr_heap;
 using detail::check_vlen_heap;
 using detail::object_header_unreadable;
+using detail::refuse_external_storage;
+using detail::refuse_short_compact_data;
+using detail::refuse_virtual_dataset;
 using detail::where_child;
 
 namespace {
@@ -243,15 +245,13 @@ Handle open_dataset(hid_t loc, const std::string& name) {
     // whatever paths the file names: refused, an h5ad keeps its data inside the file.
     Handle dcpl(H5Dget_create_plist(dset));
     if (H5Pget_external_count(dcpl) > 0)
-        throw Error(fmt::format("{}: keeps its data in external files, which scextract does not follow", where(dset)));
+        refuse_external_storage(where(dset));
     if (H5Pget_layout(dcpl) == H5D_COMPACT) { // libhdf5 1.10 copies the elements from the message, however few it holds
         Handle space(H5Dget_space(dset));
         Handle type(H5Dget_type(dset));
         const auto n = static_cast<std::uint64_t>(std::max<hssize_t>(H5Sget_simple_extent_npoints(space), 0));
         const std::uint64_t need = checked_bytes(n, H5Tget_size(type)), held = H5Dget_storage_size(dset);
-        if (held < need)
-            throw Error(fmt::format("{}: its data is stored in its header as {} bytes, but {} elements need {}; damaged file?",
-                                    where(dset), held, n, need));
+        if (held < need) refuse_short_compact_data(where(dset), held, n, need);
     }
     if (H5Pget_layout(dcpl) == H5D_CHUNKED) { // libhdf5 1.10 reads a scalar with rank-1 chunks for ever, allocating
         Handle space(H5Dget_space(dset));
@@ -261,8 +261,7 @@ Handle open_dataset(hid_t loc, const std::string& name) {
             throw Error(fmt::format("{}: its chunks have {} dimensions but its data has {}; damaged file?", where(dset), chunk_rank,
                                     data_rank));
     }
-    if (H5Pget_layout(dcpl) == H5D_VIRTUAL)
-        throw Error(fmt::format("{}: is a virtual dataset (its data lives in other files), which scextract does not follow", where(dset)));
+    if (H5Pget_layout(dcpl) == H5D_VIRTUAL) refuse_virtual_dataset(where(dset));
     return dset;
 }
 
@@ -934,20 +933,16 @@ RecordArray read_compound(hid_t d) {
     // libhdf5 1.10 converts a field that lies outside its record from past the end of the
     // buffer (H5T__conv_struct_opt): the fields are checked against the record first
     const std::size_t record = H5Tget_size(type);
+    bool strings_in_heap = false;
     for (int i = 0; i < n_members; ++i) {
         Handle mtype(H5Tget_member_type(type, static_cast<unsigned>(i)));
         const std::size_t offset = H5Tget_member_offset(type, static_cast<unsigned>(i)), size = H5Tget_size(mtype);
         if (!mtype.valid() || offset > record || size > record - offset)
             throw Error(fmt::format("{}: field {} lies outside its {}-byte record (offset {}, {} bytes) (damaged file?)", where(d), i,
                                     record, offset, size));
+        strings_in_heap = strings_in_heap || (H5Tget_class(mtype) == H5T_STRING && H5Tis_variable_str(mtype) > 0);
     }
-    for (int i = 0; i < n_members; ++i) { // the heap behind string fields, as for string datasets
-        Handle mtype(H5Tget_member_type(type, static_cast<unsigned>(i)));
-        if (H5Tget_class(mtype) == H5T_STRING && H5Tis_variable_str(mtype) > 0) {
-            check_vlen_heap(d, true);
-            break;
-        }
-    }
+    if (strings_in_heap) check_vlen_heap(d, true); // the heap behind string fields, as for string datasets
     for (int i = 0; i < n_members; ++i) {
         char* raw_name = H5Tget_member_name(type, static_cast<unsigned>(i));
         const std::string name = raw_name;

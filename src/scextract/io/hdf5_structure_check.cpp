@@ -91,11 +91,10 @@ public:
             }
             owner_ = last.second;
             image_ = *owner_;
-            in_memory_ = true;
             file_size_ = image_.size();
             return;
         }
-        // the file's own name (an output being written is still its temporary), not file_name()'s
+        // the name libhdf5 opened the file by, not file_name()'s (which names a temporary by its target)
         const ssize_t n = H5Fget_name(file, nullptr, 0);
         std::string path(n > 0 ? static_cast<std::size_t>(n) : 0, '\0');
         if (n > 0) H5Fget_name(file, path.data(), path.size() + 1);
@@ -107,7 +106,6 @@ public:
     RawHdf5Check(std::string what, const std::string& path, std::span<const std::byte> image) : what_(std::move(what)) {
         if (!image.empty()) {
             image_ = std::string_view(reinterpret_cast<const char*>(image.data()), image.size());
-            in_memory_ = true;
             file_size_ = image.size();
             return;
         }
@@ -121,8 +119,9 @@ public:
     }
 
     /// The root group's object header address from the superblock (looked for at 0, 512, 1024 and
-    /// on, as libhdf5 does), setting the address and length sizes; nullopt where this walk cannot
-    /// follow (no superblock, which libhdf5 refuses itself; sizes over 8 bytes; a base address).
+    /// on, as libhdf5 does), setting the address and length sizes and where addresses count from;
+    /// nullopt where this walk cannot follow (no superblock, which libhdf5 refuses itself; sizes
+    /// over 8 bytes).
     std::optional<std::uint64_t> root_header() {
         static constexpr std::string_view kSignature("\x89HDF\r\n\x1a\n", 8);
         for (std::uint64_t at = 0; at + 16 <= file_size_; at = at ? at * 2 : 512) {
@@ -179,10 +178,10 @@ public:
     std::string read_at(std::uint64_t offset, std::uint64_t n) const {
         if (offset > addressable() || n > addressable() - offset)
             fail(fmt::format("{} bytes at {} run past the end of the file ({} bytes)", n, offset, file_size_));
-        offset += base_;
-        if (in_memory_) return std::string(image_.substr(static_cast<std::size_t>(offset), static_cast<std::size_t>(n)));
+        const std::uint64_t pos = base_ + offset;
+        if (!file_) return std::string(image_.substr(static_cast<std::size_t>(pos), static_cast<std::size_t>(n)));
         std::string buf(n, '\0');
-        const bool ok = std::fseek(file_, static_cast<long>(offset), SEEK_SET) == 0 && std::fread(buf.data(), 1, n, file_) == n;
+        const bool ok = std::fseek(file_, static_cast<long>(pos), SEEK_SET) == 0 && std::fread(buf.data(), 1, n, file_) == n;
         if (!ok) fail(fmt::format("cannot read {} bytes at {}", n, offset));
         return buf;
     }
@@ -355,8 +354,7 @@ public:
             else if (type == 0x06) check_link_message(m, size);
             else if (type == 0x0B) n_filters = check_pipeline_message(m, size);
             else if (type == 0x04 || type == 0x05) check_fill_value_message(type, m, size);
-            else if (type == 0x07) // decoding it reads the local heap it names: refused before libhdf5 does
-                throw Error(fmt::format("{}: keeps its data in external files, which scextract does not follow", what_));
+            else if (type == 0x07) refuse_external_storage(what_); // decoding it reads the local heap it names
             return false;
         });
         if (chunks) check_chunk_index(*chunks, n_filters);
@@ -370,15 +368,12 @@ public:
         bool unknown = false;
         for_each_message(header, [&](unsigned type, unsigned, const unsigned char* m, std::uint64_t size) {
             if (type != 0x0C || size < 8) return false;
-            const unsigned version = m[0];
-            if (version < 1 || version > 3) return unknown = true;
-            const std::uint64_t name_size = load_le(m + 2, 2), dt_size = load_le(m + 4, 2), ds_size = load_le(m + 6, 2);
-            const auto pad = [&](std::uint64_t n) { return version == 1 ? (n + 7) & ~std::uint64_t{7} : n; };
-            const std::uint64_t name_at = version == 3 ? 9 : 8;
-            if (name_at + name_size > size) fail("an attribute message shorter than its name");
-            const std::string found(reinterpret_cast<const char*>(m + name_at), name_size ? name_size - 1 : 0);
+            if (m[0] < 1 || m[0] > 3) return unknown = true;
+            const auto a = attribute_parts(m);
+            if (a.name_at + a.name_size > size) fail("an attribute message shorter than its name");
+            const std::string found(reinterpret_cast<const char*>(m + a.name_at), a.name_size ? a.name_size - 1 : 0);
             if (found != name) return false;
-            const std::uint64_t value_at = name_at + pad(name_size) + pad(dt_size) + pad(ds_size);
+            const std::uint64_t value_at = a.value_at;
             if (value_at > size || bytes > size - value_at)
                 fail(fmt::format("attribute '{}' holds {} bytes for {} bytes of strings", name, value_at > size ? 0 : size - value_at,
                                  bytes));
@@ -416,6 +411,7 @@ private:
     /// superblock's cached copy of the root's when its message lacks them, and crashed on that).
     void check_symbol_table(std::uint64_t tree, std::uint64_t heap) {
         if (tree == undefined_address() || heap == undefined_address()) fail("a group's symbol table without its B-tree or heap");
+        if (!tables_.insert({tree, heap}).second) return; // the root's: the superblock's copy and its message
         expect_signature(tree, "TREE", "a group's B-tree");
         expect_signature(heap, "HEAP", "a group's local heap");
         if (const auto names = check_local_heap(heap)) check_group_tree(tree, heap, *names);
@@ -518,14 +514,16 @@ private:
         for (std::uint64_t i = 1; i < n_addr; ++i) expect_signature(load_le(m + at + i * sizeof_addr_, sizeof_addr_), "BTHD", "a B-tree");
     }
 
-    /// A chunked layout's chunk dimensions: libhdf5 divides by them when it opens the dataset
-    /// (H5D__chunk_set_info: a zero dimension was a SIGFPE in the tenx_h5 fuzzer).
     /// What a version 1-3 chunked layout says of its chunk index (a version 1 B-tree).
     struct ChunkIndex {
         std::uint64_t btree = 0;
         std::vector<std::uint64_t> dims; // the chunk's, the last being the element's size in bytes
     };
 
+    /// A layout message: compact data inside it, contiguous data inside the file, and a chunked
+    /// layout's chunk dimensions, which libhdf5 divides by when it opens the dataset
+    /// (H5D__chunk_set_info: a zero dimension was a SIGFPE in the tenx_h5 fuzzer); a version 1-3
+    /// chunked layout's index goes to @p index. Virtual layouts are refused.
     void check_layout_message(const unsigned char* m, std::uint64_t size, std::optional<ChunkIndex>& index) {
         const unsigned version = size > 0 ? m[0] : 0;
         std::uint64_t at = 0, n_dims = 0, width = 4;
@@ -549,8 +547,7 @@ private:
             n_dims = m[2];
             at = 3 + sizeof_addr_;
         } else if (version == 4) {
-            if (size >= 2 && m[1] == 3) // decoding its mapping reads the global heap: refused before libhdf5 does
-                throw Error(fmt::format("{}: is a virtual dataset (its data lives in other files), which scextract does not follow", what_));
+            if (size >= 2 && m[1] == 3) refuse_virtual_dataset(what_); // decoding its mapping reads the global heap
             if (size < 5 || m[1] != 2) return;
             n_dims = m[3];
             width = m[4];
@@ -606,10 +603,8 @@ private:
     /// A fill value message, old (0x04) or new (0x05, versions 1-3): the value inside the message
     /// (libhdf5 1.10 copies as many bytes as it declares).
     void check_fill_value_message(unsigned type, const unsigned char* m, std::uint64_t size) {
-        std::uint64_t at = 0;
-        if (type == 0x04) {
-            at = 0;
-        } else {
+        std::uint64_t at = 0; // the old message (0x04) is the value's size and the value
+        if (type == 0x05) {
             if (size < 1) fail("an empty fill value message");
             const unsigned version = m[0];
             if (version == 1 || version == 2) {
@@ -702,25 +697,36 @@ private:
         }
     }
 
+    /// Where the parts of an attribute message (versions 1-3, at least 8 bytes) begin; version 1
+    /// pads each to 8 bytes. @c shared: bit 0, the datatype is kept elsewhere; bit 1, the dataspace.
+    struct AttributeParts {
+        unsigned shared;
+        std::uint64_t name_at, name_size, dt_at, dt_size, ds_at, ds_size, value_at;
+    };
+    static AttributeParts attribute_parts(const unsigned char* m) {
+        const unsigned version = m[0];
+        const auto pad = [&](std::uint64_t n) { return version == 1 ? (n + 7) & ~std::uint64_t{7} : n; };
+        AttributeParts a{version >= 2 ? m[1] : 0u, version == 3 ? 9u : 8u, load_le(m + 2, 2), 0, load_le(m + 4, 2), 0, load_le(m + 6, 2), 0};
+        a.dt_at = a.name_at + pad(a.name_size);
+        a.ds_at = a.dt_at + pad(a.dt_size);
+        a.value_at = a.ds_at + pad(a.ds_size);
+        return a;
+    }
+
     void check_attribute_message(const unsigned char* m, std::uint64_t size) {
         const unsigned version = size > 0 ? m[0] : 0;
         if (version < 1 || version > 3) return; // libhdf5 refuses the message itself
         if (size < 8) fail("an attribute message of " + std::to_string(size) + " bytes");
-        const unsigned shared = version >= 2 ? m[1] : 0; // bit 0: datatype, bit 1: dataspace
-        const std::uint64_t name_size = load_le(m + 2, 2), dt_size = load_le(m + 4, 2), ds_size = load_le(m + 6, 2);
-        const auto pad = [&](std::uint64_t n) { return version == 1 ? (n + 7) & ~std::uint64_t{7} : n; };
-        const std::uint64_t name_at = version == 3 ? 9 : 8;
-        if (name_at > size || name_size > size - name_at || !std::memchr(m + name_at, 0, name_size))
+        const auto a = attribute_parts(m);
+        if (a.name_at > size || a.name_size > size - a.name_at || !std::memchr(m + a.name_at, 0, a.name_size))
             fail("an attribute message whose name is not terminated within it");
-        const std::uint64_t dt_at = name_at + pad(name_size), ds_at = dt_at + pad(dt_size);
-        if (dt_at + dt_size > size || ds_at + ds_size > size) fail("an attribute message shorter than its parts");
-        if (!(shared & 1)) check_datatype(m + dt_at, dt_size, 0);
-        if (!(shared & 2)) check_dataspace(m + ds_at, ds_size);
-        if (shared & 3) return; // the type or space kept elsewhere: the data's size is not known here
+        if (a.dt_at + a.dt_size > size || a.ds_at + a.ds_size > size) fail("an attribute message shorter than its parts");
+        if (!(a.shared & 1)) check_datatype(m + a.dt_at, a.dt_size, 0);
+        if (!(a.shared & 2)) check_dataspace(m + a.ds_at, a.ds_size);
+        if (a.shared & 3) return; // the type or space kept elsewhere: the value's size is not known here
         // the value: elements x element size, which libhdf5 1.10 copies from the message
-        const std::uint64_t elements = dataspace_elements(m + ds_at, ds_size), element_size = load_le(m + dt_at + 4, 4);
-        const std::uint64_t data_at = ds_at + pad(ds_size);
-        if (data_at > size || (element_size > 0 && elements > (size - data_at) / element_size))
+        const std::uint64_t elements = dataspace_elements(m + a.ds_at, a.ds_size), element_size = load_le(m + a.dt_at + 4, 4);
+        if (a.value_at > size || (element_size > 0 && elements > (size - a.value_at) / element_size))
             fail("an attribute message shorter than its value");
     }
 
@@ -899,12 +905,12 @@ private:
     std::uint64_t file_size_ = 0;
     std::uint64_t base_ = 0;
     unsigned leaf_k_ = 0; // half a symbol-table node's entries; 0: not known
-    std::FILE* file_ = nullptr;
-    bool in_memory_ = false;
-    std::string_view image_;                   // the bytes of an in-memory file...
+    std::FILE* file_ = nullptr;                // the file, or null for an in-memory one:
+    std::string_view image_;                   // its bytes...
     std::shared_ptr<const std::string> owner_; // ...held here when copied from libhdf5
     std::size_t done_ = 0;
     std::map<std::uint64_t, std::vector<HeapObject>> heaps_;
+    std::set<std::pair<std::uint64_t, std::uint64_t>> tables_; // symbol tables checked: (B-tree, heap)
 };
 
 /// Undoes HDF5's shuffle filter (byte planes) for elements of @p elem_size bytes.
@@ -916,7 +922,6 @@ std::vector<unsigned char> unshuffle(const std::vector<unsigned char>& in, std::
     std::copy(in.begin() + static_cast<std::ptrdiff_t>(n * elem_size), in.end(), out.begin() + static_cast<std::ptrdiff_t>(n * elem_size));
     return out;
 }
-
 
 /// Whether @p obj's file was opened for writing: then it is one of ours being written (its
 /// metadata partly in libhdf5's cache, not yet in the file), and is not checked. The two writers
@@ -945,6 +950,18 @@ void check_object_header(hid_t loc, unsigned long fileno, haddr_t addr, const st
 
 } // namespace
 
+void refuse_external_storage(const std::string& where) {
+    throw Error(fmt::format("{}: keeps its data in external files, which scextract does not follow", where));
+}
+
+void refuse_virtual_dataset(const std::string& where) {
+    throw Error(fmt::format("{}: is a virtual dataset (its data lives in other files), which scextract does not follow", where));
+}
+
+void refuse_short_compact_data(const std::string& where, std::uint64_t held, std::uint64_t n, std::uint64_t need) {
+    throw Error(fmt::format("{}: its data is stored in its header as {} bytes, but {} elements need {}; damaged file?", where, held, n, need));
+}
+
 /// Checks the global heap behind a variable-length string dataset (see above), or behind the
 /// string fields of a dataset of records (@p records: read_compound). Filters other than
 /// deflate / shuffle / LZF are left to libhdf5.
@@ -969,7 +986,7 @@ void check_vlen_heap(hid_t dset, bool records) {
         if (layout == H5D_COMPACT) {
             const auto raw = heap.compact_data(info.addr);
             if (!raw) return;
-            if (raw->size() / element < n) throw Error(fmt::format("{}: its data is stored in its header as {} bytes, but {} elements need {}; damaged file?", where(dset), raw->size(), n, checked_bytes(n, element)));
+            if (raw->size() / element < n) refuse_short_compact_data(where(dset), raw->size(), n, checked_bytes(n, element));
             heap.check_ids(reinterpret_cast<const unsigned char*>(raw->data()), static_cast<std::size_t>(n), element, offsets);
             return;
         }
@@ -1074,7 +1091,6 @@ void check_attribute_messages(hid_t obj) {
     check_object_header(obj, info.fileno, info.addr, [&] { return where(obj); });
 }
 
-
 /// Checks the object @p name of @p loc links to before libhdf5 loads its header (which every
 /// lookup by name does): the header's blocks must lie in the file - libhdf5 allocates a block's
 /// declared size first (a damaged 4-byte size asked for 3 GB) - and its messages must decode
@@ -1093,6 +1109,5 @@ void check_linked_header(hid_t loc, const std::string& name) {
     if (H5Oget_info2(loc, &here, H5O_INFO_BASIC) < 0) object_header_unreadable(loc);
     check_object_header(loc, here.fileno, link.u.address, [&] { return where_child(loc, name); });
 }
-
 
 } // namespace scx::h5::detail

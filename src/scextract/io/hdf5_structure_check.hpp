@@ -48,6 +48,12 @@ void check_attribute_messages(hid_t obj);
 /// Refuses @p obj, whose header libhdf5 cannot describe (H5Oget_info failed).
 [[noreturn]] void object_header_unreadable(hid_t obj);
 
+/// Refusals worded once for the two places that make each: open_dataset (through libhdf5's
+/// view) and the header walk (before libhdf5 decodes the header). @p where names the dataset.
+[[noreturn]] void refuse_external_storage(const std::string& where);
+[[noreturn]] void refuse_virtual_dataset(const std::string& where);
+[[noreturn]] void refuse_short_compact_data(const std::string& where, std::uint64_t held, std::uint64_t n, std::uint64_t need);
+
 /// The global heap behind a variable-length string dataset, or behind the string fields of a
 /// dataset of records (@p records), before H5Dread reads it.
 void check_vlen_heap(hid_t dset, bool records = false);
