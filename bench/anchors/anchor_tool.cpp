@@ -8,6 +8,7 @@
 ///   read        the whole dataset (X, obs, var)
 ///   hvg         normalize_total(1e4) + log1p + highly_variable_genes (--flavor seurat | seurat_v3)
 ///   dpt         + HVG subset -> PCA 50 -> kNN 15 -> umap connectivities -> diffmap 15 -> DPT
+///               (--knn nn_descent: NN-descent in place of hnswlib from 8,192 cells)
 ///   palantir    + HVG subset -> PCA 50 -> Palantir (knn 30, 10 components, 1,200 waypoints)
 ///   celltypist  normalize + log1p over all genes; train on the training cells, label the test cells
 ///   scvi        counts of the HVG genes -> scVI for --epochs -> latent means of every cell
@@ -52,6 +53,7 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 struct Args {
     std::string step, input, out, flavor = "seurat", label_key = "cell_type", split_key, root_key = "depth";
+    std::string knn = "automatic"; // dpt: automatic (hnswlib from 8,192 cells) | nn_descent
     std::vector<std::string> test_values;
     std::int64_t n_top = 2000, epochs = 20;
     std::uint64_t seed = 0;
@@ -90,6 +92,7 @@ Args parse_args(int argc, char** argv) {
         else if (k == "--epochs") a.epochs = std::stoll(v);
         else if (k == "--seed") a.seed = std::stoull(v);
         else if (k == "--threads") a.threads = std::stoi(v);
+        else if (k == "--knn") a.knn = v;
         else throw scx::Error("anchor_tool: unknown option " + k);
     }
     if (a.out.empty()) throw scx::Error("anchor_tool: --out is required");
@@ -270,10 +273,17 @@ nlohmann::json run_step(const Args& a) {
         scx::ScanpyDptOptions o;
         o.threads = a.threads;
         o.knn.threads = a.threads;
+        if (a.knn == "nn_descent") o.knn.algorithm = scx::KnnAlgorithm::nn_descent;
+        else if (a.knn != "automatic") throw scx::Error("anchor_tool: --knn must be automatic or nn_descent");
         const auto r = scx::scanpy_dpt(x, root, o);
         j["seconds"] = seconds_since(t0);
         j["approximate_knn"] = r.knn.approximate;
-        write_vector(out / "dpt_ours.npy", r.pseudotime);
+        const std::string tag = a.knn == "automatic" ? "" : "_" + a.knn;
+        write_vector(out / ("dpt_ours" + tag + ".npy"), r.pseudotime);
+        // the kNN and the space it was found in, for its recall against the exact neighbours
+        scx::write_npy(out / ("dpt_ours" + tag + "_pca.npy"), r.representation);
+        const std::int64_t knn_shape[] = {r.knn.index.rows(), r.knn.index.cols()};
+        scx::write_npy(out / ("dpt_ours" + tag + "_knn.npy"), r.knn.index.data(), knn_shape);
         return j;
     }
     if (a.step == "palantir") {

@@ -231,8 +231,8 @@ def make_model_dir() -> None:
     os.replace(MODEL_DIR / "best_model.tmp", MODEL_DIR / "best_model.pt")
 
 
-def run_json(cmd) -> dict:
-    p = subprocess.run(cmd, capture_output=True, text=True)
+def run_json(cmd, env=None) -> dict:
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode != 0:
         sys.exit(f"{cmd[0]} failed ({p.returncode}): {p.stderr.strip()}")
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -279,6 +279,7 @@ def main() -> None:
     max_diff = float(np.abs(np.fromfile(OUT / "scgpt_means_ours.f32", np.float32)
                             - np.fromfile(OUT / "scgpt_means_torch.f32", np.float32)).max())
     load = run_json([tool, "--load-only", str(MODEL_DIR)])
+    peak = run_json([tool, "--sgemm-peak", "--threads", str(a.threads)], env=env_threads)
 
     cfg = torch.__config__.show()
     cfg_summary = [ln.strip(" -") for ln in cfg.splitlines() if "Build settings" not in ln and any(
@@ -295,12 +296,16 @@ def main() -> None:
     for name, r in (("torch", torch_res), ("ours", ours)):
         print(f"{name:8} {r['cells_per_s']:9.3f} {r['gflops']:9.1f} {r['peak_mb']:9.0f} {r['load_peak_mb']:11.0f}")
     print(f"ratio    {speed:9.2f}x{'':9} {mem:9.2f}x   (target >= 1.5x speed, <= 0.5x memory)")
+    print(f"this machine's sgemm peak (OpenBLAS, one BLAS thread on each of {a.threads} threads): "
+          f"{peak['sgemm_gflops']:.1f} GFLOP/s; ours at {100 * ours['gflops'] / peak['sgemm_gflops']:.1f}% of it, "
+          f"torch at {100 * torch_res['gflops'] / peak['sgemm_gflops']:.1f}% (target: ours >= 80%)")
     print(f"max |ours - torch| over the cell embeddings (same weights, same cells): {max_diff:.3g}")
     print(f"load {ckpt_mb:.0f} MB best_model.pt: {load['seconds']:.2f} s, peak {load['peak_mb']:.0f} MB")
     result = {"reference": REFERENCE, "cells": a.cells, "genes": a.genes, "spread": a.spread, "threads": a.threads, "batch": a.batch,
               "torch_version": torch.__version__, "torch_config": cfg, "torch": torch_res, "ours": ours,
               "reps": a.reps, "torch_runs": torch_runs, "our_runs": our_runs, "speedup": speed,
-              "memory_ratio": mem, "max_abs_diff_cell_means": max_diff, "load": {**load, "checkpoint_mb": ckpt_mb}}
+              "memory_ratio": mem, "max_abs_diff_cell_means": max_diff, "sgemm_peak": peak,
+              "percent_of_sgemm_peak": 100 * ours["gflops"] / peak["sgemm_gflops"], "load": {**load, "checkpoint_mb": ckpt_mb}}
     (OUT / ("scgpt_forward.json" if REFERENCE == "torch" else "scgpt_forward_scgpt.json")).write_text(json.dumps(result, indent=1))
 
 

@@ -4,6 +4,7 @@
 ///   scgpt_forward_tool [--model DIR] [--cells-file PATH | --cells N --genes G --spread S]
 ///                      [--threads T] [--batch B] [--seed S] [--means-out PATH]
 ///   scgpt_forward_tool --load-only DIR
+///   scgpt_forward_tool --sgemm-peak [--threads T]
 /// Without --model the weights are random, whole-human sized (12 layers, d 512, 8 heads,
 /// d_hid 512, vocabulary 60697), drawn like PyTorch's default init. Without --cells-file
 /// the cells are random: about G tokens each (uniform in G +- S), distinct gene ids,
@@ -12,12 +13,17 @@
 /// Prints one JSON line: cells, tokens, seconds, cells_per_s, gflops, load_seconds, checksum
 /// (sum of the cell means), load_peak_mb (peak after loading the weights), peak_mb
 /// (--load-only: seconds, parameters, peak_mb).
+/// --sgemm-peak: this machine's single-precision GEMM rate as the forward pass can use it,
+/// OpenBLAS sgemm at one thread on each of T OpenMP threads at once (the forward pass's own
+/// arrangement), square 1,536 matrices, best of 5: prints sgemm_gflops, threads.
 
 #include "scextract/model/scgpt_checkpoint.hpp"
 #include "scextract/model/scgpt_forward.hpp"
 #include "scextract/model/scgpt_weights.hpp"
 #include "scextract/model/tokenized_cell.hpp"
 
+#include <cblas.h>
+#include <omp.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -31,7 +37,33 @@
 #include <string>
 #include <vector>
 
+extern "C" {
+void openblas_set_num_threads(int) __attribute__((weak));
+}
+
 namespace {
+
+/// OpenBLAS sgemm's rate in GFLOP/s with one BLAS thread per OpenMP thread, all busy at once.
+double sgemm_peak_gflops(int threads) {
+    if (openblas_set_num_threads != nullptr) openblas_set_num_threads(1);
+    constexpr int n = 1536, reps = 4;
+    double best = 0.0;
+    for (int trial = 0; trial < 5; ++trial) {
+        double seconds = 0.0;
+#pragma omp parallel num_threads(threads) reduction(max : seconds)
+        {
+            std::vector<float> a(static_cast<std::size_t>(n) * n, 0.5F), b(a.size(), 0.25F), c(a.size(), 0.0F);
+#pragma omp barrier
+            const auto t0 = std::chrono::steady_clock::now();
+            for (int r = 0; r < reps; ++r)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0F, a.data(), n, b.data(), n, 0.0F,
+                            c.data(), n);
+            seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        }
+        best = std::max(best, 2.0 * n * n * static_cast<double>(n) * reps * threads / seconds / 1e9);
+    }
+    return best;
+}
 
 double peak_mb() {
     rusage usage{};
@@ -141,6 +173,7 @@ std::vector<scx::TokenizedCell> read_cells(const std::string& path) {
 
 int main(int argc, char** argv) {
     std::string model, cells_file, load_only, means_out;
+    bool sgemm_peak = false;
     std::int64_t n_cells = 64, genes = 600, spread = 100, batch = 8, seed = 42;
     int threads = 1;
     try {
@@ -156,6 +189,8 @@ int main(int argc, char** argv) {
                 cells_file = next();
             else if (a == "--load-only")
                 load_only = next();
+            else if (a == "--sgemm-peak")
+                sgemm_peak = true;
             else if (a == "--means-out")
                 means_out = next();
             else if (a == "--cells")
@@ -178,6 +213,10 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
+        if (sgemm_peak) {
+            std::printf("{\"sgemm_gflops\": %.2f, \"threads\": %d}\n", sgemm_peak_gflops(threads), threads);
+            return 0;
+        }
         if (!load_only.empty()) {
             const auto t0 = std::chrono::steady_clock::now();
             const auto ckpt = scx::load_scgpt_checkpoint(load_only);

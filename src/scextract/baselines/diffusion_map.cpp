@@ -1,8 +1,8 @@
 #include "scextract/baselines/diffusion_map.hpp"
 
 #include "scextract/core/error.hpp"
+#include "scextract/core/parallel.hpp"
 
-#include <Spectra/MatOp/SparseSymMatProd.h>
 #include <Spectra/SymEigsSolver.h>
 
 #include <algorithm>
@@ -17,6 +17,30 @@ namespace scx {
 namespace {
 
 constexpr std::int64_t kDenseBelow = 1000; // cells per component solved densely
+constexpr std::int64_t kProductChunk = 4096; // rows of one task of the matrix-vector product
+
+/// y = M x for a symmetric M stored whole, for Spectra. Entry i of y is column i of M times x,
+/// summed by one task in storage order, so the bits do not depend on the thread count.
+class SymmetricProduct {
+public:
+    using Scalar = double;
+    SymmetricProduct(const SparseMatrixD& m, int threads) : m_(m), threads_(threads) {}
+    [[nodiscard]] Eigen::Index rows() const { return m_.rows(); }
+    [[nodiscard]] Eigen::Index cols() const { return m_.cols(); }
+    void perform_op(const double* x, double* y) const {
+        parallel_for(m_.cols(), kProductChunk, threads_, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
+            for (std::int64_t i = begin; i < end; ++i) {
+                double sum = 0.0;
+                for (SparseMatrixD::InnerIterator it(m_, static_cast<Eigen::Index>(i)); it; ++it) sum += it.value() * x[it.row()];
+                y[i] = sum;
+            }
+        });
+    }
+
+private:
+    const SparseMatrixD& m_;
+    int threads_;
+};
 
 struct Eigenpairs {
     Eigen::VectorXd values;
@@ -24,7 +48,7 @@ struct Eigenpairs {
 };
 
 /// The @p k eigenpairs of largest magnitude of the symmetric @p m.
-Eigenpairs largest_magnitude(const SparseMatrixD& m, std::int64_t k) {
+Eigenpairs largest_magnitude(const SparseMatrixD& m, std::int64_t k, int threads) {
     const std::int64_t n = m.rows();
     if (n < kDenseBelow || k >= n - 1) {
         Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(Eigen::MatrixXd(m), Eigen::ComputeEigenvectors);
@@ -41,9 +65,9 @@ Eigenpairs largest_magnitude(const SparseMatrixD& m, std::int64_t k) {
         }
         return e;
     }
-    Spectra::SparseSymMatProd<double> op(m);
+    SymmetricProduct op(m, threads);
     const Eigen::Index ncv = std::min<Eigen::Index>(n, std::max<Eigen::Index>(2 * k + 1, 20)); // scipy's eigsh default
-    Spectra::SymEigsSolver<Spectra::SparseSymMatProd<double>> eigs(op, k, ncv);
+    Spectra::SymEigsSolver<SymmetricProduct> eigs(op, k, ncv);
     eigs.init(); // Spectra's fixed-seed start vector: the same run every time
     const auto nconv = eigs.compute(Spectra::SortRule::LargestMagn, 5000, 1e-12, Spectra::SortRule::LargestMagn);
     if (eigs.info() != Spectra::CompInfo::Successful || nconv < k)
@@ -128,7 +152,7 @@ DiffusionMapResult diffusion_map(const SparseMatrixD& connectivities, const Diff
                                static_cast<int>(local[static_cast<std::size_t>(cell)]), it.value());
         SparseMatrixD block(m, m);
         block.setFromTriplets(t.begin(), t.end());
-        solved.push_back(largest_magnitude(block, std::min(n_comps, m)));
+        solved.push_back(largest_magnitude(block, std::min(n_comps, m), options.threads > 0 ? options.threads : default_thread_count()));
         for (Eigen::Index j = 0; j < solved.back().values.size(); ++j) pairs.push_back({solved.back().values(j), c, j});
     }
     // the n_comps of largest magnitude overall, then in decreasing order (scanpy's sort)

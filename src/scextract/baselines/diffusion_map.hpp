@@ -18,6 +18,7 @@ struct DiffusionMapOptions {
     std::int64_t n_components = 15; ///< scanpy's n_comps (at most cells - 1 are computed)
     /// Coifman & Lafon's density normalisation K = Q^-1 W Q^-1, Q = diag(degrees) (scanpy: on).
     bool density_normalize = true;
+    int threads = 0; ///< 0: the default thread count; results do not depend on it
 };
 
 /// What diffusion_map() returns.

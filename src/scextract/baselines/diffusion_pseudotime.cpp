@@ -63,7 +63,9 @@ ScanpyDptResult scanpy_dpt(const RowMatrixF& x, std::int64_t root, const ScanpyD
     ko.threads = options.threads;
     r.knn = find_nearest_neighbors(r.representation, ko);
     r.connectivities = neighbor_connectivities(r.knn, options.kernel);
-    r.diffmap = diffusion_map(r.connectivities, options.diffmap);
+    DiffusionMapOptions mo = options.diffmap;
+    mo.threads = options.threads;
+    r.diffmap = diffusion_map(r.connectivities, mo);
     r.pseudotime = diffusion_pseudotime(r.diffmap, root, options.dpt);
     return r;
 }

@@ -1,5 +1,6 @@
 #include "scextract/baselines/knn_search.hpp"
 
+#include "scextract/baselines/nn_descent.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
 
@@ -17,6 +18,10 @@ namespace scx {
 namespace {
 
 constexpr std::int64_t kQueryBlock = 128;
+// Exact search by k-d tree where it beats brute force: few dimensions (Palantir's multiscale
+// space has about 10) and enough cells for the tree to pay.
+constexpr std::int64_t kKdTreeDimensions = 16;
+constexpr std::int64_t kKdTreeCells = 4096;
 
 /// Euclidean distance in double, summed in dimension order.
 double distance(const RowMatrixD& x, std::int64_t a, std::int64_t b) {
@@ -70,6 +75,103 @@ void exact_search(const RowMatrixD& x, KnnGraph& g, int threads) {
     });
 }
 
+/// Exact search in few dimensions: a k-d tree (median splits on the widest coordinate) whose
+/// queries keep the k + 2 nearest by squared distance and skip a half only when its splitting
+/// plane is strictly farther than the current k + 2-th; fill_row() then ranks them exactly as
+/// brute force does, so the result is the same graph.
+class KdTree {
+public:
+    explicit KdTree(const RowMatrixD& x) : x_(x), order_(static_cast<std::size_t>(x.rows())) {
+        for (std::int64_t i = 0; i < x.rows(); ++i) order_[static_cast<std::size_t>(i)] = i;
+        build(0, x.rows());
+    }
+
+    /// The @p keep nearest cells to cell @p i other than itself, appended to @p out.
+    void nearest(std::int64_t i, std::int64_t keep, std::vector<std::pair<double, std::int64_t>>& out) const {
+        out.clear();
+        search(0, i, keep, out);
+    }
+
+private:
+    struct Node {
+        std::int64_t begin, end; // cells order_[begin, end)
+        int dim = -1;            // -1: a leaf
+        double split = 0.0;
+        std::int32_t left = -1, right = -1;
+    };
+    static constexpr std::int64_t kLeaf = 16;
+
+    std::int32_t build(std::int64_t begin, std::int64_t end) {
+        const auto id = static_cast<std::int32_t>(nodes_.size());
+        nodes_.push_back({begin, end});
+        if (end - begin <= kLeaf) return id;
+        int widest = 0;
+        double width = -1.0;
+        for (int d = 0; d < x_.cols(); ++d) {
+            double lo = x_(order_[static_cast<std::size_t>(begin)], d), hi = lo;
+            for (auto p = begin; p < end; ++p) {
+                const double v = x_(order_[static_cast<std::size_t>(p)], d);
+                lo = std::min(lo, v);
+                hi = std::max(hi, v);
+            }
+            if (hi - lo > width) width = hi - lo, widest = d;
+        }
+        if (width <= 0.0) return id; // all alike: one leaf
+        const auto first = order_.begin() + begin, last = order_.begin() + end, mid = first + (end - begin) / 2;
+        std::nth_element(first, mid, last, [&](std::int64_t a, std::int64_t b) {
+            return x_(a, widest) < x_(b, widest) || (x_(a, widest) == x_(b, widest) && a < b);
+        });
+        nodes_[static_cast<std::size_t>(id)].dim = widest;
+        nodes_[static_cast<std::size_t>(id)].split = x_(*mid, widest);
+        const auto cut = begin + (end - begin) / 2;
+        const auto left = build(begin, cut);
+        const auto right = build(cut, end);
+        nodes_[static_cast<std::size_t>(id)].left = left;
+        nodes_[static_cast<std::size_t>(id)].right = right;
+        return id;
+    }
+
+    void search(std::int32_t id, std::int64_t i, std::int64_t keep, std::vector<std::pair<double, std::int64_t>>& heap) const {
+        const Node& node = nodes_[static_cast<std::size_t>(id)];
+        if (node.dim < 0) {
+            for (auto p = node.begin; p < node.end; ++p) {
+                const auto j = order_[static_cast<std::size_t>(p)];
+                if (j == i) continue;
+                const std::pair<double, std::int64_t> c{(x_.row(i) - x_.row(j)).squaredNorm(), j};
+                if (static_cast<std::int64_t>(heap.size()) < keep) {
+                    heap.push_back(c);
+                    std::push_heap(heap.begin(), heap.end());
+                } else if (c < heap.front()) {
+                    std::pop_heap(heap.begin(), heap.end());
+                    heap.back() = c;
+                    std::push_heap(heap.begin(), heap.end());
+                }
+            }
+            return;
+        }
+        const double diff = x_(i, node.dim) - node.split;
+        search(diff < 0.0 ? node.left : node.right, i, keep, heap);
+        if (static_cast<std::int64_t>(heap.size()) < keep || diff * diff <= heap.front().first)
+            search(diff < 0.0 ? node.right : node.left, i, keep, heap);
+    }
+
+    const RowMatrixD& x_;
+    std::vector<std::int64_t> order_;
+    std::vector<Node> nodes_;
+};
+
+void kd_tree_search(const RowMatrixD& x, KnnGraph& g, int threads) {
+    const std::int64_t n = x.rows(), keep = std::min(n - 1, g.index.cols() - 1 + 2);
+    const KdTree tree(x);
+    parallel_for(n, kQueryBlock, threads, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
+        std::vector<std::pair<double, std::int64_t>> cand;
+        for (std::int64_t i = begin; i < end; ++i) {
+            tree.nearest(i, keep, cand);
+            fill_row(x, i, cand, g);
+        }
+    });
+}
+
 void hnsw_search(const RowMatrixD& x, const KnnSearchOptions& o, KnnGraph& g, int threads) {
     const std::int64_t n = x.rows(), dim = x.cols(), k = g.index.cols();
     const RowMatrixF xf = x.cast<float>();
@@ -92,6 +194,24 @@ void hnsw_search(const RowMatrixD& x, const KnnSearchOptions& o, KnnGraph& g, in
     });
 }
 
+void descent_search(const RowMatrixF& xf, const RowMatrixD& x, const KnnSearchOptions& o, KnnGraph& g, int threads) {
+    const std::int64_t n = x.rows(), k = g.index.cols() - 1;
+    NnDescentOptions d;
+    d.n_neighbors = std::min(n - 1, o.descent_neighbors > 0 ? std::max(o.descent_neighbors, k) : 2 * k);
+    d.seed = o.seed;
+    d.threads = threads;
+    const NnDescentResult found = nn_descent(xf, d);
+    parallel_for(n, kQueryBlock, threads, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
+        std::vector<std::pair<double, std::int64_t>> cand;
+        for (std::int64_t i = begin; i < end; ++i) {
+            cand.clear();
+            for (std::int64_t s = 0; s < d.n_neighbors; ++s)
+                cand.emplace_back(0.0, found.index[static_cast<std::size_t>(i * d.n_neighbors + s)]);
+            fill_row(x, i, cand, g);
+        }
+    });
+}
+
 } // namespace
 
 KnnGraph find_nearest_neighbors(const RowMatrixF& x, const KnnSearchOptions& options) {
@@ -105,10 +225,16 @@ KnnGraph find_nearest_neighbors(const RowMatrixF& x, const KnnSearchOptions& opt
     g.index.resize(n, k);
     g.distance.resize(n, k);
     const RowMatrixD xd = x.cast<double>();
-    const bool approximate = options.algorithm == KnnAlgorithm::hnsw ||
-                             (options.algorithm == KnnAlgorithm::automatic && n >= options.exact_below);
-    if (approximate) {
+    KnnAlgorithm algorithm = options.algorithm;
+    if (algorithm == KnnAlgorithm::automatic)
+        algorithm = n >= options.exact_below ? KnnAlgorithm::hnsw : KnnAlgorithm::exact;
+    const bool approximate = algorithm != KnnAlgorithm::exact;
+    if (algorithm == KnnAlgorithm::nn_descent) {
+        descent_search(x, xd, options, g, threads);
+    } else if (algorithm == KnnAlgorithm::hnsw) {
         hnsw_search(xd, options, g, threads);
+    } else if (x.cols() <= kKdTreeDimensions && n >= kKdTreeCells) {
+        kd_tree_search(xd, g, threads);
     } else {
         exact_search(xd, g, threads);
     }

@@ -4,11 +4,15 @@
 /// neighbours: exact (brute force) below 8192 cells, approximate above.
 ///
 /// scanpy 1.11 takes the exact kNN for the euclidean metric below 8192 cells (scikit-learn's
-/// brute-force KNeighborsTransformer) and PyNNDescent above. Our approximate search is
-/// hnswlib's HNSW graph instead of PyNNDescent: a substitute, not the same algorithm, with
-/// recall close to 1 at the settings below. The graph is built by inserting the cells one by
-/// one in order (single-threaded, seeded), and only the queries run in parallel, so the
-/// result does not depend on the thread count.
+/// brute-force KNeighborsTransformer) and PyNNDescent above. Our default approximate search
+/// is hnswlib's HNSW graph: a substitute for PyNNDescent, with recall close to 1 at the
+/// settings below, built by inserting the cells one by one in order (single-threaded, seeded);
+/// only its queries run in parallel. NN-descent from a random-projection forest, PyNNDescent's
+/// own algorithm (nn_descent.hpp), is the multithreaded alternative: about 3x faster at 100k
+/// cells on 2 threads but with recall 0.988 instead of about 0.998, which moves DPT further
+/// from the exact-kNN answer than the fidelity rule allows (docs/benchmarks.md), so it is
+/// not the default. Every search re-measures its candidates in double before ranking them,
+/// and none depends on the thread count.
 
 #include "scextract/core/dense.hpp"
 
@@ -23,9 +27,10 @@ using RowMatrixI64 = Eigen::Matrix<std::int64_t, Eigen::Dynamic, Eigen::Dynamic,
 
 /// How neighbours are found.
 enum class KnnAlgorithm {
-    automatic, ///< exact below KnnSearchOptions::exact_below cells, hnsw from there on (scanpy's rule)
-    exact,     ///< brute force over all pairs
-    hnsw       ///< hnswlib's approximate search (our substitute for scanpy's PyNNDescent)
+    automatic,  ///< exact below KnnSearchOptions::exact_below cells, hnsw from there on (scanpy's rule)
+    exact,      ///< brute force over all pairs
+    nn_descent, ///< NN-descent from a random-projection forest, as PyNNDescent (multithreaded build)
+    hnsw        ///< hnswlib's approximate search (single-threaded build, parallel queries)
 };
 
 /// Options of find_nearest_neighbors().
@@ -34,10 +39,13 @@ struct KnnSearchOptions {
     std::int64_t n_neighbors = 15;
     KnnAlgorithm algorithm = KnnAlgorithm::automatic;
     std::int64_t exact_below = 8192; ///< scanpy: brute force for euclidean below 8192 cells
+    /// NN-descent's list length (the cell itself excluded); 0: 2 (n_neighbors - 1), which
+    /// finds the n_neighbors - 1 nearest more often than a list of just that length
+    std::int64_t descent_neighbors = 0;
     int hnsw_m = 16;                 ///< graph degree
     int hnsw_ef_construction = 200;
     int hnsw_ef_search = 100;        ///< raised to n_neighbors when smaller
-    std::uint64_t seed = 0;          ///< hnswlib's level generator
+    std::uint64_t seed = 0;          ///< NN-descent's hashes, hnswlib's level generator
     int threads = 0;                 ///< 0: the default thread count
 };
 

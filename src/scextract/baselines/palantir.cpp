@@ -70,12 +70,13 @@ SparseMatrixD palantir_kernel(const KnnGraph& knn) {
     return m;
 }
 
-PalantirDiffusionMap palantir_diffusion_map(const SparseMatrixD& kernel, std::int64_t n_components) {
+PalantirDiffusionMap palantir_diffusion_map(const SparseMatrixD& kernel, std::int64_t n_components, int threads) {
     // T = D^-1 K is similar to S = D^-1/2 K D^-1/2 (diffusion_map without density
     // normalisation); T's right eigenvectors are D^-1/2 u, rescaled to unit length.
     DiffusionMapOptions o;
     o.n_components = n_components;
     o.density_normalize = false;
+    o.threads = threads;
     const auto s = diffusion_map(kernel, o);
     Eigen::VectorXd degree = Eigen::VectorXd::Zero(kernel.rows());
     for (int c = 0; c < kernel.outerSize(); ++c)
@@ -479,7 +480,7 @@ PalantirResult run_palantir(const RowMatrixF& x, std::int64_t early_cell, const 
     ko.n_neighbors = options.kernel_knn;
     ko.threads = options.threads;
     r.kernel = palantir_kernel(find_nearest_neighbors(r.representation, ko));
-    r.diffmap = palantir_diffusion_map(r.kernel, options.n_components);
+    r.diffmap = palantir_diffusion_map(r.kernel, options.n_components, options.threads);
     r.multiscale = palantir_multiscale_space(r.diffmap);
     // sklearn's minmax_scale per component
     r.scaled = r.multiscale;

@@ -30,7 +30,7 @@ struct PalantirDiffusionMap {
     Eigen::VectorXd eigenvalues;
     RowMatrixD eigenvectors; ///< cells x n_components
 };
-PalantirDiffusionMap palantir_diffusion_map(const SparseMatrixD& kernel, std::int64_t n_components = 10);
+PalantirDiffusionMap palantir_diffusion_map(const SparseMatrixD& kernel, std::int64_t n_components = 10, int threads = 0);
 
 /// palantir.utils.determine_multiscale_space: n_eigs = 1 + the position of the largest
 /// eigen gap (the second largest when that gives < 3; at least 3); components 1..n_eigs-1
