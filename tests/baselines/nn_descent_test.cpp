@@ -1,7 +1,7 @@
 // NN-descent (issue 21): recall against brute force, the same graph for any thread count,
-// well-formed lists and clear refusals; the exact k-d tree search against brute force; and
-// the diffusion map's parallel Lanczos product, against the dense eigensolver and across
-// thread counts.
+// well-formed lists and clear refusals; the exact k-d tree and GEMM-screened searches
+// against brute force; and the diffusion map's parallel Lanczos product, against the dense
+// eigensolver and across thread counts.
 #include "scextract/baselines/diffusion_map.hpp"
 #include "scextract/baselines/knn_search.hpp"
 #include "scextract/baselines/neighbor_connectivities.hpp"
@@ -136,6 +136,23 @@ TEST(KnnSearch, KdTreeGivesTheBruteForceGraphInFewDimensions) {
     for (const int threads : {1, 2}) {
         const auto g = find_nearest_neighbors(x, {.algorithm = KnnAlgorithm::exact, .threads = threads});
         EXPECT_FALSE(g.approximate);
+        for (std::int64_t i = 0; i < x.rows(); ++i) {
+            ASSERT_EQ(g.index(i, 0), i);
+            for (std::int64_t c = 0; c < 14; ++c)
+                ASSERT_EQ(g.index(i, c + 1), exact[static_cast<std::size_t>(i)][static_cast<std::size_t>(c)]) << i << " " << c;
+        }
+    }
+}
+
+TEST(KnnSearch, GemmScreenGivesTheBruteForceGraphInManyDimensions) {
+    // 4,200 cells in 30 dimensions take the single-precision GEMM screen; duplicated cells
+    // and cells far from the origin (large norms, small distances) test its margin
+    RowMatrixF x = branching_cloud(4200, 30, 23);
+    for (std::int64_t i = 0; i < 40; ++i) x.row(4000 + i) = x.row(i);
+    x.topRows(300).array() += 40.0F;
+    const auto exact = exact_neighbours(x, 14);
+    for (const int threads : {1, 2}) {
+        const auto g = find_nearest_neighbors(x, {.algorithm = KnnAlgorithm::exact, .threads = threads});
         for (std::int64_t i = 0; i < x.rows(); ++i) {
             ASSERT_EQ(g.index(i, 0), i);
             for (std::int64_t c = 0; c < 14; ++c)

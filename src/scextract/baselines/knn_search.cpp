@@ -1,13 +1,20 @@
 #include "scextract/baselines/knn_search.hpp"
 
 #include "scextract/baselines/nn_descent.hpp"
+#include "scextract/core/blas_threads.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
 
+#include <cblas.h>
 #include <hnswlib/hnswlib.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -172,6 +179,100 @@ void kd_tree_search(const RowMatrixD& x, KnnGraph& g, int threads) {
     });
 }
 
+constexpr std::int64_t kScreenRows = 128;     // rows of one task of the GEMM screen
+constexpr std::int64_t kScreenColumns = 4096; // cells screened per GEMM (a 512 KB tile)
+
+/// The GEMM screen's running state for one row: the k smallest screened values (a max-heap)
+/// and every cell that came within the margin of the k-th smallest when it was seen.
+struct ScreenRow {
+    std::vector<float> heap;
+    std::vector<std::pair<float, std::int64_t>> kept;
+    float margin = 0.0F;
+
+    float threshold(std::size_t k) const {
+        return heap.size() < k ? std::numeric_limits<float>::infinity() : heap.front() + margin;
+    }
+    void offer(float v, std::int64_t j, std::size_t k) {
+        kept.emplace_back(v, j);
+        if (heap.size() < k) {
+            heap.push_back(v);
+            std::push_heap(heap.begin(), heap.end());
+        } else if (v < heap.front()) {
+            std::pop_heap(heap.begin(), heap.end());
+            heap.back() = v;
+            std::push_heap(heap.begin(), heap.end());
+        }
+        if (kept.size() > 8 * k + 64) prune(k);
+    }
+    void prune(std::size_t k) {
+        const float t = threshold(k);
+        kept.erase(std::remove_if(kept.begin(), kept.end(), [t](const auto& p) { return p.first > t; }), kept.end());
+    }
+};
+
+/// Scans one screened row of a tile: v_j = tile_j + |x_j|^2, offered where v_j is within the
+/// threshold (four at a time with SSE2, where the compiler has it).
+void scan_tile_row(const float* tile, const float* norms, std::int64_t first, std::int64_t cols, std::int64_t self,
+                   std::size_t k, ScreenRow& row) {
+    std::int64_t j = 0;
+#if defined(__SSE2__)
+    for (; j + 4 <= cols; j += 4) {
+        const __m128 v = _mm_add_ps(_mm_loadu_ps(tile + j), _mm_loadu_ps(norms + j));
+        if (_mm_movemask_ps(_mm_cmple_ps(v, _mm_set1_ps(row.threshold(k)))) == 0) continue;
+        for (std::int64_t q = j; q < j + 4; ++q) {
+            const float w = tile[q] + norms[q];
+            if (w <= row.threshold(k) && first + q != self) row.offer(w, first + q, k);
+        }
+    }
+#endif
+    for (; j < cols; ++j) {
+        const float w = tile[j] + norms[j];
+        if (w <= row.threshold(k) && first + j != self) row.offer(w, first + j, k);
+    }
+}
+
+/// Exact search in many dimensions: -2 x_i.x_j by single-precision GEMM (OpenBLAS, one
+/// thread per task) plus |x_j|^2 screens a block of rows against every cell; whatever comes
+/// within a margin of the k-th smallest that float's rounding cannot cross is re-measured in
+/// double by fill_row(), which ranks exactly as brute force in double does. Each block is
+/// screened alone, so the graph does not depend on the thread count.
+void gemm_exact_search(const RowMatrixD& x, KnnGraph& g, int threads) {
+    const std::int64_t n = x.rows(), dim = x.cols();
+    const auto k = static_cast<std::size_t>(g.index.cols() - 1);
+    const RowMatrixF xf = x.cast<float>();
+    const Eigen::VectorXf norms = xf.rowwise().squaredNorm();
+    const float largest_norm = norms.maxCoeff();
+    // float rounding of |x_j|^2 - 2 x_i.x_j is within about (dim + 2) eps (|x_i|^2 + 2 |x_j|^2);
+    // the margin takes twice that for each of the two values compared, and then some
+    const double relative = 8.0 * static_cast<double>(dim + 2) * std::numeric_limits<float>::epsilon();
+    const SingleThreadedBlas one_blas_thread;
+    parallel_for(n, kScreenRows, threads, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
+        const std::int64_t rows = end - begin;
+        std::vector<float> tile(static_cast<std::size_t>(rows * kScreenColumns));
+        std::vector<ScreenRow> screen(static_cast<std::size_t>(rows));
+        for (std::int64_t r = 0; r < rows; ++r)
+            screen[static_cast<std::size_t>(r)].margin =
+                static_cast<float>(relative * (static_cast<double>(norms(begin + r)) + 2.0 * largest_norm)) + 1e-30F;
+        for (std::int64_t c0 = 0; c0 < n; c0 += kScreenColumns) {
+            const std::int64_t cols = std::min(kScreenColumns, n - c0);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(cols),
+                        static_cast<int>(dim), -2.0F, xf.row(begin).data(), static_cast<int>(dim), xf.row(c0).data(),
+                        static_cast<int>(dim), 0.0F, tile.data(), static_cast<int>(cols));
+            for (std::int64_t r = 0; r < rows; ++r)
+                scan_tile_row(tile.data() + r * cols, norms.data() + c0, c0, cols, begin + r, k,
+                              screen[static_cast<std::size_t>(r)]);
+        }
+        std::vector<std::pair<double, std::int64_t>> cand;
+        for (std::int64_t r = 0; r < rows; ++r) {
+            auto& row = screen[static_cast<std::size_t>(r)];
+            row.prune(k);
+            cand.clear();
+            for (const auto& [v, j] : row.kept) cand.emplace_back(0.0, j);
+            fill_row(x, begin + r, cand, g);
+        }
+    });
+}
+
 void hnsw_search(const RowMatrixD& x, const KnnSearchOptions& o, KnnGraph& g, int threads) {
     const std::int64_t n = x.rows(), dim = x.cols(), k = g.index.cols();
     const RowMatrixF xf = x.cast<float>();
@@ -235,6 +336,8 @@ KnnGraph find_nearest_neighbors(const RowMatrixF& x, const KnnSearchOptions& opt
         hnsw_search(xd, options, g, threads);
     } else if (x.cols() <= kKdTreeDimensions && n >= kKdTreeCells) {
         kd_tree_search(xd, g, threads);
+    } else if (n >= kKdTreeCells) {
+        gemm_exact_search(xd, g, threads);
     } else {
         exact_search(xd, g, threads);
     }

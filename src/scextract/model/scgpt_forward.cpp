@@ -1,5 +1,6 @@
 #include "scextract/model/scgpt_forward.hpp"
 
+#include "scextract/core/blas_threads.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
 
@@ -18,36 +19,9 @@
 
 #include <fmt/format.h>
 
-// Weak, so the library still links against a BLAS other than OpenBLAS (then the
-// BLAS's own threading is left alone).
-extern "C" {
-void openblas_set_num_threads(int) __attribute__((weak));
-int openblas_get_num_threads(void) __attribute__((weak));
-}
-
 namespace scx {
 
 namespace {
-
-/// OpenBLAS at one thread for the lifetime of the object: the parallelism is
-/// ours, and multithreaded BLAS is not bitwise reproducible across thread counts.
-class SingleThreadedBlas {
-public:
-    SingleThreadedBlas() {
-        if (openblas_get_num_threads != nullptr && openblas_set_num_threads != nullptr) {
-            previous_ = openblas_get_num_threads();
-            if (previous_ != 1) openblas_set_num_threads(1);
-        }
-    }
-    ~SingleThreadedBlas() {
-        if (previous_ > 1) openblas_set_num_threads(previous_);
-    }
-    SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-    SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
-private:
-    int previous_ = -1;
-};
 
 // ---- small kernels ---------------------------------------------------------------
 
