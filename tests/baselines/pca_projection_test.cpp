@@ -83,7 +83,7 @@ INSTANTIATE_TEST_SUITE_P(Sklearn, PcaProjectionReference,
 
 // Sparse, log1p-like data with a few strong directions, large enough for several row blocks
 // and the Lanczos solver.
-RowMatrixF sparse_data(Eigen::Index n, Eigen::Index g, std::uint64_t seed) {
+RowMatrixF sparse_data(Eigen::Index n, Eigen::Index g, std::uint64_t seed, double density = 0.3) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<double> normal(0.0, 1.0);
     std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -95,7 +95,7 @@ RowMatrixF sparse_data(Eigen::Index n, Eigen::Index g, std::uint64_t seed) {
         for (int k = 0; k < 6; ++k) f[k] = normal(rng) * (6.0 - k);
         const Eigen::RowVectorXd mean = f * loadings;
         for (Eigen::Index j = 0; j < g; ++j)
-            if (unit(rng) < 0.3) x(r, j) = static_cast<float>(std::log1p(std::abs(mean[j]) + unit(rng)));
+            if (unit(rng) < density) x(r, j) = static_cast<float>(std::log1p(std::abs(mean[j]) + unit(rng)));
     }
     return x;
 }
@@ -130,6 +130,31 @@ TEST(PcaProjection, ThreadCountDoesNotChangeBits) {
         EXPECT_TRUE(one.projection.explained_variance == two.projection.explained_variance);
         EXPECT_TRUE(one.scores == two.scores);
     }
+}
+
+TEST(PcaProjection, DenseAndSparseRowBlocksAgreeWithEigenAndIgnoreTheThreadCount) {
+    // rows 0-4095 (one block) at density 0.3 take the GEMM, the rest at 0.05 the sparse loop
+    RowMatrixF x(9000, 300);
+    x.topRows(4096) = sparse_data(4096, 300, 5, 0.3);
+    x.bottomRows(9000 - 4096) = sparse_data(9000 - 4096, 300, 6, 0.05);
+    PcaProjectionOptions o;
+    o.n_components = 10;
+    o.solver = PcaSolver::full;
+    o.threads = 1;
+    const auto one = fit_pca_projection(x, o);
+    for (const int threads : {2, 3}) {
+        o.threads = threads;
+        const auto other = fit_pca_projection(x, o);
+        EXPECT_TRUE(one.projection.components == other.projection.components) << threads;
+        EXPECT_TRUE(one.scores == other.scores) << threads;
+    }
+    // the covariance straight from Eigen in double
+    const Eigen::MatrixXd xd = x.cast<double>();
+    const Eigen::MatrixXd centred = xd.rowwise() - xd.colwise().mean();
+    const Eigen::MatrixXd cov = centred.transpose() * centred / (9000.0 - 1.0);
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(cov);
+    for (Eigen::Index j = 0; j < 10; ++j)
+        EXPECT_NEAR(one.projection.explained_variance[j] / es.eigenvalues()[299 - j], 1.0, 1e-10) << j;
 }
 
 TEST(PcaProjection, ComponentsAreOrthonormalWithSklearnSigns) {
