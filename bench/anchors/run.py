@@ -167,18 +167,19 @@ def check_dpt(r: Runner, data: Path, n_top: int, root_key: str, knn: str = "auto
         same_inf = bool(np.array_equal(np.isfinite(po), np.isfinite(pa)))
         res.update(spearman=rho, passed=rho >= 0.99 and same_inf,
                    fidelity=f"Spearman {rho:.6f} (target >= 0.99); unreachable cells {'identical' if same_inf else 'DIFFER'}")
-        if approximate and not exact_judge:
+        if approximate:
             recall = knn_recall(np.load(r.out / f"dpt_ours{tag}_pca.npy"), np.load(r.out / f"dpt_ours{tag}_knn.npy"))
-            res.update(knn_recall=recall, passed=False)
+            res["knn_recall"] = recall
+        if approximate and not exact_judge:
+            res["passed"] = False
             res["fidelity"] = (f"not judged: scanpy's exact-kNN run (the rule's reference) is not run above 262,144 "
                                f"cells; Spearman to scanpy's default (PyNNDescent) {rho:.6f}; our kNN recall "
                                f"{recall:.4f} (2,000 cells against brute force)")
         if exact_judge:  # issue 21: judged against scanpy on exact neighbours; scanpy's default beside it
             pe = np.load(r.out / "dpt_anchor_exact_knn.npy").ravel()
             same_inf = bool(np.array_equal(np.isfinite(po), np.isfinite(pe)))
-            recall = knn_recall(np.load(r.out / f"dpt_ours{tag}_pca.npy"), np.load(r.out / f"dpt_ours{tag}_knn.npy"))
-            res.update(ours_vs_exact=finite_spearman(po, pe), scanpy_vs_exact=finite_spearman(pa, pe),
-                       knn_recall=recall, passed=finite_spearman(po, pe) >= 0.99 and same_inf)
+            res.update(ours_vs_exact=finite_spearman(po, pe), scanpy_vs_exact=finite_spearman(pa, pe))
+            res["passed"] = res["ours_vs_exact"] >= 0.99 and same_inf
             name = {"automatic": "hnswlib" if o.get("approximate_knn") else "exact", "nn_descent": "NN-descent"}[knn]
             res["fidelity"] = (f"Spearman to scanpy on exact kNN (transformer='sklearn') {res['ours_vs_exact']:.6f} "
                                f"(target >= 0.99; {name}, kNN recall {recall:.4f}); to scanpy's default "

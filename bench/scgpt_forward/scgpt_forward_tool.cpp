@@ -17,6 +17,7 @@
 /// OpenBLAS sgemm at one thread on each of T OpenMP threads at once (the forward pass's own
 /// arrangement), square 1,536 matrices, best of 5: prints sgemm_gflops, threads.
 
+#include "scextract/core/blas_threads.hpp"
 #include "scextract/model/scgpt_checkpoint.hpp"
 #include "scextract/model/scgpt_forward.hpp"
 #include "scextract/model/scgpt_weights.hpp"
@@ -37,15 +38,11 @@
 #include <string>
 #include <vector>
 
-extern "C" {
-void openblas_set_num_threads(int) __attribute__((weak));
-}
-
 namespace {
 
 /// OpenBLAS sgemm's rate in GFLOP/s with one BLAS thread per OpenMP thread, all busy at once.
 double sgemm_peak_gflops(int threads) {
-    if (openblas_set_num_threads != nullptr) openblas_set_num_threads(1);
+    const scx::SingleThreadedBlas one_blas_thread;
     constexpr int n = 1536, reps = 4;
     double best = 0.0;
     for (int trial = 0; trial < 5; ++trial) {

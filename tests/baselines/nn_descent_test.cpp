@@ -52,6 +52,19 @@ std::vector<std::vector<std::int64_t>> exact_neighbours(const RowMatrixF& x, std
     return out;
 }
 
+/// The exact search's graph at 1 and 2 threads equals brute force's (@p exact, 14 per cell).
+void expect_exact_search_is_brute_force(const RowMatrixF& x, const std::vector<std::vector<std::int64_t>>& exact) {
+    for (const int threads : {1, 2}) {
+        const auto g = find_nearest_neighbors(x, {.algorithm = KnnAlgorithm::exact, .threads = threads});
+        EXPECT_FALSE(g.approximate);
+        for (std::int64_t i = 0; i < x.rows(); ++i) {
+            ASSERT_EQ(g.index(i, 0), i);
+            for (std::int64_t c = 0; c < 14; ++c)
+                ASSERT_EQ(g.index(i, c + 1), exact[static_cast<std::size_t>(i)][static_cast<std::size_t>(c)]) << i << " " << c;
+        }
+    }
+}
+
 TEST(NnDescent, FindsNearlyAllExactNeighbours) {
     const RowMatrixF x = branching_cloud(3000, 12, 7);
     NnDescentOptions o;
@@ -132,16 +145,7 @@ TEST(KnnSearch, KdTreeGivesTheBruteForceGraphInFewDimensions) {
     // 6,000 cells in 10 dimensions take the k-d tree; duplicated cells test the tie order
     RowMatrixF x = branching_cloud(6000, 10, 19);
     for (std::int64_t i = 0; i < 30; ++i) x.row(5000 + i) = x.row(i);
-    const auto exact = exact_neighbours(x, 14);
-    for (const int threads : {1, 2}) {
-        const auto g = find_nearest_neighbors(x, {.algorithm = KnnAlgorithm::exact, .threads = threads});
-        EXPECT_FALSE(g.approximate);
-        for (std::int64_t i = 0; i < x.rows(); ++i) {
-            ASSERT_EQ(g.index(i, 0), i);
-            for (std::int64_t c = 0; c < 14; ++c)
-                ASSERT_EQ(g.index(i, c + 1), exact[static_cast<std::size_t>(i)][static_cast<std::size_t>(c)]) << i << " " << c;
-        }
-    }
+    expect_exact_search_is_brute_force(x, exact_neighbours(x, 14));
 }
 
 TEST(KnnSearch, GemmScreenGivesTheBruteForceGraphInManyDimensions) {
@@ -150,15 +154,7 @@ TEST(KnnSearch, GemmScreenGivesTheBruteForceGraphInManyDimensions) {
     RowMatrixF x = branching_cloud(4200, 30, 23);
     for (std::int64_t i = 0; i < 40; ++i) x.row(4000 + i) = x.row(i);
     x.topRows(300).array() += 40.0F;
-    const auto exact = exact_neighbours(x, 14);
-    for (const int threads : {1, 2}) {
-        const auto g = find_nearest_neighbors(x, {.algorithm = KnnAlgorithm::exact, .threads = threads});
-        for (std::int64_t i = 0; i < x.rows(); ++i) {
-            ASSERT_EQ(g.index(i, 0), i);
-            for (std::int64_t c = 0; c < 14; ++c)
-                ASSERT_EQ(g.index(i, c + 1), exact[static_cast<std::size_t>(i)][static_cast<std::size_t>(c)]) << i << " " << c;
-        }
-    }
+    expect_exact_search_is_brute_force(x, exact_neighbours(x, 14));
 }
 
 TEST(NnDescent, RefusesBadInput) {

@@ -152,7 +152,7 @@ DiffusionMapResult diffusion_map(const SparseMatrixD& connectivities, const Diff
                                static_cast<int>(local[static_cast<std::size_t>(cell)]), it.value());
         SparseMatrixD block(m, m);
         block.setFromTriplets(t.begin(), t.end());
-        solved.push_back(largest_magnitude(block, std::min(n_comps, m), options.threads > 0 ? options.threads : default_thread_count()));
+        solved.push_back(largest_magnitude(block, std::min(n_comps, m), options.threads));
         for (Eigen::Index j = 0; j < solved.back().values.size(); ++j) pairs.push_back({solved.back().values(j), c, j});
     }
     // the n_comps of largest magnitude overall, then in decreasing order (scanpy's sort)

@@ -82,6 +82,19 @@ void exact_search(const RowMatrixD& x, KnnGraph& g, int threads) {
     });
 }
 
+/// Keeps in @p heap (a max-heap) the @p k smallest of the values offered to it.
+template <class T>
+void keep_smallest(std::vector<T>& heap, std::size_t k, const T& v) {
+    if (heap.size() < k) {
+        heap.push_back(v);
+        std::push_heap(heap.begin(), heap.end());
+    } else if (v < heap.front()) {
+        std::pop_heap(heap.begin(), heap.end());
+        heap.back() = v;
+        std::push_heap(heap.begin(), heap.end());
+    }
+}
+
 /// Exact search in few dimensions: a k-d tree (median splits on the widest coordinate) whose
 /// queries keep the k + 2 nearest by squared distance and skip a half only when its splitting
 /// plane is strictly farther than the current k + 2-th; fill_row() then ranks them exactly as
@@ -144,15 +157,8 @@ private:
             for (auto p = node.begin; p < node.end; ++p) {
                 const auto j = order_[static_cast<std::size_t>(p)];
                 if (j == i) continue;
-                const std::pair<double, std::int64_t> c{(x_.row(i) - x_.row(j)).squaredNorm(), j};
-                if (static_cast<std::int64_t>(heap.size()) < keep) {
-                    heap.push_back(c);
-                    std::push_heap(heap.begin(), heap.end());
-                } else if (c < heap.front()) {
-                    std::pop_heap(heap.begin(), heap.end());
-                    heap.back() = c;
-                    std::push_heap(heap.begin(), heap.end());
-                }
+                keep_smallest(heap, static_cast<std::size_t>(keep),
+                              std::pair<double, std::int64_t>{(x_.row(i) - x_.row(j)).squaredNorm(), j});
             }
             return;
         }
@@ -206,14 +212,7 @@ struct ScreenRow {
     }
     void offer(float v, std::int64_t j, std::size_t k) {
         kept.emplace_back(v, j);
-        if (heap.size() < k) {
-            heap.push_back(v);
-            std::push_heap(heap.begin(), heap.end());
-        } else if (v < heap.front()) {
-            std::pop_heap(heap.begin(), heap.end());
-            heap.back() = v;
-            std::push_heap(heap.begin(), heap.end());
-        }
+        keep_smallest(heap, k, v);
         if (kept.size() > 8 * k + 64) prune(k);
     }
     void prune(std::size_t k) {
@@ -248,10 +247,9 @@ void scan_tile_row(const float* tile, const float* norms, std::int64_t first, st
 /// within a margin of the k-th smallest that float's rounding cannot cross is re-measured in
 /// double by fill_row(), which ranks exactly as brute force in double does. Each block is
 /// screened alone, so the graph does not depend on the thread count.
-void gemm_exact_search(const RowMatrixD& x, KnnGraph& g, int threads) {
+void gemm_exact_search(const RowMatrixF& xf, const RowMatrixD& x, KnnGraph& g, int threads) {
     const std::int64_t n = x.rows(), dim = x.cols();
     const auto k = static_cast<std::size_t>(g.index.cols() - 1);
-    const RowMatrixF xf = x.cast<float>();
     const Eigen::VectorXf norms = xf.rowwise().squaredNorm();
     const float largest_norm = norms.maxCoeff();
     // float rounding of |x_j|^2 - 2 x_i.x_j is within about (dim + 2) eps (|x_i|^2 + 2 |x_j|^2);
@@ -285,9 +283,8 @@ void gemm_exact_search(const RowMatrixD& x, KnnGraph& g, int threads) {
     });
 }
 
-void hnsw_search(const RowMatrixD& x, const KnnSearchOptions& o, KnnGraph& g, int threads) {
+void hnsw_search(const RowMatrixF& xf, const RowMatrixD& x, const KnnSearchOptions& o, KnnGraph& g, int threads) {
     const std::int64_t n = x.rows(), dim = x.cols(), k = g.index.cols();
-    const RowMatrixF xf = x.cast<float>();
     hnswlib::L2Space space(static_cast<std::size_t>(dim));
     hnswlib::HierarchicalNSW<float> index(&space, static_cast<std::size_t>(n), static_cast<std::size_t>(o.hnsw_m),
                                           static_cast<std::size_t>(o.hnsw_ef_construction),
@@ -334,11 +331,11 @@ KnnGraph find_nearest_neighbors(const RowMatrixF& x, const KnnSearchOptions& opt
     if (algorithm == KnnAlgorithm::nn_descent) {
         descent_search(x, xd, options, g, threads);
     } else if (algorithm == KnnAlgorithm::hnsw) {
-        hnsw_search(xd, options, g, threads);
+        hnsw_search(x, xd, options, g, threads);
     } else if (x.cols() <= kKdTreeDimensions && n >= kKdTreeCells) {
         kd_tree_search(xd, g, threads);
     } else if (n >= kKdTreeCells) {
-        gemm_exact_search(xd, g, threads);
+        gemm_exact_search(x, xd, g, threads);
     } else {
         exact_search(xd, g, threads);
     }
