@@ -181,6 +181,14 @@ TEST_P(LogisticThreads, SameBitsAsOneThread) {
     const auto b1 = fit_binary_readout(Z, binary, {"a", "b"}, o1), bn = fit_binary_readout(Z, binary, {"a", "b"}, on);
     EXPECT_TRUE(b1.readout.w == bn.readout.w);
     EXPECT_EQ(b1.readout.b, bn.readout.b);
+    std::vector<std::int64_t> flipped(binary.size());
+    for (std::size_t i = 0; i < binary.size(); ++i) flipped[i] = binary[i] < 0 ? -1 : 1 - binary[i];
+    const auto m1 = fit_binary_readouts(Z, {binary, flipped}, {{"a", "b"}, {"b", "a"}}, o1);
+    const auto mn = fit_binary_readouts(Z, {binary, flipped}, {{"a", "b"}, {"b", "a"}}, on);
+    for (std::size_t j = 0; j < 2; ++j) {
+        EXPECT_TRUE(m1[j].readout.w == mn[j].readout.w);
+        EXPECT_EQ(m1[j].readout.b, mn[j].readout.b);
+    }
     RidgeOptions r1, rn;
     r1.threads = 1;
     rn.threads = GetParam();
@@ -190,6 +198,41 @@ TEST_P(LogisticThreads, SameBitsAsOneThread) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, LogisticThreads, ::testing::Values(2, 3));
+
+// Fits made together (one pass over Z per round) are the fits made one at a time, to the
+// rounding of the other GEMM shapes: label sets with different unlabelled rows, balanced weights.
+TEST(BinaryReadouts, TogetherEqualOneAtATime) {
+    const Fixture fx;
+    const auto labels = fx.ref.at("labels").get<std::vector<std::int64_t>>();
+    const auto n_classes = static_cast<std::int64_t>(fx.ref.at("class_names").size());
+    std::vector<std::vector<std::int64_t>> sets;
+    std::vector<std::array<std::string, 2>> names;
+    for (std::int64_t c = 0; c < n_classes; ++c) {
+        auto& y = sets.emplace_back(labels.size());
+        for (std::size_t i = 0; i < labels.size(); ++i)
+            y[i] = labels[i] < 0 ? -1 : (labels[i] == c ? 1 : 0);
+        names.push_back({"rest", fmt::format("class {}", c)});
+    }
+    for (std::size_t i = 0; i < sets[0].size(); i += 3) sets[0][i] = -1; // another set of rows
+    for (const bool balanced : {false, true}) {
+        LogisticOptions o;
+        o.balanced_class_weights = balanced;
+        o.threads = 2;
+        const auto together = fit_binary_readouts(fx.Z, sets, names, o);
+        ASSERT_EQ(together.size(), sets.size());
+        for (std::size_t j = 0; j < sets.size(); ++j) {
+            const auto alone = fit_binary_readout(fx.Z, sets[j], names[j], o);
+            EXPECT_TRUE(together[j].info.converged);
+            EXPECT_EQ(together[j].info.n_rows, alone.info.n_rows);
+            EXPECT_LT(max_error(together[j].readout.w, Eigen::VectorXd(alone.readout.w.cast<double>())), 1e-6) << j;
+            EXPECT_LT(error(together[j].readout.b, alone.readout.b), 1e-6) << j;
+            EXPECT_EQ(together[j].readout.positive_class, names[j][1]);
+        }
+    }
+    EXPECT_THROW(fit_binary_readouts(fx.Z, sets, {names[0]}), Error);
+    sets[1][0] = 2;
+    EXPECT_THROW(fit_binary_readouts(fx.Z, sets, names), Error);
+}
 
 TEST(LogisticReadouts, RejectBadLabels) {
     const Fixture fx;

@@ -20,29 +20,34 @@ std::int64_t celltypist_max_iter(std::int64_t n) {
     return 200;
 }
 
-} // namespace
-
-RowMatrixF CellTypistModel::scaled(const RowMatrixF& x) const {
-    const auto g = static_cast<Eigen::Index>(features.size());
-    for (const auto f : features)
+/// Rows @p rows of @p x reduced to the model's features, scaled and clipped.
+RowMatrixF scale_rows(const CellTypistModel& m, const RowMatrixF& x, const std::vector<Eigen::Index>& rows) {
+    const auto g = static_cast<Eigen::Index>(m.features.size());
+    for (const auto f : m.features)
         if (f >= x.cols())
             throw Error(fmt::format("CellTypist: the model uses input column {} but the input has {} columns", f, x.cols()));
-    RowMatrixF out(x.rows(), g);
-    for (Eigen::Index r = 0; r < x.rows(); ++r)
+    RowMatrixF out(static_cast<Eigen::Index>(rows.size()), g);
+    for (Eigen::Index r = 0; r < out.rows(); ++r) {
+        const auto xr = x.row(rows[static_cast<std::size_t>(r)]);
         for (Eigen::Index j = 0; j < g; ++j) {
-            const double v = (static_cast<double>(x(r, features[static_cast<std::size_t>(j)])) - mean[j]) / scale[j];
-            out(r, j) = static_cast<float>(std::min(v, clip_max)); // only the upper side, as celltypist
+            const double v = (static_cast<double>(xr[m.features[static_cast<std::size_t>(j)]]) - m.mean[j]) / m.scale[j];
+            out(r, j) = static_cast<float>(std::min(v, m.clip_max)); // only the upper side, as celltypist
         }
+    }
     return out;
 }
 
+} // namespace
+
+RowMatrixF CellTypistModel::scaled(const RowMatrixF& x) const {
+    std::vector<Eigen::Index> rows(static_cast<std::size_t>(x.rows()));
+    for (Eigen::Index r = 0; r < x.rows(); ++r) rows[static_cast<std::size_t>(r)] = r;
+    return scale_rows(*this, x, rows);
+}
+
 RowMatrixD CellTypistModel::decision_function(const RowMatrixF& x) const {
-    const RowMatrixF z = scaled(x);
-    RowMatrixD s(z.rows(), coef.rows());
-    for (Eigen::Index r = 0; r < z.rows(); ++r) {
-        const Eigen::RowVectorXd zr = z.row(r).cast<double>();
-        for (Eigen::Index c = 0; c < coef.rows(); ++c) s(r, c) = zr.dot(coef.row(c)) + intercept[c];
-    }
+    RowMatrixD s = scaled(x).cast<double>() * coef.transpose();
+    s.rowwise() += intercept.transpose();
     if (coef.rows() == 1 && classes.size() == 2) { // sklearn's binary form, stacked as celltypist does
         RowMatrixD two(s.rows(), 2);
         two.col(0) = -s.col(0);
@@ -114,9 +119,7 @@ CellTypistFitResult fit_celltypist(const RowMatrixF& x, const std::vector<std::i
     m.mean = options.with_mean ? mean : Eigen::VectorXd::Zero(g);
     m.clip_max = options.clip_max;
 
-    RowMatrixF xl(n, x.cols());
-    for (Eigen::Index i = 0; i < n; ++i) xl.row(i) = x.row(rows[static_cast<std::size_t>(i)]);
-    const RowMatrixF z = m.scaled(xl);
+    const RowMatrixF z = scale_rows(m, x, rows);
 
     LogisticOptions lo;
     lo.C = options.C;
@@ -124,16 +127,22 @@ CellTypistFitResult fit_celltypist(const RowMatrixF& x, const std::vector<std::i
     lo.path = LbfgsPath::scipy_lbfgsb; // sklearn's lbfgs path: at tol 1e-4 it stops where celltypist's fit does
     lo.max_iterations = options.max_iterations > 0 ? options.max_iterations : celltypist_max_iter(n);
     lo.threads = options.threads;
-    // One-vs-rest; with two classes sklearn fits a single model for classes_[1].
+    // One-vs-rest, all classes fitted together; with two classes sklearn fits a single model
+    // for classes_[1].
     const std::size_t first = m.classes.size() == 2 ? 1 : 0;
-    const auto n_models = static_cast<Eigen::Index>(m.classes.size() - first);
+    std::vector<std::vector<std::int64_t>> y;
+    std::vector<std::array<std::string, 2>> names;
+    for (std::size_t c = first; c < m.classes.size(); ++c) {
+        auto& yc = y.emplace_back(code.size());
+        for (std::size_t i = 0; i < code.size(); ++i) yc[i] = code[i] == m.classes[c] ? 1 : 0;
+        names.push_back({"rest", std::to_string(m.classes[c])});
+    }
+    const auto fits = fit_binary_readouts(z, y, names, lo);
+    const auto n_models = static_cast<Eigen::Index>(fits.size());
     m.coef.resize(n_models, g);
     m.intercept.resize(n_models);
-    for (std::size_t c = first; c < m.classes.size(); ++c) {
-        std::vector<std::int64_t> y(code.size());
-        for (std::size_t i = 0; i < code.size(); ++i) y[i] = code[i] == m.classes[c] ? 1 : 0;
-        const auto r = fit_binary_readout(z, y, {"rest", std::to_string(m.classes[c])}, lo);
-        const auto row = static_cast<Eigen::Index>(c - first);
+    for (Eigen::Index row = 0; row < n_models; ++row) {
+        const auto& r = fits[static_cast<std::size_t>(row)];
         m.coef.row(row) = r.readout.w.cast<double>().transpose();
         m.intercept[row] = r.readout.b;
         out.fits.push_back(r.info);

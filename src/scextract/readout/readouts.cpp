@@ -1,15 +1,16 @@
 #include "scextract/readout/readouts.hpp"
 
-#include "scextract/readout/more_thuente.hpp"
+#include "scextract/readout/lbfgs.hpp"
 
+#include "scextract/core/blas_threads.hpp"
 #include "scextract/core/error.hpp"
 #include "scextract/core/parallel.hpp"
 
+#include <cblas.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <limits>
 
 namespace scx {
@@ -100,214 +101,6 @@ double penalised_mean(const Eigen::VectorXd& x, Eigen::VectorXd& g, const Labell
     f += 0.5 * l2 * x.head(n_penalised).squaredNorm();
     g.head(n_penalised) += l2 * x.head(n_penalised);
     return f;
-}
-
-/// The curvature pairs (s_i, y_i) of L-BFGS with rho_i = 1 / s_i.y_i, oldest first, at most
-/// @p history of them; both minimisers below keep theirs here.
-class LbfgsMemory {
-public:
-    explicit LbfgsMemory(std::int64_t history) : history_(history) {}
-    [[nodiscard]] bool empty() const { return S_.empty(); }
-    [[nodiscard]] const Eigen::VectorXd& newest_s() const { return S_.back(); }
-    [[nodiscard]] const Eigen::VectorXd& newest_y() const { return Y_.back(); }
-    void clear() {
-        S_.clear();
-        Y_.clear();
-        rho_.clear();
-    }
-    /// Adds a pair whose s.y is @p sy, dropping the oldest beyond the history.
-    void push(Eigen::VectorXd s, Eigen::VectorXd y, double sy) {
-        S_.push_back(std::move(s));
-        Y_.push_back(std::move(y));
-        rho_.push_back(1.0 / sy);
-        if (static_cast<std::int64_t>(S_.size()) > history_) {
-            S_.pop_front();
-            Y_.pop_front();
-            rho_.pop_front();
-        }
-    }
-    /// d = -H g by the two-loop recursion, with H0 = h0 I.
-    void direction(const Eigen::VectorXd& g, double h0, Eigen::VectorXd& d) const {
-        d = -g;
-        std::vector<double> alpha(S_.size());
-        for (std::size_t i = S_.size(); i-- > 0;) {
-            alpha[i] = rho_[i] * S_[i].dot(d);
-            d -= alpha[i] * Y_[i];
-        }
-        d *= h0;
-        for (std::size_t i = 0; i < S_.size(); ++i) {
-            const double beta = rho_[i] * Y_[i].dot(d);
-            d += (alpha[i] - beta) * S_[i];
-        }
-    }
-
-private:
-    std::int64_t history_;
-    std::deque<Eigen::VectorXd> S_, Y_;
-    std::deque<double> rho_;
-};
-
-// L-BFGS (Nocedal & Wright, algorithm 7.4) with a backtracking Armijo search. Near the optimum
-// the objective stops changing in double precision, so a step that leaves it unchanged to
-// rounding but shrinks the gradient is also accepted.
-template <class Objective>
-LogisticFitInfo lbfgs(Objective&& objective, Eigen::VectorXd& x, const LogisticOptions& o) {
-    const double tiny = std::numeric_limits<double>::epsilon();
-    Eigen::VectorXd g(x.size()), g_new(x.size()), x_new(x.size()), d(x.size());
-    double f = objective(x, g);
-    LbfgsMemory memory(o.lbfgs_history);
-    LogisticFitInfo info;
-    while (true) {
-        info.gradient_norm = g.cwiseAbs().maxCoeff();
-        if (info.gradient_norm <= o.tolerance) {
-            info.converged = true;
-            break;
-        }
-        if (info.iterations >= o.max_iterations) break;
-        ++info.iterations;
-
-        if (memory.empty())
-            d = -g / std::max(1.0, g.norm()); // first step: at most unit length
-        else
-            memory.direction(g, memory.newest_s().dot(memory.newest_y()) / memory.newest_y().squaredNorm(), d);
-        double dg = d.dot(g);
-        if (!(dg < 0.0)) { // not a descent direction: restart from steepest descent
-            memory.clear();
-            d = -g / std::max(1.0, g.norm());
-            dg = d.dot(g);
-        }
-
-        double step = 1.0, f_new = f;
-        bool accepted = false;
-        for (int tries = 0; tries < 60; ++tries, step *= 0.5) {
-            x_new = x + step * d;
-            f_new = objective(x_new, g_new);
-            if (!std::isfinite(f_new)) continue;
-            if (f_new <= f + 1e-4 * step * dg) {
-                accepted = true;
-                break;
-            }
-            if (std::abs(f_new - f) <= 8.0 * tiny * std::abs(f) &&
-                g_new.cwiseAbs().maxCoeff() < g.cwiseAbs().maxCoeff()) {
-                accepted = true;
-                break;
-            }
-        }
-        if (!accepted) break; // no progress possible in double precision
-
-        Eigen::VectorXd s = x_new - x, yv = g_new - g;
-        const double sy = s.dot(yv);
-        if (sy > tiny * yv.squaredNorm()) memory.push(std::move(s), std::move(yv), sy);
-        x.swap(x_new);
-        g.swap(g_new);
-        f = f_new;
-    }
-    info.objective = f;
-    return info;
-}
-
-// scipy's L-BFGS-B on an unbounded problem, as scikit-learn calls it (LbfgsPath::scipy_lbfgsb).
-// Without bounds its generalized Cauchy point and subspace minimisation reduce to the L-BFGS
-// step -H g with H0 = 1 / theta, theta = y.y / s.y of the newest pair (1 with no pairs), which
-// the two-loop recursion computes.
-template <class Objective>
-LogisticFitInfo scipy_lbfgsb(Objective&& objective, Eigen::VectorXd& x, const LogisticOptions& o) {
-    const double eps = std::numeric_limits<double>::epsilon();
-    const double relative_decrease = 64.0 * eps; // sklearn's ftol
-    constexpr std::int64_t kMaxLineSearch = 50;  // sklearn's maxls
-    constexpr std::int64_t kMaxEvaluations = 15000; // scipy's maxfun
-    const auto n = x.size();
-    Eigen::VectorXd g(n), t(n), r(n), d(n);
-    double f = objective(x, g);
-    std::int64_t evaluations = 1;
-    LbfgsMemory memory(o.lbfgs_history);
-    double theta = 1.0;
-    LogisticFitInfo info;
-    info.gradient_norm = g.cwiseAbs().maxCoeff();
-    if (info.gradient_norm <= o.tolerance) {
-        info.converged = true;
-        info.objective = f;
-        return info;
-    }
-    // after an ascent direction or a failed line search: drop the memory and retry, or stop
-    // when there is none to drop
-    const auto refresh = [&] {
-        if (memory.empty()) return false;
-        memory.clear();
-        theta = 1.0;
-        return true;
-    };
-    MoreThuenteSearch search;
-    while (true) {
-        if (memory.empty()) d = -g / theta;
-        else memory.direction(g, 1.0 / theta, d);
-        const double gd_old = g.dot(d);
-        if (!(gd_old < 0.0)) {
-            if (!refresh()) break;
-            continue;
-        }
-        const double stp0 = info.iterations == 0 ? std::min(1.0 / d.norm(), 1e10) : 1.0;
-        t = x;
-        r = g;
-        const double f_old = f;
-        search.start(f, gd_old, stp0);
-        std::int64_t trials = 0;
-        bool failed = false;
-        double gd = gd_old;
-        while (true) {
-            if (trials >= kMaxLineSearch) {
-                failed = true;
-                break;
-            }
-            x = t + search.next_step() * d;
-            f = objective(x, g);
-            ++evaluations;
-            ++trials;
-            gd = g.dot(d);
-            if (search.step(f, gd) != MoreThuenteStatus::evaluate) break;
-        }
-        if (failed) { // restore the iterate
-            x = t;
-            g = r;
-            f = f_old;
-            if (!refresh()) break;
-            continue;
-        }
-        const double stp = search.next_step();
-        ++info.iterations;
-        info.gradient_norm = g.cwiseAbs().maxCoeff();
-        if (info.iterations >= o.max_iterations || evaluations > kMaxEvaluations) break;
-        if (info.gradient_norm <= o.tolerance) {
-            info.converged = true;
-            break;
-        }
-        if (f_old - f <= relative_decrease * std::max({std::abs(f_old), std::abs(f), 1.0})) {
-            info.converged = true; // scipy's "relative reduction of f": success for sklearn
-            break;
-        }
-        // The new pair, with s.y from the directional derivatives as L-BFGS-B forms it.
-        Eigen::VectorXd y = g - r;
-        const double yy = y.squaredNorm();
-        double sy = 0, curvature_floor = 0;
-        if (stp == 1.0) {
-            sy = gd - gd_old;
-            curvature_floor = -gd_old;
-        } else {
-            sy = (gd - gd_old) * stp;
-            d *= stp;
-            curvature_floor = -gd_old * stp;
-        }
-        if (sy <= eps * curvature_floor) continue; // skipped update
-        memory.push(d, std::move(y), sy);
-        theta = yy / sy;
-    }
-    info.objective = f;
-    return info;
-}
-
-template <class Objective>
-LogisticFitInfo minimize(Objective&& objective, Eigen::VectorXd& x, const LogisticOptions& o) {
-    return o.path == LbfgsPath::scipy_lbfgsb ? scipy_lbfgsb(objective, x, o) : lbfgs(objective, x, o);
 }
 
 } // namespace
@@ -520,50 +313,155 @@ std::vector<std::int64_t> BinaryReadout::predict(const RowMatrixF& Z, double thr
 
 BinaryReadoutResult fit_binary_readout(const RowMatrixF& Z, const std::vector<std::int64_t>& labels,
                                        const std::array<std::string, 2>& class_names, const LogisticOptions& options) {
-    check_logistic_options(options, "binary");
-    if (static_cast<std::int64_t>(labels.size()) != Z.rows())
-        throw Error(fmt::format("binary readout: {} latent rows but {} labels", Z.rows(), labels.size()));
-    std::array<std::int64_t, 2> count{0, 0};
-    for (std::size_t i = 0; i < labels.size(); ++i) {
-        if (labels[i] < -1 || labels[i] > 1)
-            throw Error(fmt::format("binary readout: label {} of row {} is not -1, 0 or 1", labels[i], i));
-        if (labels[i] >= 0) ++count[labels[i]];
-    }
-    for (int c = 0; c < 2; ++c)
-        if (count[c] == 0) throw Error(fmt::format("binary readout: no rows of class {} ('{}')", c, class_names[c]));
-    const Labelled data = gather(Z, labels, 2, options.balanced_class_weights);
-    const std::int64_t m = data.Z.rows(), k = Z.cols(), P = k + 1;
+    return std::move(fit_binary_readouts(Z, {labels}, {class_names}, options).front());
+}
 
-    // x = [w (k), b]; w is penalised, b is not.
-    const int threads = threads_for(static_cast<double>(m) * static_cast<double>(2 * k), options.threads);
-    auto objective = [&](const Eigen::VectorXd& x, Eigen::VectorXd& g) {
-        const Eigen::Map<const Eigen::RowVectorXd> w(x.data(), k);
-        const double b = x[k];
-        return penalised_mean(
-            x, g, data, k, options.C, threads, [&](std::int64_t begin, std::int64_t end, Eigen::VectorXd& gc) {
-                double fc = 0;
-                for (std::int64_t i = begin; i < end; ++i) {
-                    const double t = w.dot(data.Z.row(i)) + b;
-                    const double yi = static_cast<double>(data.y[i]);
+namespace {
+
+// The rows of Z labelled in at least one of the fits, in double, with every fit's 0/1 target
+// and row weight (0 where the fit leaves the row out).
+struct LabelledSets {
+    RowMatrixD Z;
+    Eigen::MatrixXd y, weight; // rows x fits
+    Eigen::VectorXd weight_sum; // per fit
+};
+
+LabelledSets gather_sets(const RowMatrixF& Z, const std::vector<std::vector<std::int64_t>>& labels, bool balanced) {
+    const auto n_fits = static_cast<Eigen::Index>(labels.size());
+    std::vector<Eigen::Index> rows;
+    for (Eigen::Index i = 0; i < Z.rows(); ++i)
+        if (std::any_of(labels.begin(), labels.end(), [&](const auto& l) { return l[static_cast<std::size_t>(i)] >= 0; }))
+            rows.push_back(i);
+    LabelledSets out;
+    const auto m = static_cast<Eigen::Index>(rows.size());
+    out.Z.resize(m, Z.cols());
+    out.y.setZero(m, n_fits);
+    out.weight.setZero(m, n_fits);
+    out.weight_sum.resize(n_fits);
+    for (Eigen::Index r = 0; r < m; ++r) out.Z.row(r) = Z.row(rows[static_cast<std::size_t>(r)]).cast<double>();
+    for (Eigen::Index j = 0; j < n_fits; ++j) {
+        const auto& l = labels[static_cast<std::size_t>(j)];
+        std::array<double, 2> count{0, 0};
+        for (const auto r : rows)
+            if (l[static_cast<std::size_t>(r)] >= 0) ++count[static_cast<std::size_t>(l[static_cast<std::size_t>(r)])];
+        const double m_j = count[0] + count[1];
+        for (Eigen::Index r = 0; r < m; ++r) {
+            const auto c = l[static_cast<std::size_t>(rows[static_cast<std::size_t>(r)])];
+            if (c < 0) continue;
+            out.y(r, j) = static_cast<double>(c);
+            out.weight(r, j) = balanced ? m_j / (2.0 * count[static_cast<std::size_t>(c)]) : 1.0;
+        }
+        out.weight_sum[j] = out.weight.col(j).sum();
+    }
+    return out;
+}
+
+constexpr std::int64_t kFitsRowChunk = 1024; // larger than kRowChunk: each chunk keeps a k x fits gradient
+
+} // namespace
+
+std::vector<BinaryReadoutResult> fit_binary_readouts(const RowMatrixF& Z, const std::vector<std::vector<std::int64_t>>& labels,
+                                                     const std::vector<std::array<std::string, 2>>& class_names,
+                                                     const LogisticOptions& options) {
+    check_logistic_options(options, "binary");
+    if (labels.size() != class_names.size())
+        throw Error(fmt::format("binary readouts: {} label sets but {} pairs of class names", labels.size(), class_names.size()));
+    std::vector<std::int64_t> n_rows(labels.size());
+    for (std::size_t j = 0; j < labels.size(); ++j) {
+        if (static_cast<std::int64_t>(labels[j].size()) != Z.rows())
+            throw Error(fmt::format("binary readout: {} latent rows but {} labels", Z.rows(), labels[j].size()));
+        std::array<std::int64_t, 2> count{0, 0};
+        for (std::size_t i = 0; i < labels[j].size(); ++i) {
+            if (labels[j][i] < -1 || labels[j][i] > 1)
+                throw Error(fmt::format("binary readout: label {} of row {} is not -1, 0 or 1", labels[j][i], i));
+            if (labels[j][i] >= 0) ++count[labels[j][i]];
+        }
+        for (int c = 0; c < 2; ++c)
+            if (count[c] == 0) throw Error(fmt::format("binary readout: no rows of class {} ('{}')", c, class_names[j][c]));
+        n_rows[j] = count[0] + count[1];
+    }
+    const LabelledSets data = gather_sets(Z, labels, options.balanced_class_weights);
+    const std::int64_t m = data.Z.rows(), k = Z.cols(), n_chunks = chunk_count(m, kFitsRowChunk);
+
+    // x = [w (k), b] per fit; w is penalised, b is not. Each round evaluates every fit still
+    // running at the point its minimiser asks for, in one pass over Z: scores Z W (a GEMM over
+    // the running fits), residuals, then the gradient Z^T R, summed per chunk in chunk order.
+    std::vector<LbfgsMinimizer> fits;
+    fits.reserve(labels.size());
+    for (std::size_t j = 0; j < labels.size(); ++j) fits.emplace_back(Eigen::VectorXd::Zero(k + 1), options);
+    std::vector<RowMatrixD> g_part(static_cast<std::size_t>(n_chunks));
+    std::vector<Eigen::RowVectorXd> f_part(static_cast<std::size_t>(n_chunks)), b_part(static_cast<std::size_t>(n_chunks));
+    std::vector<Eigen::Index> running;
+    Eigen::VectorXd g(k + 1);
+    while (true) {
+        running.clear();
+        for (std::size_t j = 0; j < fits.size(); ++j)
+            if (!fits[j].done()) running.push_back(static_cast<Eigen::Index>(j));
+        if (running.empty()) break;
+        const auto q = static_cast<Eigen::Index>(running.size());
+        RowMatrixD W(k, q);
+        Eigen::RowVectorXd b(q);
+        for (Eigen::Index a = 0; a < q; ++a) {
+            const Eigen::VectorXd& x = fits[static_cast<std::size_t>(running[a])].point();
+            W.col(a) = x.head(k);
+            b[a] = x[k];
+        }
+        const int threads = threads_for(static_cast<double>(m) * static_cast<double>(2 * k * q), options.threads);
+        const SingleThreadedBlas one_blas_thread; // the chunks are the parallel work
+        parallel_for(m, kFitsRowChunk, threads, [&](std::int64_t c, std::int64_t begin, std::int64_t end) {
+            const auto len = static_cast<int>(end - begin);
+            const double* rows = data.Z.data() + begin * k;
+            RowMatrixD R(len, q); // scores, then weighted residuals
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, static_cast<int>(q), static_cast<int>(k), 1.0, rows,
+                        static_cast<int>(k), W.data(), static_cast<int>(q), 0.0, R.data(), static_cast<int>(q));
+            Eigen::RowVectorXd fc = Eigen::RowVectorXd::Zero(q);
+            for (Eigen::Index a = 0; a < q; ++a)
+                for (Eigen::Index i = 0; i < R.rows(); ++i) {
+                    const double s = data.weight(begin + i, running[a]);
+                    if (s == 0.0) {
+                        R(i, a) = 0.0;
+                        continue;
+                    }
+                    const double t = R(i, a) + b[a], yi = data.y(begin + i, running[a]);
                     // log(1 + exp(t)) - y t, written to avoid overflow.
                     const double softplus = t > 0 ? t + std::log1p(std::exp(-t)) : std::log1p(std::exp(t));
-                    const double s = data.weight[i];
-                    fc += s * (softplus - yi * t);
-                    const double r = s * (sigmoid(t) - yi);
-                    gc.head(k) += r * data.Z.row(i).transpose();
-                    gc[k] += r;
+                    fc[a] += s * (softplus - yi * t);
+                    R(i, a) = s * (sigmoid(t) - yi);
                 }
-                return fc;
-            });
-    };
-    Eigen::VectorXd x = Eigen::VectorXd::Zero(P);
-    BinaryReadoutResult out;
-    out.info = minimize(objective, x, options);
-    out.info.n_rows = m;
-    out.readout.w = x.head(k).cast<float>();
-    out.readout.b = x[k];
-    out.readout.negative_class = class_names[0];
-    out.readout.positive_class = class_names[1];
+            g_part[c].resize(k, q);
+            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(k), static_cast<int>(q), len, 1.0, rows,
+                        static_cast<int>(k), R.data(), static_cast<int>(q), 0.0, g_part[c].data(), static_cast<int>(q));
+            b_part[c] = R.colwise().sum();
+            f_part[c] = fc;
+        });
+        for (Eigen::Index a = 0; a < q; ++a) {
+            const auto j = running[a];
+            double f = 0;
+            g.setZero();
+            for (std::int64_t c = 0; c < n_chunks; ++c) {
+                f += f_part[c][a];
+                g.head(k) += g_part[c].col(a);
+                g[k] += b_part[c][a];
+            }
+            const double sw = data.weight_sum[j], inv_sw = 1.0 / sw, l2 = 1.0 / (options.C * sw);
+            f *= inv_sw;
+            g *= inv_sw;
+            f += 0.5 * l2 * W.col(a).squaredNorm();
+            g.head(k) += l2 * W.col(a);
+            fits[static_cast<std::size_t>(j)].tell(f, g);
+        }
+    }
+
+    std::vector<BinaryReadoutResult> out(labels.size());
+    for (std::size_t j = 0; j < labels.size(); ++j) {
+        const Eigen::VectorXd& x = fits[j].solution();
+        out[j].info = fits[j].info();
+        out[j].info.n_rows = n_rows[j];
+        out[j].readout.w = x.head(k).cast<float>();
+        out[j].readout.b = x[k];
+        out[j].readout.negative_class = class_names[j][0];
+        out[j].readout.positive_class = class_names[j][1];
+    }
     return out;
 }
 

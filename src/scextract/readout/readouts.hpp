@@ -154,4 +154,14 @@ BinaryReadoutResult fit_binary_readout(const RowMatrixF& Z, const std::vector<st
                                        const std::array<std::string, 2>& class_names,
                                        const LogisticOptions& options = {});
 
+/// Several binary logistic regressions on the rows of one @p Z, fitted together: fit j is the
+/// fit fit_binary_readout(Z, labels[j], class_names[j], options) makes (same objective, same
+/// L-BFGS path, to rounding), but each round of evaluations is one pass over Z for all fits
+/// still running (a GEMM instead of one matrix-vector product per fit), which is what makes
+/// one-vs-rest over many classes fast (CellTypist). Throws scx::Error as fit_binary_readout()
+/// does for any set, and when the two lists differ in length.
+std::vector<BinaryReadoutResult> fit_binary_readouts(const RowMatrixF& Z, const std::vector<std::vector<std::int64_t>>& labels,
+                                                     const std::vector<std::array<std::string, 2>>& class_names,
+                                                     const LogisticOptions& options = {});
+
 } // namespace scx
