@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  libhdf5-dev hdf5-tools zlib1g-dev liblzf-dev
+  libhdf5-dev hdf5-tools zlib1g-dev liblzf-dev libdeflate-dev
   libeigen3-dev libopenblas-dev
   libzip-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libspectra-dev libhnswlib-dev

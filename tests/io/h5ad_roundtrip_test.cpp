@@ -3,7 +3,9 @@
 #include "scextract/core/error.hpp"
 #include "scextract/io/h5ad_reader.hpp"
 #include "scextract/io/h5ad_writer.hpp"
+#include "scextract/io/hdf5.hpp"
 
+#include "../support/error_of.hpp"
 #include "../support/temp_dir.hpp"
 
 #include <fmt/format.h>
@@ -289,6 +291,36 @@ TEST(H5adLargeRead, ReadRowsIntoAReusedBlockMatchesAWholeRead) {
     EXPECT_EQ(whole.indices, stacked.indices);
     EXPECT_EQ(whole.indptr, stacked.indptr);
     EXPECT_EQ(to_dense(whole), dense);
+}
+
+// A damaged deflate stream inside a chunk of the parallel path is one clear error naming the
+// file, the dataset and the chunk, not garbage values.
+TEST(H5adLargeRead, DamagedChunkIsRefused) {
+    const TempDir dir;
+    const auto path = (dir / "damaged.h5ad").string();
+    write_random_counts(path, 3001, 400, 4242, 37);
+    haddr_t address = 0;
+    hsize_t size = 0;
+    {
+        h5::Handle f = h5::open_file_read(path);
+        h5::Handle d = h5::open_dataset(f, "X/data");
+        h5::Handle dcpl(H5Dget_create_plist(d));
+        hsize_t coord = 0; // the second chunk
+        ASSERT_EQ(H5Pget_chunk(dcpl, 1, &coord), 1);
+        unsigned mask = 0;
+        ASSERT_GE(H5Dget_chunk_info_by_coord(d, &coord, &mask, &address, &size), 0);
+        ASSERT_GT(size, 64u);
+    }
+    {
+        std::fstream io(path, std::ios::in | std::ios::out | std::ios::binary);
+        io.seekp(static_cast<std::streamoff>(address + size / 2));
+        const std::string junk(32, '\xff');
+        io.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+    }
+    const std::string msg = test::error_of([&] { (void)read_h5ad_matrix(path, {}); });
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_NE(msg.find("/X/data: chunk 1 does not inflate ("), std::string::npos) << msg; // what libdeflate saw depends on the bytes
+    EXPECT_NE(msg.find("): damaged file?"), std::string::npos) << msg;
 }
 
 } // namespace

@@ -12,32 +12,32 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-#include <unistd.h>
 
 namespace scx {
 
-/// Resizes @p v to @p n elements, asking the kernel for transparent huge pages
-/// first when the buffer is large. Faulting in 4 KiB pages one at a time was
-/// measured to cost about as much as decompressing the data itself for a
-/// 1M-cell matrix (bench/h5ad_read); with huge pages it is a fraction of that.
-/// A new buffer gets a quarter more capacity than asked, so a buffer reused for blocks of
-/// similar size (streamed reads) is allocated once, not whenever a block is a little larger.
-/// Capacity never written is never faulted in, so it costs address space, not memory.
+/// Faults in the pages of [@p data, @p data + @p bytes) for writing, on every thread
+/// (MADV_POPULATE_WRITE; nothing where the kernel lacks it). The pages come zeroed by the
+/// kernel, as they would on first touch, but the page faults, the slow part of filling a
+/// fresh buffer, run in parallel instead of in the one thread that writes first.
+void populate_pages(void* data, std::size_t bytes);
+
+/// Resizes @p v to @p n elements, faulting in a large new buffer on every thread first
+/// (populate_pages()). A new buffer gets a quarter more capacity than asked, so a buffer
+/// reused for blocks of similar size (streamed reads) is allocated once, not whenever a
+/// block is a little larger. Capacity never written is never faulted in, so it costs
+/// address space, not memory.
+///
+/// No transparent huge pages are asked for: on the benchmark machine (a VM whose host backs
+/// memory lazily) first-touching fresh 2 MiB pages was measured at 0.47 GB/s against
+/// 2.4 GB/s for 4 KiB pages (docs/benchmarks.md, issue 21); where THP is set to "always"
+/// the kernel gives them anyway.
 template <class T> void resize_for_bulk_read(std::vector<T>& v, std::size_t n) {
-    constexpr std::size_t huge = std::size_t{1} << 21;
-    if (n * sizeof(T) >= 4 * huge && v.capacity() < n) {
+    constexpr std::size_t large = std::size_t{8} << 20;
+    if (n * sizeof(T) >= large && v.capacity() < n) {
         v.clear();
         v.shrink_to_fit();
         v.reserve(n + n / 4);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-        const auto begin = reinterpret_cast<std::uintptr_t>(v.data());
-        const auto aligned = (begin + huge - 1) & ~static_cast<std::uintptr_t>(huge - 1);
-        const auto end = begin + n * sizeof(T);
-        if (end > aligned) ::madvise(reinterpret_cast<void*>(aligned), end - aligned, MADV_HUGEPAGE); // advisory only
-#endif
+        populate_pages(v.data(), n * sizeof(T));
     }
     v.resize(n);
 }

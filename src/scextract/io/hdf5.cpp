@@ -11,10 +11,11 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <memory>
 #include <mutex>
 #include <string_view>
 
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <fmt/format.h>
 
@@ -704,8 +705,19 @@ namespace {
 /// Fast path of read_range for the common h5ad layout: a 1-D chunked dataset whose
 /// only filter is deflate and whose stored type equals the memory type. Compressed
 /// chunks are fetched serially (HDF5 is not thread-safe) and inflated in parallel
-/// with zlib, in fixed batches, so results do not depend on the thread count.
+/// with libdeflate (about twice zlib's speed on whole chunks, adler-32 checked as zlib
+/// does), in fixed batches, so results do not depend on the thread count.
 /// Returns false when the layout does not qualify (the caller then uses H5Dread).
+/// This thread's libdeflate decompressor (a few tens of KB, made once per thread); null when
+/// out of memory.
+libdeflate_decompressor* thread_decompressor() {
+    struct Free {
+        void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+    };
+    thread_local const std::unique_ptr<libdeflate_decompressor, Free> d(libdeflate_alloc_decompressor());
+    return d.get();
+}
+
 template <class T>
 bool read_range_parallel_inflate(hid_t dset, std::int64_t offset, std::int64_t count, T* out, ChunkCache* cache) {
     Handle dcpl(H5Dget_create_plist(dset));
@@ -766,20 +778,26 @@ bool read_range_parallel_inflate(hid_t dset, std::int64_t offset, std::int64_t c
                 dst = buf.data();
                 if (c == last) last_in_scratch = true;
             }
-            uLongf out_bytes = static_cast<uLongf>(chunk_elems * static_cast<std::int64_t>(sizeof(T)));
+            std::size_t out_bytes = static_cast<std::size_t>(chunk_elems) * sizeof(T);
             const auto& src = packed[static_cast<std::size_t>(i)];
-            int rc = Z_OK;
+            auto rc = LIBDEFLATE_SUCCESS;
             if (masks[i] & 1u) { // deflate was skipped for this chunk: stored raw
-                out_bytes = std::min<uLongf>(out_bytes, static_cast<uLongf>(src.size()));
+                out_bytes = std::min(out_bytes, src.size());
                 std::memcpy(dst, src.data(), out_bytes);
+            } else if (auto* inflater = thread_decompressor()) {
+                rc = libdeflate_zlib_decompress(inflater, src.data(), src.size(), dst, out_bytes, &out_bytes);
             } else {
-                rc = uncompress(reinterpret_cast<Bytef*>(dst), &out_bytes, src.data(), static_cast<uLong>(src.size()));
+#pragma omp critical
+                if (!error) error = std::make_exception_ptr(std::bad_alloc());
+                continue;
             }
-            if (rc != Z_OK || out_bytes < static_cast<uLongf>((hi - c * chunk_elems) * static_cast<std::int64_t>(sizeof(T)))) {
+            if (rc != LIBDEFLATE_SUCCESS || out_bytes < static_cast<std::size_t>(hi - c * chunk_elems) * sizeof(T)) {
 #pragma omp critical
                 if (!error)
-                    error = std::make_exception_ptr(
-                        Error(fmt::format("{}: chunk {} does not inflate (zlib error {}): damaged file?", where(dset), c, rc)));
+                    error = std::make_exception_ptr(Error(fmt::format(
+                        "{}: chunk {} does not inflate ({}): damaged file?", where(dset), c,
+                        rc == LIBDEFLATE_SUCCESS ? "too few bytes"
+                                                 : (rc == LIBDEFLATE_INSUFFICIENT_SPACE ? "more bytes than a chunk" : "bad deflate data"))));
                 continue;
             }
             if (!whole)
