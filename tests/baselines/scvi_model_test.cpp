@@ -161,5 +161,23 @@ TEST(ScviModel, TrainingLowersTheLossAndIsDeterministic) {
     EXPECT_NE(test::error_of([&] { (void)train_scvi(empty, heuristic); }).find("at least 3 needed"), std::string::npos);
 }
 
+// scvi-tools' split rules: n_train = ceil(0.9 n), and a last minibatch of 1 or 2 cells moves
+// to the validation side (validate_data_split with train_size left at its default).
+TEST(ScviModel, TrainingSplitFollowsScviTools) {
+    std::mt19937 gen(9);
+    const auto cells = [&](Eigen::Index n) {
+        RowMatrixF x(n, 6);
+        for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(1 + std::poisson_distribution<int>(3.0)(gen));
+        return x;
+    };
+    ScviOptions o;
+    o.max_epochs = 1;
+    o.batch_size = 64;
+    // 74 cells: ceil(66.6) = 67 = 64 + 3, kept; 73 cells: ceil(65.7) = 66 = 64 + 2, 2 cells moved
+    EXPECT_EQ(train_scvi(cells(74), o).training_cells, 67);
+    EXPECT_EQ(train_scvi(cells(73), o).training_cells, 64);
+    EXPECT_EQ(train_scvi(cells(72), o).training_cells, 64); // ceil(64.8) = 65: one cell moved
+}
+
 } // namespace
 } // namespace scx

@@ -351,13 +351,17 @@ ScviTrainResult train_scvi(const RowMatrixF& counts, const ScviOptions& o) {
     // scvi-tools' DataSplitter: a seeded permutation, the first train_size share trains
     Rng split_rng(o.seed, 2);
     shuffle_in_place(usable, split_rng);
-    const auto n_train = std::max<std::int64_t>(2, static_cast<std::int64_t>(std::ceil(o.train_size * static_cast<double>(n))));
+    auto n_train = std::max<std::int64_t>(2, static_cast<std::int64_t>(std::ceil(o.train_size * static_cast<double>(n))));
+    // scvi-tools' validate_data_split: a last minibatch of 1 or 2 cells would break batch
+    // norm, so (with train_size left at its default, as here) those cells go to the validation
+    // side for good
+    if (const auto rest = n_train % o.batch_size; rest > 0 && rest < 3 && n_train > rest) n_train -= rest;
     std::vector<std::int64_t> train(usable.begin(), usable.begin() + std::min(n, n_train));
     result.training_cells = static_cast<std::int64_t>(train.size());
     const std::int64_t epochs = o.max_epochs > 0
                                     ? o.max_epochs
                                     : std::max<std::int64_t>(1, std::min<std::int64_t>(
-                                                                    std::llround(20000.0 / static_cast<double>(n) * 400.0), 400));
+                                                                    static_cast<std::int64_t>(std::nearbyint(20000.0 / static_cast<double>(n) * 400.0)), 400)); // Python's round: half to even
     result.epochs = epochs;
 
     auto& p = result.parameters;

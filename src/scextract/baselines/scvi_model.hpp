@@ -34,7 +34,8 @@ struct ScviOptions {
     double adam_eps = 0.01;
     double weight_decay = 1e-6;
     std::int64_t batch_size = 128;
-    /// 0: scvi-tools' heuristic min(round(20000 / cells * 400), 400) over the training cells.
+    /// 0: scvi-tools' heuristic min(round(20000 / cells * 400), 400) over all the cells with counts
+    /// (Python's round, half to even).
     std::int64_t max_epochs = 0;
     std::int64_t n_epochs_kl_warmup = 400;
     double train_size = 0.9; ///< share of cells trained on; the rest is scvi-tools' validation set
