@@ -205,9 +205,10 @@ PalantirPseudotime palantir_pseudotime(const RowMatrixD& scaled, const std::vect
     }
 
     const auto n_wp = static_cast<std::int64_t>(waypoints.size());
+    const ShortestPathGraph graph(adj);
     RowMatrixD dist(n_wp, n);
     parallel_for(n_wp, 8, options.threads, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
-        for (std::int64_t w = begin; w < end; ++w) dist.row(w) = shortest_paths_from(adj, waypoints[static_cast<std::size_t>(w)]).transpose();
+        for (std::int64_t w = begin; w < end; ++w) graph.distances_from(waypoints[static_cast<std::size_t>(w)], dist.row(w).data());
     });
     // Gaussian weights, bandwidth 1.06 sd N^(-1/5) over all waypoint-cell distances; columns sum to 1
     const double count = static_cast<double>(dist.size());
