@@ -14,18 +14,35 @@ ShortestPathGraph::ShortestPathGraph(const WeightedAdjacency& adjacency) {
     const auto n = static_cast<std::int64_t>(adjacency.size());
     if (n > std::numeric_limits<std::int32_t>::max())
         throw Error(fmt::format("shortest paths: {} nodes, more than 2^31 - 1", n));
-    offset_.reserve(static_cast<std::size_t>(n + 1));
-    std::vector<std::pair<std::int64_t, double>> edges;
-    for (std::int64_t v = 0; v < n; ++v) {
-        edges = adjacency[static_cast<std::size_t>(v)];
-        for (const auto& [u, w] : edges) {
+    for (std::int64_t v = 0; v < n; ++v)
+        for (const auto& [u, w] : adjacency[static_cast<std::size_t>(v)]) {
             if (u < 0 || u >= n) throw Error(fmt::format("shortest paths: node {} has neighbour {} outside the {}-node graph", v, u, n));
             if (!(w >= 0.0)) throw Error(fmt::format("shortest paths: edge {} - {} has length {}", v, u, w));
         }
+    // breadth-first numbering, component by component from the lowest unnumbered node
+    internal_of_.assign(static_cast<std::size_t>(n), -1);
+    caller_of_.reserve(static_cast<std::size_t>(n));
+    for (std::int64_t s = 0; s < n; ++s) {
+        if (internal_of_[static_cast<std::size_t>(s)] >= 0) continue;
+        std::size_t head = caller_of_.size();
+        internal_of_[static_cast<std::size_t>(s)] = static_cast<std::int32_t>(caller_of_.size());
+        caller_of_.push_back(static_cast<std::int32_t>(s));
+        for (; head < caller_of_.size(); ++head)
+            for (const auto& [u, w] : adjacency[static_cast<std::size_t>(caller_of_[head])])
+                if (internal_of_[static_cast<std::size_t>(u)] < 0) {
+                    internal_of_[static_cast<std::size_t>(u)] = static_cast<std::int32_t>(caller_of_.size());
+                    caller_of_.push_back(static_cast<std::int32_t>(u));
+                }
+    }
+    offset_.reserve(static_cast<std::size_t>(n + 1));
+    std::vector<std::pair<std::int32_t, double>> edges;
+    for (const auto v : caller_of_) {
+        edges.clear();
+        for (const auto& [u, w] : adjacency[static_cast<std::size_t>(v)]) edges.emplace_back(internal_of_[static_cast<std::size_t>(u)], w);
         std::sort(edges.begin(), edges.end()); // by neighbour, then length: the first of a run is the shortest
         for (std::size_t e = 0; e < edges.size(); ++e) {
             if (e > 0 && edges[e].first == edges[e - 1].first) continue;
-            target_.push_back(static_cast<std::int32_t>(edges[e].first));
+            target_.push_back(edges[e].first);
             length_.push_back(edges[e].second);
         }
         offset_.push_back(static_cast<std::int64_t>(target_.size()));
@@ -99,13 +116,16 @@ class NodeHeap {
 
 } // namespace
 
-void ShortestPathGraph::distances_from(std::int64_t source, double* dist) const {
+void ShortestPathGraph::distances_from(std::int64_t source, double* out) const {
     const std::int64_t n = size();
     if (source < 0 || source >= n) throw Error(fmt::format("shortest paths: source {} is not a node of a {}-node graph", source, n));
-    std::fill(dist, dist + n, std::numeric_limits<double>::infinity());
+    thread_local std::vector<double> scratch; // lengths in the internal numbering
+    scratch.assign(static_cast<std::size_t>(n), std::numeric_limits<double>::infinity());
+    double* dist = scratch.data();
     NodeHeap heap(n, dist);
-    dist[source] = 0.0;
-    heap.push(static_cast<std::int32_t>(source));
+    const std::int32_t start = internal_of_[static_cast<std::size_t>(source)];
+    dist[start] = 0.0;
+    heap.push(start);
     while (!heap.empty()) {
         const std::int32_t v = heap.pop();
         const double dv = dist[v];
@@ -118,6 +138,7 @@ void ShortestPathGraph::distances_from(std::int64_t source, double* dist) const 
             else heap.decreased(u);
         }
     }
+    for (std::int64_t v = 0; v < n; ++v) out[caller_of_[static_cast<std::size_t>(v)]] = dist[v];
 }
 
 Eigen::VectorXd shortest_paths_from(const ShortestPathGraph& graph, std::int64_t source) {

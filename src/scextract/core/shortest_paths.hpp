@@ -17,9 +17,11 @@ namespace scx {
 using WeightedAdjacency = std::vector<std::vector<std::pair<std::int64_t, double>>>;
 
 /// The same graph in compressed rows, each node's repeated edges merged into one (the shortest
-/// kept), for many Dijkstra runs over it: contiguous edges and a heap with decrease-key, so a
-/// node is popped once. The lengths are exactly those of the adjacency lists (Dijkstra's
-/// result does not depend on the order in which ties are settled).
+/// kept), for many Dijkstra runs over it: contiguous edges, a heap with decrease-key (a node
+/// is popped once), and the nodes renumbered in breadth-first order so that neighbours sit
+/// near each other in memory (cells come in file order, which kNN neighbours ignore). The
+/// lengths are exactly those of the adjacency lists, in the caller's numbering (Dijkstra's
+/// result does not depend on the order in which ties are settled or nodes are numbered).
 class ShortestPathGraph {
   public:
     /// Throws scx::Error on a neighbour outside the graph, a negative or NaN length, or more
@@ -33,9 +35,11 @@ class ShortestPathGraph {
     void distances_from(std::int64_t source, double* out) const;
 
   private:
-    std::vector<std::int64_t> offset_{0};
+    std::vector<std::int64_t> offset_{0}; ///< internal numbering from here on
     std::vector<std::int32_t> target_;
     std::vector<double> length_;
+    std::vector<std::int32_t> internal_of_; ///< caller's node -> internal node
+    std::vector<std::int32_t> caller_of_;   ///< internal node -> caller's node
 };
 
 /// Shortest-path lengths from @p source to every node (+inf where unreachable).
