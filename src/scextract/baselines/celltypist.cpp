@@ -20,18 +20,21 @@ std::int64_t celltypist_max_iter(std::int64_t n) {
     return 200;
 }
 
-/// Rows @p rows of @p x reduced to the model's features, scaled and clipped.
-RowMatrixF scale_rows(const CellTypistModel& m, const RowMatrixF& x, const std::vector<Eigen::Index>& rows) {
+/// Rows @p rows of @p x reduced to the model's features, scaled and clipped; each value rounded
+/// to float (celltypist's scaled matrix is float32) and stored as @p Scalar.
+template <class Scalar>
+Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> scale_rows(const CellTypistModel& m, const RowMatrixF& x,
+                                                                                   const std::vector<Eigen::Index>& rows) {
     const auto g = static_cast<Eigen::Index>(m.features.size());
     for (const auto f : m.features)
         if (f >= x.cols())
             throw Error(fmt::format("CellTypist: the model uses input column {} but the input has {} columns", f, x.cols()));
-    RowMatrixF out(static_cast<Eigen::Index>(rows.size()), g);
+    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> out(static_cast<Eigen::Index>(rows.size()), g);
     for (Eigen::Index r = 0; r < out.rows(); ++r) {
         const auto xr = x.row(rows[static_cast<std::size_t>(r)]);
         for (Eigen::Index j = 0; j < g; ++j) {
             const double v = (static_cast<double>(xr[m.features[static_cast<std::size_t>(j)]]) - m.mean[j]) / m.scale[j];
-            out(r, j) = static_cast<float>(std::min(v, m.clip_max)); // only the upper side, as celltypist
+            out(r, j) = static_cast<Scalar>(static_cast<float>(std::min(v, m.clip_max))); // only the upper side, as celltypist
         }
     }
     return out;
@@ -42,7 +45,7 @@ RowMatrixF scale_rows(const CellTypistModel& m, const RowMatrixF& x, const std::
 RowMatrixF CellTypistModel::scaled(const RowMatrixF& x) const {
     std::vector<Eigen::Index> rows(static_cast<std::size_t>(x.rows()));
     for (Eigen::Index r = 0; r < x.rows(); ++r) rows[static_cast<std::size_t>(r)] = r;
-    return scale_rows(*this, x, rows);
+    return scale_rows<float>(*this, x, rows);
 }
 
 RowMatrixD CellTypistModel::decision_function(const RowMatrixF& x) const {
@@ -119,7 +122,9 @@ CellTypistFitResult fit_celltypist(const RowMatrixF& x, const std::vector<std::i
     m.mean = options.with_mean ? mean : Eigen::VectorXd::Zero(g);
     m.clip_max = options.clip_max;
 
-    const RowMatrixF z = scale_rows(m, x, rows);
+    // in double from the start: the fits need double, and a float copy beside it would cost
+    // a third more memory
+    RowMatrixD z = scale_rows<double>(m, x, rows);
 
     LogisticOptions lo;
     lo.C = options.C;
@@ -137,7 +142,7 @@ CellTypistFitResult fit_celltypist(const RowMatrixF& x, const std::vector<std::i
         for (std::size_t i = 0; i < code.size(); ++i) yc[i] = code[i] == m.classes[c] ? 1 : 0;
         names.push_back({"rest", std::to_string(m.classes[c])});
     }
-    const auto fits = fit_binary_readouts(z, y, names, lo);
+    const auto fits = fit_binary_readouts(std::move(z), y, names, lo);
     const auto n_models = static_cast<Eigen::Index>(fits.size());
     m.coef.resize(n_models, g);
     m.intercept.resize(n_models);

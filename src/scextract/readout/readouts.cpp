@@ -326,7 +326,7 @@ struct LabelledSets {
     Eigen::VectorXd weight_sum; // per fit
 };
 
-LabelledSets gather_sets(const RowMatrixF& Z, const std::vector<std::vector<std::int64_t>>& labels, bool balanced) {
+LabelledSets gather_sets(RowMatrixD Z, const std::vector<std::vector<std::int64_t>>& labels, bool balanced) {
     const auto n_fits = static_cast<Eigen::Index>(labels.size());
     std::vector<Eigen::Index> rows;
     for (Eigen::Index i = 0; i < Z.rows(); ++i)
@@ -334,11 +334,15 @@ LabelledSets gather_sets(const RowMatrixF& Z, const std::vector<std::vector<std:
             rows.push_back(i);
     LabelledSets out;
     const auto m = static_cast<Eigen::Index>(rows.size());
-    out.Z.resize(m, Z.cols());
     out.y.setZero(m, n_fits);
     out.weight.setZero(m, n_fits);
     out.weight_sum.resize(n_fits);
-    for (Eigen::Index r = 0; r < m; ++r) out.Z.row(r) = Z.row(rows[static_cast<std::size_t>(r)]).cast<double>();
+    if (m == Z.rows()) {
+        out.Z = std::move(Z); // every row labelled somewhere: no copy
+    } else {
+        out.Z.resize(m, Z.cols());
+        for (Eigen::Index r = 0; r < m; ++r) out.Z.row(r) = Z.row(rows[static_cast<std::size_t>(r)]);
+    }
     for (Eigen::Index j = 0; j < n_fits; ++j) {
         const auto& l = labels[static_cast<std::size_t>(j)];
         std::array<double, 2> count{0, 0};
@@ -363,6 +367,12 @@ constexpr std::int64_t kFitsRowChunk = 1024; // larger than kRowChunk: each chun
 std::vector<BinaryReadoutResult> fit_binary_readouts(const RowMatrixF& Z, const std::vector<std::vector<std::int64_t>>& labels,
                                                      const std::vector<std::array<std::string, 2>>& class_names,
                                                      const LogisticOptions& options) {
+    return fit_binary_readouts(RowMatrixD(Z.cast<double>()), labels, class_names, options);
+}
+
+std::vector<BinaryReadoutResult> fit_binary_readouts(RowMatrixD Z, const std::vector<std::vector<std::int64_t>>& labels,
+                                                     const std::vector<std::array<std::string, 2>>& class_names,
+                                                     const LogisticOptions& options) {
     check_logistic_options(options, "binary");
     if (labels.size() != class_names.size())
         throw Error(fmt::format("binary readouts: {} label sets but {} pairs of class names", labels.size(), class_names.size()));
@@ -380,8 +390,9 @@ std::vector<BinaryReadoutResult> fit_binary_readouts(const RowMatrixF& Z, const 
             if (count[c] == 0) throw Error(fmt::format("binary readout: no rows of class {} ('{}')", c, class_names[j][c]));
         n_rows[j] = count[0] + count[1];
     }
-    const LabelledSets data = gather_sets(Z, labels, options.balanced_class_weights);
-    const std::int64_t m = data.Z.rows(), k = Z.cols(), n_chunks = chunk_count(m, kFitsRowChunk);
+    const std::int64_t k = Z.cols();
+    const LabelledSets data = gather_sets(std::move(Z), labels, options.balanced_class_weights);
+    const std::int64_t m = data.Z.rows(), n_chunks = chunk_count(m, kFitsRowChunk);
 
     // x = [w (k), b] per fit; w is penalised, b is not. Each round evaluates every fit still
     // running at the point its minimiser asks for, in one pass over Z: scores Z W (a GEMM over

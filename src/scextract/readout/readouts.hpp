@@ -163,5 +163,10 @@ BinaryReadoutResult fit_binary_readout(const RowMatrixF& Z, const std::vector<st
 std::vector<BinaryReadoutResult> fit_binary_readouts(const RowMatrixF& Z, const std::vector<std::vector<std::int64_t>>& labels,
                                                      const std::vector<std::array<std::string, 2>>& class_names,
                                                      const LogisticOptions& options = {});
+/// The same on a double @p Z handed over (moved in: when every row is labelled in some fit it
+/// is used in place, without the double copy the float overload makes).
+std::vector<BinaryReadoutResult> fit_binary_readouts(RowMatrixD Z, const std::vector<std::vector<std::int64_t>>& labels,
+                                                     const std::vector<std::array<std::string, 2>>& class_names,
+                                                     const LogisticOptions& options = {});
 
 } // namespace scx
