@@ -262,6 +262,7 @@ nlohmann::json run_step(const Args& a) {
         const scx::RowMatrixF z = scx::scvi_latent_mean(model.parameters, counts);
         j["seconds"] = seconds_since(t0);
         j["epochs"] = model.epochs;
+        j["epoch_loss"] = model.epoch_loss; // mean minibatch loss per epoch, as scvi-tools' train_loss_epoch
         scx::write_npy(out / ("scvi_ours_seed" + std::to_string(a.seed) + ".npy"), z);
         return j;
     }
