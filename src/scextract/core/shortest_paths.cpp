@@ -126,12 +126,17 @@ void ShortestPathGraph::distances_from(std::int64_t source, double* out) const {
     const std::int32_t start = internal_of_[static_cast<std::size_t>(source)];
     dist[start] = 0.0;
     heap.push(start);
+    // local pointers: the stores into dist would otherwise make the compiler reload the
+    // vectors' data pointers for every edge
+    const std::int64_t* const offset = offset_.data();
+    const std::int32_t* const target = target_.data();
+    const double* const length = length_.data();
     while (!heap.empty()) {
         const std::int32_t v = heap.pop();
         const double dv = dist[v];
-        for (std::int64_t e = offset_[static_cast<std::size_t>(v)]; e < offset_[static_cast<std::size_t>(v) + 1]; ++e) {
-            const std::int32_t u = target_[static_cast<std::size_t>(e)];
-            const double candidate = dv + length_[static_cast<std::size_t>(e)];
+        for (std::int64_t e = offset[v], end = offset[v + 1]; e < end; ++e) {
+            const std::int32_t u = target[e];
+            const double candidate = dv + length[e];
             if (!(candidate < dist[u])) continue;
             dist[u] = candidate;
             if (heap.position(u) == NodeHeap::kAbsent) heap.push(u);
