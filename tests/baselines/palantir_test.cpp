@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -132,6 +133,27 @@ TEST(Palantir, WholeWorkflowFollowsPalantir) {
     const RowMatrixF few = x.topRows(20);
     EXPECT_NE(test::error_of([&] { (void)run_palantir(few, 0); }).find("20 cells, more than knn = 30 needed"),
               std::string::npos);
+}
+
+// More cells than one block of the pseudotime's parallel loops (2,048), so the threads really
+// split them: the same bits at 1 and 3 threads.
+TEST(Palantir, PseudotimeBitsDoNotFollowTheThreadCount) {
+    std::mt19937 gen(4);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    RowMatrixD scaled(5000, 4);
+    for (Eigen::Index i = 0; i < scaled.rows(); ++i) {
+        const double s = static_cast<double>(i) / 5000.0; // a noisy curve
+        scaled.row(i) << s, s * s, 0.1 * u(gen), 0.1 * u(gen);
+    }
+    std::vector<std::int64_t> waypoints{0};
+    for (std::int64_t w = 37; w < 5000; w += 61) waypoints.push_back(w);
+    PalantirPseudotimeOptions one, three;
+    one.threads = 1;
+    three.threads = 3;
+    const auto a = palantir_pseudotime(scaled, waypoints, one), b = palantir_pseudotime(scaled, waypoints, three);
+    EXPECT_TRUE(a.pseudotime.cwiseEqual(b.pseudotime).all());
+    EXPECT_TRUE(a.waypoint_weights.cwiseEqual(b.waypoint_weights).all());
+    EXPECT_GT(spearman(to_vector(a.pseudotime), to_vector(Eigen::VectorXd(scaled.col(0)))), 0.99);
 }
 
 } // namespace

@@ -215,24 +215,31 @@ PalantirPseudotime palantir_pseudotime(const RowMatrixD& scaled, const std::vect
     const double mean = dist.mean();
     const double sd = std::sqrt((dist.array() - mean).square().sum() / count);
     const double bandwidth = sd * 1.06 * std::pow(count, -0.2);
-    RowMatrixD weight = (-0.5 * (dist.array() / bandwidth).square()).exp().matrix();
-    const Eigen::RowVectorXd column_sums = weight.colwise().sum();
-    for (Eigen::Index c = 0; c < n; ++c) weight.col(c) /= column_sums(c);
+    // cells in fixed blocks over the threads: each cell's weights and sums are one task's
+    constexpr std::int64_t kCellBlock = 2048;
+    RowMatrixD weight(n_wp, n);
+    parallel_for(n, kCellBlock, options.threads, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
+        auto w = weight.middleCols(begin, end - begin);
+        w = (-0.5 * (dist.middleCols(begin, end - begin).array() / bandwidth).square()).exp().matrix();
+        for (Eigen::Index c = 0; c < w.cols(); ++c) w.col(c) /= w.col(c).sum();
+    });
 
     Eigen::VectorXd t = dist.row(0).transpose();
     std::int64_t iteration = 1;
     bool converged = false;
     while (!converged && iteration < options.max_iterations) {
         Eigen::VectorXd next = Eigen::VectorXd::Zero(n);
-        for (std::int64_t w = 0; w < n_wp; ++w) {
-            const double t_wp = w == 0 ? 0.0 : t(waypoints[static_cast<std::size_t>(w)]);
-            const double t_wp_sign = t(waypoints[static_cast<std::size_t>(w)]); // before the start's reset
-            for (std::int64_t c = 0; c < n; ++c) {
-                // a cell before the waypoint lies on the near side: its distance counts negative
-                const double sign = (w != 0 && t(c) < t_wp_sign) ? -1.0 : 1.0;
-                next(c) += (dist(w, c) * sign + t_wp) * weight(w, c);
+        parallel_for(n, kCellBlock, options.threads, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
+            for (std::int64_t w = 0; w < n_wp; ++w) { // each cell sums over the waypoints in order
+                const double t_wp = w == 0 ? 0.0 : t(waypoints[static_cast<std::size_t>(w)]);
+                const double t_wp_sign = t(waypoints[static_cast<std::size_t>(w)]); // before the start's reset
+                for (std::int64_t c = begin; c < end; ++c) {
+                    // a cell before the waypoint lies on the near side: its distance counts negative
+                    const double sign = (w != 0 && t(c) < t_wp_sign) ? -1.0 : 1.0;
+                    next(c) += (dist(w, c) * sign + t_wp) * weight(w, c);
+                }
             }
-        }
+        });
         converged = pearson(t, next) > kConverged;
         t = next;
         ++iteration;
