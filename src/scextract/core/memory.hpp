@@ -12,7 +12,6 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-
 namespace scx {
 
 /// Faults in the pages of [@p data, @p data + @p bytes) for writing, on every thread

@@ -10,9 +10,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <optional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string_view>
 
 #include <libdeflate.h>
@@ -702,12 +702,6 @@ template <class T> hid_t mem_type_for() {
 
 namespace {
 
-/// Fast path of read_range for the common h5ad layout: a 1-D chunked dataset whose
-/// only filter is deflate and whose stored type equals the memory type. Compressed
-/// chunks are fetched serially (HDF5 is not thread-safe) and inflated in parallel
-/// with libdeflate (about twice zlib's speed on whole chunks, adler-32 checked as zlib
-/// does), in fixed batches, so results do not depend on the thread count.
-/// Returns false when the layout does not qualify (the caller then uses H5Dread).
 /// This thread's libdeflate decompressor (a few tens of KB, made once per thread); null when
 /// out of memory.
 libdeflate_decompressor* thread_decompressor() {
@@ -718,6 +712,12 @@ libdeflate_decompressor* thread_decompressor() {
     return d.get();
 }
 
+/// Fast path of read_range for the common h5ad layout: a 1-D chunked dataset whose
+/// only filter is deflate and whose stored type equals the memory type. Compressed
+/// chunks are fetched serially (HDF5 is not thread-safe) and inflated in parallel
+/// with libdeflate (a faster inflate than zlib for whole buffers, adler-32 checked as zlib
+/// does), in fixed batches, so results do not depend on the thread count.
+/// Returns false when the layout does not qualify (the caller then uses H5Dread).
 template <class T>
 bool read_range_parallel_inflate(hid_t dset, std::int64_t offset, std::int64_t count, T* out, ChunkCache* cache) {
     Handle dcpl(H5Dget_create_plist(dset));
