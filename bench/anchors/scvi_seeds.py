@@ -25,17 +25,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from anchors import test_mask  # noqa: E402
-from run import ROOT, SIZES, Runner, knn_jaccard, knn_sets, knn_transfer_balanced_accuracy, ok, sim_data  # noqa: E402
+from run import (ROOT, SIZES, Runner, knn_jaccard, knn_sets, knn_transfer_balanced_accuracy, ok,  # noqa: E402
+                 scvi_rule, sim_data)
 
 
 def rule(ours_nn, ours_ba, anchor_nn: dict, anchor_ba: dict) -> bool:
     """run.py's check_scvi on precomputed neighbour sets and balanced accuracies."""
-    seeds = list(anchor_nn)
-    ref = float(np.median([knn_jaccard(anchor_nn[s], anchor_nn[t]) for s, t in itertools.combinations(seeds, 2)]))
-    ours_j = float(np.median([knn_jaccard(ours_nn, anchor_nn[s]) for s in seeds]))
-    spread = max(abs(anchor_ba[s] - anchor_ba[t]) for s, t in itertools.combinations(seeds, 2))
-    centre = float(np.mean([anchor_ba[s] for s in seeds]))
-    return ours_j >= 0.9 * ref and abs(ours_ba - centre) <= spread
+    *_, jaccard_met, accuracy_met = scvi_rule(ours_nn, ours_ba, anchor_nn, anchor_ba)
+    return jaccard_met and accuracy_met
 
 
 def main() -> None:

@@ -153,8 +153,6 @@ Eigen::VectorXd shortest_paths_from(const ShortestPathGraph& graph, std::int64_t
 }
 
 Eigen::VectorXd shortest_paths_from(const WeightedAdjacency& adjacency, std::int64_t source) {
-    const auto n = static_cast<std::int64_t>(adjacency.size());
-    if (source < 0 || source >= n) throw Error(fmt::format("shortest paths: source {} is not a node of a {}-node graph", source, n));
     return shortest_paths_from(ShortestPathGraph(adjacency), source);
 }
 

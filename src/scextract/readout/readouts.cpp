@@ -75,6 +75,16 @@ void check_logistic_options(const LogisticOptions& o, const char* what) {
         throw Error(fmt::format("{} readout: max_iterations and lbfgs_history must be >= 1", what));
 }
 
+// The weighted loss sum @p sum and its gradient @p g turned into the mean objective
+// (sum + |w|^2 / 2C) / weight_sum; w, the penalised weights, lead the gradient.
+template <class Weights>
+double mean_with_penalty(double sum, Eigen::VectorXd& g, const Weights& w, double C, double weight_sum) {
+    const double inv_sw = 1.0 / weight_sum, l2 = 1.0 / (C * weight_sum);
+    g *= inv_sw;
+    g.head(w.size()) += l2 * w;
+    return sum * inv_sw + 0.5 * l2 * w.squaredNorm();
+}
+
 // The mean logistic objective (sum_i s_i loss_i + |x.head(n_penalised)|^2 / 2C) / sum_i s_i and
 // its gradient. term(begin, end, g) returns sum_i s_i loss_i over rows [begin, end) and adds
 // their weighted gradient to g; chunks are summed in chunk order.
@@ -95,12 +105,7 @@ double penalised_mean(const Eigen::VectorXd& x, Eigen::VectorXd& g, const Labell
         f += f_part[c];
         g += g_part[c];
     }
-    const double inv_sw = 1.0 / data.weight_sum, l2 = 1.0 / (C * data.weight_sum);
-    f *= inv_sw;
-    g *= inv_sw;
-    f += 0.5 * l2 * x.head(n_penalised).squaredNorm();
-    g.head(n_penalised) += l2 * x.head(n_penalised);
-    return f;
+    return mean_with_penalty(f, g, x.head(n_penalised), C, data.weight_sum);
 }
 
 } // namespace
@@ -326,7 +331,8 @@ struct LabelledSets {
     Eigen::VectorXd weight_sum; // per fit
 };
 
-LabelledSets gather_sets(RowMatrixD Z, const std::vector<std::vector<std::int64_t>>& labels, bool balanced) {
+LabelledSets gather_sets(RowMatrixD Z, const std::vector<std::vector<std::int64_t>>& labels,
+                         const std::vector<std::array<std::int64_t, 2>>& counts, bool balanced) {
     const auto n_fits = static_cast<Eigen::Index>(labels.size());
     std::vector<Eigen::Index> rows;
     for (Eigen::Index i = 0; i < Z.rows(); ++i)
@@ -345,9 +351,8 @@ LabelledSets gather_sets(RowMatrixD Z, const std::vector<std::vector<std::int64_
     }
     for (Eigen::Index j = 0; j < n_fits; ++j) {
         const auto& l = labels[static_cast<std::size_t>(j)];
-        std::array<double, 2> count{0, 0};
-        for (const auto r : rows)
-            if (l[static_cast<std::size_t>(r)] >= 0) ++count[static_cast<std::size_t>(l[static_cast<std::size_t>(r)])];
+        const std::array<double, 2> count{static_cast<double>(counts[static_cast<std::size_t>(j)][0]),
+                                          static_cast<double>(counts[static_cast<std::size_t>(j)][1])};
         const double m_j = count[0] + count[1];
         for (Eigen::Index r = 0; r < m; ++r) {
             const auto c = l[static_cast<std::size_t>(rows[static_cast<std::size_t>(r)])];
@@ -376,11 +381,11 @@ std::vector<BinaryReadoutResult> fit_binary_readouts(RowMatrixD Z, const std::ve
     check_logistic_options(options, "binary");
     if (labels.size() != class_names.size())
         throw Error(fmt::format("binary readouts: {} label sets but {} pairs of class names", labels.size(), class_names.size()));
-    std::vector<std::int64_t> n_rows(labels.size());
+    std::vector<std::array<std::int64_t, 2>> counts(labels.size(), {0, 0}); // rows of class 0 and 1, per fit
     for (std::size_t j = 0; j < labels.size(); ++j) {
         if (static_cast<std::int64_t>(labels[j].size()) != Z.rows())
             throw Error(fmt::format("binary readout: {} latent rows but {} labels", Z.rows(), labels[j].size()));
-        std::array<std::int64_t, 2> count{0, 0};
+        auto& count = counts[j];
         for (std::size_t i = 0; i < labels[j].size(); ++i) {
             if (labels[j][i] < -1 || labels[j][i] > 1)
                 throw Error(fmt::format("binary readout: label {} of row {} is not -1, 0 or 1", labels[j][i], i));
@@ -388,10 +393,9 @@ std::vector<BinaryReadoutResult> fit_binary_readouts(RowMatrixD Z, const std::ve
         }
         for (int c = 0; c < 2; ++c)
             if (count[c] == 0) throw Error(fmt::format("binary readout: no rows of class {} ('{}')", c, class_names[j][c]));
-        n_rows[j] = count[0] + count[1];
     }
     const std::int64_t k = Z.cols();
-    const LabelledSets data = gather_sets(std::move(Z), labels, options.balanced_class_weights);
+    const LabelledSets data = gather_sets(std::move(Z), labels, counts, options.balanced_class_weights);
     const std::int64_t m = data.Z.rows(), n_chunks = chunk_count(m, kFitsRowChunk);
 
     // x = [w (k), b] per fit; w is penalised, b is not. Each round evaluates every fit still
@@ -454,11 +458,7 @@ std::vector<BinaryReadoutResult> fit_binary_readouts(RowMatrixD Z, const std::ve
                 g.head(k) += g_part[c].col(a);
                 g[k] += b_part[c][a];
             }
-            const double sw = data.weight_sum[j], inv_sw = 1.0 / sw, l2 = 1.0 / (options.C * sw);
-            f *= inv_sw;
-            g *= inv_sw;
-            f += 0.5 * l2 * W.col(a).squaredNorm();
-            g.head(k) += l2 * W.col(a);
+            f = mean_with_penalty(f, g, W.col(a), options.C, data.weight_sum[j]);
             fits[static_cast<std::size_t>(j)].tell(f, g);
         }
     }
@@ -467,7 +467,7 @@ std::vector<BinaryReadoutResult> fit_binary_readouts(RowMatrixD Z, const std::ve
     for (std::size_t j = 0; j < labels.size(); ++j) {
         const Eigen::VectorXd& x = fits[j].solution();
         out[j].info = fits[j].info();
-        out[j].info.n_rows = n_rows[j];
+        out[j].info.n_rows = counts[j][0] + counts[j][1];
         out[j].readout.w = x.head(k).cast<float>();
         out[j].readout.b = x[k];
         out[j].readout.negative_class = class_names[j][0];
