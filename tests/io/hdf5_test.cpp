@@ -9,8 +9,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <fmt/format.h>
 
 namespace {
 
@@ -64,3 +70,71 @@ TEST(Hdf5, ErrorsNameTheOutputNotItsTemporary) {
 }
 
 } // namespace
+
+namespace {
+
+/// Every byte of the file at @p path.
+std::string file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// A 2-D float dataset of @p rows x 3 written by RowAppender in blocks of uneven sizes (whole
+/// chunks, part chunks, a block spanning several chunks), with @p threads threads.
+void write_appended(const std::string& path, std::int64_t rows, int gzip_level, int threads) {
+    Handle f = scx::h5::create_file(path);
+    scx::h5::WriteSettings s;
+    s.gzip_level = gzip_level;
+    s.chunk_elems = 40; // 40 floats: 13 rows of 3 per chunk
+    Handle d = scx::h5::create_ndarray_dataset(f, "m", scx::DType::float32, {rows, 3}, s);
+    scx::h5::RowAppender a(d, scx::DType::float32, threads);
+    std::int64_t row = 0;
+    for (const std::int64_t block : {1, 12, 13, 40, 7, 100}) {
+        const auto n = std::min(block, rows - row);
+        std::vector<double> values(static_cast<std::size_t>(n * 3)); // converted to float on the way
+        for (std::int64_t i = 0; i < n * 3; ++i) values[static_cast<std::size_t>(i)] = 0.25 * static_cast<double>(row * 3 + i) - 7.0;
+        a.append(values.data(), n);
+        row += n;
+        if (row == rows) break;
+    }
+    ASSERT_EQ(a.rows_appended(), rows);
+    a.finish();
+}
+
+} // namespace
+
+TEST(RowAppender, CompressedChunksReadBackThroughHdf5sOwnFilter) {
+    scx::test::TempDir dir;
+    for (const int gzip : {0, 4}) {
+        const auto path = (dir / fmt::format("a{}.h5", gzip)).string();
+        write_appended(path, 150, gzip, 2); // 150 = 11 whole chunks of 13 rows and an edge chunk of 7
+        Handle f = scx::h5::open_file_read(path);
+        Handle d = scx::h5::open_dataset(f, "m");
+        Handle dcpl(H5Dget_create_plist(d));
+        EXPECT_EQ(H5Pget_nfilters(dcpl), gzip > 0 ? 1 : 0);
+        std::vector<float> back(150 * 3, -1.0F);
+        ASSERT_GE(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, back.data()), 0); // zlib inflates
+        for (std::size_t i = 0; i < back.size(); ++i) ASSERT_EQ(back[i], 0.25F * static_cast<float>(i) - 7.0F) << i << " gzip " << gzip;
+    }
+}
+
+TEST(RowAppender, FileBytesDoNotFollowTheThreadCount) {
+    scx::test::TempDir dir;
+    const auto one = (dir / "one.h5").string(), three = (dir / "three.h5").string();
+    write_appended(one, 161, 4, 1);
+    write_appended(three, 161, 4, 3);
+    EXPECT_EQ(file_bytes(one), file_bytes(three));
+}
+
+TEST(RowAppender, RefusesRowsPastTheEndAndAnUnfinishedEdge) {
+    scx::test::TempDir dir;
+    Handle f = scx::h5::create_file((dir / "e.h5").string());
+    scx::h5::WriteSettings s;
+    s.chunk_elems = 10;
+    Handle d = scx::h5::create_ndarray_dataset(f, "v", scx::DType::float64, {25}, s);
+    scx::h5::RowAppender a(d, scx::DType::float64, 2);
+    const std::vector<double> v(30, 1.0);
+    EXPECT_THROW(a.append(v.data(), 30), scx::Error);
+    a.append(v.data(), 12);
+    EXPECT_THROW(a.finish(), scx::Error); // rows 12-24 never came
+}

@@ -258,7 +258,7 @@ Placed apply_streamed(const ApplyFileOptions& a, const Algorithm& algorithm, con
                                       a.apply.input, o.threads, messages);
 
     H5adRowReader reader(a.input, {a.layer, a.raw});
-    H5adAnnotationWriter w(a.input, a.out);
+    H5adAnnotationWriter w(a.input, a.out, {.threads = o.threads});
     const auto outputs = obs_outputs(algorithm);
     w.add_obsm("X_scx", algorithm.latent_dim());
     for (const auto& out : outputs) {

@@ -7,6 +7,7 @@
 #include "scextract/io/hdf5.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -25,6 +26,7 @@ struct Target {
     std::int64_t n_cols = 1;
     std::vector<std::string> categories; ///< categorical columns
     Handle dataset;
+    std::optional<h5::RowAppender> rows; ///< over dataset
     std::int64_t written = 0;
 };
 
@@ -49,7 +51,7 @@ struct H5adAnnotationWriter::State {
     Target& declare(std::string label, std::string name, Target::Kind kind) {
         for (const auto& t : targets)
             if (t.label == label) throw Error(fmt::format("{}: {} is declared twice", output, label));
-        targets.push_back({std::move(label), std::move(name), kind, 1, {}, Handle(), 0});
+        targets.push_back({std::move(label), std::move(name), kind, 1, {}, Handle(), std::nullopt, 0});
         return targets.back();
     }
 
@@ -101,6 +103,7 @@ void H5adAnnotationWriter::add_obs_numeric(const std::string& name, DType dtype)
         Handle obs = open_dataframe_for_columns(s_->file, "obs", {name});
         t.dataset = h5::create_ndarray_dataset(obs, name, dtype, {s_->n_obs}, s_->settings);
         h5::write_encoding(t.dataset, "array", "0.2.0");
+        t.rows.emplace(t.dataset, dtype, s_->options.threads);
     });
 }
 
@@ -121,6 +124,7 @@ void H5adAnnotationWriter::add_obs_categorical(const std::string& name, const st
         h5::write_bool_attr(g, "ordered", ordered);
         t.dataset = h5::create_ndarray_dataset(g, "codes", DType::int32, {s_->n_obs}, s_->settings);
         h5::write_encoding(t.dataset, "array", "0.2.0");
+        t.rows.emplace(t.dataset, DType::int32, s_->options.threads);
         const auto n_categories = static_cast<std::int64_t>(categories.size());
         write_h5ad_element(g, "categories", Element{StringArray{{n_categories}, categories}}, s_->options);
     });
@@ -139,6 +143,7 @@ void H5adAnnotationWriter::add_obsm(const std::string& name, std::int64_t n_cols
         h5::unlink_if_exists(g, name);
         t.dataset = h5::create_ndarray_dataset(g, name, DType::float32, {s_->n_obs, n_cols}, s_->settings);
         h5::write_encoding(t.dataset, "array", "0.2.0");
+        t.rows.emplace(t.dataset, DType::float32, s_->options.threads);
     });
 }
 
@@ -152,7 +157,7 @@ void H5adAnnotationWriter::write_obs(const std::string& name, std::int64_t first
     auto& t = s_->find(name, Target::Kind::numeric);
     const auto rows = static_cast<std::int64_t>(values.size());
     s_->check_block(t, first_row, rows);
-    s_->guarded([&] { h5::write_rows(t.dataset, first_row, rows, values.data()); });
+    s_->guarded([&] { t.rows->append(values.data(), rows); });
     t.written += rows;
 }
 
@@ -160,7 +165,7 @@ void H5adAnnotationWriter::write_obs(const std::string& name, std::int64_t first
     auto& t = s_->find(name, Target::Kind::numeric);
     const auto rows = static_cast<std::int64_t>(values.size());
     s_->check_block(t, first_row, rows);
-    s_->guarded([&] { h5::write_rows(t.dataset, first_row, rows, values.data()); });
+    s_->guarded([&] { t.rows->append(values.data(), rows); });
     t.written += rows;
 }
 
@@ -173,7 +178,7 @@ void H5adAnnotationWriter::write_obs_codes(const std::string& name, std::int64_t
         if (codes[i] < -1 || codes[i] >= n_cat)
             throw Error(fmt::format("{}: {} code {} at row {} is outside [-1, {}) ({} categories)", s_->output, t.label, codes[i],
                                     first_row + static_cast<std::int64_t>(i), n_cat, n_cat));
-    s_->guarded([&] { h5::write_rows(t.dataset, first_row, rows, codes.data()); });
+    s_->guarded([&] { t.rows->append(codes.data(), rows); });
     t.written += rows;
 }
 
@@ -189,7 +194,7 @@ void H5adAnnotationWriter::write_obs(const std::string& name, std::int64_t first
             auto& t = s_->find(name, Target::Kind::numeric);
             const auto n = static_cast<std::int64_t>(one_d(*a));
             s_->check_block(t, first_row, n);
-            s_->guarded([&] { h5::write_rows(t.dataset, first_row, n, reinterpret_cast<const bool*>(a->data<std::uint8_t>())); });
+            s_->guarded([&] { t.rows->append(reinterpret_cast<const bool*>(a->data<std::uint8_t>()), n); });
             t.written += n;
             return;
         }
@@ -208,7 +213,7 @@ void H5adAnnotationWriter::write_obsm(const std::string& name, std::int64_t firs
     if (rows.cols() != t.n_cols)
         throw Error(fmt::format("{}: {} has {} columns but a block has {}", s_->output, t.label, t.n_cols, rows.cols()));
     s_->check_block(t, first_row, rows.rows());
-    s_->guarded([&] { h5::write_rows(t.dataset, first_row, rows.rows(), rows.data()); });
+    s_->guarded([&] { t.rows->append(rows.data(), rows.rows()); });
     t.written += rows.rows();
 }
 
@@ -216,7 +221,10 @@ void H5adAnnotationWriter::commit() {
     for (const auto& t : s_->targets)
         if (t.written != s_->n_obs)
             throw Error(fmt::format("{}: {} received {} of {} rows", s_->output, t.label, t.written, s_->n_obs));
-    for (auto& t : s_->targets) t.dataset.reset();
+    s_->guarded([&] {
+        for (auto& t : s_->targets) t.rows->finish();
+    });
+    for (auto& t : s_->targets) t.rows.reset(), t.dataset.reset();
     if (H5Fflush(s_->file, H5F_SCOPE_GLOBAL) < 0)
         throw Error(fmt::format("{}: cannot flush ({})", s_->output, h5::error_stack()));
     s_->file.reset();

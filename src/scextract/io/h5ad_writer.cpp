@@ -156,46 +156,62 @@ void copy_h5ad_for_amending(const std::string& input, const std::filesystem::pat
             throw Error(fmt::format("{}: written by anndata <= 0.7; only the current encoding can be amended in a copy", input));
     }
     // by hand, not std::filesystem::copy_file: its sendfile path reports a full disk as
-    // "Input/output error"; write(2) says what went wrong
+    // "Input/output error"; copy_file_range(2) and write(2) say what went wrong
     const auto fail = [&](const char* what) {
         throw Error(fmt::format("cannot {} the copy of {}: {}", what, input, std::strerror(errno)));
     };
-    {
-        const int in = ::open(input.c_str(), O_RDONLY | O_CLOEXEC);
-        if (in < 0) fail("read");
-        const int out = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (out < 0) {
-            const int e = errno;
-            ::close(in);
-            errno = e;
-            fail("create");
+    const int in = ::open(input.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0) fail("read");
+    const int out = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0) {
+        const int e = errno;
+        ::close(in);
+        errno = e;
+        fail("create");
+    }
+    const auto fail_closing = [&](const char* what, int e) {
+        ::close(in), ::close(out);
+        errno = e;
+        fail(what);
+    };
+    // The kernel copies without passing the bytes through this process (a 1.1 GB input: 0.3 s
+    // against about 2 s of write(2) into the page cache); where it cannot (another file
+    // system, an old kernel), the plain loop below does.
+    bool copied = false;
+    for (std::int64_t total = 0;;) {
+        const ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, std::size_t{1} << 30, 0);
+        if (n == 0) {
+            copied = true;
+            break;
         }
+        if (n > 0) {
+            total += n;
+            continue;
+        }
+        if (errno == EINTR) continue;
+        const bool unsupported = errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL;
+        if (!unsupported || total > 0) fail_closing("write", errno);
+        break;
+    }
+    if (!copied) {
         std::vector<char> buf(std::size_t{1} << 20);
         for (;;) {
             const ssize_t n = ::read(in, buf.data(), buf.size());
             if (n == 0) break;
             if (n < 0) {
                 if (errno == EINTR) continue;
-                const int e = errno;
-                ::close(in), ::close(out);
-                errno = e;
-                fail("read");
+                fail_closing("read", errno);
             }
             for (ssize_t done = 0; done < n;) {
                 const ssize_t w = ::write(out, buf.data() + done, static_cast<std::size_t>(n - done));
                 if (w < 0 && errno == EINTR) continue;
-                if (w <= 0) {
-                    const int e = w < 0 ? errno : ENOSPC;
-                    ::close(in), ::close(out);
-                    errno = e;
-                    fail("write");
-                }
+                if (w <= 0) fail_closing("write", w < 0 ? errno : ENOSPC);
                 done += w;
             }
         }
-        ::close(in);
-        if (::close(out) != 0) fail("write");
     }
+    ::close(in);
+    if (::close(out) != 0) fail("write");
     std::error_code ec;
     std::filesystem::permissions(temp_path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
                                  std::filesystem::perm_options::add, ec);

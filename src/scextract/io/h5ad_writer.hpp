@@ -12,6 +12,9 @@ namespace scx {
 
 struct H5adWriteOptions {
     int gzip_level = 4; ///< gzip level for arrays (0 = uncompressed), as anndata's compression="gzip"
+    /// H5adAnnotationWriter: threads compressing the streamed rows (0: all); the file's bytes
+    /// do not depend on it
+    int threads = 0;
 };
 
 /// Writes @p ad to @p path (anndata >= 0.8 encoding: root "anndata" 0.1.0,

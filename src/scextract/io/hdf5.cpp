@@ -3,6 +3,7 @@
 
 #include "scextract/core/error.hpp"
 #include "scextract/core/memory.hpp"
+#include "scextract/core/parallel.hpp"
 #include "scextract/io/lzf_filter.hpp"
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 
 #include <libdeflate.h>
 
@@ -878,6 +880,122 @@ template void write_rows<float>(hid_t, std::int64_t, std::int64_t, const float*)
 template void write_rows<double>(hid_t, std::int64_t, std::int64_t, const double*);
 template void write_rows<std::int32_t>(hid_t, std::int64_t, std::int64_t, const std::int32_t*);
 template void write_rows<bool>(hid_t, std::int64_t, std::int64_t, const bool*);
+
+namespace {
+
+/// This thread's libdeflate compressor at @p level (one per level in use, made once per thread).
+libdeflate_compressor* thread_compressor(int level) {
+    struct Free {
+        void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+    };
+    thread_local std::vector<std::pair<int, std::unique_ptr<libdeflate_compressor, Free>>> made;
+    for (const auto& [l, c] : made)
+        if (l == level) return c.get();
+    std::unique_ptr<libdeflate_compressor, Free> c(libdeflate_alloc_compressor(level));
+    if (!c) throw std::bad_alloc();
+    made.emplace_back(level, std::move(c));
+    return made.back().second.get();
+}
+
+/// Chunks compressed per parallel step: bounds the compressed bytes held at once.
+constexpr std::int64_t kChunksPerStep = 64;
+
+} // namespace
+
+RowAppender::RowAppender(hid_t dset, DType dtype, int threads) : dset_(dset), dtype_(dtype), threads_(threads) {
+    init_hdf5();
+    shape_ = dataset_shape(dset);
+    if (shape_.empty()) throw Error(fmt::format("{}: cannot append rows to a scalar", where(dset)));
+    row_bytes_ = static_cast<std::int64_t>(dtype_size(dtype));
+    for (std::size_t i = 1; i < shape_.size(); ++i) row_bytes_ *= shape_[i];
+    Handle dcpl(H5Dget_create_plist(dset));
+    Handle file_type(H5Dget_type(dset));
+    const int rank = static_cast<int>(shape_.size());
+    if (H5Pget_layout(dcpl) != H5D_CHUNKED || H5Pget_chunk(dcpl, 0, nullptr) != rank || H5Pget_nfilters(dcpl) != 1 ||
+        H5Tequal(file_type, native_type(dtype)) <= 0 || row_bytes_ == 0)
+        return;
+    unsigned flags = 0, level = 0;
+    std::size_t n_cd = 1;
+    if (H5Pget_filter2(dcpl, 0, &flags, &n_cd, &level, 0, nullptr, nullptr) != H5Z_FILTER_DEFLATE || n_cd < 1) return;
+    std::vector<hsize_t> chunk(static_cast<std::size_t>(rank));
+    H5Pget_chunk(dcpl, rank, chunk.data());
+    for (int i = 1; i < rank; ++i) // chunks must hold whole rows
+        if (static_cast<std::int64_t>(chunk[static_cast<std::size_t>(i)]) != shape_[static_cast<std::size_t>(i)]) return;
+    chunk_rows_ = static_cast<std::int64_t>(chunk[0]);
+    level_ = std::clamp(static_cast<int>(level), 1, 9);
+}
+
+template <class T> void RowAppender::append(const T* data, std::int64_t n_rows) {
+    if (n_rows <= 0) return;
+    if (appended_ + n_rows > shape_[0])
+        throw Error(fmt::format("{}: rows [{}, {}) pass its {} rows", where(dset_), appended_, appended_ + n_rows, shape_[0]));
+    if (level_ == 0) {
+        write_rows(dset_, appended_, n_rows, data);
+        appended_ += n_rows;
+        stored_ = appended_;
+        return;
+    }
+    const auto values = static_cast<std::size_t>(n_rows * row_bytes_ / static_cast<std::int64_t>(dtype_size(dtype_)));
+    const auto at = pending_.size();
+    pending_.resize(at + static_cast<std::size_t>(n_rows * row_bytes_));
+    const auto convert = [&](auto* out) {
+        using U = std::remove_pointer_t<decltype(out)>;
+        for (std::size_t i = 0; i < values; ++i) out[i] = static_cast<U>(data[i]);
+    };
+    unsigned char* dst = pending_.data() + at;
+    switch (dtype_) {
+    case DType::float32: convert(reinterpret_cast<float*>(dst)); break;
+    case DType::float64: convert(reinterpret_cast<double*>(dst)); break;
+    case DType::int32: convert(reinterpret_cast<std::int32_t*>(dst)); break;
+    case DType::int64: convert(reinterpret_cast<std::int64_t*>(dst)); break;
+    case DType::int8: convert(reinterpret_cast<std::int8_t*>(dst)); break;
+    case DType::uint8: case DType::bool_: convert(reinterpret_cast<std::uint8_t*>(dst)); break;
+    default: throw Error(fmt::format("{}: rows of {} cannot be appended", where(dset_), dtype_name(dtype_)));
+    }
+    appended_ += n_rows;
+    const auto whole = (appended_ - stored_) / chunk_rows_;
+    if (whole > 0) store_chunks(whole);
+}
+
+template void RowAppender::append<float>(const float*, std::int64_t);
+template void RowAppender::append<double>(const double*, std::int64_t);
+template void RowAppender::append<std::int32_t>(const std::int32_t*, std::int64_t);
+template void RowAppender::append<bool>(const bool*, std::int64_t);
+
+void RowAppender::finish() {
+    if (level_ == 0 || appended_ == stored_) return;
+    if (appended_ != shape_[0])
+        throw Error(fmt::format("{}: {} of {} rows were written", where(dset_), appended_, shape_[0]));
+    pending_.resize(static_cast<std::size_t>(chunk_rows_ * row_bytes_), 0); // the edge chunk, zero-padded
+    store_chunks(1);
+}
+
+void RowAppender::store_chunks(std::int64_t count) {
+    const auto chunk_bytes = static_cast<std::size_t>(chunk_rows_ * row_bytes_);
+    std::vector<std::vector<unsigned char>> packed(static_cast<std::size_t>(std::min(count, kChunksPerStep)));
+    for (std::int64_t c0 = 0; c0 < count; c0 += kChunksPerStep) {
+        const std::int64_t nc = std::min(kChunksPerStep, count - c0);
+        parallel_for(nc, 1, threads_, [&](std::int64_t, std::int64_t i, std::int64_t) {
+            auto* deflater = thread_compressor(level_);
+            auto& out = packed[static_cast<std::size_t>(i)];
+            out.resize(libdeflate_zlib_compress_bound(deflater, chunk_bytes));
+            const auto* src = pending_.data() + static_cast<std::size_t>(c0 + i) * chunk_bytes;
+            const auto n = libdeflate_zlib_compress(deflater, src, chunk_bytes, out.data(), out.size());
+            if (n == 0) throw Error(fmt::format("{}: cannot compress chunk {}", where(dset_), c0 + i));
+            out.resize(n);
+        });
+        for (std::int64_t i = 0; i < nc; ++i) {
+            std::vector<hsize_t> offset(shape_.size(), 0);
+            offset[0] = static_cast<hsize_t>(stored_);
+            const auto& out = packed[static_cast<std::size_t>(i)];
+            check(H5Dwrite_chunk(dset_, H5P_DEFAULT, 0, offset.data(), out.size(), out.data()),
+                  fmt::format("{}: cannot write rows [{}, {})", where(dset_), stored_, stored_ + chunk_rows_));
+            stored_ = std::min(stored_ + chunk_rows_, shape_[0]);
+        }
+    }
+    const auto used = std::min(pending_.size(), static_cast<std::size_t>(count) * chunk_bytes);
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(used));
+}
 
 namespace {
 /// A dataset creation list without object timestamps, so identical runs give identical bytes.

@@ -159,6 +159,34 @@ Handle create_ndarray_dataset(hid_t loc, const std::string& name, DType dtype, c
 /// (C order, the remaining axes whole), converting from the memory type of T.
 template <class T> void write_rows(hid_t dset, std::int64_t row, std::int64_t n_rows, const T* data);
 void write_strings(hid_t loc, const std::string& name, const StringArray& a, const WriteSettings& s);
+
+/// Writes the rows of a dataset of @p dtype along its first axis in row order, a block at a
+/// time. A dataset chunked by whole rows whose only filter is deflate (what
+/// create_ndarray_dataset() makes) has its whole chunks compressed on up to @p threads threads
+/// (libdeflate, in the zlib format HDF5's deflate filter stores) and stored directly, in chunk
+/// order, so the file's bytes do not depend on the thread count; rows short of a chunk wait
+/// for the next block or for finish(), which stores the last chunk zero-padded as HDF5 pads
+/// edge chunks. Values are converted to @p dtype as static_cast does. Other datasets go
+/// through write_rows() block by block.
+class RowAppender {
+public:
+    RowAppender(hid_t dset, DType dtype, int threads);
+    /// Rows [rows_appended(), rows_appended() + n_rows), C order, the other axes whole.
+    template <class T> void append(const T* data, std::int64_t n_rows);
+    /// Stores the rows still waiting; they must reach the end of the dataset.
+    void finish();
+    [[nodiscard]] std::int64_t rows_appended() const { return appended_; }
+
+private:
+    void store_chunks(std::int64_t count);
+    hid_t dset_;
+    DType dtype_;
+    int threads_;
+    std::vector<std::int64_t> shape_;
+    std::int64_t row_bytes_ = 0, chunk_rows_ = 0, appended_ = 0, stored_ = 0;
+    int level_ = 0;          ///< deflate level; 0: not written directly
+    std::vector<unsigned char> pending_; ///< rows [stored_, appended_), in dtype_
+};
 /// Writes a compound dataset with variable-length UTF-8 string fields, as anndata's rec-array writer does.
 void write_compound(hid_t loc, const std::string& name, const RecordArray& r, const WriteSettings& s);
 
