@@ -134,12 +134,18 @@ RowMatrixF PcaProjection::transform(const RowMatrixF& x, int threads) const {
     if (x.cols() != g)
         throw Error(fmt::format("PCA: fitted on {} features, got {}", g, x.cols()));
     RowMatrixF out(x.rows(), k);
+    const SingleThreadedBlas one_blas_thread;
     parallel_for(x.rows(), kTransformChunk, threads, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
-        Eigen::RowVectorXd xc(g);
-        for (std::int64_t r = begin; r < end; ++r) {
-            xc = x.row(r).cast<double>() - mean.transpose();
-            for (std::int64_t j = 0; j < k; ++j) out(r, j) = static_cast<float>(xc.dot(components.row(j)));
-        }
+        // (x - mean) components^T for a fixed block of rows by dgemm: the same operands
+        // whatever the thread count, so the same bits
+        const auto rows = end - begin;
+        RowMatrixD xc = x.middleRows(begin, rows).cast<double>();
+        xc.rowwise() -= mean.transpose();
+        RowMatrixD scores(rows, k);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(k), static_cast<int>(g),
+                    1.0, xc.data(), static_cast<int>(g), components.data(), static_cast<int>(g), 0.0, scores.data(),
+                    static_cast<int>(k));
+        out.middleRows(begin, rows) = scores.cast<float>();
     });
     return out;
 }

@@ -4,6 +4,10 @@
 
 #include <fmt/format.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 namespace scx {
 
 std::optional<FoldedApplyPlan> make_folded_apply_plan(const Algorithm& a) {
@@ -79,48 +83,78 @@ std::optional<FoldedApplyPlan> make_folded_apply_plan(const Algorithm& a) {
 
 namespace {
 
-/// u = sum_e v[e] L(pos[e], :) over @p n values. A strip of kStrip columns is summed in
-/// registers over all the values, so each u[j] is 0 + v_0 L_0j + v_1 L_1j + ... in stored
-/// order: separate IEEE multiplies and adds (no fused multiply-add), the same bits at every
-/// strip width and vector width.
+/// u[j] = sum_e v[e] L(pos[e], j) over @p n values for the columns from @p j0 on, kStrip at a
+/// time while kStrip are left; returns the first column not done. A strip is summed in
+/// registers over all the values, each u[j] as fma(v_n, L_nj, ... fma(v_0, L_0j, 0)) in stored
+/// order: one rounding per term, so the same bits at every strip width and vector width, and
+/// on a CPU without fused multiply-add (where fma is done in software).
 template <std::int64_t kStrip>
-inline __attribute__((always_inline)) void gather_rows(const RowMatrixD& L, const float* v, const std::int32_t* pos,
-                                                       std::int64_t n, double* u) {
-    const std::int64_t rank = L.cols();
-    std::int64_t j0 = 0;
-    for (; j0 + kStrip <= rank; j0 += kStrip) {
+inline __attribute__((always_inline)) std::int64_t gather_strips(const RowMatrixD& L, const float* v,
+                                                                 const std::int32_t* pos, std::int64_t n, double* u,
+                                                                 std::int64_t j0) {
+    for (; j0 + kStrip <= L.cols(); j0 += kStrip) {
         double acc[kStrip] = {};
         for (std::int64_t e = 0; e < n; ++e) {
             const double ve = v[e];
             const double* l = L.row(pos[e]).data() + j0;
-            for (std::int64_t j = 0; j < kStrip; ++j) acc[j] += ve * l[j];
+            for (std::int64_t j = 0; j < kStrip; ++j) acc[j] = __builtin_fma(ve, l[j], acc[j]);
         }
         for (std::int64_t j = 0; j < kStrip; ++j) u[j0 + j] = acc[j];
     }
-    for (; j0 < rank; ++j0) {
-        double acc = 0.0;
-        for (std::int64_t e = 0; e < n; ++e) acc += static_cast<double>(v[e]) * L(pos[e], j0);
-        u[j0] = acc;
-    }
+    return j0;
 }
 
-/// u = x L for one cell: gather_rows() in 256-bit registers where the CPU has AVX2 (without
-/// FMA: the same operations, so the same bits as the baseline x86-64 build). A 16-wide strip
-/// keeps its sums in registers; 32 spilled them to the stack.
-#if defined(__x86_64__) || defined(__i386__)
-__attribute__((target("avx2"))) void gather_rows_avx2(const RowMatrixD& L, const float* v, const std::int32_t* pos,
-                                                      std::int64_t n, double* u) {
-    gather_rows<16>(L, v, pos, n, u);
+/// u = x L for one cell: gather_strips() for the columns from @p j0 on, then single columns.
+inline __attribute__((always_inline)) void gather_tail(const RowMatrixD& L, const float* v, const std::int32_t* pos,
+                                                       std::int64_t n, double* u, std::int64_t j0) {
+    j0 = gather_strips<16>(L, v, pos, n, u, j0);
+    j0 = gather_strips<4>(L, v, pos, n, u, j0);
+    gather_strips<1>(L, v, pos, n, u, j0);
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+/// gather_strips() by hand in vector registers: kRegisters accumulators of type V (a
+/// compiler keeps an array of 64 doubles on the stack), each the same chain of fused
+/// multiply-adds per column as the scalar code. Eight chains hide the instruction's latency.
+#define SCX_GATHER_STRIPS(V, LANES, ZERO, SET1, LOAD, FMADD, STORE)                                       \
+    for (; j0 + 8 * (LANES) <= rank; j0 += 8 * (LANES)) {                                                 \
+        V acc[8];                                                                                         \
+        _Pragma("GCC unroll 8") for (int r = 0; r < 8; ++r) acc[r] = ZERO();                              \
+        for (std::int64_t e = 0; e < n; ++e) {                                                            \
+            const V ve = SET1(static_cast<double>(v[e]));                                                 \
+            const double* l = L.row(pos[e]).data() + j0;                                                  \
+            _Pragma("GCC unroll 8") for (int r = 0; r < 8; ++r) acc[r] = FMADD(ve, LOAD(l + r * (LANES)), acc[r]); \
+        }                                                                                                 \
+        _Pragma("GCC unroll 8") for (int r = 0; r < 8; ++r) STORE(u + j0 + r * (LANES), acc[r]);          \
+    }
+
+__attribute__((target("avx512f"))) void gather_rows_avx512(const RowMatrixD& L, const float* v, const std::int32_t* pos,
+                                                          std::int64_t n, double* u) {
+    const std::int64_t rank = L.cols();
+    std::int64_t j0 = 0;
+    SCX_GATHER_STRIPS(__m512d, 8, _mm512_setzero_pd, _mm512_set1_pd, _mm512_loadu_pd, _mm512_fmadd_pd, _mm512_storeu_pd)
+    gather_tail(L, v, pos, n, u, j0);
+}
+
+__attribute__((target("avx2,fma"))) void gather_rows_avx2(const RowMatrixD& L, const float* v, const std::int32_t* pos,
+                                                         std::int64_t n, double* u) {
+    const std::int64_t rank = L.cols();
+    std::int64_t j0 = 0;
+    SCX_GATHER_STRIPS(__m256d, 4, _mm256_setzero_pd, _mm256_set1_pd, _mm256_loadu_pd, _mm256_fmadd_pd, _mm256_storeu_pd)
+    gather_tail(L, v, pos, n, u, j0);
+}
+#undef SCX_GATHER_STRIPS
 
 void gather_row(const RowMatrixD& L, const float* v, const std::int32_t* pos, std::int64_t n, double* u) {
-    static const bool avx2 = __builtin_cpu_supports("avx2");
-    if (avx2) gather_rows_avx2(L, v, pos, n, u);
-    else gather_rows<16>(L, v, pos, n, u);
+    static const bool avx512 = __builtin_cpu_supports("avx512f");
+    static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (avx512) gather_rows_avx512(L, v, pos, n, u);
+    else if (avx2) gather_rows_avx2(L, v, pos, n, u);
+    else gather_tail(L, v, pos, n, u, 0);
 }
 #else
 void gather_row(const RowMatrixD& L, const float* v, const std::int32_t* pos, std::int64_t n, double* u) {
-    gather_rows<16>(L, v, pos, n, u);
+    gather_tail(L, v, pos, n, u, 0);
 }
 #endif
 
