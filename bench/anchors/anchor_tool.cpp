@@ -13,9 +13,14 @@
 ///   celltypist  normalize + log1p over all genes; train on the training cells, label the test cells
 ///   scvi        counts of the HVG genes -> scVI for --epochs -> latent means of every cell
 ///   stats       Spearman / Wilcoxon / BH on DIR/stats_input.json (written by anchors.py)
+///   apply       the streamed apply of --algorithm A (scx::apply_file: read, count check,
+///               features, adaptor, readouts, written into a copy of the input, DIR/applied.h5ad)
+///   read_stream X alone through H5adRowReader in --rows blocks, the read apply makes; apply's
+///               baseline (no Python twin: the target is apply against this read)
 /// Writes DIR/<step>_ours.* and prints one JSON line: the step's seconds (the method alone,
 /// after reading), read and preparation seconds, and peak resident memory.
 
+#include "scextract/apply.hpp"
 #include "scextract/core/csr_matrix.hpp"
 #include "scextract/core/dense.hpp"
 #include "scextract/core/error.hpp"
@@ -54,6 +59,8 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 struct Args {
     std::string step, input, out, flavor = "seurat", label_key = "cell_type", split_key, root_key = "depth";
     std::string knn = "automatic"; // dpt: automatic (hnswlib from 8,192 cells) | nn_descent
+    std::string algorithm;         // apply: the .scx
+    std::int64_t rows = 20000;     // apply and read_stream: cells per block
     std::vector<std::string> test_values;
     std::int64_t n_top = 2000, epochs = 20;
     std::uint64_t seed = 0;
@@ -93,6 +100,8 @@ Args parse_args(int argc, char** argv) {
         else if (k == "--seed") a.seed = std::stoull(v);
         else if (k == "--threads") a.threads = std::stoi(v);
         else if (k == "--knn") a.knn = v;
+        else if (k == "--algorithm") a.algorithm = v;
+        else if (k == "--rows") a.rows = std::stoll(v);
         else throw scx::Error("anchor_tool: unknown option " + k);
     }
     if (a.out.empty()) throw scx::Error("anchor_tool: --out is required");
@@ -190,8 +199,47 @@ nlohmann::json run_stats(const Args& a) {
     return {{"seconds", out["seconds"]}};
 }
 
+/// apply and read_stream: neither reads the whole dataset first.
+nlohmann::json run_stream_step(const Args& a) {
+    nlohmann::json j;
+    const auto t0 = Clock::now();
+    if (a.step == "apply") {
+        if (a.algorithm.empty()) throw scx::Error("anchor_tool: apply needs --algorithm");
+        scx::ApplyFileOptions o;
+        o.algorithm = a.algorithm;
+        o.input = a.input;
+        o.out = (fs::path(a.out) / "applied.h5ad").string();
+        o.apply.chunk_rows = a.rows;
+        o.apply.threads = a.threads;
+        const auto r = scx::apply_file(o);
+        j["seconds"] = seconds_since(t0);
+        j["cells"] = r.cells;
+        j["latent_dim"] = r.latent_dim;
+        j["streamed"] = r.streamed;
+        j["output"] = o.out;
+        return j;
+    }
+    // apply rounds its blocks up to whole 256-row blocks: the read takes the same rows
+    const std::int64_t rows = (a.rows + 255) / 256 * 256;
+    scx::H5adRowReader reader(a.input, {});
+    scx::CsrMatrix block; // reused, as apply reuses its blocks
+    double checksum = 0;
+    std::int64_t nnz = 0;
+    for (std::int64_t b = 0; b < reader.n_rows(); b += rows) {
+        reader.read_rows_into(b, std::min(reader.n_rows(), b + rows), block);
+        for (std::int64_t k = 0; k < block.nnz(); k += 4099) checksum += block.values[k]; // as h5ad_read_tool
+        nnz += block.nnz();
+    }
+    j["seconds"] = seconds_since(t0);
+    j["cells"] = reader.n_rows();
+    j["nnz"] = nnz;
+    j["checksum"] = checksum;
+    return j;
+}
+
 nlohmann::json run_step(const Args& a) {
     if (a.step == "stats") return run_stats(a);
+    if (a.step == "apply" || a.step == "read_stream") return run_stream_step(a);
     nlohmann::json j;
     auto t0 = Clock::now();
     scx::Dataset d = scx::read_dataset(a.input);

@@ -116,7 +116,7 @@ def check_read(r: Runner, data: Path) -> dict:
     if ok(o, a):
         res["passed"] = o["nnz"] == a["nnz"] and abs(o["checksum"] - a["checksum"]) <= 1e-9 * abs(a["checksum"])
         res["fidelity"] = f"nnz {o['nnz']} both; sum of X {o['checksum']:.6g} vs {a['checksum']:.6g}"
-        res["speed"] = speed(o, a, res["passed"], 1.0)
+        res["speed"] = speed(o, a, res["passed"], 2.0)  # issue 21: >= 2x anndata
         res["speed"]["h5py_x_seconds"] = a["h5py_x_seconds"]
         res["speed"]["ours_x_seconds"] = o["x_seconds"]
         res["speed"]["ratio_to_h5py"] = o["x_seconds"] / a["h5py_x_seconds"]
@@ -203,7 +203,7 @@ def check_palantir(r: Runner, data: Path, n_top: int, root_key: str, anchor_seed
         res.update(spearman=rho, seed_to_seed=seed_pairs, passed=rho >= ref - 0.01,
                    fidelity=f"Spearman to palantir (same seed) {rho:.6f}; palantir seed-to-seed median {ref:.6f} "
                             f"over {len(seed_pairs)} pairs (target >= {ref - 0.01:.6f})")
-        res["speed"] = speed(o, anchors[0], res["passed"], 10.0, jit=True)
+        res["speed"] = speed(o, anchors[0], res["passed"], 5.0, jit=True)  # issue 21 (issue 8 asked 10x)
     return res
 
 
@@ -267,6 +267,57 @@ def check_scvi(r: Runner, data: Path, n_top: int, epochs: int, anchor_seeds: lis
                         f" (|ours - mean| {abs(ep_ours - centre):.4f} vs seed spread {spread:.4f}: "
                         f"{'inside' if ep_ok else 'OUTSIDE'})")
     res["speed"] = speed(o, anchors[0], res["passed"], 2.0)
+    return res
+
+
+APPLY_BLOCK = 20_000  # cells per block of the streamed apply (its default) and of its baseline read
+APPLY_REPS = 3
+
+
+def apply_algorithm(r: Runner) -> Path:
+    """bench/apply_stream's rank-64 algorithm (fitted on 4,000 simulated reference cells with the
+    same 2,000 genes), built once into bench/out/apply_stream/ and shared with that benchmark."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from apply_stream.run import build_algorithm
+    args = argparse.Namespace(threads=r.threads, ref_cells=4000, genes=2000, panel=1200)
+    work = ROOT / "bench/out/apply_stream"
+    work.mkdir(parents=True, exist_ok=True)
+    return build_algorithm(r.scx, work, args)
+
+
+def check_apply(r: Runner, data: Path) -> dict:
+    """Issue 21, item 5: the streamed apply at most 1.5x the bare streamed read of X (the same
+    blocks), medians of APPLY_REPS interleaved runs. Fidelity: the output is complete (every cell
+    placed, finite latent and depth, as anndata reads it) and X is the input's."""
+    algo = apply_algorithm(r)
+    reads, applies = [], []
+    for _ in range(APPLY_REPS):  # interleaved, so drift in the machine's load hits both alike
+        reads.append(r.step("ours", "read_stream", data, rows=APPLY_BLOCK))
+        applies.append(r.step("ours", "apply", data, algorithm=str(algo), rows=APPLY_BLOCK))
+    res = {"ours": applies[-1], "anchor": reads[-1]}
+    if not ok(*reads, *applies):
+        return res
+    import anndata as ad
+    out = ad.read_h5ad(applies[-1]["output"], backed="r")
+    z = np.asarray(out.obsm["X_scx"])
+    depth = out.obs["scx_depth"].to_numpy()
+    import h5py
+    with h5py.File(applies[-1]["output"], "r") as f:
+        nnz = int(f["X/data"].shape[0])
+    res["passed"] = bool(out.n_obs == reads[-1]["cells"] and z.shape == (out.n_obs, applies[-1]["latent_dim"])
+                         and np.isfinite(z).all() and np.isfinite(depth).all() and nnz == reads[-1]["nnz"])
+    read_s = float(np.median([x["seconds"] for x in reads]))
+    apply_s = float(np.median([x["seconds"] for x in applies]))
+    runs = {side: ", ".join(f"{x['seconds']:.2f}" for x in recs) for side, recs in (("apply", applies), ("read", reads))}
+    res["fidelity"] = (f"{out.n_obs:,} cells placed ({z.shape[1]}-D latent, finite), X as read ({nnz:,} stored values); "
+                       f"apply / read = {apply_s / read_s:.2f} (target <= 1.5; medians of {APPLY_REPS}: apply "
+                       f"{runs['apply']} s, read {runs['read']} s)")
+    out.file.close()
+    Path(applies[-1]["output"]).unlink(missing_ok=True)
+    med_apply = dict(applies[-1], seconds=apply_s, peak_mb=max(x["peak_mb"] for x in applies))
+    med_read = dict(reads[-1], seconds=read_s, peak_mb=max(x["peak_mb"] for x in reads))
+    res["speed"] = speed(med_apply, med_read, res["passed"], 1 / 1.5)  # read / apply >= 0.67
+    res["speed"]["apply_to_read"] = apply_s / read_s
     return res
 
 
@@ -337,6 +388,8 @@ def main() -> None:
         plan.append(("dpt", lambda: check_dpt(r, data, 1000, "depth")))
         if n >= 10_000:  # where the kNN is approximate: NN-descent, the multithreaded alternative
             plan.append(("dpt nn_descent", lambda: check_dpt(r, data, 1000, "depth", "nn_descent")))
+        if n >= 10_000:
+            plan.append(("apply", lambda: check_apply(r, data)))
         if n <= 100_000:  # palantir's waypoint matrices do not fit 24 GB at 1M cells
             plan.append(("palantir", lambda: check_palantir(r, data, 1000, "depth", [20, 21, 22] if n <= 10_000 else [20, 21])))
             plan.append(("celltypist", lambda: check_celltypist(r, data, split, n <= 10_000)))
