@@ -152,7 +152,8 @@ def main() -> None:
                 target = f">= {sp['target']}x" if sp.get("target") else "-"
                 if "apply_to_read" in sp:  # apply is judged against the bare read: at most 1.5x its time
                     ratio, target = f"apply / read {sp['apply_to_read']:.2f}", "<= 1.5"
-                mem = f"{sp['ours_peak_mb']:.0f} / {sp['anchor_peak_mb']:.0f}" if sp.get("ours_peak_mb") and sp.get("anchor_peak_mb") else "-"
+                mem = (f"{sp['ours_peak_mb']:.0f} / {sp['anchor_peak_mb']:.0f}" if sp.get("ours_peak_mb") and sp.get("anchor_peak_mb")
+                       else f"{sp['ours_peak_mb']:.0f} / -" if sp.get("ours_peak_mb") else "-")
                 L.append(f"| {name} | {fmt_s(sp['ours_seconds'])} | {fmt_s(sp['anchor_seconds'])}{extra} | "
                          f"{fmt_s(sp.get('anchor_jit_seconds'))} | {ratio} | {jit} | {target} | {mem} | "
                          f"{'yes' if sp['counted'] else 'no'} |")

@@ -156,5 +156,33 @@ TEST(Palantir, PseudotimeBitsDoNotFollowTheThreadCount) {
     EXPECT_GT(spearman(to_vector(a.pseudotime), to_vector(Eigen::VectorXd(scaled.col(0)))), 0.99);
 }
 
+// Large data hold the waypoint matrices in float: the pseudotime moves by rounding only, the
+// bits still do not follow the thread count, and without keep_weights no weights come back.
+TEST(Palantir, FloatWaypointMatricesAgreeWithDouble) {
+    std::mt19937 gen(5);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    RowMatrixD scaled(5000, 4);
+    for (Eigen::Index i = 0; i < scaled.rows(); ++i) {
+        const double s = static_cast<double>(i) / 5000.0;
+        scaled.row(i) << s, std::sin(3.0 * s), 0.1 * u(gen), 0.1 * u(gen);
+    }
+    std::vector<std::int64_t> waypoints{0};
+    for (std::int64_t w = 23; w < 5000; w += 47) waypoints.push_back(w);
+    PalantirPseudotimeOptions wide, narrow, narrow_three;
+    narrow.float_matrices_from = narrow_three.float_matrices_from = 1000;
+    narrow_three.threads = 3;
+    narrow_three.keep_weights = false;
+    narrow.threads = 1;
+    const auto d = palantir_pseudotime(scaled, waypoints, wide);
+    const auto f = palantir_pseudotime(scaled, waypoints, narrow);
+    const auto f3 = palantir_pseudotime(scaled, waypoints, narrow_three);
+    EXPECT_FALSE(d.pseudotime.cwiseEqual(f.pseudotime).all()); // float storage was used
+    EXPECT_LT((d.pseudotime - f.pseudotime).cwiseAbs().maxCoeff(), 1e-5);
+    EXPECT_EQ(d.iterations, f.iterations);
+    EXPECT_LT((d.waypoint_weights - f.waypoint_weights).cwiseAbs().maxCoeff(), 1e-6);
+    EXPECT_TRUE(f.pseudotime.cwiseEqual(f3.pseudotime).all());
+    EXPECT_EQ(f3.waypoint_weights.size(), 0);
+}
+
 } // namespace
 } // namespace scx

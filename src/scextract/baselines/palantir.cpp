@@ -16,7 +16,9 @@
 #include <numeric>
 #include <queue>
 #include <set>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -160,6 +162,85 @@ std::vector<std::int64_t> palantir_waypoints(const RowMatrixD& scaled, std::int6
     return out;
 }
 
+namespace {
+
+/// Palantir's distances from every waypoint over @p graph, its Gaussian weights and the
+/// refinement loop, with the waypoints x cells matrices held in @p Stored (double, or float
+/// for large data; every sum is in double either way).
+template <class Stored>
+PalantirPseudotime refine_pseudotime(const ShortestPathGraph& graph, const std::vector<std::int64_t>& waypoints,
+                                     const PalantirPseudotimeOptions& options) {
+    using Matrix = Eigen::Matrix<Stored, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const auto n_wp = static_cast<std::int64_t>(waypoints.size());
+    const std::int64_t n = graph.size();
+    Matrix dist(n_wp, n);
+    parallel_for(n_wp, 8, options.threads, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
+        std::vector<double> row(std::is_same_v<Stored, double> ? 0 : static_cast<std::size_t>(n));
+        for (std::int64_t w = begin; w < end; ++w) {
+            if constexpr (std::is_same_v<Stored, double>) {
+                graph.distances_from(waypoints[static_cast<std::size_t>(w)], dist.row(w).data());
+            } else {
+                graph.distances_from(waypoints[static_cast<std::size_t>(w)], row.data());
+                for (std::int64_t c = 0; c < n; ++c) dist(w, c) = static_cast<float>(row[static_cast<std::size_t>(c)]);
+            }
+        }
+    });
+    // Gaussian weights, bandwidth 1.06 sd N^(-1/5) over all waypoint-cell distances; columns sum to 1
+    const double count = static_cast<double>(dist.size());
+    double mean = 0, sd = 0;
+    if constexpr (std::is_same_v<Stored, double>) {
+        mean = dist.mean();
+        sd = std::sqrt((dist.array() - mean).square().sum() / count);
+    } else { // in double, a waypoint's row at a time
+        for (std::int64_t w = 0; w < n_wp; ++w) mean += dist.row(w).template cast<double>().sum();
+        mean /= count;
+        for (std::int64_t w = 0; w < n_wp; ++w) sd += (dist.row(w).template cast<double>().array() - mean).square().sum();
+        sd = std::sqrt(sd / count);
+    }
+    const double bandwidth = sd * 1.06 * std::pow(count, -0.2);
+    // cells in fixed blocks over the threads: each cell's weights and sums are one task's
+    constexpr std::int64_t kCellBlock = 2048;
+    Matrix weight(n_wp, n);
+    parallel_for(n, kCellBlock, options.threads, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
+        RowMatrixD w = (-0.5 * (dist.middleCols(begin, end - begin).template cast<double>().array() / bandwidth).square()).exp().matrix();
+        for (Eigen::Index c = 0; c < w.cols(); ++c) w.col(c) /= w.col(c).sum();
+        weight.middleCols(begin, end - begin) = w.template cast<Stored>();
+    });
+
+    Eigen::VectorXd t = dist.row(0).transpose().template cast<double>();
+    std::int64_t iteration = 1;
+    bool converged = false;
+    while (!converged && iteration < options.max_iterations) {
+        Eigen::VectorXd next = Eigen::VectorXd::Zero(n);
+        parallel_for(n, kCellBlock, options.threads, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
+            for (std::int64_t w = 0; w < n_wp; ++w) { // each cell sums over the waypoints in order
+                const double t_wp = w == 0 ? 0.0 : t(waypoints[static_cast<std::size_t>(w)]);
+                const double t_wp_sign = t(waypoints[static_cast<std::size_t>(w)]); // before the start's reset
+                for (std::int64_t c = begin; c < end; ++c) {
+                    // a cell before the waypoint lies on the near side: its distance counts negative
+                    const double sign = (w != 0 && t(c) < t_wp_sign) ? -1.0 : 1.0;
+                    next(c) += (static_cast<double>(dist(w, c)) * sign + t_wp) * static_cast<double>(weight(w, c));
+                }
+            }
+        });
+        converged = pearson(t, next) > kConverged;
+        t = next;
+        ++iteration;
+    }
+    PalantirPseudotime r;
+    r.iterations = iteration - 1;
+    t.array() -= t.minCoeff();
+    t /= t.maxCoeff();
+    r.pseudotime = t;
+    if (options.keep_weights) {
+        if constexpr (std::is_same_v<Stored, double>) r.waypoint_weights = std::move(weight);
+        else r.waypoint_weights = weight.template cast<double>();
+    }
+    return r;
+}
+
+} // namespace
+
 PalantirPseudotime palantir_pseudotime(const RowMatrixD& scaled, const std::vector<std::int64_t>& waypoints,
                                        const PalantirPseudotimeOptions& options) {
     const std::int64_t n = scaled.rows();
@@ -204,52 +285,11 @@ PalantirPseudotime palantir_pseudotime(const RowMatrixD& scaled, const std::vect
         ++r.added_edges;
     }
 
-    const auto n_wp = static_cast<std::int64_t>(waypoints.size());
     const ShortestPathGraph graph(adj);
-    RowMatrixD dist(n_wp, n);
-    parallel_for(n_wp, 8, options.threads, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
-        for (std::int64_t w = begin; w < end; ++w) graph.distances_from(waypoints[static_cast<std::size_t>(w)], dist.row(w).data());
-    });
-    // Gaussian weights, bandwidth 1.06 sd N^(-1/5) over all waypoint-cell distances; columns sum to 1
-    const double count = static_cast<double>(dist.size());
-    const double mean = dist.mean();
-    const double sd = std::sqrt((dist.array() - mean).square().sum() / count);
-    const double bandwidth = sd * 1.06 * std::pow(count, -0.2);
-    // cells in fixed blocks over the threads: each cell's weights and sums are one task's
-    constexpr std::int64_t kCellBlock = 2048;
-    RowMatrixD weight(n_wp, n);
-    parallel_for(n, kCellBlock, options.threads, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
-        auto w = weight.middleCols(begin, end - begin);
-        w = (-0.5 * (dist.middleCols(begin, end - begin).array() / bandwidth).square()).exp().matrix();
-        for (Eigen::Index c = 0; c < w.cols(); ++c) w.col(c) /= w.col(c).sum();
-    });
-
-    Eigen::VectorXd t = dist.row(0).transpose();
-    std::int64_t iteration = 1;
-    bool converged = false;
-    while (!converged && iteration < options.max_iterations) {
-        Eigen::VectorXd next = Eigen::VectorXd::Zero(n);
-        parallel_for(n, kCellBlock, options.threads, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
-            for (std::int64_t w = 0; w < n_wp; ++w) { // each cell sums over the waypoints in order
-                const double t_wp = w == 0 ? 0.0 : t(waypoints[static_cast<std::size_t>(w)]);
-                const double t_wp_sign = t(waypoints[static_cast<std::size_t>(w)]); // before the start's reset
-                for (std::int64_t c = begin; c < end; ++c) {
-                    // a cell before the waypoint lies on the near side: its distance counts negative
-                    const double sign = (w != 0 && t(c) < t_wp_sign) ? -1.0 : 1.0;
-                    next(c) += (dist(w, c) * sign + t_wp) * weight(w, c);
-                }
-            }
-        });
-        converged = pearson(t, next) > kConverged;
-        t = next;
-        ++iteration;
-    }
-    r.iterations = iteration - 1;
-    t.array() -= t.minCoeff();
-    t /= t.maxCoeff();
-    r.pseudotime = t;
-    r.waypoint_weights = std::move(weight);
-    return r;
+    auto refined = n < options.float_matrices_from ? refine_pseudotime<double>(graph, waypoints, options)
+                                                   : refine_pseudotime<float>(graph, waypoints, options);
+    refined.added_edges = r.added_edges;
+    return refined;
 }
 
 namespace {
@@ -500,6 +540,7 @@ PalantirResult run_palantir(const RowMatrixF& x, std::int64_t early_cell, const 
     r.waypoints = palantir_waypoints(r.scaled, r.start_cell, options.num_waypoints, options.seed);
     auto po = options.pseudotime;
     po.threads = options.threads;
+    po.keep_weights = options.fates; // 9.6 GB at 1M cells, needed by the fates alone
     r.pseudotime = palantir_pseudotime(r.scaled, r.waypoints, po);
     if (options.fates) r.fates = palantir_fates(r.scaled, r.waypoints, r.pseudotime, po.knn);
     return r;

@@ -59,6 +59,13 @@ std::vector<std::int64_t> palantir_waypoints(const RowMatrixD& scaled, std::int6
 struct PalantirPseudotimeOptions {
     std::int64_t knn = 30;            ///< neighbours (scikit-learn's count, the cell itself included)
     std::int64_t max_iterations = 25; ///< palantir's refinement limit
+    /// From this many cells the waypoint distances and weights are held in float (rounded
+    /// from the double Dijkstra distances and weights; every sum still in double): at 1M cells
+    /// and 1,200 waypoints, 4.8 GB each instead of 9.6.
+    std::int64_t float_matrices_from = 262144;
+    /// Return the waypoint weights (palantir_fates() needs them); off, they are freed as soon
+    /// as the pseudotime is found.
+    bool keep_weights = true;
     int threads = 0;
 };
 
@@ -68,7 +75,8 @@ struct PalantirPseudotime {
     std::int64_t iterations = 0; ///< refinement steps taken
     std::int64_t added_edges = 0; ///< edges palantir's _connect_graph added to reach every cell
     /// palantir's W: waypoints x cells Gaussian weights, each column summing to 1 (how the
-    /// waypoints' fate probabilities are projected onto the cells).
+    /// waypoints' fate probabilities are projected onto the cells); empty unless
+    /// PalantirPseudotimeOptions::keep_weights.
     RowMatrixD waypoint_weights;
 };
 
