@@ -463,7 +463,9 @@ def main() -> None:
     tmp.write_text(json.dumps(summary, indent=1, default=float))
     os.replace(tmp, path)
     for name, c in checks.items():
-        print(f"{name:28} {'PASS' if c.get('passed') else 'FAIL' if 'passed' in c else 'ERROR'}  {c.get('fidelity', c.get('error', ''))}")
+        verdict = ("NOT JUDGED" if str(c.get("fidelity", "")).startswith("not judged") else
+                   "PASS" if c.get("passed") else "FAIL" if "passed" in c else "ERROR")
+        print(f"{name:28} {verdict}  {c.get('fidelity', c.get('error', ''))}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 #include "scextract/io/hdf5.hpp"
 
 #include <algorithm>
+#include <future>
 #include <optional>
 
 #include <fmt/format.h>
@@ -79,13 +80,22 @@ struct H5adAnnotationWriter::State {
 
 H5adAnnotationWriter::H5adAnnotationWriter(const std::string& input, const std::string& output, const H5adWriteOptions& options) {
     refuse_overwriting_input(input, output);
-    // The copy carries every element of the input: one that anndata or scipy would refuse
-    // (codes past the categories, a short column) is refused here, naming the input.
-    (void)read_h5ad(input, {.read_X = false, .read_layers = false, .read_raw_X = false, .read_obsp = false});
     s_ = std::make_unique<State>(input, output, options);
     s_->settings.gzip_level = options.gzip_level;
+    s_->guarded([&] { refuse_old_anndata_layout(input); });
+    // The kernel copies the bytes on another thread while this one reads every element but the
+    // matrices: the copy carries them all, so one that anndata or scipy would refuse (codes
+    // past the categories, a short column) is refused here, naming the input. (1M cells: the
+    // copy 0.35 s, the check 0.48 s, one after the other before.)
+    auto copy = std::async(std::launch::async, [this, &input] { s_->guarded([&] { copy_file_bytes(input, s_->out.temp_path()); }); });
+    try {
+        (void)read_h5ad(input, {.read_X = false, .read_layers = false, .read_raw_X = false, .read_obsp = false});
+    } catch (...) {
+        copy.wait(); // the input's fault comes first; the temporary goes with s_
+        throw;
+    }
+    copy.get();
     s_->guarded([&] {
-        copy_h5ad_for_amending(input, s_->out.temp_path());
         s_->file = h5::open_file_rw(s_->out.temp_path().string());
         s_->n_obs = h5ad_dataframe_rows(s_->file, "obs");
     });

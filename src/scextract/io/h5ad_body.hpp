@@ -24,6 +24,10 @@ void write_h5ad_element(hid_t parent, const std::string& name, const Element& e,
 /// makes the copy writable, for writers that amend a copy. Refuses an anndata <= 0.7 input,
 /// whose layout cannot be amended in place.
 void copy_h5ad_for_amending(const std::string& input, const std::filesystem::path& temp_path);
+/// copy_h5ad_for_amending()'s check alone: refuses an anndata <= 0.7 @p input.
+void refuse_old_anndata_layout(const std::string& input);
+/// copy_h5ad_for_amending()'s copy alone. No HDF5 call, so it may run beside one on another thread.
+void copy_file_bytes(const std::string& input, const std::filesystem::path& temp_path);
 
 /// Opens the dataframe group @p name of @p file to receive @p columns: refuses a name that is
 /// the index, removes existing columns of those names and appends new names to column-order.

@@ -149,12 +149,18 @@ void write_h5ad_element(hid_t parent, const std::string& name, const Element& e,
     w.write(parent, name, e);
 }
 
+void refuse_old_anndata_layout(const std::string& input) {
+    Handle f = h5::open_file_read(input);
+    if (h5::read_string_attr(f, "encoding-type").value_or("") != "anndata")
+        throw Error(fmt::format("{}: written by anndata <= 0.7; only the current encoding can be amended in a copy", input));
+}
+
 void copy_h5ad_for_amending(const std::string& input, const std::filesystem::path& temp_path) {
-    {
-        Handle f = h5::open_file_read(input);
-        if (h5::read_string_attr(f, "encoding-type").value_or("") != "anndata")
-            throw Error(fmt::format("{}: written by anndata <= 0.7; only the current encoding can be amended in a copy", input));
-    }
+    refuse_old_anndata_layout(input);
+    copy_file_bytes(input, temp_path);
+}
+
+void copy_file_bytes(const std::string& input, const std::filesystem::path& temp_path) {
     // by hand, not std::filesystem::copy_file: its sendfile path reports a full disk as
     // "Input/output error"; copy_file_range(2) and write(2) say what went wrong
     const auto fail = [&](const char* what) {
