@@ -167,7 +167,7 @@ scx::HvgResult select_hvg(const scx::CsrMatrix& counts, const scx::CsrMatrix& lo
     scx::HvgOptions o;
     o.flavor = a.flavor == "seurat_v3" ? scx::HvgFlavor::seurat_v3 : scx::HvgFlavor::seurat;
     if (a.flavor != "seurat" && a.flavor != "seurat_v3") throw scx::Error("anchor_tool: --flavor must be seurat or seurat_v3");
-    o.n_top_genes = std::min<std::int64_t>(a.n_top, counts.n_cols);
+    o.n_top_genes = std::min<std::int64_t>(a.n_top, std::max(counts.n_cols, lognorm.n_cols)); // either may be empty
     o.threads = a.threads;
     return scx::highly_variable_genes(o.flavor == scx::HvgFlavor::seurat_v3 ? counts : lognorm, o);
 }
@@ -296,7 +296,18 @@ nlohmann::json run_step(const Args& a) {
         return j;
     }
     t0 = Clock::now();
-    auto lognorm = log_normalized(d.matrix, a.threads);
+    // DPT and Palantir with seurat HVG need the counts no more: they are normalised in place
+    // (the same arithmetic as log_normalized's copy), so no second copy of X is ever held
+    const bool counts_done = a.step != "scvi" && a.flavor == "seurat";
+    scx::CsrMatrix lognorm;
+    if (counts_done) {
+        lognorm = std::move(d.matrix);
+        d.matrix = scx::CsrMatrix{};
+        scx::normalize_total_in_place(lognorm, {.target_sum = 1e4, .threads = a.threads});
+        scx::log1p_in_place(lognorm, a.threads);
+    } else {
+        lognorm = log_normalized(d.matrix, a.threads);
+    }
     const auto hvg = select_hvg(d.matrix, lognorm, a);
     j["prepare_seconds"] = seconds_since(t0);
     if (a.step == "scvi") {
