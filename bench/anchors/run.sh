@@ -7,8 +7,10 @@
 #
 #   bench/anchors/run.sh [--size 10k|100k|1m] [--threads N] [--skip-tests]
 #
-# Sizes: 10k ~ 10 min, 100k ~ 1.5 h on 2 cores. At 1m only read, HVG and DPT run (Palantir's
-# dense waypoint matrices alone need ~29 GB at 1M cells; CellTypist and scVI are left out too).
+# Sizes: 10k ~ 10 min, 100k ~ 1.5 h on 2 cores. From 10k the streamed apply is timed against
+# the bare streamed read. At 1m: read, HVG, DPT, apply and our Palantir (palantir itself is not
+# started: its dense waypoint matrices alone need ~29 GB at 1M cells); CellTypist and scVI are
+# left out (a 1M x 2,000 dense matrix in double is 16 GB).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SIZE=10k
