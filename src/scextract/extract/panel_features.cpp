@@ -44,7 +44,9 @@ namespace {
 /// are each computed once (the same float operations as for any other value, so the same bits).
 class RowLog1p {
 public:
-    RowLog1p(std::span<const float> vals, float target) : factor_(cell_total(vals) / target) {
+    RowLog1p(std::span<const float> vals, float target) : RowLog1p(cell_total(vals), target) {}
+    /// From the row's total, cell_total()'s value (a caller that has just summed the row).
+    RowLog1p(float total, float target) : factor_(total / target) {
         if (factor_ == 0.0F) factor_ = 1.0F;
     }
     float operator()(float c) {
@@ -113,17 +115,20 @@ SparsePanelExpression sparse_panel_expression(const CsrMatrix& counts, std::int6
     for (std::int64_t r = begin; r < end; ++r) {
         const auto vals = counts.row_values(r);
         const auto idx = counts.row_indices(r);
-        // the row's panel values, kept in order without a branch on membership (the slot
-        // written for an off-panel value is overwritten by the next one)
+        // the row's panel values, kept in order without a branch on membership (the
+        // slot written for an off-panel value is overwritten by the next one), and the row's
+        // total on the way (cell_total()'s sum, in the same order)
         const std::size_t row0 = w;
+        double total = 0.0;
         for (std::size_t k = 0; k < vals.size(); ++k) {
             const auto p = panel_of[idx[k]];
             position[w] = static_cast<std::int32_t>(p);
             value[w] = vals[k];
+            total += static_cast<double>(vals[k]);
             w += static_cast<std::size_t>(p >= 0);
         }
         // then their log1p, dropping zeros the same way
-        RowLog1p log1p_of(vals, target);
+        RowLog1p log1p_of(static_cast<float>(total), target);
         const std::size_t panel_end = w;
         w = row0;
         for (std::size_t t = row0; t < panel_end; ++t) {

@@ -113,37 +113,32 @@ inline __attribute__((always_inline)) void gather_tail(const RowMatrixD& L, cons
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-/// gather_strips() by hand in vector registers: kRegisters accumulators of type V (a
-/// compiler keeps an array of 64 doubles on the stack), each the same chain of fused
-/// multiply-adds per column as the scalar code. Eight chains hide the instruction's latency.
-#define SCX_GATHER_STRIPS(V, LANES, ZERO, SET1, LOAD, FMADD, STORE)                                       \
-    for (; j0 + 8 * (LANES) <= rank; j0 += 8 * (LANES)) {                                                 \
-        V acc[8];                                                                                         \
-        _Pragma("GCC unroll 8") for (int r = 0; r < 8; ++r) acc[r] = ZERO();                              \
-        for (std::int64_t e = 0; e < n; ++e) {                                                            \
-            const V ve = SET1(static_cast<double>(v[e]));                                                 \
-            const double* l = L.row(pos[e]).data() + j0;                                                  \
-            _Pragma("GCC unroll 8") for (int r = 0; r < 8; ++r) acc[r] = FMADD(ve, LOAD(l + r * (LANES)), acc[r]); \
-        }                                                                                                 \
-        _Pragma("GCC unroll 8") for (int r = 0; r < 8; ++r) STORE(u + j0 + r * (LANES), acc[r]);          \
+/// gather_strips() by hand in vector registers, as function NAME compiled for TARGET: eight
+/// accumulators of type V (a compiler keeps an array of 64 doubles on the stack), each the
+/// same chain of fused multiply-adds per column as the scalar code; eight chains hide the
+/// instruction's latency. The columns left over go to gather_tail().
+#define SCX_GATHER_ROWS(NAME, TARGET, V, LANES, ZERO, SET1, LOAD, FMADD, STORE)                               \
+    __attribute__((target(TARGET))) void NAME(const RowMatrixD& L, const float* v, const std::int32_t* pos,   \
+                                              std::int64_t n, double* u) {                                    \
+        std::int64_t j0 = 0;                                                                                  \
+        for (; j0 + 8 * (LANES) <= L.cols(); j0 += 8 * (LANES)) {                                             \
+            V acc[8];                                                                                         \
+            _Pragma("GCC unroll 8") for (int r = 0; r < 8; ++r) acc[r] = ZERO();                              \
+            for (std::int64_t e = 0; e < n; ++e) {                                                            \
+                const V ve = SET1(static_cast<double>(v[e]));                                                 \
+                const double* l = L.row(pos[e]).data() + j0;                                                  \
+                _Pragma("GCC unroll 8") for (int r = 0; r < 8; ++r) acc[r] = FMADD(ve, LOAD(l + r * (LANES)), acc[r]); \
+            }                                                                                                 \
+            _Pragma("GCC unroll 8") for (int r = 0; r < 8; ++r) STORE(u + j0 + r * (LANES), acc[r]);          \
+        }                                                                                                     \
+        gather_tail(L, v, pos, n, u, j0);                                                                     \
     }
 
-__attribute__((target("avx512f"))) void gather_rows_avx512(const RowMatrixD& L, const float* v, const std::int32_t* pos,
-                                                          std::int64_t n, double* u) {
-    const std::int64_t rank = L.cols();
-    std::int64_t j0 = 0;
-    SCX_GATHER_STRIPS(__m512d, 8, _mm512_setzero_pd, _mm512_set1_pd, _mm512_loadu_pd, _mm512_fmadd_pd, _mm512_storeu_pd)
-    gather_tail(L, v, pos, n, u, j0);
-}
-
-__attribute__((target("avx2,fma"))) void gather_rows_avx2(const RowMatrixD& L, const float* v, const std::int32_t* pos,
-                                                         std::int64_t n, double* u) {
-    const std::int64_t rank = L.cols();
-    std::int64_t j0 = 0;
-    SCX_GATHER_STRIPS(__m256d, 4, _mm256_setzero_pd, _mm256_set1_pd, _mm256_loadu_pd, _mm256_fmadd_pd, _mm256_storeu_pd)
-    gather_tail(L, v, pos, n, u, j0);
-}
-#undef SCX_GATHER_STRIPS
+SCX_GATHER_ROWS(gather_rows_avx512, "avx512f", __m512d, 8, _mm512_setzero_pd, _mm512_set1_pd, _mm512_loadu_pd,
+                _mm512_fmadd_pd, _mm512_storeu_pd)
+SCX_GATHER_ROWS(gather_rows_avx2, "avx2,fma", __m256d, 4, _mm256_setzero_pd, _mm256_set1_pd, _mm256_loadu_pd,
+                _mm256_fmadd_pd, _mm256_storeu_pd)
+#undef SCX_GATHER_ROWS
 
 void gather_row(const RowMatrixD& L, const float* v, const std::int32_t* pos, std::int64_t n, double* u) {
     static const bool avx512 = __builtin_cpu_supports("avx512f");
