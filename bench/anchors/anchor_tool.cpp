@@ -24,6 +24,7 @@
 #include "scextract/core/csr_matrix.hpp"
 #include "scextract/core/dense.hpp"
 #include "scextract/core/error.hpp"
+#include "scextract/core/memory.hpp"
 #include "scextract/baselines/celltypist.hpp"
 #include "scextract/baselines/diffusion_pseudotime.hpp"
 #include "scextract/baselines/palantir.hpp"
@@ -37,7 +38,6 @@
 
 #include <nlohmann/json.hpp>
 #include <omp.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -372,11 +372,9 @@ int main(int argc, char** argv) {
         if (a.threads > 0) omp_set_num_threads(a.threads);
         fs::create_directories(a.out);
         auto j = run_step(a);
-        rusage usage{};
-        getrusage(RUSAGE_SELF, &usage);
         j["step"] = a.step;
         j["threads"] = a.threads > 0 ? a.threads : omp_get_max_threads();
-        j["peak_mb"] = static_cast<double>(usage.ru_maxrss) / 1024.0;
+        j["peak_mb"] = scx::peak_resident_mb(); // this program's own, not run.py's memory at fork
         std::printf("%s\n", j.dump().c_str());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "anchor_tool: %s\n", e.what());

@@ -285,6 +285,18 @@ def run(args: argparse.Namespace) -> dict:
     raise SystemExit(f"anchors.py: unknown step {args.step}")
 
 
+def peak_resident_mb() -> float:
+    """This program's own peak RSS (VmHWM): ru_maxrss on Linux also keeps the memory the parent
+    (run.py) had when it forked, so the two sides would carry the driver's memory."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     args = parse_args(sys.argv[1:])
     limit_threads(args.threads)
@@ -293,7 +305,7 @@ def main() -> None:
     r = run(args)
     r["step"] = args.step
     r["threads"] = args.threads
-    r["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    r["peak_mb"] = peak_resident_mb()
     print(json.dumps(r))
 
 

@@ -5,9 +5,9 @@
 ///   h5ad_read_tool chunked PATH ROWS    H5adRowReader over all rows, ROWS at a time
 /// Prints one JSON line: seconds, nnz, checksum, peak resident memory in MB.
 
+#include "scextract/core/memory.hpp"
 #include "scextract/io/h5ad_reader.hpp"
 
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -45,9 +45,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
     std::printf("{\"seconds\": %.4f, \"nnz\": %lld, \"checksum\": %.6g, \"peak_mb\": %.1f}\n", seconds,
-                static_cast<long long>(nnz), checksum, static_cast<double>(usage.ru_maxrss) / 1024.0);
+                static_cast<long long>(nnz), checksum, scx::peak_resident_mb());
     return 0;
 }

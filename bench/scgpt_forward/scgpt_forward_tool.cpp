@@ -17,6 +17,7 @@
 /// OpenBLAS sgemm at one thread on each of T OpenMP threads at once (the forward pass's own
 /// arrangement), square 1,536 matrices, best of 5: prints sgemm_gflops, threads.
 
+#include "scextract/core/memory.hpp"
 #include "scextract/core/blas_threads.hpp"
 #include "scextract/model/scgpt_checkpoint.hpp"
 #include "scextract/model/scgpt_forward.hpp"
@@ -25,7 +26,6 @@
 
 #include <cblas.h>
 #include <omp.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -62,11 +62,7 @@ double sgemm_peak_gflops(int threads) {
     return best;
 }
 
-double peak_mb() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    return static_cast<double>(usage.ru_maxrss) / 1024.0;
-}
+double peak_mb() { return scx::peak_resident_mb(); }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

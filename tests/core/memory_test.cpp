@@ -37,3 +37,12 @@ TEST(PopulatePages, WritableAfterwardsAtAnyAlignment) {
 
 } // namespace
 } // namespace scx
+
+TEST(PeakResidentMb, GrowsWithMemoryThisProgramTouches) {
+    const double before = scx::peak_resident_mb();
+    EXPECT_GT(before, 0.0);
+    std::vector<char> block(std::size_t{96} << 20);
+    for (std::size_t i = 0; i < block.size(); i += 4096) block[i] = 1; // resident only once touched
+    EXPECT_GE(scx::peak_resident_mb(), before + 90.0); // the 96 MB, less what was already resident
+    EXPECT_EQ(block[4096], 1);
+}

@@ -4,6 +4,10 @@
 
 #if defined(__linux__)
 #include <sys/mman.h>
+#include <sys/resource.h>
+
+#include <fstream>
+#include <string>
 #endif
 
 namespace scx {
@@ -25,6 +29,15 @@ void populate_pages(void* data, std::size_t bytes) {
     (void)data;
     (void)bytes;
 #endif
+}
+
+double peak_resident_mb() {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0; // "VmHWM:   1234 kB"
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
 } // namespace scx

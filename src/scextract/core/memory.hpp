@@ -20,6 +20,12 @@ namespace scx {
 /// fresh buffer, run in parallel instead of in the one thread that writes first.
 void populate_pages(void* data, std::size_t bytes);
 
+/// This process's peak resident memory in MB since it started its program: VmHWM of
+/// /proc/self/status. (getrusage's ru_maxrss is not that on Linux: it keeps the memory the
+/// parent had when it forked, so a child of a 1 GB Python process reports at least 1 GB.)
+/// ru_maxrss where /proc is absent.
+double peak_resident_mb();
+
 /// Resizes @p v to @p n elements, faulting in a large new buffer on every thread first
 /// (populate_pages()). A new buffer gets a quarter more capacity than asked, so a buffer
 /// reused for blocks of similar size (streamed reads) is allocated once, not whenever a
