@@ -106,7 +106,9 @@ def main() -> None:
     L += ["## How each comparison is made", "",
           "- Both sides get the same `.h5ad` and run one step each in a fresh process, one after the other, with "
           "the same thread count (`OMP_NUM_THREADS`, `OPENBLAS_NUM_THREADS`, `NUMBA_NUM_THREADS`, torch's threads); "
-          "peak memory is each process's peak RSS (the Python side includes its imports).",
+          "peak memory is each process's own peak RSS, VmHWM (the Python side includes its imports). Runs before "
+          "commit bb110a3 took getrusage's ru_maxrss, which on Linux also keeps the memory run.py held when it "
+          "forked: where a step's own peak was below run.py's (a few hundred MB), they show run.py's.",
           "- Times are of the step alone, after reading the file (reading is its own row). The tool calls timed are "
           "listed in `bench/anchors/anchors.py`; scextract's in `bench/anchors/anchor_tool.cpp`.",
           "- numba-compiled steps (DPT: umap / pynndescent; Palantir) are reported warm (after the same calls on "
