@@ -458,7 +458,7 @@ def main() -> None:
     summary = {"group": a.group, "dataset": dataset, "threads": a.threads, "commit": commit,
                "date": previous["date"] if previous else now,
                "wall_seconds": previous["wall_seconds"] if previous else time.time() - t0,
-               "reruns": (previous.get("reruns", []) if previous else []) + ([{"checks": only, "date": now}] if only else []),
+               "reruns": (previous.get("reruns", []) if previous else []) + ([{"checks": only, "date": now, "commit": commit}] if only else []),
                "checks": checks, "records": (previous["records"] if previous else []) + r.records}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(summary, indent=1, default=float))
