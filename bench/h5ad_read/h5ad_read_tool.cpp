@@ -8,7 +8,6 @@
 #include "scextract/core/memory.hpp"
 #include "scextract/io/h5ad_reader.hpp"
 
-
 #include <chrono>
 #include <cstdio>
 #include <string>

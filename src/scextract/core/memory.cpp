@@ -2,12 +2,13 @@
 
 #include "scextract/core/parallel.hpp"
 
-#if defined(__linux__)
-#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include <fstream>
 #include <string>
+
+#if defined(__linux__)
+#include <sys/mman.h>
 #endif
 
 namespace scx {

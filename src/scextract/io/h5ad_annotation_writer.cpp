@@ -27,8 +27,9 @@ struct Target {
     std::int64_t n_cols = 1;
     std::vector<std::string> categories; ///< categorical columns
     Handle dataset;
-    std::optional<h5::RowAppender> rows; ///< over dataset
-    std::int64_t written = 0;
+    std::optional<h5::RowAppender> rows; ///< over dataset, once it is made
+
+    std::int64_t written() const { return rows ? rows->rows_appended() : 0; }
 };
 
 } // namespace
@@ -52,15 +53,15 @@ struct H5adAnnotationWriter::State {
     Target& declare(std::string label, std::string name, Target::Kind kind) {
         for (const auto& t : targets)
             if (t.label == label) throw Error(fmt::format("{}: {} is declared twice", output, label));
-        targets.push_back({std::move(label), std::move(name), kind, 1, {}, Handle(), std::nullopt, 0});
+        targets.push_back({std::move(label), std::move(name), kind, 1, {}, Handle(), std::nullopt});
         return targets.back();
     }
 
     /// Checks that a block of @p rows continues @p t in row order.
     void check_block(const Target& t, std::int64_t first_row, std::int64_t rows) const {
-        if (first_row != t.written)
+        if (first_row != t.written())
             throw Error(fmt::format("{}: {} got rows from {} but {} rows were written (blocks must arrive in row order)", output,
-                                    t.label, first_row, t.written));
+                                    t.label, first_row, t.written()));
         if (rows < 0 || first_row + rows > n_obs)
             throw Error(fmt::format("{}: {} rows [{}, {}) pass the {} cells of the input", output, t.label, first_row,
                                     first_row + rows, n_obs));
@@ -168,7 +169,6 @@ void H5adAnnotationWriter::write_obs(const std::string& name, std::int64_t first
     const auto rows = static_cast<std::int64_t>(values.size());
     s_->check_block(t, first_row, rows);
     s_->guarded([&] { t.rows->append(values.data(), rows); });
-    t.written += rows;
 }
 
 void H5adAnnotationWriter::write_obs(const std::string& name, std::int64_t first_row, std::span<const float> values) {
@@ -176,7 +176,6 @@ void H5adAnnotationWriter::write_obs(const std::string& name, std::int64_t first
     const auto rows = static_cast<std::int64_t>(values.size());
     s_->check_block(t, first_row, rows);
     s_->guarded([&] { t.rows->append(values.data(), rows); });
-    t.written += rows;
 }
 
 void H5adAnnotationWriter::write_obs_codes(const std::string& name, std::int64_t first_row, std::span<const std::int32_t> codes) {
@@ -189,7 +188,6 @@ void H5adAnnotationWriter::write_obs_codes(const std::string& name, std::int64_t
             throw Error(fmt::format("{}: {} code {} at row {} is outside [-1, {}) ({} categories)", s_->output, t.label, codes[i],
                                     first_row + static_cast<std::int64_t>(i), n_cat, n_cat));
     s_->guarded([&] { t.rows->append(codes.data(), rows); });
-    t.written += rows;
 }
 
 void H5adAnnotationWriter::write_obs(const std::string& name, std::int64_t first_row, const Column& rows) {
@@ -205,7 +203,6 @@ void H5adAnnotationWriter::write_obs(const std::string& name, std::int64_t first
             const auto n = static_cast<std::int64_t>(one_d(*a));
             s_->check_block(t, first_row, n);
             s_->guarded([&] { t.rows->append(reinterpret_cast<const bool*>(a->data<std::uint8_t>()), n); });
-            t.written += n;
             return;
         }
     } else if (const auto* c = std::get_if<Categorical>(&rows); c && c->codes.dtype == DType::int32) {
@@ -224,15 +221,15 @@ void H5adAnnotationWriter::write_obsm(const std::string& name, std::int64_t firs
         throw Error(fmt::format("{}: {} has {} columns but a block has {}", s_->output, t.label, t.n_cols, rows.cols()));
     s_->check_block(t, first_row, rows.rows());
     s_->guarded([&] { t.rows->append(rows.data(), rows.rows()); });
-    t.written += rows.rows();
 }
 
 void H5adAnnotationWriter::commit() {
     for (const auto& t : s_->targets)
-        if (t.written != s_->n_obs)
-            throw Error(fmt::format("{}: {} received {} of {} rows", s_->output, t.label, t.written, s_->n_obs));
+        if (t.written() != s_->n_obs)
+            throw Error(fmt::format("{}: {} received {} of {} rows", s_->output, t.label, t.written(), s_->n_obs));
     s_->guarded([&] {
-        for (auto& t : s_->targets) t.rows->finish();
+        for (auto& t : s_->targets)
+            if (t.rows) t.rows->finish();
     });
     for (auto& t : s_->targets) t.rows.reset(), t.dataset.reset();
     if (H5Fflush(s_->file, H5F_SCOPE_GLOBAL) < 0)

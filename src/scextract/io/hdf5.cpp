@@ -704,6 +704,20 @@ template <class T> hid_t mem_type_for() {
 
 namespace {
 
+/// The deflate level of @p dset (creation list @p dcpl) when it is chunked with @p rank
+/// dimensions, deflate is its only filter and it stores @p mem_type as is: the layout whose
+/// chunks are inflated or deflated here, in parallel, rather than by HDF5's filter.
+std::optional<unsigned> deflate_chunks_of(hid_t dset, hid_t dcpl, int rank, hid_t mem_type) {
+    if (H5Pget_layout(dcpl) != H5D_CHUNKED || H5Pget_chunk(dcpl, 0, nullptr) != rank || H5Pget_nfilters(dcpl) != 1)
+        return std::nullopt;
+    unsigned flags = 0, level = 0;
+    std::size_t n_cd = 1;
+    if (H5Pget_filter2(dcpl, 0, &flags, &n_cd, &level, 0, nullptr, nullptr) != H5Z_FILTER_DEFLATE) return std::nullopt;
+    Handle file_type(H5Dget_type(dset));
+    if (H5Tequal(file_type, mem_type) <= 0) return std::nullopt;
+    return n_cd >= 1 ? level : 0U;
+}
+
 /// This thread's libdeflate decompressor (a few tens of KB, made once per thread); null when
 /// out of memory.
 libdeflate_decompressor* thread_decompressor() {
@@ -723,14 +737,7 @@ libdeflate_decompressor* thread_decompressor() {
 template <class T>
 bool read_range_parallel_inflate(hid_t dset, std::int64_t offset, std::int64_t count, T* out, ChunkCache* cache) {
     Handle dcpl(H5Dget_create_plist(dset));
-    if (H5Pget_layout(dcpl) != H5D_CHUNKED || H5Pget_chunk(dcpl, 0, nullptr) != 1) return false;
-    const int n_filters = H5Pget_nfilters(dcpl);
-    if (n_filters != 1) return false;
-    unsigned flags = 0;
-    std::size_t n_cd = 0;
-    if (H5Pget_filter2(dcpl, 0, &flags, &n_cd, nullptr, 0, nullptr, nullptr) != H5Z_FILTER_DEFLATE) return false;
-    Handle file_type(H5Dget_type(dset));
-    if (H5Tequal(file_type, mem_type_for<T>()) <= 0) return false;
+    if (!deflate_chunks_of(dset, dcpl, 1, mem_type_for<T>())) return false;
     hsize_t chunk = 0;
     H5Pget_chunk(dcpl, 1, &chunk);
     const auto total = dataset_shape(dset).at(0);
@@ -909,20 +916,15 @@ RowAppender::RowAppender(hid_t dset, DType dtype, int threads) : dset_(dset), dt
     row_bytes_ = static_cast<std::int64_t>(dtype_size(dtype));
     for (std::size_t i = 1; i < shape_.size(); ++i) row_bytes_ *= shape_[i];
     Handle dcpl(H5Dget_create_plist(dset));
-    Handle file_type(H5Dget_type(dset));
     const int rank = static_cast<int>(shape_.size());
-    if (H5Pget_layout(dcpl) != H5D_CHUNKED || H5Pget_chunk(dcpl, 0, nullptr) != rank || H5Pget_nfilters(dcpl) != 1 ||
-        H5Tequal(file_type, native_type(dtype)) <= 0 || row_bytes_ == 0)
-        return;
-    unsigned flags = 0, level = 0;
-    std::size_t n_cd = 1;
-    if (H5Pget_filter2(dcpl, 0, &flags, &n_cd, &level, 0, nullptr, nullptr) != H5Z_FILTER_DEFLATE || n_cd < 1) return;
+    const auto level = deflate_chunks_of(dset, dcpl, rank, native_type(dtype));
+    if (!level || row_bytes_ == 0) return;
     std::vector<hsize_t> chunk(static_cast<std::size_t>(rank));
     H5Pget_chunk(dcpl, rank, chunk.data());
     for (int i = 1; i < rank; ++i) // chunks must hold whole rows
         if (static_cast<std::int64_t>(chunk[static_cast<std::size_t>(i)]) != shape_[static_cast<std::size_t>(i)]) return;
     chunk_rows_ = static_cast<std::int64_t>(chunk[0]);
-    level_ = std::clamp(static_cast<int>(level), 1, 9);
+    level_ = std::clamp(static_cast<int>(*level), 1, 9);
 }
 
 template <class T> void RowAppender::append(const T* data, std::int64_t n_rows) {
